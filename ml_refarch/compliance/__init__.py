@@ -1,0 +1,1 @@
+"""The compliance gate: the cdk-nag packs every stack must pass, and acknowledgment helpers."""

@@ -1,0 +1,116 @@
+"""Reads a cloud assembly (``cdk.out``): stack templates and acknowledged findings."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ml_refarch.compliance.packs import PACKS
+
+_ACK_TYPE = "aws:cdk:acknowledged-rules"
+_ACK_PREFIX = "Annotation::"
+
+
+@dataclass(frozen=True)
+class Acknowledgment:
+    """One acknowledged finding: where, which rule, why."""
+
+    construct_path: str
+    rule_id: str
+    reason: str
+
+    @property
+    def pack(self) -> str:
+        for name in PACKS:
+            if self.rule_id.startswith(name + "-"):
+                return name
+        return self.rule_id.split("-", 1)[0]
+
+
+@dataclass(frozen=True)
+class StackReport:
+    """What ``make synth`` prints for one stack."""
+
+    stack_name: str
+    template: dict
+    acknowledgments: tuple[Acknowledgment, ...] = field(default=())
+
+    @property
+    def resource_count(self) -> int:
+        return len(self.template.get("Resources", {}))
+
+    @property
+    def acknowledgments_by_pack(self) -> Counter:
+        return Counter(ack.pack for ack in self.acknowledgments)
+
+
+class AssemblyError(Exception):
+    """The directory is not a readable cloud assembly."""
+
+
+def read_assembly(out_dir: str | Path) -> list[StackReport]:
+    """Every CloudFormation stack in ``out_dir``, with its template and acknowledgments."""
+    out = Path(out_dir)
+    manifest_path = out / "manifest.json"
+    if not manifest_path.is_file():
+        raise AssemblyError(f"{out} is not a cloud assembly: no manifest.json (run make synth)")
+    manifest = json.loads(manifest_path.read_text())
+    reports = []
+    for artifact_id, artifact in sorted(manifest.get("artifacts", {}).items()):
+        if artifact.get("type") != "aws:cloudformation:stack":
+            continue
+        template_file = artifact["properties"]["templateFile"]
+        template = json.loads((out / template_file).read_text())
+        acks = []
+        for path, entries in artifact.get("metadata", {}).items():
+            for entry in entries:
+                if entry.get("type") != _ACK_TYPE:
+                    continue
+                for key, reason in entry["data"].items():
+                    rule_id = key.removeprefix(_ACK_PREFIX)
+                    acks.append(Acknowledgment(path, rule_id, reason))
+        if not acks:
+            acks = _acks_from_metadata_file(out, artifact_id)
+        reports.append(StackReport(artifact_id, template, tuple(acks)))
+    return reports
+
+
+def _acks_from_metadata_file(out: Path, artifact_id: str) -> list[Acknowledgment]:
+    # Recent CDK versions move stack metadata out of manifest.json into its own file.
+    path = out / f"{artifact_id}.metadata.json"
+    if not path.is_file():
+        return []
+    acks = []
+    for construct_path, entries in json.loads(path.read_text()).items():
+        for entry in entries:
+            if entry.get("type") == _ACK_TYPE:
+                for key, reason in entry["data"].items():
+                    acks.append(Acknowledgment(construct_path, key.removeprefix(_ACK_PREFIX), reason))
+    return acks
+
+
+def summary_lines(reports: list[StackReport]) -> list[str]:
+    """One line per stack (resources, acknowledged findings by pack), then the totals."""
+    lines = []
+    width = max([len(r.stack_name) for r in reports] + [5])
+    total_resources = 0
+    total_by_pack: Counter = Counter()
+    for report in reports:
+        by_pack = report.acknowledgments_by_pack
+        total_resources += report.resource_count
+        total_by_pack.update(by_pack)
+        lines.append(
+            f"{report.stack_name:<{width}}  resources {report.resource_count:>4}  "
+            f"acknowledged {sum(by_pack.values()):>3}  ({_by_pack(by_pack)})"
+        )
+    lines.append(
+        f"{'total':<{width}}  resources {total_resources:>4}  "
+        f"acknowledged {sum(total_by_pack.values()):>3}  ({_by_pack(total_by_pack)})"
+    )
+    return lines
+
+
+def _by_pack(counts: Counter) -> str:
+    return ", ".join(f"{name} {counts.get(name, 0)}" for name in PACKS)

@@ -1,0 +1,455 @@
+"""Typed, validated settings for every ml-refarch stack, read from CDK context.
+
+This module is the only reader of CDK context. Stacks and constructs receive the frozen
+dataclasses defined here and never look at raw context values.
+
+Context keys
+------------
+- ``profile``: ``sandbox`` (default) or ``production``; see :class:`Profile`.
+- ``account`` / ``region``: pin every stack to one environment (both optional; stacks are
+  environment-agnostic without them, so ``cdk synth`` works offline).
+- ``<pattern-id>.<setting>``: per-pattern settings, for example
+  ``kinesis-parquet.retention_hours``. Their defaults live in :data:`DEFAULTS` and are
+  mirrored in ``cdk.json`` (a test keeps the two equal).
+
+Values given with ``-c key=value`` arrive as strings and are coerced. Keys that CDK itself
+owns (feature flags starting with ``@``, and keys containing ``:`` such as cached
+availability-zone look-ups) are ignored; any other unknown key is an error with a
+"did you mean" hint. Validation collects every problem and raises a single
+:class:`ConfigError` that lists them all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# --------------------------------------------------------------------------------------
+# Errors
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One invalid setting: what was received, what is allowed, and how to fix it."""
+
+    key: str
+    received: Any
+    allowed: str
+    fix: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.key}: received {self.received!r}; allowed: {self.allowed}; fix: {self.fix}"
+        )
+
+
+class ConfigError(ValueError):
+    """Raised once with every configuration problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        count = len(self.problems)
+        lines = [f"invalid ml-refarch configuration ({count} problem{'s' if count != 1 else ''}):"]
+        lines += [f"  - {problem}" for problem in self.problems]
+        super().__init__("\n".join(lines))
+
+
+class _Invalid(Exception):
+    """Raised by a field parser; turned into a :class:`Problem` by the reader."""
+
+    def __init__(self, allowed: str):
+        super().__init__(allowed)
+        self.allowed = allowed
+
+
+# --------------------------------------------------------------------------------------
+# Profiles
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Environment-wide choices that differ between a throwaway sandbox and production.
+
+    Attributes:
+        name: ``sandbox`` or ``production``.
+        retain_data: keep buckets, keys and log groups when the stack is deleted
+            (``RemovalPolicy.RETAIN``); when false they are destroyed and buckets are emptied
+            first, so ``cdk destroy`` leaves nothing behind.
+        versioned_buckets: turn on S3 object versioning for data buckets.
+        access_logs: write S3 server access logs to a dedicated log bucket.
+        termination_protection: enable CloudFormation termination protection.
+        log_retention_days: retention of every CloudWatch log group the stacks create.
+    """
+
+    name: str
+    retain_data: bool
+    versioned_buckets: bool
+    access_logs: bool
+    termination_protection: bool
+    log_retention_days: int
+
+
+PROFILES: dict[str, Profile] = {
+    "sandbox": Profile(
+        name="sandbox",
+        retain_data=False,
+        versioned_buckets=False,
+        access_logs=False,
+        termination_protection=False,
+        log_retention_days=7,
+    ),
+    "production": Profile(
+        name="production",
+        retain_data=True,
+        versioned_buckets=True,
+        access_logs=True,
+        termination_protection=True,
+        log_retention_days=365,
+    ),
+}
+
+
+# --------------------------------------------------------------------------------------
+# Pattern settings
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a Glue table: a lower-case name and a Hive type."""
+
+    name: str
+    type: str
+
+
+#: Hive/Glue column types that Firehose's Parquet conversion and the CSV transform handle.
+COLUMN_TYPES = (
+    "string",
+    "boolean",
+    "tinyint",
+    "smallint",
+    "int",
+    "bigint",
+    "float",
+    "double",
+    "date",
+    "timestamp",
+)
+
+CLICKSTREAM_COLUMNS: tuple[Column, ...] = (
+    Column("event_id", "string"),
+    Column("user_id", "string"),
+    Column("session_id", "string"),
+    Column("page", "string"),
+    Column("event_type", "string"),
+    Column("event_time", "timestamp"),
+    Column("duration_ms", "int"),
+    Column("revenue", "double"),
+)
+
+#: Throughput of one provisioned shard, per the Kinesis Data Streams write limits.
+SHARD_WRITE_MIB_PER_SECOND = 1
+SHARD_WRITE_RECORDS_PER_SECOND = 1000
+#: Default per-stream shard quota in the largest regions; above it AWS needs a quota raise.
+MAX_SHARDS = 500
+
+
+def shards_for(records_per_second: int, record_size_kib: float) -> int:
+    """Shards a provisioned stream needs for the given write rate.
+
+    One shard takes 1 MiB/s or 1000 records/s, whichever is reached first, so
+    ``shards = max(ceil(MiB/s), ceil(records/s / 1000))``. 1000 records/s of 8 KiB is
+    7.8 MiB/s, which needs 8 shards.
+    """
+    mib_per_second = records_per_second * record_size_kib / 1024
+    return max(
+        1,
+        math.ceil(mib_per_second / SHARD_WRITE_MIB_PER_SECOND),
+        math.ceil(records_per_second / SHARD_WRITE_RECORDS_PER_SECOND),
+    )
+
+
+@dataclass(frozen=True)
+class KinesisParquetSettings:
+    """Settings of the ``kinesis-parquet`` pattern.
+
+    Attributes:
+        stream_mode: ``provisioned`` (shards sized from the write rate) or ``on-demand``.
+        records_per_second: expected peak write rate, used to size provisioned shards.
+        record_size_kib: average record size, used to size provisioned shards.
+        retention_hours: how long the stream keeps records (24 h to 8760 h).
+        buffer_interval_seconds: how long Firehose buffers before writing (60 s to 900 s).
+        buffer_size_mib: how much Firehose buffers before writing (64 MiB to 128 MiB; Parquet
+            conversion needs at least 64 MiB).
+        input_format: ``json``, converted directly, or ``csv``, which adds a transform Lambda
+            that turns each CSV row into JSON first.
+        columns: the Glue table's columns, which the Parquet files follow.
+    """
+
+    stream_mode: str
+    records_per_second: int
+    record_size_kib: float
+    retention_hours: int
+    buffer_interval_seconds: int
+    buffer_size_mib: int
+    input_format: str
+    columns: tuple[Column, ...]
+
+    @property
+    def shard_count(self) -> int | None:
+        """Shards for provisioned mode; ``None`` in on-demand mode."""
+        if self.stream_mode != "provisioned":
+            return None
+        return shards_for(self.records_per_second, self.record_size_kib)
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """Everything the app needs, validated."""
+
+    profile: Profile
+    account: str | None
+    region: str | None
+    kinesis_parquet: KinesisParquetSettings
+
+
+# --------------------------------------------------------------------------------------
+# Field parsers: each takes a raw context value and returns a typed one or raises _Invalid.
+
+
+def _choice(*options: str) -> Callable[[Any], str]:
+    allowed = " or ".join(repr(option) for option in options)
+
+    def parse(value: Any) -> str:
+        if isinstance(value, str) and value.strip().lower() in options:
+            return value.strip().lower()
+        raise _Invalid(allowed)
+
+    return parse
+
+
+def _integer(low: int, high: int, why: str = "") -> Callable[[Any], int]:
+    allowed = f"a whole number from {low} to {high}" + (f" ({why})" if why else "")
+
+    def parse(value: Any) -> int:
+        if isinstance(value, bool):
+            raise _Invalid(allowed)
+        if isinstance(value, int):
+            number = value
+        elif isinstance(value, float) and value.is_integer():
+            number = int(value)
+        elif isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,12}\s*", value):
+            number = int(value)
+        else:
+            raise _Invalid(allowed)
+        if not low <= number <= high:
+            raise _Invalid(allowed)
+        return number
+
+    return parse
+
+
+def _number(low_exclusive: float, high: float, why: str = "") -> Callable[[Any], float]:
+    allowed = f"a number above {low_exclusive:g} and at most {high:g}" + (
+        f" ({why})" if why else ""
+    )
+
+    def parse(value: Any) -> float:
+        if isinstance(value, bool):
+            raise _Invalid(allowed)
+        if isinstance(value, (int, float)):
+            number = float(value)
+        elif isinstance(value, str):
+            try:
+                number = float(value.strip())
+            except ValueError:
+                raise _Invalid(allowed) from None
+        else:
+            raise _Invalid(allowed)
+        if not math.isfinite(number) or not low_exclusive < number <= high:
+            raise _Invalid(allowed)
+        return number
+
+    return parse
+
+
+_COLUMN_NAME = re.compile(r"[a-z_][a-z0-9_]{0,254}")
+_COLUMNS_ALLOWED = (
+    "a comma-separated list of name:type (or a JSON list of {name, type}) with unique "
+    "lower-case names matching [a-z_][a-z0-9_]* and types from " + ", ".join(COLUMN_TYPES)
+)
+
+
+def _columns(value: Any) -> tuple[Column, ...]:
+    pairs: list[tuple[Any, Any]] = []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                raise _Invalid(_COLUMNS_ALLOWED) from None
+        else:
+            for item in text.split(","):
+                name, sep, type_ = item.partition(":")
+                if not sep:
+                    raise _Invalid(_COLUMNS_ALLOWED)
+                pairs.append((name.strip(), type_.strip().lower()))
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            if isinstance(item, Mapping) and set(item) == {"name", "type"}:
+                pairs.append((item["name"], item["type"]))
+            elif isinstance(item, Column):
+                pairs.append((item.name, item.type))
+            else:
+                raise _Invalid(_COLUMNS_ALLOWED)
+    elif not isinstance(value, str):
+        raise _Invalid(_COLUMNS_ALLOWED)
+    columns = []
+    for name, type_ in pairs:
+        if not (isinstance(name, str) and _COLUMN_NAME.fullmatch(name)):
+            raise _Invalid(_COLUMNS_ALLOWED)
+        if type_ not in COLUMN_TYPES:
+            raise _Invalid(_COLUMNS_ALLOWED)
+        columns.append(Column(name, type_))
+    names = [column.name for column in columns]
+    if not columns or len(set(names)) != len(names):
+        raise _Invalid(_COLUMNS_ALLOWED)
+    return tuple(columns)
+
+
+def _account(value: Any) -> str:
+    text = str(value).strip() if isinstance(value, (str, int)) else ""
+    if not re.fullmatch(r"\d{12}", text):
+        raise _Invalid("a 12-digit AWS account id")
+    return text
+
+
+def _region(value: Any) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not re.fullmatch(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d", text):
+        raise _Invalid("an AWS region name such as 'us-east-1'")
+    return text
+
+
+# --------------------------------------------------------------------------------------
+# The schema: every key ml-refarch reads, its parser and its default.
+
+
+@dataclass(frozen=True)
+class _Field:
+    parse: Callable[[Any], Any]
+    default: Any
+    example: str
+
+
+KP = "kinesis-parquet."
+
+FIELDS: dict[str, _Field] = {
+    "profile": _Field(_choice(*PROFILES), "sandbox", "sandbox"),
+    "account": _Field(_account, None, "123456789012"),
+    "region": _Field(_region, None, "us-east-1"),
+    KP + "stream_mode": _Field(_choice("provisioned", "on-demand"), "provisioned", "on-demand"),
+    KP + "records_per_second": _Field(
+        _integer(1, MAX_SHARDS * SHARD_WRITE_RECORDS_PER_SECOND, "sizes provisioned shards"),
+        100,
+        "1000",
+    ),
+    KP + "record_size_kib": _Field(
+        _number(0, 1000, "Firehose accepts records up to 1000 KiB"), 1, "8"
+    ),
+    KP + "retention_hours": _Field(
+        _integer(24, 8760, "Kinesis keeps records at least 24 h and at most 365 days"), 24, "48"
+    ),
+    KP + "buffer_interval_seconds": _Field(
+        _integer(60, 900, "Firehose buffers at most 900 s"), 300, "900"
+    ),
+    KP + "buffer_size_mib": _Field(
+        _integer(64, 128, "Parquet conversion needs a buffer of at least 64 MiB"), 128, "64"
+    ),
+    KP + "input_format": _Field(_choice("json", "csv"), "json", "csv"),
+    KP + "columns": _Field(
+        _columns,
+        ",".join(f"{column.name}:{column.type}" for column in CLICKSTREAM_COLUMNS),
+        "id:string,score:double",
+    ),
+}
+
+#: Default of every key that has one; ``cdk.json`` carries the same values.
+DEFAULTS: dict[str, Any] = {key: f.default for key, f in FIELDS.items() if f.default is not None}
+
+
+def _is_cdk_owned(key: str) -> bool:
+    # Feature flags ("@aws-cdk/..."), CLI-managed keys ("aws:cdk:...") and cached look-ups
+    # ("availability-zones:account=...") all contain one of these characters.
+    return key.startswith("@") or ":" in key
+
+
+def read_config(context: Mapping[str, Any]) -> AppConfig:
+    """Validate raw context and return the typed configuration.
+
+    Raises:
+        ConfigError: listing every problem found, never only the first.
+    """
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}
+    for key in sorted(k for k in context if not _is_cdk_owned(k) and k not in FIELDS):
+        close = difflib.get_close_matches(key, FIELDS, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else "no such setting"
+        problems.append(
+            Problem(
+                key=key,
+                received=context[key],
+                allowed="one of the documented settings (see docs/configuration.md)",
+                fix=f"unknown key, {hint} Remove it or correct its name",
+            )
+        )
+    for key, spec in FIELDS.items():
+        raw = context.get(key, spec.default)
+        if raw is None:
+            values[key] = None
+            continue
+        try:
+            values[key] = spec.parse(raw)
+        except _Invalid as invalid:
+            problems.append(
+                Problem(
+                    key=key,
+                    received=raw,
+                    allowed=invalid.allowed,
+                    fix=f"pass a valid value, e.g. -c {key}={spec.example}, or edit cdk.json",
+                )
+            )
+    if not problems:
+        settings = KinesisParquetSettings(
+            **{name[len(KP) :]: value for name, value in values.items() if name.startswith(KP)}
+        )
+        if settings.shard_count is not None and settings.shard_count > MAX_SHARDS:
+            problems.append(
+                Problem(
+                    key=KP + "records_per_second",
+                    received=f"{settings.records_per_second} x {settings.record_size_kib:g} KiB",
+                    allowed=(
+                        f"a write rate that needs at most {MAX_SHARDS} shards "
+                        f"(this one needs {settings.shard_count})"
+                    ),
+                    fix=f"lower the rate or record size, or use -c {KP}stream_mode=on-demand",
+                )
+            )
+    if problems:
+        raise ConfigError(problems)
+    return AppConfig(
+        profile=PROFILES[values["profile"]],
+        account=values["account"],
+        region=values["region"],
+        kinesis_parquet=settings,
+    )
+
+
+def config_from_scope(scope: Any) -> AppConfig:
+    """Read and validate the configuration from a CDK app's context."""
+    return read_config(scope.node.get_all_context())

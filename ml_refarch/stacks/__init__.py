@@ -1,0 +1,1 @@
+"""One stack per architecture pattern; ``ml_refarch.catalog`` lists them."""

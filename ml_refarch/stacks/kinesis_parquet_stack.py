@@ -1,0 +1,464 @@
+"""Pattern ``kinesis-parquet``: streaming ingest to Parquet on S3.
+
+Notes sections "Kinesis data streams" and "Kinesis data firehose": a stream cannot turn
+records into Parquet by itself, Firehose can (from JSON, through a Glue table's schema), and
+CSV must become JSON first. Resources:
+
+- a Kinesis data stream (customer-managed KMS key, retention from 24 h, provisioned shards
+  sized from the write rate or on-demand),
+- a Firehose delivery stream reading the stream and converting JSON to Parquet with the
+  Glue table's schema, writing date-partitioned objects to a KMS-encrypted bucket, failed
+  records under an error prefix, delivery errors to an encrypted log group,
+- a Glue database and table (partition projection, so Athena needs no crawler),
+- optionally the ``csv_to_json`` transform Lambda for CSV producers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_kinesisfirehose as firehose
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from ml_refarch.compliance.acknowledge import acknowledge
+from ml_refarch.config import KinesisParquetSettings, Profile
+from ml_refarch.constructs import EncryptedLogGroup, EncryptionKey, SecureBucket
+from ml_refarch.constructs.removal import removal_policy
+from ml_refarch.stacks.base import PatternStack
+
+LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambdas"
+
+DATA_PREFIX = "data/"
+ERROR_PREFIX = "errors/"
+_HOURLY = "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/"
+DELIVERY_LOG_STREAM = "DestinationDelivery"
+
+
+class KinesisParquetStack(PatternStack):
+    """Kinesis Data Streams -> Firehose (JSON to Parquet) -> S3, catalogued in Glue.
+
+    Attributes:
+        stream: the Kinesis data stream producers write to.
+        bucket: the bucket holding the Parquet files.
+        delivery_stream: the Firehose delivery stream (L1).
+        table: the Glue table that describes the Parquet files (L1).
+        transform_function: the CSV-to-JSON Lambda, or ``None`` for JSON input.
+    """
+
+    pattern_id = "kinesis-parquet"
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        profile: Profile,
+        settings: KinesisParquetSettings,
+        title: str,
+        notes_section: str,
+        env: cdk.Environment | None = None,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            profile=profile,
+            title=title,
+            notes_section=notes_section,
+            env=env,
+        )
+        self.settings = settings
+
+        key = EncryptionKey(
+            self,
+            "DataKey",
+            description=f"{construct_id}: stream, Parquet bucket and delivery logs",
+            profile=profile,
+            allow_cloudwatch_logs=True,
+        ).key
+
+        self.stream = kinesis.Stream(
+            self,
+            "Stream",
+            encryption=kinesis.StreamEncryption.KMS,
+            encryption_key=key,
+            retention_period=cdk.Duration.hours(settings.retention_hours),
+            stream_mode=(
+                kinesis.StreamMode.PROVISIONED
+                if settings.shard_count is not None
+                else kinesis.StreamMode.ON_DEMAND
+            ),
+            shard_count=settings.shard_count,
+        )
+        acknowledge(
+            self.stream,
+            "The stream uses this stack's customer-managed key instead of aws/kinesis, so the "
+            "key policy, rotation and CloudTrail audit of decrypts are under the team's control.",
+            "AwsSolutions-KDS3",
+        )
+
+        secure_bucket = SecureBucket(
+            self,
+            "Parquet",
+            encryption_key=key,
+            profile=profile,
+            contents="Parquet files rebuilt from the stream",
+        )
+        self.bucket = secure_bucket.bucket
+        acknowledge(
+            self.bucket,
+            "Every object here is derived from the stream and can be re-ingested by "
+            "replaying producers; cross-region replication is left to the adopting team.",
+            "HIPAA.Security-S3BucketReplicationEnabled",
+            "NIST.800.53.R5-S3BucketReplicationEnabled",
+            "PCI.DSS.321-S3BucketReplicationEnabled",
+        )
+
+        database_name = construct_id.lower().replace("-", "_")
+        database = glue.CfnDatabase(
+            self,
+            "Database",
+            catalog_id=self.account,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=database_name,
+                description=f"{construct_id}: tables over the Parquet bucket",
+            ),
+        )
+        location = f"s3://{self.bucket.bucket_name}/{DATA_PREFIX}"
+        self.table = glue.CfnTable(
+            self,
+            "Table",
+            catalog_id=self.account,
+            database_name=database_name,
+            table_input=glue.CfnTable.TableInputProperty(
+                name="events",
+                description="Records from the stream, converted to Parquet by Firehose",
+                table_type="EXTERNAL_TABLE",
+                parameters={
+                    "classification": "parquet",
+                    # Partition projection: Athena computes partitions from these ranges,
+                    # so no crawler or MSCK REPAIR is needed as Firehose adds hours.
+                    "projection.enabled": "true",
+                    "projection.year.type": "integer",
+                    "projection.year.range": "2024,2099",
+                    "projection.month.type": "integer",
+                    "projection.month.range": "1,12",
+                    "projection.month.digits": "2",
+                    "projection.day.type": "integer",
+                    "projection.day.range": "1,31",
+                    "projection.day.digits": "2",
+                    "projection.hour.type": "integer",
+                    "projection.hour.range": "0,23",
+                    "projection.hour.digits": "2",
+                    "storage.location.template": (
+                        location + "year=${year}/month=${month}/day=${day}/hour=${hour}/"
+                    ),
+                },
+                partition_keys=[
+                    glue.CfnTable.ColumnProperty(name=name, type="string")
+                    for name in ("year", "month", "day", "hour")
+                ],
+                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+                    location=location,
+                    columns=[
+                        glue.CfnTable.ColumnProperty(name=column.name, type=column.type)
+                        for column in settings.columns
+                    ],
+                    input_format="org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+                    output_format="org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+                    serde_info=glue.CfnTable.SerdeInfoProperty(
+                        serialization_library=(
+                            "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+                        )
+                    ),
+                ),
+            ),
+        )
+        self.table.node.add_dependency(database)
+
+        delivery_logs = EncryptedLogGroup(
+            self, "DeliveryLogs", encryption_key=key, profile=profile
+        ).log_group
+        logs.LogStream(
+            self,
+            "DeliveryLogStream",
+            log_group=delivery_logs,
+            log_stream_name=DELIVERY_LOG_STREAM,
+            removal_policy=removal_policy(profile),
+        )
+
+        self.transform_function: lambda_.Function | None = None
+        if settings.input_format == "csv":
+            self.transform_function = self._csv_transform(key)
+
+        self.delivery_stream = self._delivery_stream(key, database_name, delivery_logs)
+
+        self.output("StreamName", self.stream.stream_name, "Kinesis data stream to write to")
+        self.output(
+            "DeliveryStreamName",
+            self.delivery_stream.ref,
+            "Firehose delivery stream that converts records to Parquet",
+        )
+        self.output("BucketName", self.bucket.bucket_name, "Bucket holding the Parquet files")
+        self.output("DataPrefix", DATA_PREFIX, "Prefix of the Parquet objects")
+        self.output("ErrorPrefix", ERROR_PREFIX, "Prefix of records Firehose could not deliver")
+        self.output("GlueDatabaseName", database_name, "Glue database of the table")
+        self.output("GlueTableName", "events", "Glue table describing the Parquet files")
+        self.output("InputFormat", settings.input_format, "Format producers must send")
+        self.output(
+            "ColumnsJson",
+            json.dumps([{"name": c.name, "type": c.type} for c in settings.columns]),
+            "Columns of the table, in order",
+        )
+
+    def _csv_transform(self, key) -> lambda_.Function:
+        """The Firehose transform that turns each CSV row into one JSON object."""
+        log_group = EncryptedLogGroup(
+            self, "TransformLogs", encryption_key=key, profile=self.profile
+        ).log_group
+        role = iam.Role(
+            self,
+            "TransformRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="CSV-to-JSON transform: write its own logs and traces",
+        )
+        policy = iam.ManagedPolicy(
+            self,
+            "TransformPolicy",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[log_group.log_group_arn],
+                ),
+                iam.PolicyStatement(actions=["kms:Decrypt"], resources=[key.key_arn]),
+                iam.PolicyStatement(
+                    actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                    resources=["*"],
+                ),
+            ],
+        )
+        acknowledge(
+            policy,
+            "X-Ray's PutTraceSegments and PutTelemetryRecords do not support resource-level "
+            "permissions, so tracing the transform needs Resource '*'.",
+            "AwsSolutions-IAM5[Resource::*]",
+        )
+        acknowledge(
+            policy,
+            "The log group ARN ends in ':*' as CloudWatch Logs formats it; the statement is "
+            "limited to this function's own log group.",
+            f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(log_group.node.default_child)}.Arn>]",
+        )
+        function = lambda_.Function(
+            self,
+            "CsvToJson",
+            description="Firehose transform: one CSV row per record into one JSON object",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="handler.handler",
+            code=lambda_.Code.from_asset(str(LAMBDA_DIR / "csv_to_json")),
+            role=role.without_policy_updates(),
+            memory_size=256,
+            timeout=cdk.Duration.minutes(1),
+            tracing=lambda_.Tracing.ACTIVE,
+            logging_format=lambda_.LoggingFormat.JSON,
+            log_group=log_group,
+            environment={
+                "COLUMNS_JSON": json.dumps(
+                    [{"name": c.name, "type": c.type} for c in self.settings.columns]
+                )
+            },
+            environment_encryption=key,
+        )
+        function.node.add_dependency(policy)
+        acknowledge(
+            function,
+            "The transform only reshapes the bytes Firehose hands it and calls no other "
+            "service, so a VPC would add network interfaces without isolating anything.",
+            "HIPAA.Security-LambdaInsideVPC",
+            "NIST.800.53.R5-LambdaInsideVPC",
+            "PCI.DSS.321-LambdaInsideVPC",
+        )
+        acknowledge(
+            function,
+            "Reserving concurrency fails in new accounts whose whole quota is 10; Firehose "
+            "calls the transform at most once per shard at a time, which bounds it already.",
+            "HIPAA.Security-LambdaConcurrency",
+            "NIST.800.53.R5-LambdaConcurrency",
+        )
+        acknowledge(
+            function,
+            "Firehose invokes the transform synchronously and retries failed batches itself, "
+            "sending what still fails to the error prefix; a DLQ would never be used.",
+            "HIPAA.Security-LambdaDLQ",
+            "NIST.800.53.R5-LambdaDLQ",
+            "Serverless-LambdaDLQ",
+        )
+        return function
+
+    def _delivery_stream(
+        self, key, database_name: str, delivery_logs: logs.LogGroup
+    ) -> firehose.CfnDeliveryStream:
+        """Firehose from the stream to Parquet on S3, with its least-privilege role."""
+        role = iam.Role(
+            self,
+            "DeliveryRole",
+            assumed_by=iam.ServicePrincipal(
+                "firehose.amazonaws.com",
+                # Only this account's delivery streams may assume the role.
+                conditions={"StringEquals": {"sts:ExternalId": self.account}},
+            ),
+            description="Firehose: read the stream, look up the Glue schema, write Parquet",
+        )
+        log_stream_arn = (
+            f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:"
+            f"{delivery_logs.log_group_name}:log-stream:{DELIVERY_LOG_STREAM}"
+        )
+        statements = [
+            iam.PolicyStatement(
+                actions=[
+                    "kinesis:DescribeStream",
+                    "kinesis:DescribeStreamSummary",
+                    "kinesis:GetShardIterator",
+                    "kinesis:GetRecords",
+                    "kinesis:ListShards",
+                ],
+                resources=[self.stream.stream_arn],
+            ),
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn]
+            ),
+            iam.PolicyStatement(
+                actions=[
+                    "s3:AbortMultipartUpload",
+                    "s3:GetBucketLocation",
+                    "s3:GetObject",
+                    "s3:ListBucket",
+                    "s3:ListBucketMultipartUploads",
+                    "s3:PutObject",
+                ],
+                resources=[self.bucket.bucket_arn, self.bucket.arn_for_objects("*")],
+            ),
+            iam.PolicyStatement(
+                actions=["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"],
+                resources=[
+                    f"arn:{self.partition}:glue:{self.region}:{self.account}:catalog",
+                    f"arn:{self.partition}:glue:{self.region}:{self.account}:database/"
+                    f"{database_name}",
+                    f"arn:{self.partition}:glue:{self.region}:{self.account}:table/"
+                    f"{database_name}/events",
+                ],
+            ),
+            iam.PolicyStatement(actions=["logs:PutLogEvents"], resources=[log_stream_arn]),
+        ]
+        if self.transform_function is not None:
+            statements.append(
+                iam.PolicyStatement(
+                    actions=["lambda:InvokeFunction", "lambda:GetFunctionConfiguration"],
+                    resources=[self.transform_function.function_arn],
+                )
+            )
+        policy = iam.ManagedPolicy(self, "DeliveryPolicy", roles=[role], statements=statements)
+        bucket_id = self.get_logical_id(self.bucket.node.default_child)
+        acknowledge(
+            policy,
+            "Firehose writes objects whose names it generates under the data/ and errors/ "
+            "prefixes of this one bucket, so object ARNs must end in a wildcard.",
+            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/*]",
+        )
+
+        processing = None
+        if self.transform_function is not None:
+            processing = firehose.CfnDeliveryStream.ProcessingConfigurationProperty(
+                enabled=True,
+                processors=[
+                    firehose.CfnDeliveryStream.ProcessorProperty(
+                        type="Lambda",
+                        parameters=[
+                            firehose.CfnDeliveryStream.ProcessorParameterProperty(
+                                parameter_name="LambdaArn",
+                                parameter_value=self.transform_function.function_arn,
+                            ),
+                            firehose.CfnDeliveryStream.ProcessorParameterProperty(
+                                parameter_name="NumberOfRetries", parameter_value="3"
+                            ),
+                        ],
+                    )
+                ],
+            )
+
+        settings = self.settings
+        delivery_stream = firehose.CfnDeliveryStream(
+            self,
+            "DeliveryStream",
+            delivery_stream_type="KinesisStreamAsSource",
+            kinesis_stream_source_configuration=(
+                firehose.CfnDeliveryStream.KinesisStreamSourceConfigurationProperty(
+                    kinesis_stream_arn=self.stream.stream_arn, role_arn=role.role_arn
+                )
+            ),
+            extended_s3_destination_configuration=firehose.CfnDeliveryStream.ExtendedS3DestinationConfigurationProperty(
+                bucket_arn=self.bucket.bucket_arn,
+                role_arn=role.role_arn,
+                prefix=DATA_PREFIX + _HOURLY,
+                # Records that fail conversion or processing land here, not in the void.
+                error_output_prefix=ERROR_PREFIX + "!{firehose:error-output-type}/" + _HOURLY,
+                buffering_hints=firehose.CfnDeliveryStream.BufferingHintsProperty(
+                    interval_in_seconds=settings.buffer_interval_seconds,
+                    size_in_m_bs=settings.buffer_size_mib,
+                ),
+                # Parquet compresses its own pages (Snappy below); the object stays as is.
+                compression_format="UNCOMPRESSED",
+                encryption_configuration=firehose.CfnDeliveryStream.EncryptionConfigurationProperty(
+                    kms_encryption_config=firehose.CfnDeliveryStream.KMSEncryptionConfigProperty(
+                        awskms_key_arn=key.key_arn
+                    )
+                ),
+                cloud_watch_logging_options=firehose.CfnDeliveryStream.CloudWatchLoggingOptionsProperty(
+                    enabled=True,
+                    log_group_name=delivery_logs.log_group_name,
+                    log_stream_name=DELIVERY_LOG_STREAM,
+                ),
+                processing_configuration=processing,
+                data_format_conversion_configuration=firehose.CfnDeliveryStream.DataFormatConversionConfigurationProperty(
+                    enabled=True,
+                    input_format_configuration=firehose.CfnDeliveryStream.InputFormatConfigurationProperty(
+                        deserializer=firehose.CfnDeliveryStream.DeserializerProperty(
+                            open_x_json_ser_de=firehose.CfnDeliveryStream.OpenXJsonSerDeProperty()
+                        )
+                    ),
+                    output_format_configuration=firehose.CfnDeliveryStream.OutputFormatConfigurationProperty(
+                        serializer=firehose.CfnDeliveryStream.SerializerProperty(
+                            parquet_ser_de=firehose.CfnDeliveryStream.ParquetSerDeProperty(
+                                compression="SNAPPY"
+                            )
+                        )
+                    ),
+                    schema_configuration=firehose.CfnDeliveryStream.SchemaConfigurationProperty(
+                        catalog_id=self.account,
+                        database_name=database_name,
+                        table_name="events",
+                        region=self.region,
+                        role_arn=role.role_arn,
+                        version_id="LATEST",
+                    ),
+                ),
+            ),
+        )
+        acknowledge(
+            delivery_stream,
+            "Firehose rejects server-side encryption on a delivery stream whose source is a "
+            "Kinesis stream; records stay encrypted by the source stream's key, and the S3 "
+            "destination encrypts with the same customer-managed key.",
+            "AwsSolutions-KDF1",
+        )
+        # The role's permissions must exist before Firehose validates the source and schema.
+        delivery_stream.node.add_dependency(policy)
+        delivery_stream.node.add_dependency(self.table)
+        return delivery_stream
