@@ -43,9 +43,7 @@ class Problem:
     fix: str
 
     def __str__(self) -> str:
-        return (
-            f"{self.key}: received {self.received!r}; allowed: {self.allowed}; fix: {self.fix}"
-        )
+        return f"{self.key}: received {self.received!r}; allowed: {self.allowed}; fix: {self.fix}"
 
 
 class ConfigError(ValueError):
@@ -240,9 +238,9 @@ def _integer(low: int, high: int, why: str = "") -> Callable[[Any], int]:
             raise _Invalid(allowed)
         if isinstance(value, int):
             number = value
-        elif isinstance(value, float) and value.is_integer():
-            number = int(value)
-        elif isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,12}\s*", value):
+        elif (isinstance(value, float) and value.is_integer()) or (
+            isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,12}\s*", value)
+        ):
             number = int(value)
         else:
             raise _Invalid(allowed)
@@ -410,10 +408,12 @@ def read_config(context: Mapping[str, Any]) -> AppConfig:
         )
     for key, spec in FIELDS.items():
         raw = context.get(key, spec.default)
-        if raw is None:
-            values[key] = None
+        if raw is None and spec.default is None:
+            values[key] = None  # optional setting left unset
             continue
         try:
+            if raw is None:
+                raise _Invalid("a value (this setting cannot be empty)")
             values[key] = spec.parse(raw)
         except _Invalid as invalid:
             problems.append(

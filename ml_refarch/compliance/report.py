@@ -87,7 +87,9 @@ def _acks_from_metadata_file(out: Path, artifact_id: str) -> list[Acknowledgment
         for entry in entries:
             if entry.get("type") == _ACK_TYPE:
                 for key, reason in entry["data"].items():
-                    acks.append(Acknowledgment(construct_path, key.removeprefix(_ACK_PREFIX), reason))
+                    acks.append(
+                        Acknowledgment(construct_path, key.removeprefix(_ACK_PREFIX), reason)
+                    )
     return acks
 
 

@@ -1,0 +1,79 @@
+"""Test support: synthesizing the app's variants and reading templates.
+
+Variants are the profiles plus the settings that change which resources exist
+(the CSV transform). Every template test reads these shared assemblies.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+
+import ml_refarch  # noqa: F401  (points jsii at the pinned Node before aws_cdk starts it)
+from ml_refarch.app import add_pattern_stacks
+from ml_refarch.config import read_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Context overrides of each synthesized variant, on top of cdk.json's context.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "sandbox": {},
+    "production": {"profile": "production"},
+    "sandbox-csv": {"kinesis-parquet.input_format": "csv"},
+}
+
+
+def project_context(**overrides: Any) -> dict[str, Any]:
+    """cdk.json's context (feature flags and defaults) with overrides, as ``cdk synth`` sees it."""
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    context.update(overrides)
+    return context
+
+
+@dataclass
+class Synthesized:
+    """One synthesized variant: the app's stacks, and their templates by stack name."""
+
+    name: str
+    outdir: Path
+    stacks: dict[str, cdk.Stack]
+    templates: dict[str, dict]
+
+    def template_path(self, stack_name: str) -> Path:
+        return self.outdir / f"{stack_name}.template.json"
+
+
+def synthesize(outdir: Path, **overrides: Any) -> Synthesized:
+    context = project_context(**overrides)
+    app = cdk.App(context=context, outdir=str(outdir))
+    stacks = add_pattern_stacks(app, read_config(app.node.get_all_context()))
+    assembly = app.synth()
+    templates = {name: assembly.get_stack_by_name(name).template for name in stacks}
+    return Synthesized(outdir.name, outdir, stacks, templates)
+
+
+_HASH = re.compile(r"\b[0-9a-f]{64}\b")
+
+
+def normalise_assets(template: dict) -> dict:
+    """The template with asset hashes replaced, so unrelated code changes do not churn it."""
+    return json.loads(_HASH.sub("<asset-hash>", json.dumps(template)))
+
+
+def resources_of_type(template: dict, resource_type: str) -> dict[str, dict]:
+    return {
+        logical_id: resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == resource_type
+    }
+
+
+def only_resource(template: dict, resource_type: str) -> dict:
+    found = resources_of_type(template, resource_type)
+    assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
+    return next(iter(found.values()))

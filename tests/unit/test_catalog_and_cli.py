@@ -1,0 +1,87 @@
+"""The catalog, the README table, docs pages, and the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ml_refarch import catalog
+from ml_refarch.__main__ import main
+from ml_refarch.compliance.report import read_assembly, summary_lines
+from tests.support import ROOT
+
+
+def test_readme_carries_the_catalog_table():
+    readme = (ROOT / "README.md").read_text()
+    assert catalog.markdown_table() in readme, (
+        "README.md's pattern table differs from ml_refarch/catalog.py; paste "
+        "`python -c 'from ml_refarch import catalog; print(catalog.markdown_table())'`"
+    )
+
+
+def test_every_pattern_has_a_docs_page_and_a_smoke_script():
+    for pattern in catalog.PATTERNS:
+        assert (ROOT / pattern.docs_page).is_file(), pattern.docs_page
+        script = ROOT / "scripts" / f"smoke_{pattern.id.replace('-', '_')}.py"
+        assert script.is_file(), script
+
+
+def test_pattern_ids_and_stack_names_are_unique_and_well_formed():
+    ids = [p.id for p in catalog.PATTERNS]
+    names = [p.stack_name for p in catalog.PATTERNS]
+    assert len(set(ids)) == len(ids) and len(set(names)) == len(names)
+    for pattern in catalog.PATTERNS:
+        assert pattern.stack_name.startswith("MlRefArch-")
+        assert pattern.stack_class.pattern_id == pattern.id
+
+
+def test_by_id_names_the_known_patterns_when_it_fails():
+    with pytest.raises(KeyError, match="kinesis-parquet"):
+        catalog.by_id("no-such-pattern")
+
+
+def test_list_prints_every_pattern(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for pattern in catalog.PATTERNS:
+        assert pattern.id in out and pattern.stack_name in out
+
+
+def test_summary_prints_a_line_per_stack_and_totals(synthesized, capsys):
+    outdir = synthesized("sandbox").outdir
+    assert main(["summary", str(outdir)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    reports = read_assembly(outdir)
+    assert lines == summary_lines(reports)
+    assert len(lines) == len(reports) + 1
+    stack_line = next(line for line in lines if line.startswith("MlRefArch-KinesisParquet"))
+    template = synthesized("sandbox").templates["MlRefArch-KinesisParquet"]
+    assert f"resources {len(template['Resources']):>4}" in stack_line
+    assert "AwsSolutions " in stack_line
+
+
+def test_summary_of_a_missing_assembly_is_a_one_line_error(tmp_path, capsys):
+    assert main(["summary", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no manifest.json" in err
+
+
+def test_app_reports_bad_context_as_one_error_without_a_stack_trace(tmp_path):
+    env = dict(
+        os.environ,
+        CDK_OUTDIR=str(tmp_path),
+        CDK_CONTEXT_JSON=json.dumps(
+            {"profle": "production", "kinesis-parquet.retention_hours": "12"}
+        ),
+    )
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2
+    assert "did you mean 'profile'" in result.stderr
+    assert "kinesis-parquet.retention_hours: received '12'" in result.stderr
+    assert "Traceback" not in result.stderr and "jsii" not in result.stderr
