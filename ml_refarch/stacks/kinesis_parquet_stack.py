@@ -256,7 +256,9 @@ class KinesisParquetStack(PatternStack):
             description="Firehose transform: one CSV row per record into one JSON object",
             runtime=lambda_.Runtime.PYTHON_3_14,
             handler="handler.handler",
-            code=lambda_.Code.from_asset(str(LAMBDA_DIR / "csv_to_json")),
+            code=lambda_.Code.from_asset(
+                str(LAMBDA_DIR / "csv_to_json"), exclude=["__pycache__", "*.pyc"]
+            ),
             role=role.without_policy_updates(),
             memory_size=256,
             timeout=cdk.Duration.minutes(1),
