@@ -1,0 +1,306 @@
+"""The rule model: resources as plain data, rule metadata, and the registry.
+
+Property names are matched case-insensitively. Resolved CDK properties mix casings
+(``kmsKeyId`` from L1 props, ``KmsKeyId`` inside tokens that L2s render), templates use
+CloudFormation's, and API requests inside state machines use the API's; lower-casing every
+key makes ``resource.get("ResourceConfig.VolumeKmsKeyId")`` work on all of them.
+Values that CloudFormation only knows at deploy time (``Ref``, ``Fn::GetAtt``, ``Fn::Join``,
+a Step Functions ``Key.$`` path, ...) are *unresolved*: a rule may test that they are present,
+never what they are.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+COMPLIANT = "compliant"
+NON_COMPLIANT = "non-compliant"
+NOT_APPLICABLE = "not-applicable"
+
+#: What a rule returns: one verdict, or the ids of its findings (empty list = compliant).
+Verdict = str | list[str]
+
+_MISSING = object()
+
+
+class Unresolved:
+    """A value known only at deploy time; equal to nothing, present all the same."""
+
+    def __init__(self, raw: Any):
+        self.raw = raw
+
+    def __repr__(self) -> str:
+        return f"Unresolved({self.raw!r})"
+
+
+def raw(value: Any) -> Any:
+    """The value as written in the template (an intrinsic stays a dict), for comparisons."""
+    return value.raw if isinstance(value, Unresolved) else value
+
+
+def lower_keys(value: Any) -> Any:
+    """``value`` with every mapping key lower-cased, recursively."""
+    if isinstance(value, Mapping):
+        return {str(key).lower(): lower_keys(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [lower_keys(item) for item in value]
+    return value
+
+
+def is_intrinsic(value: Any) -> bool:
+    """A CloudFormation intrinsic (``{"Ref": ...}``, ``{"Fn::...": ...}``), any key casing."""
+    if not isinstance(value, Mapping) or len(value) != 1:
+        return False
+    (key,) = value
+    key = str(key).lower()
+    return key == "ref" or key.startswith("fn::") or key == "condition"
+
+
+def get(value: Any, path: str, default: Any = None) -> Any:
+    """Follow a dotted path of (case-insensitive) keys through ``value``.
+
+    Returns ``default`` when a key is missing, an :class:`Unresolved` when the path runs into
+    an intrinsic function or a Step Functions dynamic key (``Key.$``).
+    """
+    current = value
+    for part in path.split("."):
+        if is_intrinsic(current):
+            return Unresolved(current)
+        if not isinstance(current, Mapping):
+            return default
+        lowered = part.lower()
+        found = current.get(lowered, _MISSING)
+        if found is _MISSING:
+            dynamic = current.get(lowered + ".$", _MISSING)
+            if dynamic is not _MISSING:
+                return Unresolved(dynamic)
+            return default
+        current = found
+    if is_intrinsic(current):
+        return Unresolved(current)
+    return current
+
+
+def present(value: Any) -> bool:
+    """Set to something: a non-empty literal or a value resolved at deploy time."""
+    if value is None:
+        return False
+    if isinstance(value, Unresolved):
+        return True
+    return value not in ("", [], {})
+
+
+def number(value: Any) -> float | None:
+    """A literal number (CloudFormation often carries numbers as strings), else ``None``."""
+    if isinstance(value, bool) or value is None or isinstance(value, Unresolved):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def truthy(value: Any) -> bool | None:
+    """``True``/``False`` for literal booleans (or "true"/"false"), ``None`` when unknown."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def as_list(value: Any) -> list:
+    if value is None or isinstance(value, Unresolved):
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def referenced_ids(value: Any) -> set[str]:
+    """Logical ids referenced anywhere in ``value`` by ``Ref`` or ``Fn::GetAtt``."""
+    found: set[str] = set()
+
+    def walk(item: Any) -> None:
+        if isinstance(item, Mapping):
+            for key, inner in item.items():
+                lowered = str(key).lower()
+                if lowered == "ref" and isinstance(inner, str):
+                    found.add(inner)
+                elif lowered == "fn::getatt":
+                    target = inner[0] if isinstance(inner, list) else str(inner).split(".")[0]
+                    if isinstance(target, str):
+                        found.add(target)
+                else:
+                    walk(inner)
+        elif isinstance(item, (list, tuple)):
+            for inner in item:
+                walk(inner)
+
+    walk(value)
+    return found
+
+
+def literal_text(value: Any) -> str:
+    """The literal parts of a string that may be an ``Fn::Join``; tokens become ``*``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Unresolved):
+        value = value.raw
+    if isinstance(value, Mapping) and len(value) == 1:
+        (key, inner) = next(iter(value.items()))
+        if str(key).lower() == "fn::join" and isinstance(inner, list) and len(inner) == 2:
+            separator = inner[0] if isinstance(inner[0], str) else ""
+            return separator.join(literal_text(part) for part in as_list(inner[1]))
+    return "*"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One resource of a stack, with every other resource of that stack in reach."""
+
+    logical_id: str
+    type: str
+    properties: Mapping[str, Any]
+    path: str = ""
+    stack: Mapping[str, Resource] = field(default_factory=dict, repr=False, compare=False)
+
+    def get(self, path: str, default: Any = None) -> Any:
+        return get(self.properties, path, default)
+
+    def others(self, *types: str) -> Iterator[Resource]:
+        """The other resources of the stack, of the given types (all types when none)."""
+        for resource in self.stack.values():
+            if resource.logical_id != self.logical_id and (not types or resource.type in types):
+                yield resource
+
+    def references(self, other: Resource | str) -> bool:
+        target = other if isinstance(other, str) else other.logical_id
+        return target in referenced_ids(self.properties)
+
+    def resolve_ref(self, value: Any) -> Resource | None:
+        """The stack resource a ``Ref``/``GetAtt`` value points at, if it is in the stack."""
+        raw = value.raw if isinstance(value, Unresolved) else value
+        ids = referenced_ids(raw) if is_intrinsic(raw) else set()
+        if len(ids) == 1:
+            return self.stack.get(next(iter(ids)))
+        return None
+
+
+def resources_from_template(template: Mapping[str, Any]) -> dict[str, Resource]:
+    """Every resource of a CloudFormation template, each able to see the others."""
+    stack: dict[str, Resource] = {}
+    for logical_id, body in template.get("Resources", {}).items():
+        stack[logical_id] = Resource(
+            logical_id=logical_id,
+            type=body.get("Type", ""),
+            properties=lower_keys(body.get("Properties", {})),
+            path=logical_id,
+            stack=stack,
+        )
+    return stack
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule's metadata and its check.
+
+    Attributes:
+        suffix: the part after ``MLS-``, e.g. ``NB1``.
+        resource_types: CloudFormation types the rule looks at.
+        level: ``error`` or ``warning``.
+        info: one line: what is wrong when the rule fires.
+        explanation: why it matters, and what to do instead.
+        notes_section: the study-notes section the rule comes from.
+        check: the pure function.
+    """
+
+    suffix: str
+    resource_types: tuple[str, ...]
+    level: str
+    info: str
+    explanation: str
+    notes_section: str
+    check: Callable[[Resource], Verdict]
+
+    @property
+    def id(self) -> str:
+        return f"{PACK_PREFIX}-{self.suffix}"
+
+    def evaluate(self, resource: Resource) -> Verdict:
+        if resource.type not in self.resource_types:
+            return NOT_APPLICABLE
+        return self.check(resource)
+
+
+PACK_PREFIX = "MLS"
+RULES: list[Rule] = []
+
+
+def rule(
+    suffix: str,
+    *,
+    types: tuple[str, ...] | str,
+    info: str,
+    explanation: str,
+    notes: str,
+    level: str = "error",
+) -> Callable[[Callable[[Resource], Verdict]], Callable[[Resource], Verdict]]:
+    """Register the decorated function as rule ``MLS-<suffix>``."""
+    if level not in ("error", "warning"):
+        raise ValueError(f"level must be 'error' or 'warning', not {level!r}")
+
+    def register(check: Callable[[Resource], Verdict]) -> Callable[[Resource], Verdict]:
+        if any(existing.suffix == suffix for existing in RULES):
+            raise ValueError(f"rule {PACK_PREFIX}-{suffix} is registered twice")
+        RULES.append(
+            Rule(
+                suffix=suffix,
+                resource_types=(types,) if isinstance(types, str) else tuple(types),
+                level=level,
+                info=info,
+                explanation=explanation,
+                notes_section=notes,
+                check=check,
+            )
+        )
+        return check
+
+    return register
+
+
+def parse_json_text(value: Any) -> Any:
+    """Parse a JSON document held in a string or an ``Fn::Join`` of strings and tokens.
+
+    Tokens become the placeholder ``<token>`` (a present but unknown value); returns ``None``
+    when the text is not JSON.
+    """
+    raw = value.raw if isinstance(value, Unresolved) else value
+    if isinstance(raw, str):
+        text = raw
+    elif isinstance(raw, Mapping) and len(raw) == 1:
+        (key, inner) = next(iter(raw.items()))
+        if str(key).lower() != "fn::join" or not isinstance(inner, list) or len(inner) != 2:
+            return None
+        separator = inner[0] if isinstance(inner[0], str) else ""
+        pieces: list[str] = []
+        for part in as_list(inner[1]):
+            if isinstance(part, str):
+                pieces.append(part)
+                continue
+            # A token right after ':' ',' or '[' stands for a whole JSON value (a number,
+            # say), so it needs quotes of its own to keep the document parseable.
+            before = (separator.join(pieces) + separator).rstrip()
+            pieces.append('"<token>"' if before[-1:] in (":", ",", "[") else "<token>")
+        text = separator.join(pieces)
+    else:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None

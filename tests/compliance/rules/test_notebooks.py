@@ -1,0 +1,145 @@
+"""MLS-NB*: notebook instances."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sagemaker as sagemaker
+
+from tests.compliance.rules.support import isolated_vpc, mls_findings
+
+
+def notebook(stack: cdk.Stack, *, vpc: ec2.IVpc | None = None, **overrides) -> None:
+    """A notebook that passes every NB rule, with ``overrides`` applied (None removes)."""
+    vpc = vpc or isolated_vpc(stack)
+    group = ec2.SecurityGroup(stack, "NotebookSg", vpc=vpc)
+    properties = dict(
+        instance_type="ml.t3.medium",
+        role_arn="arn:aws:iam::123456789012:role/notebook",
+        direct_internet_access="Disabled",
+        root_access="Disabled",
+        kms_key_id=kms.Key(stack, "Key").key_id,
+        subnet_id=(vpc.isolated_subnets or vpc.private_subnets)[0].subnet_id,
+        security_group_ids=[group.security_group_id],
+        instance_metadata_service_configuration=(
+            sagemaker.CfnNotebookInstance.InstanceMetadataServiceConfigurationProperty(
+                minimum_instance_metadata_service_version="2"
+            )
+        ),
+    )
+    properties.update(overrides)
+    sagemaker.CfnNotebookInstance(
+        stack, "Notebook", **{k: v for k, v in properties.items() if v is not None}
+    )
+
+
+def test_compliant_notebook_passes():
+    assert mls_findings(notebook) == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "rule_id"),
+    [
+        ({"direct_internet_access": "Enabled"}, "MLS-NB1"),
+        ({"root_access": "Enabled"}, "MLS-NB2"),
+        ({"kms_key_id": None}, "MLS-NB3"),
+        (
+            {
+                "instance_metadata_service_configuration": (
+                    sagemaker.CfnNotebookInstance.InstanceMetadataServiceConfigurationProperty(
+                        minimum_instance_metadata_service_version="1"
+                    )
+                )
+            },
+            "MLS-NB5",
+        ),
+        ({"instance_metadata_service_configuration": None}, "MLS-NB5"),
+    ],
+)
+def test_each_unsafe_setting_raises_exactly_its_rule(overrides, rule_id):
+    assert mls_findings(lambda stack: notebook(stack, **overrides)) == [rule_id]
+
+
+def test_defaults_enable_internet_and_root():
+    findings = mls_findings(
+        lambda stack: notebook(stack, direct_internet_access=None, root_access=None)
+    )
+    assert findings == ["MLS-NB1", "MLS-NB2"]
+
+
+def test_notebook_outside_a_vpc_is_flagged_and_needs_no_endpoint_check():
+    findings = mls_findings(
+        lambda stack: notebook(
+            stack, subnet_id=None, security_group_ids=None, direct_internet_access="Enabled"
+        )
+    )
+    assert findings == ["MLS-NB1", "MLS-NB4"]
+
+
+def test_isolated_notebook_without_endpoints_cannot_reach_sagemaker():
+    def build(stack):
+        notebook(stack, vpc=isolated_vpc(stack, endpoints=False))
+
+    assert mls_findings(build) == ["MLS-NB6"]
+
+
+def test_missing_runtime_endpoint_is_enough_to_fail():
+    def build(stack):
+        vpc = isolated_vpc(stack, endpoints=False)
+        vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+        vpc.add_interface_endpoint("Api", service=ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API)
+        notebook(stack, vpc=vpc)
+
+    assert mls_findings(build) == ["MLS-NB6"]
+
+
+def test_endpoints_in_another_vpc_do_not_count():
+    def build(stack):
+        isolated_vpc(stack)  # has the endpoints, but the notebook is elsewhere
+        other = ec2.Vpc(
+            stack,
+            "Other",
+            max_azs=2,
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(name="i", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+            ],
+        )
+        notebook(stack, vpc=other)
+
+    assert mls_findings(build) == ["MLS-NB6"]
+
+
+def test_a_nat_route_is_an_alternative_to_endpoints():
+    def build(stack):
+        vpc = ec2.Vpc(stack, "NatVpc", max_azs=2, nat_gateways=1)
+        notebook(stack, vpc=vpc)
+
+    assert mls_findings(build) == []
+
+
+def test_other_resources_are_not_applicable():
+    assert mls_findings(lambda stack: kms.Key(stack, "OnlyAKey")) == []
+
+
+def test_unresolvable_tokens_do_not_crash_the_rules():
+    def build(stack):
+        internet = cdk.CfnParameter(stack, "Internet", default="Disabled")
+        imds = cdk.CfnParameter(stack, "Imds", default="2")
+        subnet = cdk.CfnParameter(stack, "Subnet")
+        notebook(
+            stack,
+            direct_internet_access=internet.value_as_string,
+            root_access=cdk.Fn.import_value("RootAccess"),
+            subnet_id=subnet.value_as_string,
+            instance_metadata_service_configuration=(
+                sagemaker.CfnNotebookInstance.InstanceMetadataServiceConfigurationProperty(
+                    minimum_instance_metadata_service_version=imds.value_as_string
+                )
+            ),
+        )
+
+    # Values known only at deploy time are neither passed nor failed.
+    assert mls_findings(build) == []
