@@ -31,7 +31,7 @@ def add_pattern_stacks(app: cdk.App, config: AppConfig) -> dict[str, cdk.Stack]:
 def register_packs(app: cdk.App) -> None:
     """Run every rule pack at synth time; any unacknowledged finding fails the synth."""
     validations = cdk.Validations.of(app)
-    for pack in make_packs(app).values():
+    for pack in make_packs(app, write_acknowledgments=True).values():
         validations.add_plugins(pack)
 
 

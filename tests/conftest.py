@@ -1,4 +1,8 @@
-"""Shared fixtures: the app is synthesized once per variant per test session."""
+"""Shared fixtures: the app is synthesized once per variant per test session.
+
+Each variant is synthesized as ``cdk synth`` would, with every rule pack registered, so a
+finding without an acknowledgment fails the session's first synth loudly.
+"""
 
 from __future__ import annotations
 

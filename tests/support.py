@@ -15,7 +15,7 @@ from typing import Any
 import aws_cdk as cdk
 
 import ml_refarch  # noqa: F401  (points jsii at the pinned Node before aws_cdk starts it)
-from ml_refarch.app import add_pattern_stacks
+from ml_refarch.app import add_pattern_stacks, register_packs
 from ml_refarch.config import read_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,10 +48,13 @@ class Synthesized:
         return self.outdir / f"{stack_name}.template.json"
 
 
-def synthesize(outdir: Path, **overrides: Any) -> Synthesized:
+def synthesize(outdir: Path, *, compliance_gate: bool = True, **overrides: Any) -> Synthesized:
+    """Synthesize the app as ``cdk synth`` does: with the rule packs registered, unless not."""
     context = project_context(**overrides)
     app = cdk.App(context=context, outdir=str(outdir))
     stacks = add_pattern_stacks(app, read_config(app.node.get_all_context()))
+    if compliance_gate:
+        register_packs(app)
     assembly = app.synth()
     templates = {name: assembly.get_stack_by_name(name).template for name in stacks}
     return Synthesized(outdir.name, outdir, stacks, templates)

@@ -13,7 +13,7 @@ from constructs import IConstruct
 def acknowledge(
     construct: IConstruct, reason: str, *rule_ids: str, checkov: tuple[str, ...] = ()
 ) -> None:
-    """Acknowledge ``rule_ids`` on ``construct`` (and its children) for ``reason``.
+    """Acknowledge ``rule_ids`` on ``construct``'s own resource for ``reason``.
 
     ``checkov`` lists checkov check ids skipped for the same reason; they are written into
     the CloudFormation metadata of the construct's resource, where checkov reads them.
@@ -26,7 +26,11 @@ def acknowledge(
         raise ValueError("acknowledge() needs at least one rule id")
     if len(reason.strip()) < 20:
         raise ValueError(f"acknowledgment of {rule_ids} needs a specific reason, got {reason!r}")
-    validations = cdk.Validations.of(construct)
+    # The narrowest construct: an L2's own CloudFormation resource, not its children too
+    # (a bucket's acknowledgment must not cover its bucket policy).
+    default_child = construct.node.default_child
+    target = default_child if isinstance(default_child, cdk.CfnResource) else construct
+    validations = cdk.Validations.of(target)
     for rule_id in rule_ids:
         validations.acknowledge(cdk.Acknowledgment(id=rule_id, reason=reason))
     if checkov:

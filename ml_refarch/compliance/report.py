@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ml_refarch.compliance.packs import PACKS
+from ml_refarch.compliance.packs import PACKS, pack_of_rule
 
 _ACK_TYPE = "aws:cdk:acknowledged-rules"
 _ACK_PREFIX = "Annotation::"
@@ -23,10 +23,7 @@ class Acknowledgment:
 
     @property
     def pack(self) -> str:
-        for name in PACKS:
-            if self.rule_id.startswith(name + "-"):
-                return name
-        return self.rule_id.split("-", 1)[0]
+        return pack_of_rule(self.rule_id)
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,142 @@
-"""Rules of this area are added here."""
+"""Data stores that feed training and hold captured data: S3 buckets and FSx for Lustre.
+
+Notes sections "S3" (FSx for Lustre serves S3 training data; KMS for sensitive data) and
+"Security".
+"""
+
+from __future__ import annotations
+
+from ml_refarch.compliance.rules.model import (
+    COMPLIANT,
+    NON_COMPLIANT,
+    NOT_APPLICABLE,
+    Resource,
+    Unresolved,
+    as_list,
+    get,
+    number,
+    present,
+    raw,
+    rule,
+)
+
+BUCKET = "AWS::S3::Bucket"
+FSX = "AWS::FSx::FileSystem"
+
+#: Resource types whose properties name the buckets that SageMaker reads or writes.
+_ML_CONSUMER_PREFIXES = ("AWS::SageMaker::", "AWS::FSx::")
+_ML_CONSUMER_TYPES = ("AWS::StepFunctions::StateMachine",)
+_KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
+
+#: Lustre's network ports: 988 and 1018-1023 (FSx for Lustre user guide, "File system access
+#: control with Amazon VPC").
+LUSTRE_PORTS = (988, 1018, 1019, 1020, 1021, 1022, 1023)
+_PERSISTENT = ("PERSISTENT_1", "PERSISTENT_2")
+
+
+def _feeds_sagemaker(bucket: Resource) -> bool:
+    return any(
+        (other.type.startswith(_ML_CONSUMER_PREFIXES) or other.type in _ML_CONSUMER_TYPES)
+        and other.references(bucket)
+        for other in bucket.others()
+    )
+
+
+@rule(
+    "S3B1",
+    types=BUCKET,
+    info="A bucket that SageMaker reads or writes is not encrypted with KMS by default.",
+    explanation=(
+        "Training data, model artifacts and captured inference data are often sensitive. "
+        "Buckets that a SageMaker resource, a Step Functions ML workflow or an FSx file system "
+        "refers to should default to SSE-KMS, so access needs both the bucket policy and the "
+        "key policy."
+    ),
+    notes="S3",
+)
+def ml_bucket_kms(resource: Resource):
+    if not _feeds_sagemaker(resource):
+        return NOT_APPLICABLE
+    rules = resource.get("BucketEncryption.ServerSideEncryptionConfiguration")
+    if isinstance(rules, Unresolved):
+        return NOT_APPLICABLE
+    algorithms = [
+        get(item, "ServerSideEncryptionByDefault.SSEAlgorithm") for item in as_list(rules)
+    ]
+    if any(isinstance(algorithm, Unresolved) for algorithm in algorithms):
+        return NOT_APPLICABLE
+    return COMPLIANT if any(a in _KMS_ALGORITHMS for a in algorithms) else NON_COMPLIANT
+
+
+def _covers_lustre(rule_body) -> bool:
+    protocol = str(raw(get(rule_body, "IpProtocol", ""))).lower()
+    if protocol in ("-1", "all"):
+        return True
+    if protocol not in ("tcp", "6"):
+        return False
+    low, high = number(get(rule_body, "FromPort")), number(get(rule_body, "ToPort"))
+    if low is None or high is None:
+        return True  # unknown ports: treat as covering, the source check decides
+    return any(low <= port <= high for port in LUSTRE_PORTS)
+
+
+def _from_itself(rule_body, group: Resource) -> bool:
+    source = raw(get(rule_body, "SourceSecurityGroupId"))
+    return source in ({"fn::getatt": [group.logical_id, "GroupId"]}, {"ref": group.logical_id})
+
+
+@rule(
+    "FX1",
+    types=FSX,
+    info="The Lustre file system's security group opens Lustre ports to other sources.",
+    explanation=(
+        "Ports 988 and 1018-1023 carry Lustre traffic between the file system and its "
+        "clients. Opening them only to the file system's own security group (which the "
+        "training instances also use) keeps every other host in the VPC off the data."
+    ),
+    notes="S3",
+)
+def lustre_ports_self_only(resource: Resource):
+    if str(resource.get("FileSystemType", "")).upper() != "LUSTRE":
+        return NOT_APPLICABLE
+    groups = [resource.resolve_ref(g) for g in as_list(resource.get("SecurityGroupIds"))]
+    groups = [g for g in groups if g is not None]
+    if not groups:
+        return NOT_APPLICABLE
+    findings = []
+    for group in groups:
+        ingress = [*as_list(group.get("SecurityGroupIngress"))]
+        for separate in group.others("AWS::EC2::SecurityGroupIngress"):
+            target = separate.resolve_ref(separate.get("GroupId"))
+            if target is not None and target.logical_id == group.logical_id:
+                ingress.append(separate.properties)
+        for body in ingress:
+            if _covers_lustre(body) and not _from_itself(body, group):
+                findings.append(f"SecurityGroup::{group.logical_id}")
+                break
+    return findings
+
+
+@rule(
+    "FX2",
+    types=FSX,
+    info="A persistent Lustre file system is not encrypted with a customer-managed key.",
+    explanation=(
+        "Persistent deployment types keep training data for the life of the file system. "
+        "Without KmsKeyId they use the AWS-managed aws/fsx key; a customer-managed key puts "
+        "access and deletion of the data under your key policy."
+    ),
+    notes="S3",
+)
+def persistent_lustre_cmk(resource: Resource):
+    if str(resource.get("FileSystemType", "")).upper() != "LUSTRE":
+        return NOT_APPLICABLE
+    deployment = resource.get("LustreConfiguration.DeploymentType")
+    if isinstance(deployment, Unresolved):
+        return NOT_APPLICABLE
+    if deployment not in _PERSISTENT:
+        return NOT_APPLICABLE
+    key = resource.get("KmsKeyId")
+    if isinstance(key, str) and key.endswith("alias/aws/fsx"):
+        return NON_COMPLIANT
+    return COMPLIANT if present(key) else NON_COMPLIANT

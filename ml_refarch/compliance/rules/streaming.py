@@ -1,1 +1,185 @@
-"""Rules of this area are added here."""
+"""Streaming ingest: Firehose Parquet conversion, Kinesis data and video streams.
+
+Notes sections "Kinesis data streams", "Kinesis data firehose" and "Kinesis Video Stream".
+"""
+
+from __future__ import annotations
+
+from ml_refarch.compliance.rules.model import (
+    COMPLIANT,
+    NON_COMPLIANT,
+    NOT_APPLICABLE,
+    Resource,
+    Unresolved,
+    get,
+    number,
+    present,
+    rule,
+    truthy,
+)
+
+FIREHOSE = "AWS::KinesisFirehose::DeliveryStream"
+DATA_STREAM = "AWS::Kinesis::Stream"
+VIDEO_STREAM = "AWS::KinesisVideo::Stream"
+
+#: Parquet/ORC conversion needs at least this buffer; Firehose's default with it is 128 MiB.
+MIN_CONVERSION_BUFFER_MIB = 64
+MIN_STREAM_RETENTION_HOURS = 24
+MIN_VIDEO_RETENTION_HOURS = 1
+MAX_VIDEO_RETENTION_HOURS = 87600  # ten years
+
+
+def _converting_destination(resource: Resource):
+    """The S3 destination of a delivery stream that converts records, or ``None``."""
+    destination = resource.get("ExtendedS3DestinationConfiguration")
+    if not isinstance(destination, dict):
+        return None
+    conversion = get(destination, "DataFormatConversionConfiguration")
+    if not isinstance(conversion, dict):
+        return None
+    # Enabled defaults to true once a conversion configuration is given.
+    if truthy(get(conversion, "Enabled", True)) is False:
+        return None
+    return destination
+
+
+@rule(
+    "FH1",
+    types=FIREHOSE,
+    info="Firehose converts records to Parquet/ORC with a buffer below 64 MiB.",
+    explanation=(
+        "Record format conversion needs a buffer of at least 64 MiB, and larger buffers give "
+        "fewer, bigger columnar files that query and train faster. Set BufferingHints "
+        "SizeInMBs to 64-128."
+    ),
+    notes="Kinesis data firehose",
+)
+def firehose_conversion_buffer(resource: Resource):
+    destination = _converting_destination(resource)
+    if destination is None:
+        return NOT_APPLICABLE
+    size = get(destination, "BufferingHints.SizeInMBs")
+    if size is None:
+        return COMPLIANT
+    size_mib = number(size)
+    if size_mib is None:
+        return NOT_APPLICABLE
+    return COMPLIANT if size_mib >= MIN_CONVERSION_BUFFER_MIB else NON_COMPLIANT
+
+
+@rule(
+    "FH2",
+    types=FIREHOSE,
+    info="Firehose converts records but has no error-output prefix.",
+    explanation=(
+        "Records that fail conversion (a wrong type, a missing field) are written under the "
+        "error-output prefix; without one they land in an unhelpful default location mixed "
+        "with nothing to alert on. Set ErrorOutputPrefix so failures are kept and visible."
+    ),
+    notes="Kinesis data firehose",
+)
+def firehose_error_prefix(resource: Resource):
+    destination = _converting_destination(resource)
+    if destination is None:
+        return NOT_APPLICABLE
+    return COMPLIANT if present(get(destination, "ErrorOutputPrefix")) else NON_COMPLIANT
+
+
+@rule(
+    "FH3",
+    types=FIREHOSE,
+    info="Firehose writes converted records to S3 without a KMS key.",
+    explanation=(
+        "Converted training data should be encrypted with a customer-managed key on write. "
+        "Set the S3 destination's EncryptionConfiguration to a KMSEncryptionConfig."
+    ),
+    notes="Kinesis data firehose",
+)
+def firehose_destination_kms(resource: Resource):
+    destination = _converting_destination(resource)
+    if destination is None:
+        return NOT_APPLICABLE
+    key_arn = get(destination, "EncryptionConfiguration.KMSEncryptionConfig.AWSKMSKeyARN")
+    return COMPLIANT if present(key_arn) else NON_COMPLIANT
+
+
+@rule(
+    "KDS1",
+    types=DATA_STREAM,
+    info="The Kinesis data stream is not encrypted with KMS.",
+    explanation=(
+        "Records at rest in the stream may hold raw features or personal data; server-side "
+        "encryption with a KMS key (StreamEncryption EncryptionType KMS) protects them."
+    ),
+    notes="Kinesis data streams",
+)
+def stream_encrypted(resource: Resource):
+    encryption = resource.get("StreamEncryption")
+    if isinstance(encryption, Unresolved):
+        return NOT_APPLICABLE
+    kind = resource.get("StreamEncryption.EncryptionType")
+    if isinstance(kind, Unresolved):
+        return NOT_APPLICABLE
+    if kind == "KMS" and present(resource.get("StreamEncryption.KeyId")):
+        return COMPLIANT
+    return NON_COMPLIANT
+
+
+@rule(
+    "KDS2",
+    types=DATA_STREAM,
+    info="The Kinesis data stream keeps records for less than 24 hours.",
+    explanation=(
+        "24 hours is the minimum retention of a data stream; consumers that fall behind need "
+        "at least that long to catch up without losing records."
+    ),
+    notes="Kinesis data streams",
+)
+def stream_retention(resource: Resource):
+    hours = resource.get("RetentionPeriodHours")
+    if hours is None:
+        return COMPLIANT
+    value = number(hours)
+    if value is None:
+        return NOT_APPLICABLE
+    return COMPLIANT if value >= MIN_STREAM_RETENTION_HOURS else NON_COMPLIANT
+
+
+@rule(
+    "KV1",
+    types=VIDEO_STREAM,
+    info="The Kinesis video stream is not encrypted with a customer-managed KMS key.",
+    explanation=(
+        "Without KmsKeyId, video is encrypted with the AWS-managed aws/kinesisvideo key, "
+        "whose policy you cannot restrict. Camera footage usually needs tighter control."
+    ),
+    notes="Kinesis Video Stream",
+)
+def video_stream_kms(resource: Resource):
+    key = resource.get("KmsKeyId")
+    if isinstance(key, str) and key.endswith("alias/aws/kinesisvideo"):
+        return NON_COMPLIANT
+    return COMPLIANT if present(key) else NON_COMPLIANT
+
+
+@rule(
+    "KV2",
+    types=VIDEO_STREAM,
+    info="The Kinesis video stream's retention is outside 1 hour to 10 years.",
+    explanation=(
+        "A video stream keeps data only when DataRetentionInHours is set; 0 (the default) "
+        "stores nothing for playback or later inference, and 87600 hours (10 years) is the "
+        "maximum."
+    ),
+    notes="Kinesis Video Stream",
+)
+def video_stream_retention(resource: Resource):
+    hours = resource.get("DataRetentionInHours")
+    if hours is None:
+        return NON_COMPLIANT
+    value = number(hours)
+    if value is None:
+        return NOT_APPLICABLE
+    if MIN_VIDEO_RETENTION_HOURS <= value <= MAX_VIDEO_RETENTION_HOURS:
+        return COMPLIANT
+    return NON_COMPLIANT
