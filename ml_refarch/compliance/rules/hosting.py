@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from fnmatch import fnmatchcase
 from typing import Any
 
+from ml_refarch.compliance.rules.instances import has_local_storage
 from ml_refarch.compliance.rules.model import (
     COMPLIANT,
     NON_COMPLIANT,
@@ -39,28 +39,6 @@ SUBNET = "AWS::EC2::Subnet"
 SAGEMAKER_NAMESPACE = "sagemaker"
 INSTANCE_COUNT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 
-#: Instance families (``ml.<family>.<size>``) that come with local NVMe instance storage.
-#: Sources: the SageMaker API reference for CreateEndpointConfig (KmsKeyId: "Certain
-#: Nitro-based instances include local storage ... You can't request a KmsKeyId when using an
-#: instance type with local storage"), and the EC2 user guide's "Instance store volumes" list.
-#: Patterns use fnmatch syntax: a family name ending in "d", "dn" or "de" (c5d, m5d, r5d,
-#: c6id, m6id, r6id, g4dn, p3dn, p4d, p4de, ...) always has instance storage; the rest are
-#: accelerated families whose names do not say so.
-LOCAL_STORAGE_FAMILIES: tuple[str, ...] = (
-    "*d",
-    "*dn",
-    "*de",
-    "g5",
-    "g6",
-    "g6e",
-    "p5",
-    "p5e",
-    "p5en",
-    "trn1",
-    "trn1n",
-    "trn2",
-)
-
 #: MemorySizeInMB values a serverless endpoint accepts.
 SERVERLESS_MEMORY_SIZES_MB = frozenset({1024, 2048, 3072, 4096, 5120, 6144})
 SERVERLESS_MAX_CONCURRENCY_LIMIT = 200
@@ -72,15 +50,6 @@ PIPELINE_MAX_CONTAINERS = 15
 #: SageMaker spreads an endpoint's instances over Availability Zones only when it has several.
 MIN_INSTANCES_FOR_MULTI_AZ = 2
 MIN_AVAILABILITY_ZONES = 2
-
-
-def has_local_storage(instance_type: str) -> bool:
-    """Whether an ``ml.<family>.<size>`` instance type has local NVMe instance storage."""
-    parts = instance_type.strip().lower().split(".")
-    if len(parts) != 3 or parts[0] != "ml":
-        return False
-    family = parts[1]
-    return any(fnmatchcase(family, pattern) for pattern in LOCAL_STORAGE_FAMILIES)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -266,8 +235,8 @@ def pipeline_container_count(resource: Resource):
     "EC1",
     types=ENDPOINT_CONFIG,
     info=(
-        "The endpoint config's instance storage is not under a customer-managed KMS key, or a "
-        "KmsKeyId is set for an instance type with local storage, which SageMaker rejects."
+        "Instance storage lacks a KMS key, or a key is set for local-storage instances "
+        "the API rejects."
     ),
     explanation=(
         "Instance-based endpoints attach an ML storage volume holding the model artifacts; "
@@ -505,10 +474,7 @@ def _tracks_with_cooldowns(policy: Resource) -> bool:
     "AS1",
     types=ENDPOINT,
     level="warning",
-    info=(
-        "An instance-based variant of the endpoint has no auto scaling target with a "
-        "target-tracking policy that sets both cooldowns."
-    ),
+    info="A variant has no target-tracking scaling policy with scale-in and scale-out cooldowns.",
     explanation=(
         "A fixed instance count either wastes money at night or throttles at peak. Register "
         "each variant as a scalable target and attach a target-tracking policy (on "

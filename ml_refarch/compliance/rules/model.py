@@ -274,33 +274,91 @@ def rule(
     return register
 
 
-def parse_json_text(value: Any) -> Any:
-    """Parse a JSON document held in a string or an ``Fn::Join`` of strings and tokens.
+#: What a deploy-time value stands for inside a parsed JSON document.
+PLACEHOLDER = "<token>"
 
-    Tokens become the placeholder ``<token>`` (a present but unknown value); returns ``None``
-    when the text is not JSON.
+
+class _Token:
+    """A non-literal part of an ``Fn::Join``."""
+
+
+_TOKEN = _Token()
+
+
+def _pieces(value: Any) -> list[str | _Token] | None:
+    """The definition text as literal strings and tokens; ``None`` when it is not text."""
+    value = raw(value)
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, Mapping) or len(value) != 1:
+        return None
+    ((key, inner),) = value.items()
+    key = str(key).lower()
+    if key == "fn::sub":
+        # Its ``${...}`` placeholders are handled like DefinitionSubstitutions below.
+        text = inner[0] if isinstance(inner, list) and inner else inner
+        return [text] if isinstance(text, str) else None
+    if key != "fn::join" or not isinstance(inner, list) or len(inner) != 2:
+        return None
+    separator = inner[0] if isinstance(inner[0], str) else ""
+    pieces: list[str | _Token] = []
+    for index, part in enumerate(as_list(inner[1])):
+        if index and separator:
+            pieces.append(separator)
+        pieces.append(part if isinstance(part, str) else _TOKEN)
+    return pieces
+
+
+def _json_text(pieces: list[str | _Token]) -> str:
+    """The pieces as one JSON text, tokens and ``${...}`` placeholders made parseable.
+
+    A token inside a JSON string (``"arn:" + partition + ":states:::..."``) must stay part of
+    that string, while one outside a string (a number from a CfnParameter) needs quotes of its
+    own; so the text is scanned for string boundaries rather than guessed from the character
+    before the token. ``${...}`` outside a string is a DefinitionSubstitutions placeholder
+    standing for a whole value.
     """
-    raw = value.raw if isinstance(value, Unresolved) else value
-    if isinstance(raw, str):
-        text = raw
-    elif isinstance(raw, Mapping) and len(raw) == 1:
-        (key, inner) = next(iter(raw.items()))
-        if str(key).lower() != "fn::join" or not isinstance(inner, list) or len(inner) != 2:
-            return None
-        separator = inner[0] if isinstance(inner[0], str) else ""
-        pieces: list[str] = []
-        for part in as_list(inner[1]):
-            if isinstance(part, str):
-                pieces.append(part)
-                continue
-            # A token right after ':' ',' or '[' stands for a whole JSON value (a number,
-            # say), so it needs quotes of its own to keep the document parseable.
-            before = (separator.join(pieces) + separator).rstrip()
-            pieces.append('"<token>"' if before[-1:] in (":", ",", "[") else "<token>")
-        text = separator.join(pieces)
-    else:
+    out: list[str] = []
+    in_string = False
+    escaped = False
+    for piece in pieces:
+        if isinstance(piece, _Token):
+            out.append(PLACEHOLDER if in_string else f'"{PLACEHOLDER}"')
+            escaped = False
+            continue
+        index = 0
+        while index < len(piece):
+            char = piece[index]
+            if in_string:
+                if escaped:
+                    escaped = False
+                elif char == "\\":
+                    escaped = True
+                elif char == '"':
+                    in_string = False
+            elif char == '"':
+                in_string = True
+            elif piece.startswith("${", index):
+                end = piece.find("}", index)
+                if end != -1:
+                    out.append(f'"{PLACEHOLDER}"')
+                    index = end + 1
+                    continue
+            out.append(char)
+            index += 1
+    return "".join(out)
+
+
+def parse_json_text(value: Any) -> Any:
+    """The JSON document in ``value`` (a string, ``Fn::Join`` or ``Fn::Sub``), else ``None``.
+
+    Tokens and ``${...}`` placeholders become the string :data:`PLACEHOLDER`: present, but
+    unknown until deploy time.
+    """
+    pieces = _pieces(value)
+    if pieces is None:
         return None
     try:
-        return json.loads(text)
-    except ValueError:
+        return json.loads(_json_text(pieces))
+    except (ValueError, RecursionError):
         return None

@@ -113,10 +113,7 @@ def _vpc_of_subnet(resource: Resource) -> object | None:
 @rule(
     "NB6",
     types=NOTEBOOK,
-    info=(
-        "The notebook has no internet access but its VPC has no route to SageMaker: "
-        "no SageMaker API, runtime and S3 endpoints, and no NAT route."
-    ),
+    info="The notebook has no internet access and no endpoints or NAT route to SageMaker.",
     explanation=(
         "With direct internet access disabled, the notebook reaches SageMaker and S3 only "
         "through interface endpoints (PrivateLink) for the SageMaker API and runtime plus an "
