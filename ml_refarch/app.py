@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import aws_cdk as cdk
 
 from ml_refarch.catalog import PATTERNS
@@ -9,13 +11,17 @@ from ml_refarch.compliance.packs import make_packs
 from ml_refarch.config import AppConfig, config_from_scope
 
 
-def add_pattern_stacks(app: cdk.App, config: AppConfig) -> dict[str, cdk.Stack]:
-    """Add every catalog pattern's stack to ``app``; returns them by stack name."""
+def add_pattern_stacks(
+    app: cdk.App, config: AppConfig, *, only: Collection[str] | None = None
+) -> dict[str, cdk.Stack]:
+    """Add each catalog pattern's stack (or those named in ``only``) to ``app``, by name."""
     env = None
     if config.account or config.region:
         env = cdk.Environment(account=config.account, region=config.region)
     stacks: dict[str, cdk.Stack] = {}
     for pattern in PATTERNS:
+        if only is not None and pattern.stack_name not in only:
+            continue
         stacks[pattern.stack_name] = pattern.stack_class(
             app,
             pattern.stack_name,

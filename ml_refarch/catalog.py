@@ -55,6 +55,30 @@ PATTERNS: tuple[Pattern, ...] = (
         stack_class_path="ml_refarch.stacks.kinesis_parquet_stack:KinesisParquetStack",
         settings_attr="kinesis_parquet",
     ),
+    Pattern(
+        id="isolated-notebook",
+        stack_name="MlRefArch-IsolatedNotebook",
+        title="VPC-isolated notebook instance",
+        notes_section="Sagemaker notebook; Security",
+        summary=(
+            "Notebook without internet or root in isolated subnets with VPC endpoints, "
+            "offline package installs, guardrails that keep jobs in the VPC"
+        ),
+        stack_class_path="ml_refarch.stacks.isolated_notebook_stack:IsolatedNotebookStack",
+        settings_attr="isolated_notebook",
+    ),
+    Pattern(
+        id="studio-domain",
+        stack_name="MlRefArch-StudioDomain",
+        title="VPC-only SageMaker Studio",
+        notes_section="Sagemaker notebook; Security",
+        summary=(
+            "Studio domain in VPC-only mode with KMS, a guarded user profile and a "
+            "JupyterLab lifecycle configuration"
+        ),
+        stack_class_path="ml_refarch.stacks.studio_domain_stack:StudioDomainStack",
+        settings_attr="studio_domain",
+    ),
 )
 
 

@@ -29,6 +29,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ml_refarch.lifecycle import PACKAGE_SOURCES, check_requirement
+
 # --------------------------------------------------------------------------------------
 # Errors
 
@@ -206,6 +208,40 @@ class KinesisParquetSettings:
 
 
 @dataclass(frozen=True)
+class IsolatedNotebookSettings:
+    """Settings of the ``isolated-notebook`` pattern.
+
+    Attributes:
+        instance_type: the notebook instance type (``ml.t3.medium``).
+        volume_size_gib: the notebook's ML storage volume (5 GiB to 16384 GiB).
+        package_source: ``codeartifact`` (a CodeArtifact repository with a PyPI upstream,
+            reached through VPC endpoints) or ``s3-wheelhouse`` (wheels synced from the data
+            bucket's ``wheelhouse/`` prefix).
+        packages: requirement specifiers the lifecycle configuration installs.
+    """
+
+    instance_type: str
+    volume_size_gib: int
+    package_source: str
+    packages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StudioDomainSettings:
+    """Settings of the ``studio-domain`` pattern.
+
+    Attributes:
+        user_profile_name: the Studio user profile the stack creates.
+        package_source: as for the notebook pattern.
+        packages: requirement specifiers the JupyterLab lifecycle configuration installs.
+    """
+
+    user_profile_name: str
+    package_source: str
+    packages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class AppConfig:
     """Everything the app needs, validated."""
 
@@ -213,6 +249,8 @@ class AppConfig:
     account: str | None
     region: str | None
     kinesis_parquet: KinesisParquetSettings
+    isolated_notebook: IsolatedNotebookSettings
+    studio_domain: StudioDomainSettings
 
 
 # --------------------------------------------------------------------------------------
@@ -334,6 +372,41 @@ def _region(value: Any) -> str:
     return text
 
 
+_INSTANCE_TYPE = re.compile(r"ml\.[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|[0-9]*xlarge)")
+
+
+def _instance_type(value: Any) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not _INSTANCE_TYPE.fullmatch(text):
+        raise _Invalid("a SageMaker instance type such as 'ml.t3.medium'")
+    return text
+
+
+def _packages(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    packages = tuple(str(item).strip() for item in items if str(item).strip())
+    if not packages:
+        raise _Invalid("at least one requirement specifier, e.g. 'scikit-learn,xgboost'")
+    for package in packages:
+        try:
+            check_requirement(package)
+        except ValueError as error:
+            raise _Invalid(f"requirement specifiers only ({error})") from None
+    return packages
+
+
+_PROFILE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+
+
+def _user_profile_name(value: Any) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not _PROFILE_NAME.fullmatch(text):
+        raise _Invalid(
+            "1-63 letters, digits and hyphens, starting and ending with a letter or digit"
+        )
+    return text
+
+
 # --------------------------------------------------------------------------------------
 # The schema: every key ml-refarch reads, its parser and its default.
 
@@ -346,6 +419,8 @@ class _Field:
 
 
 KP = "kinesis-parquet."
+NB = "isolated-notebook."
+SD = "studio-domain."
 
 FIELDS: dict[str, _Field] = {
     "profile": _Field(_choice(*PROFILES), "sandbox", "sandbox"),
@@ -375,6 +450,22 @@ FIELDS: dict[str, _Field] = {
         ",".join(f"{column.name}:{column.type}" for column in CLICKSTREAM_COLUMNS),
         "id:string,score:double",
     ),
+    NB + "instance_type": _Field(_instance_type, "ml.t3.medium", "ml.t3.large"),
+    NB + "volume_size_gib": _Field(
+        _integer(5, 16384, "notebook ML storage volumes range from 5 GiB to 16 TiB"), 5, "20"
+    ),
+    NB + "package_source": _Field(_choice(*PACKAGE_SOURCES), "codeartifact", "s3-wheelhouse"),
+    NB + "packages": _Field(_packages, "scikit-learn,xgboost", "scikit-learn,xgboost"),
+    SD + "user_profile_name": _Field(_user_profile_name, "data-scientist", "alice"),
+    SD + "package_source": _Field(_choice(*PACKAGE_SOURCES), "codeartifact", "s3-wheelhouse"),
+    SD + "packages": _Field(_packages, "scikit-learn,xgboost", "scikit-learn,xgboost"),
+}
+
+#: Each pattern's key prefix and the settings class its keys fill.
+PATTERN_SETTINGS: dict[str, type] = {
+    KP: KinesisParquetSettings,
+    NB: IsolatedNotebookSettings,
+    SD: StudioDomainSettings,
 }
 
 #: Default of every key that has one; ``cdk.json`` carries the same values.
@@ -424,10 +515,13 @@ def read_config(context: Mapping[str, Any]) -> AppConfig:
                     fix=f"pass a valid value, e.g. -c {key}={spec.example}, or edit cdk.json",
                 )
             )
+    patterns: dict[str, Any] = {}
     if not problems:
-        settings = KinesisParquetSettings(
-            **{name[len(KP) :]: value for name, value in values.items() if name.startswith(KP)}
-        )
+        for prefix, settings_class in PATTERN_SETTINGS.items():
+            patterns[prefix] = settings_class(
+                **{k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
+            )
+        settings = patterns[KP]
         if settings.shard_count is not None and settings.shard_count > MAX_SHARDS:
             problems.append(
                 Problem(
@@ -446,7 +540,9 @@ def read_config(context: Mapping[str, Any]) -> AppConfig:
         profile=PROFILES[values["profile"]],
         account=values["account"],
         region=values["region"],
-        kinesis_parquet=settings,
+        kinesis_parquet=patterns[KP],
+        isolated_notebook=patterns[NB],
+        studio_domain=patterns[SD],
     )
 
 

@@ -21,7 +21,7 @@ def synthesized(tmp_path_factory) -> Callable[[str], Synthesized]:
     def get(variant: str) -> Synthesized:
         if variant not in cache:
             cache[variant] = synthesize(
-                tmp_path_factory.mktemp(f"cdk.out.{variant}"), **VARIANTS[variant]
+                tmp_path_factory.mktemp(f"cdk.out.{variant}"), VARIANTS[variant]
             )
         return cache[variant]
 

@@ -1,7 +1,8 @@
 """Test support: synthesizing the app's variants and reading templates.
 
-Variants are the profiles plus the settings that change which resources exist
-(the CSV transform). Every template test reads these shared assemblies.
+Variants are the profiles plus the settings that change which resources exist (the CSV
+transform, the S3 wheelhouse). A settings variant synthesizes only the stacks it changes.
+Every template test reads these shared assemblies.
 """
 
 from __future__ import annotations
@@ -16,16 +17,44 @@ import aws_cdk as cdk
 
 import ml_refarch  # noqa: F401  (points jsii at the pinned Node before aws_cdk starts it)
 from ml_refarch.app import add_pattern_stacks, register_packs
+from ml_refarch.catalog import PATTERNS
 from ml_refarch.config import read_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: Context overrides of each synthesized variant, on top of cdk.json's context.
-VARIANTS: dict[str, dict[str, Any]] = {
-    "sandbox": {},
-    "production": {"profile": "production"},
-    "sandbox-csv": {"kinesis-parquet.input_format": "csv"},
+
+@dataclass(frozen=True)
+class Variant:
+    """Context overrides on top of cdk.json's, and the stacks they concern (all if None)."""
+
+    context: dict[str, Any]
+    stacks: frozenset[str] | None = None
+
+
+NOTEBOOK_STACKS = frozenset({"MlRefArch-IsolatedNotebook", "MlRefArch-StudioDomain"})
+
+VARIANTS: dict[str, Variant] = {
+    "sandbox": Variant({}),
+    "production": Variant({"profile": "production"}),
+    "sandbox-csv": Variant(
+        {"kinesis-parquet.input_format": "csv"}, frozenset({"MlRefArch-KinesisParquet"})
+    ),
+    "sandbox-wheelhouse": Variant(
+        {
+            "isolated-notebook.package_source": "s3-wheelhouse",
+            "studio-domain.package_source": "s3-wheelhouse",
+        },
+        NOTEBOOK_STACKS,
+    ),
 }
+
+#: (variant, stack name) for every stack a variant synthesizes.
+VARIANT_STACKS = [
+    (name, pattern.stack_name)
+    for name, variant in VARIANTS.items()
+    for pattern in PATTERNS
+    if variant.stacks is None or pattern.stack_name in variant.stacks
+]
 
 
 def project_context(**overrides: Any) -> dict[str, Any]:
@@ -48,11 +77,11 @@ class Synthesized:
         return self.outdir / f"{stack_name}.template.json"
 
 
-def synthesize(outdir: Path, *, compliance_gate: bool = True, **overrides: Any) -> Synthesized:
+def synthesize(outdir: Path, variant: Variant, *, compliance_gate: bool = True) -> Synthesized:
     """Synthesize the app as ``cdk synth`` does: with the rule packs registered, unless not."""
-    context = project_context(**overrides)
+    context = project_context(**variant.context)
     app = cdk.App(context=context, outdir=str(outdir))
-    stacks = add_pattern_stacks(app, read_config(app.node.get_all_context()))
+    stacks = add_pattern_stacks(app, read_config(app.node.get_all_context()), only=variant.stacks)
     if compliance_gate:
         register_packs(app)
     assembly = app.synth()

@@ -7,7 +7,7 @@ multi-finding rule (``AwsSolutions-IAM5[Action::s3:GetObject*]``) is acknowledge
 from __future__ import annotations
 
 import aws_cdk as cdk
-from constructs import IConstruct
+from constructs import Construct, IConstruct
 
 
 def acknowledge(
@@ -50,3 +50,59 @@ def skip_checkov(construct: IConstruct, reason: str, *check_ids: str) -> None:
     known = {skip["id"] for skip in skips}
     skips += [{"id": check, "comment": reason} for check in check_ids if check not in known]
     resource.add_metadata("checkov", {"skip": skips})
+
+
+def acknowledge_cdk_provider(
+    scope: IConstruct, provider_id: str, *, purpose: str, calls: str
+) -> None:
+    """Acknowledge the findings on one of CDK's own custom-resource providers, once per stack.
+
+    CDK adds a stack-wide Lambda handler and role for features such as auto-deleting bucket
+    objects or restricting a VPC's default security group. Inside the app they are plain
+    ``CfnResource`` objects that the packs skip; checking the synthesized template finds
+    them. ``purpose`` and ``calls`` complete the reason: what the handler does and which API
+    it calls.
+    """
+    provider = cdk.Stack.of(scope).node.try_find_child(provider_id)
+    if provider is None or provider.node.try_find_child("Acknowledged") is not None:
+        return
+    Construct(provider, "Acknowledged")  # one provider serves the whole stack
+    reason = (
+        f"CDK's own custom-resource handler that {purpose}: it runs only during deployment "
+        f"or deletion, is invoked synchronously by CloudFormation and calls only {calls}, so "
+        "a VPC, DLQ, reserved concurrency or tracing would add nothing."
+    )
+    handler = provider.node.try_find_child("Handler")
+    if isinstance(handler, cdk.CfnResource):
+        acknowledge(
+            handler,
+            reason,
+            "HIPAA.Security-LambdaConcurrency",
+            "HIPAA.Security-LambdaDLQ",
+            "HIPAA.Security-LambdaInsideVPC",
+            "NIST.800.53.R5-LambdaConcurrency",
+            "NIST.800.53.R5-LambdaDLQ",
+            "NIST.800.53.R5-LambdaInsideVPC",
+            "PCI.DSS.321-LambdaInsideVPC",
+            "Serverless-LambdaDLQ",
+            "Serverless-LambdaTracing",
+            checkov=("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"),
+        )
+    role = provider.node.try_find_child("Role")
+    if isinstance(role, cdk.CfnResource):
+        rule_ids = [
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaBasicExecutionRole]"
+        ]
+        if (cdk.Stack.of(role).resolve(role._cfn_properties) or {}).get("Policies"):
+            rule_ids += [f"{pack}-IAMNoInlinePolicy" for pack in _INLINE_POLICY_PACKS]
+        acknowledge(
+            role,
+            f"The role of CDK's handler that {purpose} uses AWSLambdaBasicExecutionRole only "
+            "to write the handler's own logs, and CDK writes its other, narrowly scoped "
+            "permissions inline.",
+            *rule_ids,
+        )
+
+
+_INLINE_POLICY_PACKS = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")

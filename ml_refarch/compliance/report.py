@@ -11,6 +11,9 @@ from ml_refarch.compliance.packs import PACKS, pack_of_rule
 
 _ACK_TYPE = "aws:cdk:acknowledged-rules"
 _ACK_PREFIX = "Annotation::"
+#: CDK acknowledges findings of its own built-in template validator under this prefix; they
+#: are not rule-pack findings.
+_CDK_VALIDATOR_PREFIX = "CloudFormation-Validate::"
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,8 @@ def read_assembly(out_dir: str | Path) -> list[StackReport]:
                     continue
                 for key, reason in entry["data"].items():
                     rule_id = key.removeprefix(_ACK_PREFIX)
-                    acks.append(Acknowledgment(path, rule_id, reason))
+                    if not rule_id.startswith(_CDK_VALIDATOR_PREFIX):
+                        acks.append(Acknowledgment(path, rule_id, reason))
         if not acks:
             acks = _acks_from_metadata_file(out, artifact_id)
         reports.append(StackReport(artifact_id, template, tuple(acks)))
@@ -84,9 +88,9 @@ def _acks_from_metadata_file(out: Path, artifact_id: str) -> list[Acknowledgment
         for entry in entries:
             if entry.get("type") == _ACK_TYPE:
                 for key, reason in entry["data"].items():
-                    acks.append(
-                        Acknowledgment(construct_path, key.removeprefix(_ACK_PREFIX), reason)
-                    )
+                    rule_id = key.removeprefix(_ACK_PREFIX)
+                    if not rule_id.startswith(_CDK_VALIDATOR_PREFIX):
+                        acks.append(Acknowledgment(construct_path, rule_id, reason))
     return acks
 
 

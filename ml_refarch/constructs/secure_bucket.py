@@ -7,7 +7,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ml_refarch.compliance.acknowledge import acknowledge
+from ml_refarch.compliance.acknowledge import acknowledge, acknowledge_cdk_provider
 from ml_refarch.config import Profile
 from ml_refarch.constructs.removal import removal_policy
 
@@ -109,44 +109,9 @@ class SecureBucket(Construct):
                 checkov=("CKV_AWS_21",),
             )
         if not retain:
-            self._annotate_auto_delete_provider()
-
-    def _annotate_auto_delete_provider(self) -> None:
-        # CDK adds one stack-wide Lambda (a plain CfnResource, so the in-app packs skip it;
-        # checking the template finds it) that empties buckets when the stack is deleted.
-        provider = cdk.Stack.of(self).node.try_find_child(
-            "Custom::S3AutoDeleteObjectsCustomResourceProvider"
-        )
-        if provider is None or provider.node.try_find_child("Annotated") is not None:
-            return
-        Construct(provider, "Annotated")  # marks the shared provider as done
-        reason = (
-            "CDK's auto-delete-objects handler for sandbox buckets: it runs only while the "
-            "stack is being deleted, is invoked synchronously by CloudFormation and calls only "
-            "the S3 API, so a VPC, DLQ, reserved concurrency or tracing would add nothing."
-        )
-        handler = provider.node.try_find_child("Handler")
-        if isinstance(handler, cdk.CfnResource):
-            acknowledge(
-                handler,
-                reason,
-                "HIPAA.Security-LambdaConcurrency",
-                "HIPAA.Security-LambdaDLQ",
-                "HIPAA.Security-LambdaInsideVPC",
-                "NIST.800.53.R5-LambdaConcurrency",
-                "NIST.800.53.R5-LambdaDLQ",
-                "NIST.800.53.R5-LambdaInsideVPC",
-                "PCI.DSS.321-LambdaInsideVPC",
-                "Serverless-LambdaDLQ",
-                "Serverless-LambdaTracing",
-                checkov=("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"),
-            )
-        role = provider.node.try_find_child("Role")
-        if isinstance(role, cdk.CfnResource):
-            acknowledge(
-                role,
-                "CDK's auto-delete-objects handler role uses AWSLambdaBasicExecutionRole only "
-                "to write its own logs; its S3 permissions come from each bucket's policy.",
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                "AWSLambdaBasicExecutionRole]",
+            acknowledge_cdk_provider(
+                self,
+                "Custom::S3AutoDeleteObjectsCustomResourceProvider",
+                purpose="empties sandbox buckets while the stack is deleted",
+                calls="the S3 API",
             )

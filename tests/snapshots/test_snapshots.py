@@ -10,8 +10,7 @@ from __future__ import annotations
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from ml_refarch.catalog import PATTERNS
-from tests.support import VARIANTS, normalise_assets
+from tests.support import VARIANT_STACKS, normalise_assets
 
 
 @pytest.fixture
@@ -19,8 +18,7 @@ def snapshot_json(snapshot):
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize("stack_name", [p.stack_name for p in PATTERNS])
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize(("variant", "stack_name"), VARIANT_STACKS)
 def test_template_matches_snapshot(synthesized, snapshot_json, variant, stack_name):
     template = synthesized(variant).templates[stack_name]
     assert normalise_assets(template) == snapshot_json

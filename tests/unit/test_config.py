@@ -91,6 +91,24 @@ def test_on_demand_mode_has_no_shard_count():
     assert config.kinesis_parquet.shard_count is None
 
 
+def test_notebook_settings_parse_and_packages_accept_a_json_list():
+    config = read_config(
+        {
+            "isolated-notebook.instance_type": "ml.g5.xlarge",
+            "isolated-notebook.volume_size_gib": "50",
+            "isolated-notebook.packages": ["scikit-learn==1.5.2", "xgboost>=2,<3"],
+            "studio-domain.package_source": "s3-wheelhouse",
+            "studio-domain.user_profile_name": "alice-smith",
+        }
+    )
+    assert config.isolated_notebook.instance_type == "ml.g5.xlarge"
+    assert config.isolated_notebook.volume_size_gib == 50
+    assert config.isolated_notebook.packages == ("scikit-learn==1.5.2", "xgboost>=2,<3")
+    assert config.studio_domain.package_source == "s3-wheelhouse"
+    assert config.studio_domain.user_profile_name == "alice-smith"
+    assert config.studio_domain.packages == ("scikit-learn", "xgboost")
+
+
 def test_columns_accept_a_json_list():
     columns = json.dumps([{"name": "a", "type": "int"}, {"name": "b_2", "type": "timestamp"}])
     config = read_config({KP + "columns": columns})
@@ -130,6 +148,21 @@ BAD_VALUES = [
     (KP + "columns", "[not json"),
     (KP + "columns", '[{"name": "a"}]'),
     (KP + "columns", 42),
+    ("isolated-notebook.instance_type", "t3.medium"),
+    ("isolated-notebook.instance_type", "ml.t3"),
+    ("isolated-notebook.volume_size_gib", "4"),
+    ("isolated-notebook.volume_size_gib", "16385"),
+    ("isolated-notebook.package_source", "pypi"),
+    ("isolated-notebook.packages", ""),
+    ("isolated-notebook.packages", "numpy,--index-url=https://evil.example"),
+    ("isolated-notebook.packages", "numpy;rm -rf /"),
+    ("isolated-notebook.packages", "git+https://github.com/x/y"),
+    ("isolated-notebook.packages", "pandas $(id)"),
+    ("studio-domain.user_profile_name", "-alice"),
+    ("studio-domain.user_profile_name", "alice_smith"),
+    ("studio-domain.user_profile_name", "a" * 64),
+    ("studio-domain.package_source", "conda"),
+    ("studio-domain.packages", "`whoami`"),
 ]
 
 

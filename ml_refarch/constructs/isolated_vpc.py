@@ -1,0 +1,180 @@
+"""A VPC for SageMaker workloads with no route to the internet, only VPC endpoints.
+
+Notes section "Security": a notebook (or job, or endpoint) without internet access reaches
+AWS services through interface endpoints (PrivateLink) or a NAT gateway. This construct takes
+the endpoint route: isolated subnets in two or more Availability Zones, the interface
+endpoints SageMaker workloads call, an S3 gateway endpoint, and flow logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from ml_refarch.compliance.acknowledge import acknowledge
+from ml_refarch.config import Profile
+from ml_refarch.constructs.log_group import EncryptedLogGroup
+
+S = ec2.InterfaceVpcEndpointAwsService
+
+#: What anything SageMaker runs in the VPC calls: the SageMaker API and runtime, STS for
+#: credentials, and CloudWatch Logs.
+CORE_SERVICES: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
+    "SageMakerApi": S.SAGEMAKER_API,
+    "SageMakerRuntime": S.SAGEMAKER_RUNTIME,
+    "Sts": S.STS,
+    "Logs": S.CLOUDWATCH_LOGS,
+}
+
+#: Added for containers that run in the VPC (endpoints, jobs): image pulls and metrics.
+CONTAINER_SERVICES: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
+    "Monitoring": S.CLOUDWATCH_MONITORING,
+    "EcrApi": S.ECR,
+    "EcrDocker": S.ECR_DOCKER,
+}
+
+#: The default set: every service a SageMaker workload in the VPC may call.
+SAGEMAKER_WORKLOAD_SERVICES = {**CORE_SERVICES, **CONTAINER_SERVICES}
+
+#: Added for notebooks: the notebook endpoint (Jupyter through PrivateLink) and CodeArtifact,
+#: from which the lifecycle configuration installs packages.
+NOTEBOOK_SERVICES: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
+    "SageMakerNotebook": S.SAGEMAKER_NOTEBOOK,
+    "CodeArtifactApi": S.CODEARTIFACT_API,
+    "CodeArtifactRepositories": S.CODEARTIFACT_REPOSITORIES,
+}
+
+
+class IsolatedVpc(Construct):
+    """Isolated subnets, VPC endpoints open only to the workload security group, flow logs.
+
+    Args:
+        profile: two Availability Zones in ``sandbox``, three in ``production`` (where the
+            stack is pinned to a region; CDK caps environment-agnostic stacks at two); log
+            retention and removal follow it too.
+        encryption_key: encrypts the flow-log group; its policy must allow CloudWatch Logs.
+        services: the interface endpoints, by construct id; each bills per AZ-hour, so a
+            pattern asks for what it uses. Default: :data:`SAGEMAKER_WORKLOAD_SERVICES`.
+        internal_ports: ports members of the workload group may open to each other (NFS for
+            Studio's home file system, Lustre, distributed training). Default: none.
+
+    Attributes:
+        vpc: the VPC (isolated subnets only: no internet or NAT gateway).
+        workload_security_group: the group SageMaker resources use; the endpoints accept
+            HTTPS from it and from nothing else. Members may reach each other on
+            ``internal_ports`` only; nothing else may connect in; outbound is HTTPS.
+        endpoints: the interface endpoints by construct id.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        profile: Profile,
+        encryption_key: kms.IKey,
+        services: dict[str, ec2.InterfaceVpcEndpointAwsService] | None = None,
+        internal_ports: Sequence[ec2.Port] = (),
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            max_azs=3 if profile.name == "production" else 2,
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22
+                )
+            ],
+            gateway_endpoints={
+                "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)
+            },
+        )
+        # The recommended feature flag makes CDK strip every rule from the default security
+        # group at deployment, through a custom resource; a template alone cannot show that.
+        acknowledge(
+            self.vpc,
+            "CDK's restrictDefaultSecurityGroup custom resource removes every rule from this "
+            "VPC's default security group during deployment; the template cannot express it.",
+            *(
+                f"{pack}-VPCDefaultSecurityGroupClosed"
+                for pack in ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
+            ),
+        )
+        self.workload_security_group = ec2.SecurityGroup(
+            self,
+            "WorkloadSecurityGroup",
+            vpc=self.vpc,
+            description="SageMaker workloads: HTTPS to the VPC endpoints and S3, and each other",
+            allow_all_outbound=False,
+        )
+        # HTTPS to any address: the subnets route only to the VPC endpoints and the S3
+        # gateway (whose addresses are a region-specific prefix list), so that is all it
+        # reaches.
+        self.workload_security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "VPC endpoints and the S3 gateway"
+        )
+        for port in internal_ports:
+            self.workload_security_group.connections.allow_internally(
+                port, "between SageMaker workloads"
+            )
+        self.endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
+        for endpoint_id, service in (services or SAGEMAKER_WORKLOAD_SERVICES).items():
+            endpoint = self.vpc.add_interface_endpoint(
+                endpoint_id,
+                service=service,
+                private_dns_enabled=True,
+                # Not open to the whole VPC: only the workload group may connect.
+                open=False,
+                subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            )
+            endpoint.connections.allow_default_port_from(
+                self.workload_security_group, "HTTPS from SageMaker workloads"
+            )
+            self.endpoints[endpoint_id] = endpoint
+        self._flow_logs(profile, encryption_key)
+
+    @property
+    def subnets(self) -> Sequence[ec2.ISubnet]:
+        return self.vpc.isolated_subnets
+
+    def _flow_logs(self, profile: Profile, encryption_key: kms.IKey) -> None:
+        log_group = EncryptedLogGroup(
+            self, "FlowLogs", encryption_key=encryption_key, profile=profile
+        ).log_group
+        role = iam.Role(
+            self,
+            "FlowLogRole",
+            assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com"),
+            description="VPC flow logs: write to this VPC's flow-log group",
+        )
+        iam.ManagedPolicy(
+            self,
+            "FlowLogPolicy",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=[
+                        "logs:CreateLogStream",
+                        "logs:PutLogEvents",
+                        "logs:DescribeLogStreams",
+                    ],
+                    resources=[log_group.log_group_arn],
+                ),
+                iam.PolicyStatement(
+                    actions=["logs:DescribeLogGroups"], resources=[log_group.log_group_arn]
+                ),
+            ],
+        )
+        self.vpc.add_flow_log(
+            "FlowLog",
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(
+                log_group, role.without_policy_updates()
+            ),
+            traffic_type=ec2.FlowLogTrafficType.ALL,
+        )

@@ -1,0 +1,112 @@
+"""Pattern ``studio-domain``: SageMaker Studio in VPC-only mode with a guarded user profile.
+
+Notes sections "Sagemaker notebook" and "Security", applied to Studio, the successor of
+notebook instances: the domain's apps reach AWS only through the VPC's endpoints, its home
+file system is encrypted with a customer-managed key, the user profile runs as the guarded
+data-scientist role, and a JupyterLab lifecycle configuration installs the team's packages
+from CodeArtifact or an S3 wheelhouse. Resources: those of the notebook environment, the
+domain, one user profile and the lifecycle configuration.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from ml_refarch.config import Profile, StudioDomainSettings
+from ml_refarch.constructs.notebook_environment import NotebookEnvironment
+from ml_refarch.stacks.base import PatternStack
+
+
+class StudioDomainStack(PatternStack):
+    """A VPC-only Studio domain, one user profile and a JupyterLab lifecycle configuration.
+
+    Attributes:
+        notebook_environment: key, VPC, bucket, roles and package source.
+        domain: the Studio domain (L1).
+        user_profile: the user profile (L1).
+        lifecycle: the JupyterLab lifecycle configuration (L1).
+    """
+
+    pattern_id = "studio-domain"
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        profile: Profile,
+        settings: StudioDomainSettings,
+        title: str,
+        notes_section: str,
+        env: cdk.Environment | None = None,
+    ) -> None:
+        super().__init__(
+            scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
+        )
+        self.notebook_environment = NotebookEnvironment(
+            self,
+            "Environment",
+            profile=profile,
+            name=construct_id.lower(),
+            package_source=settings.package_source,
+            packages=settings.packages,
+            lifecycle_target="studio",
+            # Studio mounts its home file system over NFS, and its apps talk to each other
+            # on high ports, both within the domain's security group.
+            internal_ports=(ec2.Port.tcp(2049), ec2.Port.tcp_range(8192, 65535)),
+        )
+        environment = self.notebook_environment
+        network = environment.network
+        security_groups = [network.workload_security_group.security_group_id]
+        self.lifecycle = sagemaker.CfnStudioLifecycleConfig(
+            self,
+            "Lifecycle",
+            studio_lifecycle_config_name=f"{construct_id.lower()}-install-packages",
+            studio_lifecycle_config_app_type="JupyterLab",
+            studio_lifecycle_config_content=cdk.Fn.base64(environment.lifecycle_script),
+        )
+        lifecycle_arn = self.lifecycle.attr_studio_lifecycle_config_arn
+        jupyter_lab = sagemaker.CfnDomain.JupyterLabAppSettingsProperty(
+            default_resource_spec=sagemaker.CfnDomain.ResourceSpecProperty(
+                lifecycle_config_arn=lifecycle_arn
+            ),
+            lifecycle_config_arns=[lifecycle_arn],
+        )
+        self.domain = sagemaker.CfnDomain(
+            self,
+            "Domain",
+            domain_name=construct_id.lower(),
+            auth_mode="IAM",
+            # Apps get no SageMaker-managed internet: all traffic stays in the VPC.
+            app_network_access_type="VpcOnly",
+            vpc_id=network.vpc.vpc_id,
+            subnet_ids=[subnet.subnet_id for subnet in network.subnets],
+            kms_key_id=environment.key.key_arn,
+            default_user_settings=sagemaker.CfnDomain.UserSettingsProperty(
+                execution_role=environment.data_scientist_role.role_arn,
+                security_groups=security_groups,
+                jupyter_lab_app_settings=jupyter_lab,
+            ),
+        )
+        for dependency in environment.permissions:
+            self.domain.node.add_dependency(dependency)
+        self.user_profile = sagemaker.CfnUserProfile(
+            self,
+            "UserProfile",
+            domain_id=self.domain.attr_domain_id,
+            user_profile_name=settings.user_profile_name,
+            user_settings=sagemaker.CfnUserProfile.UserSettingsProperty(
+                execution_role=environment.data_scientist_role.role_arn,
+                security_groups=security_groups,
+            ),
+        )
+
+        self.output("DomainId", self.domain.attr_domain_id, "Studio domain")
+        self.output("DomainUrl", self.domain.attr_url, "Studio URL (through the VPC only)")
+        self.output("UserProfileName", settings.user_profile_name, "Studio user profile")
+        self.output("HomeEfsId", self.domain.attr_home_efs_file_system_id, "Home file system")
+        self.output("LifecycleConfigArn", lifecycle_arn, "JupyterLab lifecycle configuration")
+        environment.add_outputs(self, settings.package_source)
