@@ -79,6 +79,18 @@ PATTERNS: tuple[Pattern, ...] = (
         stack_class_path="ml_refarch.stacks.studio_domain_stack:StudioDomainStack",
         settings_attr="studio_domain",
     ),
+    Pattern(
+        id="fsx-training",
+        stack_name="MlRefArch-FsxTraining",
+        title="Training from FSx for Lustre",
+        notes_section="S3; Data input; Sagemaker; Security",
+        summary=(
+            "Lustre file system linked to a KMS bucket, Lustre ports open only within its "
+            "group, a scoped training role; spot jobs with checkpoints via ml_refarch.train"
+        ),
+        stack_class_path="ml_refarch.stacks.fsx_training_stack:FsxTrainingStack",
+        settings_attr="fsx_training",
+    ),
 )
 
 

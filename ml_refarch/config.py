@@ -242,6 +242,47 @@ class StudioDomainSettings:
 
 
 @dataclass(frozen=True)
+class FsxTrainingSettings:
+    """Settings of the ``fsx-training`` pattern.
+
+    Attributes:
+        storage_capacity_gib: the Lustre file system's size: 1200, 2400, or a multiple of
+            2400 GiB (what SCRATCH_2 and PERSISTENT_2 accept).
+        per_unit_storage_throughput: MB/s per TiB of a PERSISTENT_2 file system (production
+            profile): 125, 250, 500 or 1000.
+    """
+
+    storage_capacity_gib: int
+    per_unit_storage_throughput: int
+
+
+@dataclass(frozen=True)
+class MlWorkflowSettings:
+    """Settings of the ``ml-workflow`` pattern.
+
+    Attributes:
+        instance_type / instance_count: the training (and tuning) instances.
+        use_spot: train on managed spot capacity (with checkpoints, which the stack sets).
+        max_runtime_seconds: the training time limit.
+        max_wait_seconds: how long a spot job may wait for capacity plus run; at least
+            ``max_runtime_seconds``.
+        tuning_max_jobs / tuning_max_parallel_jobs: the tuning path's budget.
+        endpoint_instance_type / endpoint_instance_count: the endpoint the workflow deploys
+            (at least 2 instances, so SageMaker spreads them across Availability Zones).
+    """
+
+    instance_type: str
+    instance_count: int
+    use_spot: bool
+    max_runtime_seconds: int
+    max_wait_seconds: int
+    tuning_max_jobs: int
+    tuning_max_parallel_jobs: int
+    endpoint_instance_type: str
+    endpoint_instance_count: int
+
+
+@dataclass(frozen=True)
 class AppConfig:
     """Everything the app needs, validated."""
 
@@ -251,6 +292,8 @@ class AppConfig:
     kinesis_parquet: KinesisParquetSettings
     isolated_notebook: IsolatedNotebookSettings
     studio_domain: StudioDomainSettings
+    fsx_training: FsxTrainingSettings
+    ml_workflow: MlWorkflowSettings
 
 
 # --------------------------------------------------------------------------------------
@@ -395,6 +438,39 @@ def _packages(value: Any) -> tuple[str, ...]:
     return packages
 
 
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1"):
+        return True
+    if text in ("false", "no", "0"):
+        return False
+    raise _Invalid("true or false")
+
+
+def _lustre_capacity(value: Any) -> int:
+    allowed = "1200, 2400, or a multiple of 2400 GiB (FSx for Lustre SCRATCH_2/PERSISTENT_2 sizes)"
+    try:
+        capacity = _integer(1200, 2400 * 200)(value)
+    except _Invalid:
+        raise _Invalid(allowed) from None
+    if capacity != 1200 and capacity % 2400:
+        raise _Invalid(allowed)
+    return capacity
+
+
+def _lustre_throughput(value: Any) -> int:
+    allowed = "125, 250, 500 or 1000 MB/s per TiB (PERSISTENT_2)"
+    try:
+        throughput = _integer(125, 1000)(value)
+    except _Invalid:
+        raise _Invalid(allowed) from None
+    if throughput not in (125, 250, 500, 1000):
+        raise _Invalid(allowed)
+    return throughput
+
+
 _PROFILE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 
 
@@ -421,6 +497,8 @@ class _Field:
 KP = "kinesis-parquet."
 NB = "isolated-notebook."
 SD = "studio-domain."
+FX = "fsx-training."
+WF = "ml-workflow."
 
 FIELDS: dict[str, _Field] = {
     "profile": _Field(_choice(*PROFILES), "sandbox", "sandbox"),
@@ -459,6 +537,23 @@ FIELDS: dict[str, _Field] = {
     SD + "user_profile_name": _Field(_user_profile_name, "data-scientist", "alice"),
     SD + "package_source": _Field(_choice(*PACKAGE_SOURCES), "codeartifact", "s3-wheelhouse"),
     SD + "packages": _Field(_packages, "scikit-learn,xgboost", "scikit-learn,xgboost"),
+    FX + "storage_capacity_gib": _Field(_lustre_capacity, 1200, "2400"),
+    FX + "per_unit_storage_throughput": _Field(_lustre_throughput, 125, "250"),
+    WF + "instance_type": _Field(_instance_type, "ml.m5.large", "ml.m5.xlarge"),
+    WF + "instance_count": _Field(_integer(1, 20), 1, "2"),
+    WF + "use_spot": _Field(_boolean, True, "false"),
+    WF + "max_runtime_seconds": _Field(
+        _integer(60, 2419200, "SageMaker allows up to 28 days"), 3600, "7200"
+    ),
+    WF + "max_wait_seconds": _Field(_integer(60, 2419200), 7200, "7200"),
+    WF + "tuning_max_jobs": _Field(_integer(1, 100), 4, "8"),
+    WF + "tuning_max_parallel_jobs": _Field(_integer(1, 10), 2, "2"),
+    WF + "endpoint_instance_type": _Field(_instance_type, "ml.m5.large", "ml.c5.large"),
+    WF + "endpoint_instance_count": _Field(
+        _integer(2, 20, "at least 2: SageMaker spreads instances across AZs only then"),
+        2,
+        "2",
+    ),
 }
 
 #: Each pattern's key prefix and the settings class its keys fill.
@@ -466,6 +561,8 @@ PATTERN_SETTINGS: dict[str, type] = {
     KP: KinesisParquetSettings,
     NB: IsolatedNotebookSettings,
     SD: StudioDomainSettings,
+    FX: FsxTrainingSettings,
+    WF: MlWorkflowSettings,
 }
 
 #: Default of every key that has one; ``cdk.json`` carries the same values.
@@ -534,6 +631,28 @@ def read_config(context: Mapping[str, Any]) -> AppConfig:
                     fix=f"lower the rate or record size, or use -c {KP}stream_mode=on-demand",
                 )
             )
+        workflow = patterns[WF]
+        if workflow.use_spot and workflow.max_wait_seconds < workflow.max_runtime_seconds:
+            problems.append(
+                Problem(
+                    key=WF + "max_wait_seconds",
+                    received=workflow.max_wait_seconds,
+                    allowed=(
+                        f"at least {WF}max_runtime_seconds ({workflow.max_runtime_seconds}): a "
+                        "spot job's wait includes its run time"
+                    ),
+                    fix=f"raise it, lower the run time, or use -c {WF}use_spot=false",
+                )
+            )
+        if workflow.tuning_max_parallel_jobs > workflow.tuning_max_jobs:
+            problems.append(
+                Problem(
+                    key=WF + "tuning_max_parallel_jobs",
+                    received=workflow.tuning_max_parallel_jobs,
+                    allowed=f"at most {WF}tuning_max_jobs ({workflow.tuning_max_jobs})",
+                    fix="lower the parallel jobs or raise the job budget",
+                )
+            )
     if problems:
         raise ConfigError(problems)
     return AppConfig(
@@ -543,6 +662,8 @@ def read_config(context: Mapping[str, Any]) -> AppConfig:
         kinesis_parquet=patterns[KP],
         isolated_notebook=patterns[NB],
         studio_domain=patterns[SD],
+        fsx_training=patterns[FX],
+        ml_workflow=patterns[WF],
     )
 
 

@@ -19,8 +19,6 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
-from aws_cdk import Token
-
 #: The script body, a plain data file next to this package's code.
 SCRIPT_PATH = Path(__file__).parent / "assets" / "lifecycle" / "install_packages.sh"
 
@@ -44,6 +42,12 @@ _S3_URI = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?")
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
 _CLAUSE = r"(?:===|==|!=|~=|<=|>=|<|>)[A-Za-z0-9*+!_.-]+"
 _REQUIREMENT = re.compile(rf"{_NAME}(?:\[{_NAME}(?:,{_NAME})*\])?(?:{_CLAUSE}(?:,{_CLAUSE})*)?")
+
+
+def _is_token(value: str) -> bool:
+    # CDK encodes a deploy-time value in a string as "${Token[...]}"; checking for the marker
+    # keeps this module free of aws_cdk, whose start-up costs every command that imports it.
+    return "${Token[" in value
 
 
 def check_requirement(spec: str) -> None:
@@ -134,7 +138,7 @@ def _problems(
     def check(name: str, value: str | None, pattern: re.Pattern[str], allowed: str) -> None:
         if not value:
             problems.append(f"{name}: missing; allowed: {allowed}")
-        elif not Token.is_unresolved(value) and not pattern.fullmatch(value):
+        elif not _is_token(value) and not pattern.fullmatch(value):
             problems.append(f"{name}: received {value!r}; allowed: {allowed}")
 
     if target not in TARGETS:

@@ -22,6 +22,7 @@ def rules_markdown() -> str:
         "```python",
         "from aws_cdk import Validations",
         "from ml_refarch.compliance.ml_pack import MLSpecialtyChecks",
+        "",
         "Validations.of(app).add_plugins(MLSpecialtyChecks(app))",
         "```",
         "",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -23,6 +25,7 @@ class SageMakerExecutionRole(Construct):
         data_bucket: the bucket jobs read inputs from and write outputs to.
         encryption_key: the key of the bucket, the volumes and the outputs.
         description: what the role is for.
+        extra_statements: further permissions a pattern's jobs need (FSx, say). Default: none.
 
     Attributes:
         role: the IAM role.
@@ -37,6 +40,7 @@ class SageMakerExecutionRole(Construct):
         data_bucket: s3.IBucket,
         encryption_key: kms.IKey,
         description: str,
+        extra_statements: Sequence[iam.PolicyStatement] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -114,6 +118,7 @@ class SageMakerExecutionRole(Construct):
                     ],
                     resources=["*"],
                 ),
+                *extra_statements,
             ],
         )
         bucket_id = stack.get_logical_id(data_bucket.node.default_child)

@@ -15,7 +15,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from ml_refarch.compliance.acknowledge import acknowledge
+from ml_refarch.compliance.acknowledge import acknowledge, acknowledge_cdk_provider
 from ml_refarch.config import Profile
 from ml_refarch.constructs.log_group import EncryptedLogGroup
 
@@ -106,6 +106,12 @@ class IsolatedVpc(Construct):
                 for pack in ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
             ),
         )
+        acknowledge_cdk_provider(
+            self,
+            "Custom::VpcRestrictDefaultSGCustomResourceProvider",
+            purpose="removes every rule from the VPC's default security group",
+            calls="the EC2 security-group API",
+        )
         self.workload_security_group = ec2.SecurityGroup(
             self,
             "WorkloadSecurityGroup",
@@ -124,7 +130,8 @@ class IsolatedVpc(Construct):
                 port, "between SageMaker workloads"
             )
         self.endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
-        for endpoint_id, service in (services or SAGEMAKER_WORKLOAD_SERVICES).items():
+        chosen = SAGEMAKER_WORKLOAD_SERVICES if services is None else services
+        for endpoint_id, service in chosen.items():
             endpoint = self.vpc.add_interface_endpoint(
                 endpoint_id,
                 service=service,

@@ -14,7 +14,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ml_refarch.compliance.acknowledge import acknowledge, acknowledge_cdk_provider
+from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.config import Profile
 from ml_refarch.constructs.encryption_key import EncryptionKey
 from ml_refarch.constructs.execution_role import SageMakerExecutionRole
@@ -86,12 +86,6 @@ class NotebookEnvironment(Construct):
             encryption_key=self.key,
             services=services,
             internal_ports=internal_ports,
-        )
-        acknowledge_cdk_provider(
-            self,
-            "Custom::VpcRestrictDefaultSGCustomResourceProvider",
-            purpose="removes every rule from the VPC's default security group",
-            calls="the EC2 security-group API",
         )
         self.data_bucket = SecureBucket(
             self,

@@ -273,5 +273,6 @@ def test_configuration_doc_lists_every_setting_with_its_default():
     for key, field in FIELDS.items():
         assert f"`{key}`" in doc, key
         if field.default is not None and key != KP + "columns":
-            assert f"| `{key}` | `{field.default}` |" in doc, key
+            shown = json.dumps(field.default) if isinstance(field.default, bool) else field.default
+            assert f"| `{key}` | `{shown}` |" in doc, key
     assert DEFAULTS[KP + "columns"] in doc

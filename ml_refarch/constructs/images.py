@@ -1,0 +1,61 @@
+"""SageMaker framework container images for any region, resolved offline.
+
+The sagemaker SDK knows each framework image's registry account per region. A stack pinned
+to a region gets the literal URI; an environment-agnostic stack gets a CloudFormation
+mapping of every region the SDK lists, looked up with ``AWS::Region`` at deploy time, so
+the same template works wherever it is deployed.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import aws_cdk as cdk
+from constructs import Construct
+
+#: The scikit-learn framework container the training script is written for.
+SKLEARN_FRAMEWORK = "sklearn"
+SKLEARN_VERSION = "1.2-1"
+
+
+@functools.cache
+def image_uris_by_region(framework: str, version: str, image_scope: str) -> dict[str, str]:
+    """Every region's image URI for a framework version, from the SDK's bundled config."""
+    from sagemaker.core import image_uris
+
+    config = image_uris.config_for_framework(framework)[image_scope]["versions"][version]
+    uris = {}
+    for region in sorted(config["registries"]):
+        try:
+            uris[region] = image_uris.retrieve(
+                framework, region=region, version=version, image_scope=image_scope
+            )
+        except ValueError:
+            continue  # a region the SDK lists a registry for but cannot build a URI in
+    return uris
+
+
+def framework_image_uri(
+    scope: Construct,
+    *,
+    framework: str = SKLEARN_FRAMEWORK,
+    version: str = SKLEARN_VERSION,
+    image_scope: str = "training",
+) -> str:
+    """The image URI for the stack's region: a literal, or a mapping lookup when unknown."""
+    stack = cdk.Stack.of(scope)
+    uris = image_uris_by_region(framework, version, image_scope)
+    if not cdk.Token.is_unresolved(stack.region):
+        if stack.region not in uris:
+            raise ValueError(
+                f"the sagemaker SDK lists no {framework} {version} {image_scope} image in "
+                f"{stack.region}; regions with one: {', '.join(uris)}"
+            )
+        return uris[stack.region]
+    mapping_id = f"{framework}{version}{image_scope}Images".replace("-", "").replace(".", "")
+    mapping = stack.node.try_find_child(mapping_id)
+    if mapping is None:
+        mapping = cdk.CfnMapping(
+            stack, mapping_id, mapping={region: {"uri": uri} for region, uri in uris.items()}
+        )
+    return mapping.find_in_map(cdk.Aws.REGION, "uri")

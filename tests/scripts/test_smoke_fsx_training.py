@@ -1,0 +1,171 @@
+"""scripts/smoke_fsx_training.py against fake AWS clients: every check, both ways."""
+
+from __future__ import annotations
+
+import datetime
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location(
+    "smoke_fsx_training", ROOT / "scripts" / "smoke_fsx_training.py"
+)
+smoke_fsx = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(smoke_fsx)
+
+BUCKET = "training-bucket"
+FILE_SYSTEM_ID = "fs-0123456789abcdef0"
+OUTPUTS = {
+    "FileSystemId": FILE_SYSTEM_ID,
+    "BucketName": BUCKET,
+    "DataUri": f"s3://{BUCKET}/data/",
+    "OutputUri": f"s3://{BUCKET}/output/",
+}
+
+
+class Fake:
+    """An AWS client whose methods return canned responses and record their calls."""
+
+    def __init__(self, **responses: Any):
+        self.responses = responses
+        self.calls: list[tuple[str, dict]] = []
+
+    def __getattr__(self, name: str):
+        def call(**kwargs: Any) -> Any:
+            self.calls.append((name, kwargs))
+            response = self.responses[name]
+            return response(**kwargs) if callable(response) else response
+
+        return call
+
+
+class Paginator:
+    def __init__(self, pages):
+        self.pages = pages
+
+    def paginate(self, **_: Any):
+        return self.pages
+
+
+class Session:
+    def __init__(self, **clients: Fake):
+        self.clients = clients
+
+    def client(self, name: str) -> Fake:
+        return self.clients[name]
+
+
+def make_session(
+    *,
+    lifecycle: str = "AVAILABLE",
+    deployment: str = "SCRATCH_2",
+    association: str | None = "AVAILABLE",
+    data_keys: tuple[str, ...] = ("data/train/part-0000.csv",),
+    artifacts: tuple[str, ...] = (),
+    status: str = "CREATE_COMPLETE",
+) -> Session:
+    outputs = [{"OutputKey": k, "OutputValue": v} for k, v in OUTPUTS.items()]
+    cloudformation = Fake(describe_stacks={"Stacks": [{"StackStatus": status, "Outputs": outputs}]})
+    file_system = {
+        "FileSystemId": FILE_SYSTEM_ID,
+        "Lifecycle": lifecycle,
+        "FileSystemType": "LUSTRE",
+        "LustreConfiguration": {"DeploymentType": deployment},
+    }
+    associations = []
+    if association is not None:
+        associations.append(
+            {
+                "FileSystemPath": "/data",
+                "DataRepositoryPath": f"s3://{BUCKET}/data/",
+                "Lifecycle": association,
+            }
+        )
+    fsx = Fake(
+        describe_file_systems={"FileSystems": [file_system]},
+        describe_data_repository_associations={"Associations": associations},
+    )
+    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    contents = [
+        {"Key": f"output/{key}", "LastModified": now + datetime.timedelta(minutes=i)}
+        for i, key in enumerate(artifacts)
+    ]
+    s3 = Fake(list_objects_v2={"Contents": [{"Key": key} for key in data_keys]})
+    s3.get_paginator = lambda name: Paginator([{"Contents": contents}])
+    return Session(cloudformation=cloudformation, fsx=fsx, s3=s3)
+
+
+def test_all_checks_pass_on_an_available_linked_file_system_with_data(capsys):
+    assert smoke_fsx.main([], session=make_session()) == 0
+    out = capsys.readouterr().out
+    for name in ("file system available", "data repository association", "training data present"):
+        assert "PASS" in out and name in out
+
+
+@pytest.mark.parametrize(
+    ("options", "failing"),
+    [
+        ({"lifecycle": "CREATING"}, "file system available"),
+        ({"deployment": "SCRATCH_1"}, "Lustre deployment type"),
+        ({"association": None}, "data repository association"),
+        ({"association": "FAILED"}, "data repository association"),
+        ({"data_keys": ()}, "training data present"),
+    ],
+)
+def test_each_problem_fails_its_check(capsys, options, failing):
+    assert smoke_fsx.main([], session=make_session(**options)) == 1
+    out = capsys.readouterr().out
+    assert any(line.startswith("FAIL") and failing in line for line in out.splitlines())
+
+
+def test_persistent_file_system_without_a_key_fails():
+    session = make_session(deployment="PERSISTENT_2")
+    assert smoke_fsx.main([], session=session) == 1
+
+
+def test_train_runs_the_train_command_and_finds_the_artifact(capsys):
+    calls = []
+
+    def run_training(argv):
+        calls.append(argv)
+        return 0
+
+    session = make_session(artifacts=("smoke-20260101-000000-000/output/model.tar.gz",))
+    assert smoke_fsx.main(["--train"], session=session, run_training=run_training) == 0
+    assert calls == [
+        [
+            "--stack",
+            "MlRefArch-FsxTraining",
+            "--job-name-prefix",
+            "smoke",
+            "--epochs",
+            "3",
+            "--wait",
+        ]
+    ]
+    assert "model.tar.gz" in capsys.readouterr().out
+
+
+def test_train_failure_or_missing_artifact_fails():
+    assert smoke_fsx.main(["--train"], session=make_session(), run_training=lambda argv: 1) == 1
+    assert smoke_fsx.main(["--train"], session=make_session(), run_training=lambda argv: 0) == 1
+
+
+def test_training_is_not_started_when_the_file_system_is_not_ready():
+    calls = []
+    session = make_session(lifecycle="CREATING")
+    assert smoke_fsx.main(["--train"], session=session, run_training=calls.append) == 1
+    assert calls == []
+
+
+def test_a_stack_that_is_not_complete_is_a_setup_error(capsys):
+    assert smoke_fsx.main([], session=make_session(status="ROLLBACK_COMPLETE")) == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_dry_run_needs_no_aws(capsys):
+    assert smoke_fsx.main(["--dry-run", "--train"], session=None) == 0
+    assert "would check stack MlRefArch-FsxTraining" in capsys.readouterr().out
