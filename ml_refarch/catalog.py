@@ -91,6 +91,18 @@ PATTERNS: tuple[Pattern, ...] = (
         stack_class_path="ml_refarch.stacks.fsx_training_stack:FsxTrainingStack",
         settings_attr="fsx_training",
     ),
+    Pattern(
+        id="ml-workflow",
+        stack_name="MlRefArch-MlWorkflow",
+        title="Train, tune and deploy with Step Functions",
+        notes_section="Step functions; Sagemaker; Security; Automatic model tuning",
+        summary=(
+            "State machine: spot training with checkpoints or log-scale tuning, then model, "
+            "endpoint config and endpoint; retries, SNS alerts, encrypted logs, X-Ray"
+        ),
+        stack_class_path="ml_refarch.stacks.ml_workflow_stack:MlWorkflowStack",
+        settings_attr="ml_workflow",
+    ),
 )
 
 

@@ -564,7 +564,9 @@ def _hyperparameters(spec: TrainingJobSpec, *, without: str | None = None) -> di
     if spec.code_input is not None:
         # How SageMaker's framework containers find a script delivered as a channel.
         values["sagemaker_program"] = ENTRY_POINT
-        values["sagemaker_submit_directory"] = f"/opt/ml/input/data/{CODE_CHANNEL}/{SOURCE_NAME}"
+        # The channel keeps the object's own file name (a CDK asset names it by its hash).
+        file_name = spec.code_input.s3_uri.rstrip("/").rsplit("/", 1)[-1]
+        values["sagemaker_submit_directory"] = f"/opt/ml/input/data/{CODE_CHANNEL}/{file_name}"
     return values
 
 

@@ -275,6 +275,8 @@ def test_full_job_trains_a_model_that_predicts_the_validation_data(jobs, dataset
     # The serving container's hook loads the same model.
     served = train.model_fn(str(job.model_dir))
     np.testing.assert_array_equal(served.predict(features), model.predict(features))
+    # The artifact carries its entry point for a network-isolated endpoint.
+    assert (job.model_dir / "code" / "train.py").read_bytes() == TRAIN_PY.read_bytes()
     metrics = job.metrics()
     assert metrics["validation_accuracy"] == pytest.approx(accuracy)
     assert metrics["hyperparameters"] == {

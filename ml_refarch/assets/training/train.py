@@ -37,6 +37,7 @@ import logging
 import math
 import os
 import re
+import shutil
 import sys
 import tempfile
 import traceback
@@ -62,6 +63,7 @@ CHECKPOINT_NAME = re.compile(r"^checkpoint-epoch-(\d+)\.joblib$")
 # An interrupted write leaves one of these behind; it is never read, and pruned later.
 CHECKPOINT_TEMP_FILES = ".checkpoint-epoch-*.tmp"
 MODEL_FILE = "model.joblib"
+CODE_DIR = "code"
 METRICS_FILE = "metrics.json"
 # SageMaker shows at most this much of the failure file as the job's FailureReason.
 FAILURE_REASON_MAX_CHARS = 1024
@@ -664,6 +666,11 @@ def run(paths: Paths, hyperparameters: Hyperparameters) -> EpochResult:
         "hyperparameters": asdict(hyperparameters),
     }
     (paths.model / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    # A network-isolated endpoint cannot fetch its entry point, so the artifact carries it:
+    # the serving container runs model_fn from code/ (SAGEMAKER_SUBMIT_DIRECTORY).
+    code_dir = paths.model / CODE_DIR
+    code_dir.mkdir(exist_ok=True)
+    shutil.copyfile(Path(__file__), code_dir / Path(__file__).name)
     LOG.info(
         "model written to %s: validation logloss %.5f, accuracy %.4f",
         paths.model / MODEL_FILE,

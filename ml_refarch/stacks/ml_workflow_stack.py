@@ -1,0 +1,532 @@
+"""Pattern ``ml-workflow``: a Step Functions workflow that trains (or tunes) and deploys.
+
+Notes sections "Step functions" (orchestration with error handling and retries outside the
+code, an auditable execution history), "Sagemaker" (managed spot training with checkpoints),
+"Security" (KMS for volumes and outputs, network isolation, inter-node encryption in a VPC)
+and "Automatic model tuning" (a logarithmic range for the learning rate). Resources:
+
+- a state machine: name the run, then train (``createTrainingJob.sync``, spot with
+  checkpoints) or tune (``createHyperParameterTuningJob.sync``, learning rate 0.0001-1.0 on
+  a logarithmic scale, early stopping) and take the best job, create the model and an
+  endpoint configuration, and create the endpoint or update it if it exists; API errors
+  are retried with backoff, and any failure is published to an encrypted SNS topic,
+- execution history in an encrypted log group (level ALL) and X-Ray tracing,
+- the training bucket, an isolated VPC, the job execution role, and the training code as
+  an asset.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from ml_refarch.compliance.acknowledge import acknowledge
+from ml_refarch.config import MlWorkflowSettings, Profile
+from ml_refarch.constructs import EncryptedLogGroup, EncryptionKey, SecureBucket
+from ml_refarch.constructs.execution_role import SageMakerExecutionRole
+from ml_refarch.constructs.images import framework_image_uri
+from ml_refarch.constructs.isolated_vpc import IsolatedVpc
+from ml_refarch.stacks.base import PatternStack
+from ml_refarch.training import (
+    CODE_CHANNEL,
+    ENTRY_POINT,
+    S3Input,
+    TrainingJobSpec,
+    training_job_request,
+    tuning_job_request,
+    write_source_tarball,
+)
+
+#: API errors worth retrying: throttling and account limits clear up; others do not.
+RETRYABLE_ERRORS = [
+    "SageMaker.AmazonSageMakerException",
+    "SageMaker.ResourceLimitExceededException",
+    "ThrottlingException",
+]
+#: What the aws-sdk DescribeEndpoint integration raises for an endpoint that does not exist.
+ENDPOINT_MISSING_ERRORS = ["SageMaker.SageMakerException", "SageMaker.ResourceNotFoundException"]
+TRAINING_RULE = "StepFunctionsGetEventsForSageMakerTrainingJobsRule"
+TUNING_RULE = "StepFunctionsGetEventsForSageMakerTuningJobsRule"
+
+
+def _states(action: str) -> str:
+    return f"arn:{cdk.Aws.PARTITION}:states:::{action}"
+
+
+class MlWorkflowStack(PatternStack):
+    """The training-to-endpoint workflow and what it needs.
+
+    Attributes:
+        state_machine: the workflow.
+        topic: where failures are reported.
+        bucket: training data, checkpoints and model artifacts.
+        execution_role: the role jobs, models and the endpoint run as.
+        training_spec: the job every run trains (names and checkpoint paths are per run).
+    """
+
+    pattern_id = "ml-workflow"
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        profile: Profile,
+        settings: MlWorkflowSettings,
+        title: str,
+        notes_section: str,
+        env: cdk.Environment | None = None,
+    ) -> None:
+        super().__init__(
+            scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
+        )
+        self.settings = settings
+        self.key = EncryptionKey(
+            self,
+            "DataKey",
+            description=f"{construct_id}: training data, volumes, outputs, logs, alerts",
+            profile=profile,
+            allow_cloudwatch_logs=True,
+        ).key
+        distributed = settings.instance_count > 1
+        self.network = IsolatedVpc(
+            self,
+            "Network",
+            profile=profile,
+            encryption_key=self.key,
+            # Network-isolated jobs and endpoints need only the S3 gateway.
+            services={},
+            internal_ports=(ec2.Port.all_tcp(),) if distributed else (),
+        )
+        if distributed:
+            acknowledge(
+                self.network.workload_security_group,
+                "Distributed training exchanges data between the job's instances on ports "
+                "the framework picks; they are open only between members of this group.",
+                "HIPAA.Security-EC2RestrictedCommonPorts",
+                "NIST.800.53.R5-EC2RestrictedCommonPorts",
+                "PCI.DSS.321-EC2RestrictedCommonPorts",
+            )
+        self.bucket = SecureBucket(
+            self,
+            "Training",
+            encryption_key=self.key,
+            profile=profile,
+            contents="training data, checkpoints and model artifacts",
+        ).bucket
+        acknowledge(
+            self.bucket,
+            "Training data is a copy of a source the team keeps elsewhere, checkpoints are "
+            "transient and artifacts can be retrained; replication is left to the team.",
+            "HIPAA.Security-S3BucketReplicationEnabled",
+            "NIST.800.53.R5-S3BucketReplicationEnabled",
+            "PCI.DSS.321-S3BucketReplicationEnabled",
+        )
+        # The training code, as the sourcedir.tar.gz SageMaker's framework containers run.
+        code = s3_assets.Asset(
+            self,
+            "TrainingCode",
+            path=str(write_source_tarball(Path(tempfile.mkdtemp(prefix="ml-refarch-code-")))),
+        )
+        self.execution_role = SageMakerExecutionRole(
+            self,
+            "JobRole",
+            data_bucket=self.bucket,
+            encryption_key=self.key,
+            description="Training jobs, models and the endpoint of the ML workflow",
+            extra_statements=[
+                iam.PolicyStatement(
+                    sid="TrainingCode",
+                    actions=["s3:GetObject"],
+                    resources=[code.bucket.arn_for_objects(code.s3_object_key)],
+                )
+            ],
+        ).role
+        self.topic = sns.Topic(
+            self,
+            "Failures",
+            display_name="ml-refarch workflow failures",
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+        self.endpoint_name = f"{construct_id.lower()}-endpoint"
+        subnets = [subnet.subnet_id for subnet in self.network.subnets]
+        security_groups = [self.network.workload_security_group.security_group_id]
+        self.training_spec = TrainingJobSpec(
+            role_arn=self.execution_role.role_arn,
+            image_uri=framework_image_uri(self, image_scope="training"),
+            output_s3_uri=self.bucket.s3_url_for_object("output/"),
+            kms_key_id=self.key.key_arn,
+            train_input=S3Input(self.bucket.s3_url_for_object("data/train/")),
+            validation_input=S3Input(self.bucket.s3_url_for_object("data/validation/")),
+            instance_type=settings.instance_type,
+            instance_count=settings.instance_count,
+            max_runtime_seconds=settings.max_runtime_seconds,
+            use_spot=settings.use_spot,
+            max_wait_seconds=settings.max_wait_seconds if settings.use_spot else None,
+            checkpoint_s3_uri=self.bucket.s3_url_for_object("checkpoints/"),
+            subnet_ids=tuple(subnets),
+            security_group_ids=tuple(security_groups),
+            network_isolation=True,
+            hyperparameters={"epochs": "10", "learning_rate": "0.01"},
+            tags={"ml-refarch:pattern": self.pattern_id},
+            code_input=S3Input(f"s3://{code.s3_bucket_name}/{code.s3_object_key}"),
+        )
+        definition = self._definition(subnets, security_groups)
+        log_group = EncryptedLogGroup(
+            self, "ExecutionLogs", encryption_key=self.key, profile=profile
+        ).log_group
+        role = self._workflow_role()
+        self.state_machine = sfn.StateMachine(
+            self,
+            "Workflow",
+            state_machine_name=f"{construct_id}-train-and-deploy",
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            role=role.without_policy_updates(),
+            logs=sfn.LogOptions(
+                destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+            ),
+            tracing_enabled=True,
+            # The longest path: a spot job's wait, plus the rest of the workflow.
+            timeout=cdk.Duration.seconds(
+                max(settings.max_wait_seconds, settings.max_runtime_seconds) * 2 + 3600
+            ),
+        )
+        self.state_machine.node.add_dependency(self._workflow_policy)
+
+        self.output("StateMachineArn", self.state_machine.state_machine_arn, "The workflow")
+        self.output("TopicArn", self.topic.topic_arn, "Failure notifications (subscribe here)")
+        self.output("BucketName", self.bucket.bucket_name, "Training bucket")
+        self.output("DataUri", self.bucket.s3_url_for_object("data/"), "train/ and validation/")
+        self.output("EndpointName", self.endpoint_name, "The endpoint the workflow deploys")
+        self.output("LogGroupName", log_group.log_group_name, "Execution history")
+        self.output("JobRoleArn", self.execution_role.role_arn, "Role of jobs and the endpoint")
+
+    # --- the state machine ----------------------------------------------------------------
+
+    def _task(self, state_id: str, resource: str, state: dict[str, Any]) -> sfn.CustomState:
+        task = sfn.CustomState(
+            self, state_id, state_json={"Type": "Task", "Resource": resource, **state}
+        )
+        task.add_retry(
+            errors=RETRYABLE_ERRORS,
+            interval=cdk.Duration.seconds(10),
+            max_attempts=4,
+            backoff_rate=2.0,
+        )
+        return task
+
+    def _definition(self, subnets: list[str], security_groups: list[str]) -> sfn.IChainable:
+        settings = self.settings
+        notify = sfn.CustomState(
+            self,
+            "NotifyFailure",
+            state_json={
+                "Type": "Task",
+                "Resource": _states("sns:publish"),
+                "Parameters": {
+                    "TopicArn": self.topic.topic_arn,
+                    "Subject": "ml-refarch workflow failed",
+                    "Message.$": "States.JsonToString($)",
+                },
+            },
+        ).next(sfn.Fail(self, "Failed", error="WorkflowFailed", cause="see the SNS message"))
+
+        def catching(task: sfn.CustomState) -> sfn.CustomState:
+            task.add_catch(notify, errors=["States.ALL"], result_path="$.error")
+            return task
+
+        name_the_run = sfn.Pass(
+            self,
+            "NameTheRun",
+            parameters={
+                "id.$": "States.UUID()",
+                "short.$": "States.ArrayGetItem(States.StringSplit(States.UUID(), '-'), 0)",
+            },
+            result_path="$.run",
+        )
+
+        training = training_job_request(self.training_spec, "named-per-run")
+        del training["TrainingJobName"]
+        training["CheckpointConfig"] = {
+            "S3Uri.$": f"States.Format('{self.training_spec.checkpoint_s3_uri}{{}}/', $.run.id)",
+            "LocalPath": training["CheckpointConfig"]["LocalPath"],
+        }
+        train = catching(
+            self._task(
+                "Train",
+                _states("sagemaker:createTrainingJob.sync"),
+                {
+                    "Parameters": {
+                        "TrainingJobName.$": "States.Format('train-{}', $.run.id)",
+                        **training,
+                    },
+                    "ResultSelector": {
+                        "job.$": "$.TrainingJobName",
+                        "artifacts.$": "$.ModelArtifacts.S3ModelArtifacts",
+                    },
+                    "ResultPath": "$.trained",
+                },
+            )
+        )
+
+        tuning = tuning_job_request(
+            self.training_spec,
+            "named-per-run",
+            max_jobs=settings.tuning_max_jobs,
+            max_parallel_jobs=settings.tuning_max_parallel_jobs,
+        )
+        del tuning["HyperParameterTuningJobName"]
+        tune = catching(
+            self._task(
+                "Tune",
+                _states("sagemaker:createHyperParameterTuningJob.sync"),
+                {
+                    "Parameters": {
+                        # Tuning job names are at most 32 characters: a UUID's first block.
+                        "HyperParameterTuningJobName.$": "States.Format('tune-{}', $.run.short)",
+                        **tuning,
+                    },
+                    "ResultSelector": {"best.$": "$.BestTrainingJob.TrainingJobName"},
+                    "ResultPath": "$.tuned",
+                },
+            )
+        )
+        best = catching(
+            self._task(
+                "DescribeBestJob",
+                _states("aws-sdk:sagemaker:describeTrainingJob"),
+                {
+                    "Parameters": {"TrainingJobName.$": "$.tuned.best"},
+                    "ResultSelector": {
+                        "job.$": "$.TrainingJobName",
+                        "artifacts.$": "$.ModelArtifacts.S3ModelArtifacts",
+                    },
+                    "ResultPath": "$.trained",
+                },
+            )
+        )
+
+        model = catching(
+            self._task(
+                "CreateModel",
+                _states("sagemaker:createModel"),
+                {
+                    "Parameters": {
+                        "ModelName.$": "States.Format('model-{}', $.run.id)",
+                        "ExecutionRoleArn": self.execution_role.role_arn,
+                        "EnableNetworkIsolation": True,
+                        "VpcConfig": {"Subnets": subnets, "SecurityGroupIds": security_groups},
+                        "PrimaryContainer": {
+                            "Image": framework_image_uri(self, image_scope="inference"),
+                            "ModelDataUrl.$": "$.trained.artifacts",
+                            # The artifact carries the entry point (model_fn) under code/.
+                            "Environment": {
+                                "SAGEMAKER_PROGRAM": ENTRY_POINT,
+                                "SAGEMAKER_SUBMIT_DIRECTORY": f"/opt/ml/model/{CODE_CHANNEL}",
+                            },
+                        },
+                        "Tags": [{"Key": "ml-refarch:pattern", "Value": self.pattern_id}],
+                    },
+                    "ResultPath": None,
+                },
+            )
+        )
+        endpoint_config = catching(
+            self._task(
+                "CreateEndpointConfig",
+                _states("sagemaker:createEndpointConfig"),
+                {
+                    "Parameters": {
+                        "EndpointConfigName.$": "States.Format('config-{}', $.run.id)",
+                        "KmsKeyId": self.key.key_arn,
+                        "ProductionVariants": [
+                            {
+                                "VariantName": "AllTraffic",
+                                "ModelName.$": "States.Format('model-{}', $.run.id)",
+                                "InitialInstanceCount": settings.endpoint_instance_count,
+                                "InstanceType": settings.endpoint_instance_type,
+                            }
+                        ],
+                        "Tags": [{"Key": "ml-refarch:pattern", "Value": self.pattern_id}],
+                    },
+                    "ResultPath": None,
+                },
+            )
+        )
+        find_endpoint = self._task(
+            "FindEndpoint",
+            _states("aws-sdk:sagemaker:describeEndpoint"),
+            {
+                "Parameters": {"EndpointName": self.endpoint_name},
+                "ResultSelector": {"status.$": "$.EndpointStatus"},
+                "ResultPath": "$.existing",
+            },
+        )
+        create_endpoint = catching(
+            self._task(
+                "CreateEndpoint",
+                _states("sagemaker:createEndpoint"),
+                {
+                    "Parameters": {
+                        "EndpointName": self.endpoint_name,
+                        "EndpointConfigName.$": "States.Format('config-{}', $.run.id)",
+                        "Tags": [{"Key": "ml-refarch:pattern", "Value": self.pattern_id}],
+                    },
+                    "ResultPath": None,
+                },
+            )
+        )
+        update_endpoint = catching(
+            self._task(
+                "UpdateEndpoint",
+                _states("sagemaker:updateEndpoint"),
+                {
+                    "Parameters": {
+                        "EndpointName": self.endpoint_name,
+                        "EndpointConfigName.$": "States.Format('config-{}', $.run.id)",
+                    },
+                    "ResultPath": None,
+                },
+            )
+        )
+        find_endpoint.add_catch(
+            create_endpoint, errors=ENDPOINT_MISSING_ERRORS, result_path="$.missing"
+        )
+        catching(find_endpoint)
+        done = sfn.Succeed(self, "Deployed")
+        deploy = model.next(endpoint_config).next(find_endpoint).next(update_endpoint).next(done)
+        create_endpoint.next(done)
+        return name_the_run.next(
+            sfn.Choice(self, "TrainOrTune")
+            .when(
+                sfn.Condition.and_(
+                    sfn.Condition.is_present("$.mode"),
+                    sfn.Condition.string_equals("$.mode", "tune"),
+                ),
+                tune.next(best).next(deploy),
+            )
+            .otherwise(train.next(deploy))
+        )
+
+    # --- the workflow's role ---------------------------------------------------------------
+
+    def _workflow_role(self) -> iam.Role:
+        """One managed policy with exactly what the states call (no inline policies)."""
+        role = iam.Role(
+            self,
+            "WorkflowRole",
+            assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
+            description="ML workflow: SageMaker jobs, model, endpoint; failure alerts; logs",
+        )
+        arn = f"arn:{self.partition}:sagemaker:{self.region}:{self.account}"
+        events = f"arn:{self.partition}:events:{self.region}:{self.account}:rule"
+        statements = [
+            iam.PolicyStatement(
+                sid="TrainAndTune",
+                actions=[
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:StopTrainingJob",
+                    "sagemaker:CreateHyperParameterTuningJob",
+                    "sagemaker:DescribeHyperParameterTuningJob",
+                    "sagemaker:StopHyperParameterTuningJob",
+                    "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+                    "sagemaker:AddTags",
+                ],
+                resources=[f"{arn}:training-job/*", f"{arn}:hyper-parameter-tuning-job/*"],
+            ),
+            iam.PolicyStatement(
+                sid="Deploy",
+                actions=[
+                    "sagemaker:CreateModel",
+                    "sagemaker:CreateEndpointConfig",
+                    "sagemaker:CreateEndpoint",
+                    "sagemaker:UpdateEndpoint",
+                    "sagemaker:DescribeEndpoint",
+                    "sagemaker:AddTags",
+                ],
+                resources=[
+                    f"{arn}:model/*",
+                    f"{arn}:endpoint-config/*",
+                    f"{arn}:endpoint/{self.endpoint_name}",
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="PassJobRole",
+                actions=["iam:PassRole"],
+                resources=[self.execution_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(
+                sid="SyncJobEvents",
+                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                resources=[f"{events}/{TRAINING_RULE}", f"{events}/{TUNING_RULE}"],
+            ),
+            iam.PolicyStatement(
+                sid="Alerts", actions=["sns:Publish"], resources=[self.topic.topic_arn]
+            ),
+            iam.PolicyStatement(
+                sid="AlertsKey",
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[self.key.key_arn],
+            ),
+            iam.PolicyStatement(
+                sid="ExecutionLogs",
+                actions=[
+                    "logs:CreateLogDelivery",
+                    "logs:GetLogDelivery",
+                    "logs:UpdateLogDelivery",
+                    "logs:DeleteLogDelivery",
+                    "logs:ListLogDeliveries",
+                    "logs:PutResourcePolicy",
+                    "logs:DescribeResourcePolicies",
+                    "logs:DescribeLogGroups",
+                ],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="Tracing",
+                actions=[
+                    "xray:PutTraceSegments",
+                    "xray:PutTelemetryRecords",
+                    "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets",
+                ],
+                resources=["*"],
+            ),
+        ]
+        self._workflow_policy = iam.ManagedPolicy(
+            self, "WorkflowPolicy", roles=[role], statements=statements
+        )
+        policy = self._workflow_policy
+        acknowledge(
+            policy,
+            "Every run names its own training and tuning jobs, models and endpoint "
+            "configurations (from a UUID), so their ARNs end in a wildcard; the endpoint "
+            "itself is named exactly.",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
+            "<AWS::AccountId>:training-job/*]",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
+            "<AWS::AccountId>:hyper-parameter-tuning-job/*]",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
+            "<AWS::AccountId>:model/*]",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
+            "<AWS::AccountId>:endpoint-config/*]",
+        )
+        acknowledge(
+            policy,
+            "CloudWatch Logs' log-delivery actions, which Step Functions uses to write "
+            "execution history, and X-Ray's trace actions have no resource-level permissions.",
+            "AwsSolutions-IAM5[Resource::*]",
+        )
+        return role
