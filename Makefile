@@ -38,7 +38,7 @@ setup: $(VENV)/.runtime node_modules/.installed
 setup-dev: setup $(VENV)/.dev
 
 synth: setup
-	npx cdk synth --quiet
+	npx cdk synth --quiet >/dev/null
 	$(PY) -m ml_refarch summary cdk.out
 
 test: setup-dev
