@@ -1,14 +1,18 @@
 """SageMaker framework container images for any region, resolved offline.
 
-The sagemaker SDK knows each framework image's registry account per region. A stack pinned
-to a region gets the literal URI; an environment-agnostic stack gets a CloudFormation
-mapping of every region the SDK lists, looked up with ``AWS::Region`` at deploy time, so
-the same template works wherever it is deployed.
+The sagemaker SDK knows each framework image's registry account per region. Its table for
+the images the patterns use is kept in ``ml_refarch/data/framework-images.json`` (looking it
+up through the SDK at every synth costs seconds; a test checks the file still matches the
+SDK, and ``scripts/update_images.py`` rewrites it). A stack pinned to a region gets the
+literal URI; an environment-agnostic stack gets a CloudFormation mapping of every region,
+looked up with ``AWS::Region`` at deploy time, so the same template works anywhere.
 """
 
 from __future__ import annotations
 
 import functools
+import json
+from pathlib import Path
 
 import aws_cdk as cdk
 from constructs import Construct
@@ -18,9 +22,32 @@ SKLEARN_FRAMEWORK = "sklearn"
 SKLEARN_VERSION = "1.2-1"
 
 
+IMAGES_FILE = Path(__file__).resolve().parents[1] / "data" / "framework-images.json"
+#: (framework, version, image scope) of every image the patterns use.
+IMAGES_USED = (
+    (SKLEARN_FRAMEWORK, SKLEARN_VERSION, "training"),
+    (SKLEARN_FRAMEWORK, SKLEARN_VERSION, "inference"),
+)
+
+
 @functools.cache
+def _table() -> dict:
+    return json.loads(IMAGES_FILE.read_text())
+
+
 def image_uris_by_region(framework: str, version: str, image_scope: str) -> dict[str, str]:
-    """Every region's image URI for a framework version, from the SDK's bundled config."""
+    """Every region's image URI for a framework version, from the committed table."""
+    try:
+        return dict(_table()[framework][version][image_scope])
+    except KeyError:
+        raise KeyError(
+            f"{IMAGES_FILE.name} has no {framework} {version} {image_scope} images; add the "
+            "image to IMAGES_USED and run scripts/update_images.py"
+        ) from None
+
+
+def sdk_image_uris_by_region(framework: str, version: str, image_scope: str) -> dict[str, str]:
+    """Every region's image URI for a framework version, from the sagemaker SDK's config."""
     from sagemaker.core import image_uris
 
     config = image_uris.config_for_framework(framework)[image_scope]["versions"][version]
@@ -59,3 +86,12 @@ def framework_image_uri(
             stack, mapping_id, mapping={region: {"uri": uri} for region, uri in uris.items()}
         )
     return mapping.find_in_map(cdk.Aws.REGION, "uri")
+
+
+def sdk_table() -> dict:
+    """The table of :data:`IMAGES_USED` as the sagemaker SDK gives it today."""
+    table: dict = {}
+    for framework, version, image_scope in IMAGES_USED:
+        uris = sdk_image_uris_by_region(framework, version, image_scope)
+        table.setdefault(framework, {}).setdefault(version, {})[image_scope] = uris
+    return table

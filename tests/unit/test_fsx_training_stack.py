@@ -162,3 +162,12 @@ def test_a_stack_pinned_to_a_region_gets_the_literal_image_and_unknown_regions_f
         ValueError, match=re.escape("no sklearn 1.2-1 training image in xx-nowhere-1")
     ):
         framework_image_uri(nowhere)
+
+
+def test_the_committed_image_table_matches_the_sagemaker_sdk():
+    import json as json_module
+
+    from ml_refarch.constructs.images import IMAGES_FILE, sdk_table
+
+    committed = json_module.loads(IMAGES_FILE.read_text())
+    assert committed == sdk_table(), "stale image table: run scripts/update_images.py"
