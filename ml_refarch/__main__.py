@@ -5,6 +5,8 @@
 - ``check [CDK_OUT] [--sarif FILE] [--junit FILE]``: every rule pack, cfn-lint and checkov
   over any cloud assembly; exit 0 clean, 1 on errors, 2 on bad input.
 - ``rules``: the MLSpecialty rules as Markdown (``docs/rules.md``).
+- ``cost [--profile P] [--markdown]``: each stack's idle monthly cost estimate.
+- ``diagram PATTERN | --all``: draw a pattern's architecture into ``docs/diagrams/``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,20 @@ def _summary(args: argparse.Namespace) -> int:
         return 2
     for line in summary_lines(reports):
         print(line)
+    from ml_refarch.cost import (
+        IDLE_WARNING_THRESHOLD_USD,
+        estimate_assembly,
+        load_prices,
+        over_threshold,
+    )
+
+    costs = estimate_assembly({r.stack_name: r.template for r in reports}, load_prices())
+    for cost in over_threshold(costs, IDLE_WARNING_THRESHOLD_USD):
+        print(
+            f"warning: {cost.stack_name} costs about ${cost.monthly_usd:,.0f} a month while it "
+            f"exists, even idle (over ${IDLE_WARNING_THRESHOLD_USD:,.0f}; see python -m "
+            "ml_refarch cost)"
+        )
     return 0
 
 
@@ -64,6 +80,63 @@ def _rules(_: argparse.Namespace) -> int:
     return 0
 
 
+def synthesized_templates(profile: str, only: set[str] | None = None) -> dict[str, dict]:
+    """Synthesize the app for ``profile`` (without the rule packs) and return its templates."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    import aws_cdk as cdk
+
+    from ml_refarch.app import add_pattern_stacks
+    from ml_refarch.config import read_config
+
+    context = json.loads((Path(__file__).resolve().parents[1] / "cdk.json").read_text())["context"]
+    context["profile"] = profile
+    with tempfile.TemporaryDirectory() as outdir:
+        app = cdk.App(context=context, outdir=outdir)
+        stacks = add_pattern_stacks(app, read_config(app.node.get_all_context()), only=only)
+        assembly = app.synth()
+        return {name: assembly.get_stack_by_name(name).template for name in stacks}
+
+
+def _cost(args: argparse.Namespace) -> int:
+    from ml_refarch.config import ConfigError
+    from ml_refarch.cost import cost_lines, cost_table_markdown, estimate_assembly, load_prices
+
+    try:
+        templates = synthesized_templates(args.profile)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    prices = load_prices()
+    costs = estimate_assembly(templates, prices)
+    lines = (
+        [cost_table_markdown(costs, args.profile, prices)] if args.markdown else cost_lines(costs)
+    )
+    for line in lines:
+        print(line)
+    return 0
+
+
+def _diagram(args: argparse.Namespace) -> int:
+    from ml_refarch.diagram import write_pattern_diagram
+
+    if args.all == bool(args.pattern):
+        print("error: name one pattern or pass --all", file=sys.stderr)
+        return 2
+    try:
+        patterns = catalog.PATTERNS if args.all else (catalog.by_id(args.pattern),)
+    except KeyError as error:
+        print(f"error: {error.args[0]}", file=sys.stderr)
+        return 2
+    templates = synthesized_templates("sandbox", only={p.stack_name for p in patterns})
+    for pattern in patterns:
+        path = write_pattern_diagram(pattern.id, templates[pattern.stack_name])
+        print(f"wrote {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ml_refarch", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -85,6 +158,14 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("rules", help="print the MLSpecialty rules as Markdown").set_defaults(
         run=_rules
     )
+    cost = commands.add_parser("cost", help="estimate each stack's monthly cost when idle")
+    cost.add_argument("--profile", choices=("sandbox", "production"), default="sandbox")
+    cost.add_argument("--markdown", action="store_true", help="the table the README carries")
+    cost.set_defaults(run=_cost)
+    diagram = commands.add_parser("diagram", help="draw a pattern's architecture (SVG)")
+    diagram.add_argument("pattern", nargs="?", help="pattern id, e.g. kinesis-parquet")
+    diagram.add_argument("--all", action="store_true", help="every pattern")
+    diagram.set_defaults(run=_diagram)
     args = parser.parse_args(argv)
     return args.run(args)
 

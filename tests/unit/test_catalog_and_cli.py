@@ -54,7 +54,9 @@ def test_list_prints_every_pattern(capsys):
 def test_summary_prints_a_line_per_stack_and_totals(synthesized, capsys):
     outdir = synthesized("sandbox").outdir
     assert main(["summary", str(outdir)]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    lines = [
+        line for line in capsys.readouterr().out.splitlines() if not line.startswith("warning")
+    ]
     reports = read_assembly(outdir)
     assert lines == summary_lines(reports)
     assert len(lines) == len(reports) + 1
@@ -85,3 +87,28 @@ def test_app_reports_bad_context_as_one_error_without_a_stack_trace(tmp_path):
     assert "did you mean 'profile'" in result.stderr
     assert "kinesis-parquet.retention_hours: received '12'" in result.stderr
     assert "Traceback" not in result.stderr and "jsii" not in result.stderr
+
+
+def test_readme_carries_the_sandbox_idle_cost_table(synthesized):
+    from ml_refarch.cost import cost_table_markdown, estimate_assembly, load_prices
+
+    prices = load_prices()
+    costs = estimate_assembly(synthesized("sandbox").templates, prices)
+    table = cost_table_markdown(costs, "sandbox", prices)
+    assert table in (ROOT / "README.md").read_text(), (
+        "README.md's idle-cost table is stale: paste `python -m ml_refarch cost --markdown`"
+    )
+
+
+def test_cost_command_prints_every_stack(capsys):
+    assert main(["cost"]) == 0
+    out = capsys.readouterr().out
+    for pattern in catalog.PATTERNS:
+        assert f"{pattern.stack_name}: about $" in out
+
+
+def test_summary_warns_about_stacks_that_cost_much_idle(synthesized, capsys):
+    assert main(["summary", str(synthesized("sandbox").outdir)]) == 0
+    warnings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("warning")]
+    assert len(warnings) == 3
+    assert any("MlRefArch-FsxTraining costs about $169" in line for line in warnings)
