@@ -112,3 +112,10 @@ def test_summary_warns_about_stacks_that_cost_much_idle(synthesized, capsys):
     warnings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("warning")]
     assert len(warnings) == 3
     assert any("MlRefArch-FsxTraining costs about $169" in line for line in warnings)
+
+
+def test_every_pattern_page_embeds_its_diagram():
+    for pattern in catalog.PATTERNS:
+        page = (ROOT / pattern.docs_page).read_text()
+        assert f"](../diagrams/{pattern.id}.svg)" in page, pattern.docs_page
+        assert (ROOT / "docs" / "diagrams" / f"{pattern.id}.svg").is_file()
