@@ -14,7 +14,6 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.config import Profile
 from ml_refarch.constructs.encryption_key import EncryptionKey
 from ml_refarch.constructs.execution_role import SageMakerExecutionRole
@@ -93,15 +92,11 @@ class NotebookEnvironment(Construct):
             encryption_key=self.key,
             profile=profile,
             contents="notebook datasets and the package wheelhouse",
+            no_replication_because=(
+                "The bucket holds working copies for notebook experiments and, optionally, a "
+                "wheelhouse that can be rebuilt; cross-region replication is left to the team."
+            ),
         ).bucket
-        acknowledge(
-            self.data_bucket,
-            "The bucket holds working copies for notebook experiments and, optionally, a "
-            "wheelhouse that can be rebuilt; cross-region replication is left to the team.",
-            "HIPAA.Security-S3BucketReplicationEnabled",
-            "NIST.800.53.R5-S3BucketReplicationEnabled",
-            "PCI.DSS.321-S3BucketReplicationEnabled",
-        )
         self.execution_role = SageMakerExecutionRole(
             self,
             "JobRole",

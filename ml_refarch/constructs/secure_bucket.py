@@ -11,6 +11,13 @@ from ml_refarch.compliance.acknowledge import acknowledge, acknowledge_cdk_provi
 from ml_refarch.config import Profile
 from ml_refarch.constructs.removal import removal_policy
 
+#: The compliance packs' rules that ask for cross-region replication.
+REPLICATION_RULES = (
+    "HIPAA.Security-S3BucketReplicationEnabled",
+    "NIST.800.53.R5-S3BucketReplicationEnabled",
+    "PCI.DSS.321-S3BucketReplicationEnabled",
+)
+
 
 class SecureBucket(Construct):
     """A data bucket encrypted with a customer-managed key.
@@ -25,6 +32,9 @@ class SecureBucket(Construct):
         encryption_key: the key for default encryption.
         profile: the deployment profile.
         contents: a few words on what the bucket holds, used in acknowledgment reasons.
+        no_replication_because: why the data needs no cross-region replica; the
+            compliance packs' replication rules are acknowledged with it. Default: ``None``,
+            the findings stand (configure replication, or give the reason).
 
     Attributes:
         bucket: the data bucket.
@@ -40,6 +50,7 @@ class SecureBucket(Construct):
         encryption_key: kms.IKey,
         profile: Profile,
         contents: str,
+        no_replication_because: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         retain = profile.retain_data
@@ -87,6 +98,8 @@ class SecureBucket(Construct):
             removal_policy=removal_policy(profile),
             auto_delete_objects=not retain,
         )
+        if no_replication_because is not None:
+            acknowledge(self.bucket, no_replication_because, *REPLICATION_RULES)
         if not profile.access_logs:
             acknowledge(
                 self.bucket,

@@ -22,7 +22,7 @@ from aws_cdk import aws_fsx as fsx
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ml_refarch.compliance.acknowledge import acknowledge, skip_checkov
+from ml_refarch.compliance.acknowledge import skip_checkov
 from ml_refarch.config import FsxTrainingSettings, Profile
 from ml_refarch.constructs import EncryptionKey, SecureBucket
 from ml_refarch.constructs.execution_role import SageMakerExecutionRole
@@ -88,15 +88,11 @@ class FsxTrainingStack(PatternStack):
             encryption_key=key,
             profile=profile,
             contents="training data, checkpoints and model artifacts",
+            no_replication_because=(
+                "Training data is a copy of a source the team keeps elsewhere, checkpoints are "
+                "transient and artifacts can be retrained; replication is left to the team."
+            ),
         ).bucket
-        acknowledge(
-            self.bucket,
-            "Training data is a copy of a source the team keeps elsewhere, checkpoints are "
-            "transient and artifacts can be retrained; replication is left to the team.",
-            "HIPAA.Security-S3BucketReplicationEnabled",
-            "NIST.800.53.R5-S3BucketReplicationEnabled",
-            "PCI.DSS.321-S3BucketReplicationEnabled",
-        )
 
         # Lustre lives in one Availability Zone; jobs must use the same subnet to mount it.
         subnet = self.network.subnets[0]

@@ -109,16 +109,12 @@ class KinesisParquetStack(PatternStack):
             encryption_key=key,
             profile=profile,
             contents="Parquet files rebuilt from the stream",
+            no_replication_because=(
+                "Every object here is derived from the stream and can be re-ingested by "
+                "replaying producers; cross-region replication is left to the adopting team."
+            ),
         )
         self.bucket = secure_bucket.bucket
-        acknowledge(
-            self.bucket,
-            "Every object here is derived from the stream and can be re-ingested by "
-            "replaying producers; cross-region replication is left to the adopting team.",
-            "HIPAA.Security-S3BucketReplicationEnabled",
-            "NIST.800.53.R5-S3BucketReplicationEnabled",
-            "PCI.DSS.321-S3BucketReplicationEnabled",
-        )
 
         database_name = construct_id.lower().replace("-", "_")
         database = glue.CfnDatabase(

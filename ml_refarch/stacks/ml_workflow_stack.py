@@ -122,15 +122,11 @@ class MlWorkflowStack(PatternStack):
             encryption_key=self.key,
             profile=profile,
             contents="training data, checkpoints and model artifacts",
+            no_replication_because=(
+                "Training data is a copy of a source the team keeps elsewhere, checkpoints are "
+                "transient and artifacts can be retrained; replication is left to the team."
+            ),
         ).bucket
-        acknowledge(
-            self.bucket,
-            "Training data is a copy of a source the team keeps elsewhere, checkpoints are "
-            "transient and artifacts can be retrained; replication is left to the team.",
-            "HIPAA.Security-S3BucketReplicationEnabled",
-            "NIST.800.53.R5-S3BucketReplicationEnabled",
-            "PCI.DSS.321-S3BucketReplicationEnabled",
-        )
         # The training code, as the sourcedir.tar.gz SageMaker's framework containers run.
         code = s3_assets.Asset(
             self,
