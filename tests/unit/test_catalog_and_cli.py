@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -119,3 +121,14 @@ def test_every_pattern_page_embeds_its_diagram():
         page = (ROOT / pattern.docs_page).read_text()
         assert f"](../diagrams/{pattern.id}.svg)" in page, pattern.docs_page
         assert (ROOT / "docs" / "diagrams" / f"{pattern.id}.svg").is_file()
+
+
+def test_readme_documents_every_subcommand():
+    from ml_refarch import __main__ as cli
+
+    readme = (ROOT / "README.md").read_text()
+    source = Path(cli.__file__).read_text()
+    commands = re.findall(r'commands\.add_parser\(\s*"([a-z]+)"', source)
+    assert set(commands) == {"list", "summary", "check", "rules", "cost", "diagram"}
+    for command in commands:
+        assert f"| `{command}" in readme, command
