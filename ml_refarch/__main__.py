@@ -80,32 +80,13 @@ def _rules(_: argparse.Namespace) -> int:
     return 0
 
 
-def synthesized_templates(profile: str, only: set[str] | None = None) -> dict[str, dict]:
-    """Synthesize the app for ``profile`` (without the rule packs) and return its templates."""
-    import json
-    import tempfile
-    from pathlib import Path
-
-    import aws_cdk as cdk
-
-    from ml_refarch.app import add_pattern_stacks
-    from ml_refarch.config import read_config
-
-    context = json.loads((Path(__file__).resolve().parents[1] / "cdk.json").read_text())["context"]
-    context["profile"] = profile
-    with tempfile.TemporaryDirectory() as outdir:
-        app = cdk.App(context=context, outdir=outdir)
-        stacks = add_pattern_stacks(app, read_config(app.node.get_all_context()), only=only)
-        assembly = app.synth()
-        return {name: assembly.get_stack_by_name(name).template for name in stacks}
-
-
 def _cost(args: argparse.Namespace) -> int:
+    from ml_refarch.app import synthesize_templates
     from ml_refarch.config import ConfigError
     from ml_refarch.cost import cost_lines, cost_table_markdown, estimate_assembly, load_prices
 
     try:
-        templates = synthesized_templates(args.profile)
+        templates = synthesize_templates(profile=args.profile)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
@@ -120,7 +101,7 @@ def _cost(args: argparse.Namespace) -> int:
 
 
 def _diagram(args: argparse.Namespace) -> int:
-    from ml_refarch.diagram import write_pattern_diagram
+    from ml_refarch.diagram import synthesize_templates, write_pattern_diagram
 
     if args.all == bool(args.pattern):
         print("error: name one pattern or pass --all", file=sys.stderr)
@@ -130,9 +111,9 @@ def _diagram(args: argparse.Namespace) -> int:
     except KeyError as error:
         print(f"error: {error.args[0]}", file=sys.stderr)
         return 2
-    templates = synthesized_templates("sandbox", only={p.stack_name for p in patterns})
+    templates = synthesize_templates([p.id for p in patterns])
     for pattern in patterns:
-        path = write_pattern_diagram(pattern.id, templates[pattern.stack_name])
+        path = write_pattern_diagram(pattern.id, templates[pattern.id])
         print(f"wrote {path}")
     return 0
 

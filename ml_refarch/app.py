@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
 from collections.abc import Collection
+from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 
@@ -49,3 +53,28 @@ def build_app(app: cdk.App | None = None, *, compliance_gate: bool = True) -> cd
     if compliance_gate:
         register_packs(app)
     return app
+
+
+CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
+
+
+def project_context(**overrides: Any) -> dict[str, Any]:
+    """cdk.json's context (feature flags and defaults) with overrides, as ``cdk synth`` sees it."""
+    context = json.loads(CDK_JSON.read_text())["context"]
+    context.update(overrides)
+    return context
+
+
+def synthesize_templates(
+    *, only: Collection[str] | None = None, **overrides: Any
+) -> dict[str, dict]:
+    """Templates by stack name, synthesized without the rule packs into a temporary directory.
+
+    For commands that read templates (cost, diagrams); ``overrides`` are context values
+    such as ``profile="production"``, on top of cdk.json's.
+    """
+    with tempfile.TemporaryDirectory(prefix="ml-refarch-") as outdir:
+        app = cdk.App(context=project_context(**overrides), outdir=outdir)
+        stacks = add_pattern_stacks(app, config_from_scope(app), only=only)
+        assembly = app.synth()
+        return {name: assembly.get_stack_by_name(name).template for name in stacks}

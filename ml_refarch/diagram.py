@@ -28,7 +28,6 @@ import hashlib
 import io
 import json
 import re
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1534,20 +1533,9 @@ def synthesize_templates(pattern_ids: Sequence[str] | None = None) -> dict[str, 
     The same app the tests' "sandbox" variant synthesizes, without the compliance gate,
     which only adds metadata that diagrams ignore.
     """
-    import aws_cdk as cdk
-
-    from ml_refarch.app import add_pattern_stacks
+    from ml_refarch.app import synthesize_templates as synthesize
     from ml_refarch.catalog import PATTERNS
-    from ml_refarch.config import read_config
 
     wanted = [by_id(p) for p in pattern_ids] if pattern_ids else list(PATTERNS)
-    context = json.loads((Path(__file__).resolve().parents[1] / "cdk.json").read_text())
-    with tempfile.TemporaryDirectory(prefix="ml-refarch-diagram-") as outdir:
-        app = cdk.App(context=context["context"], outdir=outdir)
-        add_pattern_stacks(
-            app,
-            read_config(app.node.get_all_context()),
-            only={pattern.stack_name for pattern in wanted},
-        )
-        assembly = app.synth()
-        return {p.id: assembly.get_stack_by_name(p.stack_name).template for p in wanted}
+    templates = synthesize(only={pattern.stack_name for pattern in wanted})
+    return {pattern.id: templates[pattern.stack_name] for pattern in wanted}

@@ -16,7 +16,7 @@ from typing import Any
 import aws_cdk as cdk
 
 import ml_refarch  # noqa: F401  (points jsii at the pinned Node before aws_cdk starts it)
-from ml_refarch.app import add_pattern_stacks, register_packs
+from ml_refarch.app import add_pattern_stacks, project_context, register_packs
 from ml_refarch.catalog import PATTERNS
 from ml_refarch.config import read_config
 
@@ -55,13 +55,6 @@ VARIANT_STACKS = [
     for pattern in PATTERNS
     if variant.stacks is None or pattern.stack_name in variant.stacks
 ]
-
-
-def project_context(**overrides: Any) -> dict[str, Any]:
-    """cdk.json's context (feature flags and defaults) with overrides, as ``cdk synth`` sees it."""
-    context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    context.update(overrides)
-    return context
 
 
 @dataclass

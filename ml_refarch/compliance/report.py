@@ -63,34 +63,27 @@ def read_assembly(out_dir: str | Path) -> list[StackReport]:
             continue
         template_file = artifact["properties"]["templateFile"]
         template = json.loads((out / template_file).read_text())
-        acks = []
-        for path, entries in artifact.get("metadata", {}).items():
-            for entry in entries:
-                if entry.get("type") != _ACK_TYPE:
-                    continue
-                for key, reason in entry["data"].items():
-                    rule_id = key.removeprefix(_ACK_PREFIX)
-                    if not rule_id.startswith(_CDK_VALIDATOR_PREFIX):
-                        acks.append(Acknowledgment(path, rule_id, reason))
-        if not acks:
-            acks = _acks_from_metadata_file(out, artifact_id)
+        metadata = artifact.get("metadata", {})
+        metadata_file = out / f"{artifact_id}.metadata.json"
+        if not metadata and metadata_file.is_file():
+            # Recent CDK versions move stack metadata out of manifest.json into its own file.
+            metadata = json.loads(metadata_file.read_text())
+        acks = _acknowledgments(metadata)
         reports.append(StackReport(artifact_id, template, tuple(acks)))
     return reports
 
 
-def _acks_from_metadata_file(out: Path, artifact_id: str) -> list[Acknowledgment]:
-    # Recent CDK versions move stack metadata out of manifest.json into its own file.
-    path = out / f"{artifact_id}.metadata.json"
-    if not path.is_file():
-        return []
+def _acknowledgments(metadata: dict) -> list[Acknowledgment]:
+    """The rule-pack acknowledgments in a stack's construct-path -> entries metadata."""
     acks = []
-    for construct_path, entries in json.loads(path.read_text()).items():
+    for construct_path, entries in metadata.items():
         for entry in entries:
-            if entry.get("type") == _ACK_TYPE:
-                for key, reason in entry["data"].items():
-                    rule_id = key.removeprefix(_ACK_PREFIX)
-                    if not rule_id.startswith(_CDK_VALIDATOR_PREFIX):
-                        acks.append(Acknowledgment(construct_path, rule_id, reason))
+            if entry.get("type") != _ACK_TYPE:
+                continue
+            for key, reason in entry["data"].items():
+                rule_id = key.removeprefix(_ACK_PREFIX)
+                if not rule_id.startswith(_CDK_VALIDATOR_PREFIX):
+                    acks.append(Acknowledgment(construct_path, rule_id, reason))
     return acks
 
 
