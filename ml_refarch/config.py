@@ -21,6 +21,7 @@ availability-zone look-ups) are ignored; any other unknown key is an error with 
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import math
@@ -84,6 +85,9 @@ class Profile:
         access_logs: write S3 server access logs to a dedicated log bucket.
         termination_protection: enable CloudFormation termination protection.
         log_retention_days: retention of every CloudWatch log group the stacks create.
+        target: where the templates go: ``aws`` (default) or ``local``, the deploy rehearsal
+            on a local AWS stand-in (moto), which cannot run CDK's Lambda-backed custom
+            resources; see :attr:`custom_resources`.
     """
 
     name: str
@@ -92,6 +96,18 @@ class Profile:
     access_logs: bool
     termination_protection: bool
     log_retention_days: int
+    target: str = "aws"
+
+    @property
+    def custom_resources(self) -> bool:
+        """Whether stacks may use CDK's Lambda-backed custom resources (auto-deleting bucket
+        objects, emptying a default security group, copying files into a bucket).
+
+        False only for the ``local`` target: the stand-in would need a container engine to
+        run their handlers. Constructs that add one must skip it (and say what the user
+        loses) when this is false.
+        """
+        return self.target != "local"
 
 
 PROFILES: dict[str, Profile] = {
@@ -113,6 +129,9 @@ PROFILES: dict[str, Profile] = {
     ),
 }
 
+
+#: Where templates are deployed: a real AWS account, or the local deploy rehearsal.
+TARGETS = ("aws", "local")
 
 # --------------------------------------------------------------------------------------
 # Pattern settings
@@ -504,6 +523,7 @@ FIELDS: dict[str, _Field] = {
     "profile": _Field(_choice(*PROFILES), "sandbox", "sandbox"),
     "account": _Field(_account, None, "123456789012"),
     "region": _Field(_region, None, "us-east-1"),
+    "target": _Field(_choice(*TARGETS), "aws", "local"),
     KP + "stream_mode": _Field(_choice("provisioned", "on-demand"), "provisioned", "on-demand"),
     KP + "records_per_second": _Field(
         _integer(1, MAX_SHARDS * SHARD_WRITE_RECORDS_PER_SECOND, "sizes provisioned shards"),
@@ -656,7 +676,7 @@ def read_config(context: Mapping[str, Any]) -> AppConfig:
     if problems:
         raise ConfigError(problems)
     return AppConfig(
-        profile=PROFILES[values["profile"]],
+        profile=dataclasses.replace(PROFILES[values["profile"]], target=values["target"]),
         account=values["account"],
         region=values["region"],
         kinesis_parquet=patterns[KP],
