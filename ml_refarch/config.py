@@ -132,6 +132,9 @@ PROFILES: dict[str, Profile] = {
 
 #: Where templates are deployed: a real AWS account, or the local deploy rehearsal.
 TARGETS = ("aws", "local")
+#: The account and region of the ``local`` target's stand-in (moto's defaults).
+LOCAL_ACCOUNT = "123456789012"
+LOCAL_REGION = "us-east-1"
 
 # --------------------------------------------------------------------------------------
 # Pattern settings

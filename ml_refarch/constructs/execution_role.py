@@ -22,7 +22,9 @@ class SageMakerExecutionRole(Construct):
     places in the VPC. One customer-managed policy holds them (no inline policies).
 
     Args:
-        data_bucket: the bucket jobs read inputs from and write outputs to.
+        data_bucket: the bucket jobs read inputs from and write outputs to. ``None`` for a
+            role that reads only what ``extra_statements`` allow (a model served from
+            artifacts elsewhere).
         encryption_key: the key of the bucket, the volumes and the outputs.
         description: what the role is for.
         extra_statements: further permissions a pattern's jobs need (FSx, say). Default: none.
@@ -37,7 +39,7 @@ class SageMakerExecutionRole(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        data_bucket: s3.IBucket,
+        data_bucket: s3.IBucket | None,
         encryption_key: kms.IKey,
         description: str,
         extra_statements: Sequence[iam.PolicyStatement] = (),
@@ -61,10 +63,16 @@ class SageMakerExecutionRole(Construct):
             "Policy",
             roles=[self.role],
             statements=[
-                iam.PolicyStatement(
-                    sid="DataBucket",
-                    actions=["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
-                    resources=[data_bucket.bucket_arn, data_bucket.arn_for_objects("*")],
+                *(
+                    [
+                        iam.PolicyStatement(
+                            sid="DataBucket",
+                            actions=["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+                            resources=[data_bucket.bucket_arn, data_bucket.arn_for_objects("*")],
+                        )
+                    ]
+                    if data_bucket is not None
+                    else []
                 ),
                 iam.PolicyStatement(
                     sid="DataKey",
@@ -121,13 +129,14 @@ class SageMakerExecutionRole(Construct):
                 *extra_statements,
             ],
         )
-        bucket_id = stack.get_logical_id(data_bucket.node.default_child)
-        acknowledge(
-            self.policy,
-            "Jobs read and write objects whose keys they choose under the one data bucket, "
-            "so the object ARN ends in a wildcard.",
-            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/*]",
-        )
+        if data_bucket is not None:
+            bucket_id = stack.get_logical_id(data_bucket.node.default_child)
+            acknowledge(
+                self.policy,
+                "Jobs read and write objects whose keys they choose under the one data bucket, "
+                "so the object ARN ends in a wildcard.",
+                f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/*]",
+            )
         acknowledge(
             self.policy,
             "SageMaker names each job's log group under /aws/sagemaker/ (TrainingJobs, "

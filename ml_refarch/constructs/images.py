@@ -20,6 +20,10 @@ from constructs import Construct
 #: The scikit-learn framework container the training script is written for.
 SKLEARN_FRAMEWORK = "sklearn"
 SKLEARN_VERSION = "1.2-1"
+#: The XGBoost container (XGBoost 3.0.5) that serves the committed models; it is also the
+#: built-in algorithm image, and supports multi-model endpoints.
+XGBOOST_FRAMEWORK = "xgboost"
+XGBOOST_VERSION = "3.0-5"
 
 
 IMAGES_FILE = Path(__file__).resolve().parents[1] / "data" / "framework-images.json"
@@ -27,6 +31,7 @@ IMAGES_FILE = Path(__file__).resolve().parents[1] / "data" / "framework-images.j
 IMAGES_USED = (
     (SKLEARN_FRAMEWORK, SKLEARN_VERSION, "training"),
     (SKLEARN_FRAMEWORK, SKLEARN_VERSION, "inference"),
+    (XGBOOST_FRAMEWORK, XGBOOST_VERSION, "inference"),
 )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -55,7 +56,9 @@ class IsolatedVpc(Construct):
     Args:
         profile: two Availability Zones in ``sandbox``, three in ``production`` (where the
             stack is pinned to a region; CDK caps environment-agnostic stacks at two); log
-            retention and removal follow it too.
+            retention and removal follow it too. Where the profile allows custom resources
+            (every target but ``local``), CDK removes every rule from the VPC's default
+            security group at deployment.
         encryption_key: encrypts the flow-log group; its policy must allow CloudWatch Logs.
         services: the interface endpoints, by construct id; each bills per AZ-hour, so a
             pattern asks for what it uses. Default: :data:`SAGEMAKER_WORKLOAD_SERVICES`.
@@ -94,24 +97,47 @@ class IsolatedVpc(Construct):
             gateway_endpoints={
                 "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)
             },
+            # A Lambda-backed custom resource; the local target cannot run one.
+            restrict_default_security_group=profile.custom_resources,
         )
-        # The recommended feature flag makes CDK strip every rule from the default security
-        # group at deployment, through a custom resource; a template alone cannot show that.
-        acknowledge(
-            self.vpc,
-            "CDK's restrictDefaultSecurityGroup custom resource removes every rule from this "
-            "VPC's default security group during deployment; the template cannot express it.",
-            *(
-                f"{pack}-VPCDefaultSecurityGroupClosed"
-                for pack in ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
-            ),
-        )
-        acknowledge_cdk_provider(
-            self,
-            "Custom::VpcRestrictDefaultSGCustomResourceProvider",
-            purpose="removes every rule from the VPC's default security group",
-            calls="the EC2 security-group API",
-        )
+        closed_rules = [
+            f"{pack}-VPCDefaultSecurityGroupClosed"
+            for pack in ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
+        ]
+        if profile.custom_resources:
+            # CDK strips every rule from the default security group at deployment, through
+            # a custom resource; a template alone cannot show that.
+            acknowledge(
+                self.vpc,
+                "CDK's restrictDefaultSecurityGroup custom resource removes every rule from "
+                "this VPC's default security group during deployment; the template cannot "
+                "express it.",
+                *closed_rules,
+            )
+            acknowledge_cdk_provider(
+                self,
+                "Custom::VpcRestrictDefaultSGCustomResourceProvider",
+                purpose="removes every rule from the VPC's default security group",
+                calls="the EC2 security-group API",
+            )
+        else:
+            acknowledge(
+                self.vpc,
+                "Local deploy rehearsal only (target=local): the stand-in cannot run CDK's "
+                "handler that empties the default security group, and nothing there is real "
+                "traffic; every template for AWS closes the group.",
+                *closed_rules,
+            )
+            # The local target names its zones (see PatternStack.availability_zones); CDK's
+            # template validator warns about every hard-coded zone.
+            for subnet in self.vpc.isolated_subnets:
+                cdk.Validations.of(subnet.node.default_child).acknowledge(
+                    cdk.Acknowledgment(
+                        id="CloudFormation-Validate::W3010",
+                        reason="Local deploy rehearsal only: the stand-in's zones are named "
+                        "so that no zone look-up is needed; templates for AWS ask for them.",
+                    )
+                )
         self.workload_security_group = ec2.SecurityGroup(
             self,
             "WorkloadSecurityGroup",

@@ -26,7 +26,9 @@ class SecureBucket(Construct):
     default encryption uses ``encryption_key`` with an S3 bucket key (fewer KMS requests).
     The profile decides the rest: in ``sandbox`` the bucket is emptied and deleted with the
     stack and has no versioning or access logs; in ``production`` it is retained, versioned,
-    and writes server access logs to a companion log bucket.
+    and writes server access logs to a companion log bucket. For the ``local`` target
+    (no custom resources) a sandbox bucket is not emptied first, so deleting the stack
+    fails while the bucket holds objects.
 
     Args:
         encryption_key: the key for default encryption.
@@ -96,7 +98,9 @@ class SecureBucket(Construct):
             if self.access_log_bucket
             else None,
             removal_policy=removal_policy(profile),
-            auto_delete_objects=not retain,
+            # Emptying a bucket on delete takes one of CDK's Lambda-backed custom resources;
+            # the local target has none, so there the stand-in is reset instead.
+            auto_delete_objects=not retain and profile.custom_resources,
         )
         if no_replication_because is not None:
             acknowledge(self.bucket, no_replication_because, *REPLICATION_RULES)
@@ -121,7 +125,7 @@ class SecureBucket(Construct):
                 "PCI.DSS.321-S3BucketVersioningEnabled",
                 checkov=("CKV_AWS_21",),
             )
-        if not retain:
+        if not retain and profile.custom_resources:
             acknowledge_cdk_provider(
                 self,
                 "Custom::S3AutoDeleteObjectsCustomResourceProvider",

@@ -1,0 +1,226 @@
+"""The tiny models the inference patterns host, and how they are made.
+
+Notes sections "Inference" and "SG Endpoint": an endpoint serves a model artifact
+(``model.tar.gz`` in S3) with a container image. The inference patterns need a real model
+to serve, so the repository carries a few small XGBoost binary classifiers, each a
+``model.tar.gz`` of a few KB holding one ``xgboost-model`` file in XGBoost's JSON format,
+the layout the SageMaker XGBoost container loads.
+
+They are trained on the logistic dataset of ``scripts/make_training_data.py`` (8 numeric
+features, label 1 with probability sigmoid(w.x)), so a good model reaches about 0.89
+accuracy. ``manifest.json`` next to them records, per model, its training settings and
+hold-out accuracy, and for everyone a few sample rows with each model's expected scores:
+smoke scripts send those rows to a deployed endpoint and compare the answer.
+
+Regenerate (the same inputs give the same bytes; a test checks the committed files)::
+
+    .venv/bin/python scripts/make_models.py
+
+Building needs the ``xgboost-cpu`` package (a development dependency, the version of the
+container's XGBoost); reading the manifest needs nothing beyond the standard library.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MODELS_DIR = Path(__file__).resolve().parent / "assets" / "models"
+MANIFEST_FILE = MODELS_DIR / "manifest.json"
+#: The file name the SageMaker XGBoost container looks for inside ``model.tar.gz``.
+MODEL_FILE_NAME = "xgboost-model"
+#: The XGBoost release inside the container image the patterns use (``3.0-5``).
+XGBOOST_VERSION = "3.0.5"
+
+DATASET_ROWS = 2000
+DATASET_FEATURES = 8
+DATASET_SEED = 7
+HOLDOUT_FRACTION = 0.2
+SAMPLE_ROWS = 5
+
+
+@dataclass(frozen=True)
+class ModelRecipe:
+    """How one committed model is trained: boosting rounds, tree depth, learning rate."""
+
+    name: str
+    rounds: int
+    max_depth: int
+    learning_rate: float
+    description: str
+
+    @property
+    def artifact_path(self) -> Path:
+        return MODELS_DIR / f"{self.name}.tar.gz"
+
+
+#: Two versions of one model: the A/B pattern serves both, the multi-model endpoint loads
+#: them by name, and the single-model patterns serve the first.
+RECIPES: tuple[ModelRecipe, ...] = (
+    ModelRecipe("churn-v1", rounds=20, max_depth=3, learning_rate=0.3, description="baseline"),
+    ModelRecipe(
+        "churn-v2", rounds=40, max_depth=2, learning_rate=0.2, description="shallower, more trees"
+    ),
+)
+DEFAULT_MODEL = RECIPES[0].name
+
+
+def artifact_path(name: str) -> Path:
+    """The committed ``.tar.gz`` of the model called ``name``.
+
+    Raises:
+        KeyError: naming the models there are.
+    """
+    for recipe in RECIPES:
+        if recipe.name == name:
+            return recipe.artifact_path
+    known = ", ".join(recipe.name for recipe in RECIPES)
+    raise KeyError(f"no model {name!r}; the repository has: {known}")
+
+
+def load_manifest() -> dict[str, Any]:
+    """The committed manifest: per-model facts and sample rows with expected scores."""
+    return json.loads(MANIFEST_FILE.read_text(encoding="utf-8"))
+
+
+def sample_csv(manifest: dict[str, Any] | None = None) -> str:
+    """The sample rows as the ``text/csv`` body an endpoint accepts (no header, no label)."""
+    manifest = manifest or load_manifest()
+    return "".join(f"{row}\n" for row in manifest["samples"]["rows"])
+
+
+def parse_scores(body: str) -> list[float]:
+    """Scores from an XGBoost endpoint's CSV or newline-separated answer.
+
+    Raises:
+        ValueError: when the body holds anything but numbers.
+    """
+    tokens = [token for line in body.splitlines() for token in line.split(",") if token.strip()]
+    try:
+        return [float(token) for token in tokens]
+    except ValueError:
+        raise ValueError(
+            f"expected numbers separated by commas or newlines, got {body!r}"
+        ) from None
+
+
+def scores_match(expected: list[float], received: list[float], tolerance: float = 1e-4) -> bool:
+    """Whether an endpoint's scores are the ones the model gives locally."""
+    return len(expected) == len(received) and all(
+        abs(a - b) <= tolerance for a, b in zip(expected, received, strict=True)
+    )
+
+
+# --- building (needs numpy and xgboost) ------------------------------------------------------
+
+
+def deterministic_tarball(members: dict[str, bytes]) -> bytes:
+    """A gzip'd tar of ``members`` (name -> bytes) with fixed times and owners."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name in sorted(members):
+            data = members[name]
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 0
+            info.mode = 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+            tar.addfile(info, io.BytesIO(data))
+    return gzip.compress(buffer.getvalue(), compresslevel=9, mtime=0)
+
+
+def dataset() -> tuple[Any, Any]:
+    """The training dataset: (features, labels) from ``scripts/make_training_data.py``."""
+    import importlib.util
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "make_training_data.py"
+    spec = importlib.util.spec_from_file_location("make_training_data", script)
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    sys.modules.setdefault(spec.name, module)  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module.make_dataset(DATASET_ROWS, DATASET_FEATURES, DATASET_SEED)
+
+
+def build(recipe: ModelRecipe, features: Any, labels: Any) -> tuple[Any, bytes]:
+    """Train ``recipe`` on the first rows; (booster, XGBoost JSON model bytes)."""
+    import xgboost
+
+    train_rows = DATASET_ROWS - round(DATASET_ROWS * HOLDOUT_FRACTION)
+    matrix = xgboost.DMatrix(features[:train_rows], label=labels[:train_rows])
+    params = {
+        "objective": "binary:logistic",
+        "max_depth": recipe.max_depth,
+        "eta": recipe.learning_rate,
+        "seed": 0,
+        "nthread": 1,
+        "eval_metric": "logloss",
+    }
+    booster = xgboost.train(params, matrix, num_boost_round=recipe.rounds)
+    return booster, bytes(booster.save_raw(raw_format="json"))
+
+
+def format_row(values: Any) -> str:
+    return ",".join(f"{value:.6f}" for value in values)
+
+
+def build_all() -> tuple[dict[Path, bytes], dict[str, Any]]:
+    """Every artifact's bytes by path, and the manifest, computed afresh."""
+    import numpy as np
+    import xgboost
+
+    if xgboost.__version__ != XGBOOST_VERSION:
+        raise RuntimeError(
+            f"xgboost {xgboost.__version__} is installed; the container runs "
+            f"{XGBOOST_VERSION}, so install xgboost-cpu=={XGBOOST_VERSION} (requirements-dev.txt)"
+        )
+    features, labels = dataset()
+    train_rows = DATASET_ROWS - round(DATASET_ROWS * HOLDOUT_FRACTION)
+    holdout = xgboost.DMatrix(features[train_rows:])
+    sample_rows = [format_row(row) for row in features[train_rows : train_rows + SAMPLE_ROWS]]
+    # Score what the endpoint will receive: the rows as printed, not the unrounded values.
+    samples = xgboost.DMatrix(np.array([[float(v) for v in row.split(",")] for row in sample_rows]))
+    files: dict[Path, bytes] = {}
+    manifest: dict[str, Any] = {
+        "xgboost_version": XGBOOST_VERSION,
+        "dataset": {
+            "rows": DATASET_ROWS,
+            "features": DATASET_FEATURES,
+            "seed": DATASET_SEED,
+            "holdout_rows": DATASET_ROWS - train_rows,
+        },
+        "models": {},
+        "samples": {
+            "rows": sample_rows,
+            "labels": [int(label) for label in labels[train_rows : train_rows + SAMPLE_ROWS]],
+            "scores": {},
+        },
+    }
+    for recipe in RECIPES:
+        booster, model_json = build(recipe, features, labels)
+        files[recipe.artifact_path] = deterministic_tarball({MODEL_FILE_NAME: model_json})
+        predicted = booster.predict(holdout) >= 0.5
+        accuracy = float(np.mean(predicted == labels[train_rows:]))
+        manifest["models"][recipe.name] = {
+            "file": recipe.artifact_path.name,
+            "description": recipe.description,
+            "rounds": recipe.rounds,
+            "max_depth": recipe.max_depth,
+            "learning_rate": recipe.learning_rate,
+            "holdout_accuracy": round(accuracy, 4),
+        }
+        manifest["samples"]["scores"][recipe.name] = [
+            round(float(score), 6) for score in booster.predict(samples)
+        ]
+    return files, manifest
+
+
+def manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    return (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode("utf-8")

@@ -1,0 +1,168 @@
+"""The deploy rehearsal's stand-in: moto's server, with narrow fixes to its CloudFormation.
+
+``python -m ml_refarch.rehearsal.server [--port 0] [--port-file FILE]`` serves every moto
+service on one loopback port (0 picks a free one), writes the port it got to ``FILE`` (and to
+stdout), and runs until it receives SIGTERM or SIGINT.
+
+The fixes below are written for the moto version in :data:`PATCHED_MOTO_VERSION`; each names
+the bug it works around. They change only how moto's CloudFormation reads a template, never
+the templates ml-refarch deploys to AWS. The server refuses to start under another moto
+version: check each bug there, then update the pin and this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+#: The moto version whose bugs these patches work around (requirements-dev.txt pins it).
+PATCHED_MOTO_VERSION = "5.2.5"
+
+#: What a reference to a resource moto does not model resolves to, with ``{id}`` (logical
+#: id) and ``{attribute}`` filled in. CloudFormation would return the real value; the
+#: rehearsal reports every output that still carries this marker.
+UNMODELLED_MARKER = "moto-unmodelled"
+_UNMODELLED_ARN = "arn:aws:" + UNMODELLED_MARKER + ":us-east-1:123456789012:{id}"
+_UNMODELLED_VALUE = UNMODELLED_MARKER + "-{id}-{attribute}"
+
+
+def unmodelled_value(logical_id: str, attribute: str) -> str:
+    """The stand-in value of ``Fn::GetAtt [logical_id, attribute]`` on an unmodelled type."""
+    template = _UNMODELLED_ARN if attribute.endswith("Arn") else _UNMODELLED_VALUE
+    return template.format(id=logical_id, attribute=attribute.replace(".", "-"))
+
+
+def _is_unmodelled(resource_type: str) -> bool:
+    from moto.cloudformation import parsing
+
+    return (
+        resource_type not in parsing.get_model_map()
+        and resource_type not in parsing.NULL_MODELS
+        and not resource_type.startswith("Custom::")
+    )
+
+
+def _patch_kms_key_tags() -> None:
+    """moto 5.2.5: an ``AWS::KMS::Key`` with ``Tags`` fails with KeyError 'TagKey'.
+
+    CloudFormation gives tags as ``Key``/``Value``; moto's KMS model passes them straight to
+    its tagging service, which expects the KMS API's ``TagKey``/``TagValue``.
+    """
+    from moto.kms.models import Key
+
+    original = Key.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, *args, **kwargs):
+        properties = cloudformation_json.get("Properties", {})
+        tags = properties.get("Tags")
+        if tags:
+            properties["Tags"] = [
+                {"TagKey": tag["Key"], "TagValue": tag["Value"]} if "Key" in tag else tag
+                for tag in tags
+            ]
+        return original(cls, resource_name, cloudformation_json, *args, **kwargs)
+
+    Key.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
+def _patch_references_to_unmodelled_resources() -> None:
+    """moto 5.2.5: ``Fn::GetAtt`` on a resource type moto does not model breaks the stack.
+
+    moto skips such resources (with a warning), but then fails every reference to one: in
+    ``Outputs`` its validation crashes (``'NoneType' object has no attribute
+    'has_cfn_attr'``), and in properties or when outputs are read it raises "instance of
+    Fn::GetAtt references undefined resource". CloudFormation would resolve the attribute;
+    here it resolves to :func:`unmodelled_value`, so the rest of the stack is still created
+    and checked. References to modelled resources are untouched.
+    """
+    from moto.cloudformation import parsing
+
+    original_clean_json = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and "Fn::GetAtt" in resource_json:
+            target = resource_json["Fn::GetAtt"]
+            if isinstance(target, str):
+                target = target.split(".", 1)
+            logical_id, attribute = target[0], target[1]
+            definition = resources_map._resource_json_map.get(logical_id)
+            if definition is not None and _is_unmodelled(definition.get("Type", "")):
+                return unmodelled_value(logical_id, attribute)
+        return original_clean_json(resource_json, resources_map)
+
+    # clean_json calls itself through the module global, so nested references (in Fn::Join,
+    # Fn::Sub, ...) come through here too.
+    parsing.clean_json = clean_json
+
+    original_validate_outputs = parsing.ResourceMap.validate_outputs
+
+    def validate_outputs(self: Any) -> None:
+        outputs = self._template.get("Outputs") or {}
+        modelled = {}
+        for name, output in outputs.items():
+            value = output.get("Value", {}) if isinstance(output, dict) else {}
+            target = value.get("Fn::GetAtt") if isinstance(value, dict) else None
+            definition = self._resource_json_map.get(target[0]) if target else None
+            if definition is None or not _is_unmodelled(definition.get("Type", "")):
+                modelled[name] = output
+        template = self._template
+        self._template = {**template, "Outputs": modelled}
+        try:
+            original_validate_outputs(self)
+        finally:
+            self._template = template
+
+    parsing.ResourceMap.validate_outputs = validate_outputs
+
+
+def apply_patches() -> None:
+    """Apply every fix; refuse to run on a moto version they were not written for."""
+    import moto
+
+    if moto.__version__ != PATCHED_MOTO_VERSION:
+        raise SystemExit(
+            f"ml_refarch.rehearsal.server patches moto {PATCHED_MOTO_VERSION}, but moto "
+            f"{moto.__version__} is installed; check whether each bug it works around is still "
+            "there, then update PATCHED_MOTO_VERSION"
+        )
+    _patch_kms_key_tags()
+    _patch_references_to_unmodelled_resources()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ml_refarch.rehearsal.server")
+    parser.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="default: 0, a free port")
+    parser.add_argument("--port-file", type=Path, help="write the port here once listening")
+    args = parser.parse_args(argv)
+
+    apply_patches()
+    # moto warns once per skipped resource; the rehearsal reports those itself.
+    logging.getLogger("moto").setLevel(logging.ERROR)
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    server.start()
+    port = server.get_host_and_port()[1]
+    if args.port_file:
+        partial = args.port_file.with_name(args.port_file.name + ".partial")
+        partial.write_text(f"{port}\n")
+        partial.rename(args.port_file)  # readers never see a half-written file
+    print(f"moto {PATCHED_MOTO_VERSION} listening on http://{args.host}:{port}", flush=True)
+    try:
+        stop.wait()
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Rebuild the committed XGBoost models under ml_refarch/assets/models/ and their manifest.
+
+The same code and xgboost version always write the same bytes, so ``--check`` (used by a
+test) can tell whether the committed files are what this script makes:
+
+    .venv/bin/python scripts/make_models.py [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ml_refarch.model_artifacts import MANIFEST_FILE, build_all, manifest_bytes
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--check", action="store_true", help="compare with the committed files; write nothing"
+    )
+    args = parser.parse_args(argv)
+    files, manifest = build_all()
+    files[MANIFEST_FILE] = manifest_bytes(manifest)
+    stale = [path for path, data in files.items() if not path.exists() or path.read_bytes() != data]
+    if args.check:
+        for path in stale:
+            print(f"stale: {path}", file=sys.stderr)
+        return 1 if stale else 0
+    for path, data in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        print(f"wrote {path} ({len(data)} bytes)")
+    for name, facts in manifest["models"].items():
+        print(f"{name}: hold-out accuracy {facts['holdout_accuracy']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""The committed XGBoost models: reproducible, loadable by XGBoost, and as good as claimed."""
+
+from __future__ import annotations
+
+import tarfile
+
+import numpy as np
+import pytest
+import xgboost
+
+from ml_refarch import model_artifacts
+from ml_refarch.model_artifacts import (
+    MODEL_FILE_NAME,
+    RECIPES,
+    artifact_path,
+    load_manifest,
+    parse_scores,
+    sample_csv,
+    scores_match,
+)
+
+
+@pytest.fixture(scope="module")
+def rebuilt():
+    return model_artifacts.build_all()
+
+
+def test_committed_files_are_what_the_script_builds(rebuilt):
+    files, manifest = rebuilt
+    for path, data in files.items():
+        assert path.read_bytes() == data, f"{path} is stale: run scripts/make_models.py"
+    assert model_artifacts.MANIFEST_FILE.read_bytes() == model_artifacts.manifest_bytes(manifest)
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=lambda r: r.name)
+def test_each_artifact_is_one_xgboost_model_that_scores_the_samples(recipe, tmp_path):
+    path = recipe.artifact_path
+    assert path.stat().st_size < 20_000, "the artifacts are meant to be a few KB"
+    with tarfile.open(path) as tar:
+        assert tar.getnames() == [MODEL_FILE_NAME]
+        tar.extractall(tmp_path, filter="data")
+    booster = xgboost.Booster()
+    # No extension, as in the container: XGBoost must recognise the JSON content itself.
+    booster.load_model(str(tmp_path / MODEL_FILE_NAME))
+    assert booster.num_boosted_rounds() == recipe.rounds
+    manifest = load_manifest()
+    rows = [[float(v) for v in row.split(",")] for row in manifest["samples"]["rows"]]
+    scores = booster.predict(xgboost.DMatrix(np.array(rows))).tolist()
+    assert scores_match(manifest["samples"]["scores"][recipe.name], scores, tolerance=1e-6)
+
+
+def test_models_beat_chance_clearly_and_differ():
+    manifest = load_manifest()
+    accuracies = [facts["holdout_accuracy"] for facts in manifest["models"].values()]
+    assert all(accuracy > 0.8 for accuracy in accuracies)
+    scores = manifest["samples"]["scores"]
+    assert scores["churn-v1"] != scores["churn-v2"], "the two versions must be different models"
+
+
+def test_sample_csv_is_rows_without_header_or_label():
+    manifest = load_manifest()
+    body = sample_csv(manifest)
+    lines = body.splitlines()
+    assert len(lines) == len(manifest["samples"]["labels"])
+    assert all(len(line.split(",")) == manifest["dataset"]["features"] for line in lines)
+
+
+def test_unknown_model_names_the_known_ones():
+    with pytest.raises(KeyError, match="churn-v1, churn-v2"):
+        artifact_path("churn-v3")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [("0.5\n0.25\n", [0.5, 0.25]), ("0.5,0.25", [0.5, 0.25]), ("0.9", [0.9]), ("", [])],
+)
+def test_parse_scores_reads_csv_or_lines(body, expected):
+    assert parse_scores(body) == expected
+
+
+def test_parse_scores_rejects_text():
+    with pytest.raises(ValueError, match="expected numbers"):
+        parse_scores('{"predictions": [0.5]}')
+
+
+def test_scores_match_needs_same_length_and_tolerance():
+    assert scores_match([0.5, 0.25], [0.50001, 0.25])
+    assert not scores_match([0.5, 0.25], [0.5])
+    assert not scores_match([0.5], [0.51])
