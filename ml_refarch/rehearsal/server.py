@@ -17,6 +17,7 @@ import logging
 import signal
 import sys
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -142,8 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     apply_patches()
-    # moto warns once per skipped resource; the rehearsal reports those itself.
+    # moto warns about every skipped resource, each time it is referenced; the rehearsal
+    # reports the skipped types itself.
     logging.getLogger("moto").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="Tried to parse .* not supported by moto")
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
@@ -158,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         partial.rename(args.port_file)  # readers never see a half-written file
     print(f"moto {PATCHED_MOTO_VERSION} listening on http://{args.host}:{port}", flush=True)
     try:
-        stop.wait()
+        while not stop.wait(timeout=1):
+            pass
     finally:
         server.stop()
     return 0
