@@ -34,15 +34,34 @@ def template_files(all_variants) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def cfn_lint_matches(template_files) -> list[dict]:
+def linter_outputs(template_files) -> dict[str, subprocess.CompletedProcess]:
+    """cfn-lint and checkov over every template, run side by side (each uses one core)."""
     cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent))
     assert cfn_lint, "cfn-lint is not installed in this venv; run make test"
-    result = subprocess.run(
-        [cfn_lint, "--format", "json", "--", *map(str, template_files)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    assert CHECKOV.is_file(), f"{CHECKOV} is missing; run make test to install it"
+    checkov = [str(CHECKOV), "--framework", "cloudformation", "--output", "json"]
+    for path in template_files:
+        checkov += ["--file", str(path)]
+    commands = {
+        "cfn-lint": [cfn_lint, "--format", "json", "--", *map(str, template_files)],
+        "checkov": checkov,
+    }
+    running = {
+        name: subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for name, command in commands.items()
+    }
+    outputs = {}
+    for name, process in running.items():
+        stdout, stderr = process.communicate()
+        outputs[name] = subprocess.CompletedProcess(
+            commands[name], process.returncode, stdout, stderr
+        )
+    return outputs
+
+
+@pytest.fixture(scope="module")
+def cfn_lint_matches(linter_outputs) -> list[dict]:
+    result = linter_outputs["cfn-lint"]
     # Exit codes are a bit mask of error/warning/info; the JSON is the result.
     assert result.stdout.strip(), result.stderr
     return json.loads(result.stdout)
@@ -63,12 +82,8 @@ def test_cfn_lint_warnings_are_only_the_allowed_ones(cfn_lint_matches):
 
 
 @pytest.fixture(scope="module")
-def checkov_results(template_files) -> list[dict]:
-    assert CHECKOV.is_file(), f"{CHECKOV} is missing; run make test to install it"
-    command = [str(CHECKOV), "--framework", "cloudformation", "--output", "json"]
-    for path in template_files:
-        command += ["--file", str(path)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+def checkov_results(linter_outputs) -> list[dict]:
+    result = linter_outputs["checkov"]
     assert result.stdout.strip(), result.stderr
     report = json.loads(result.stdout)
     return report if isinstance(report, list) else [report]
