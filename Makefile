@@ -9,7 +9,7 @@ CHECKOV_VENV := $(VENV)/checkov
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 
-.PHONY: setup setup-dev synth test bench lint format clean
+.PHONY: setup setup-dev synth test deploy-local bench lint format clean
 
 $(PY):
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ml-refarch needs Python 3.11 or newer")'
@@ -43,6 +43,12 @@ synth: setup
 
 test: setup-dev
 	$(PY) -m pytest
+
+# The deploy rehearsal: a moto server on a free loopback port, the pinned CDK CLI bootstraps
+# it and deploys every stack (-c target=local); each must reach CREATE_COMPLETE and every
+# resource moto models must exist. The server is stopped by its process id at the end.
+deploy-local: setup-dev
+	$(PY) -m ml_refarch rehearse --cdk-cli
 
 bench: setup-dev
 	$(PY) scripts/bench.py

@@ -7,6 +7,7 @@
 - ``rules``: the MLSpecialty rules as Markdown (``docs/rules.md``).
 - ``cost [--profile P] [--markdown]``: each stack's idle monthly cost estimate.
 - ``diagram PATTERN | --all``: draw a pattern's architecture into ``docs/diagrams/``.
+- ``rehearse [--cdk-cli]``: deploy every stack to a local moto server and check what exists.
 """
 
 from __future__ import annotations
@@ -118,6 +119,22 @@ def _diagram(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rehearse(args: argparse.Namespace) -> int:
+    from ml_refarch.config import ConfigError
+    from ml_refarch.rehearsal.deploy import RehearsalError
+    from ml_refarch.rehearsal.run import run
+    from ml_refarch.rehearsal.stand_in import StandInError
+
+    try:
+        return run(cdk_cli=args.cdk_cli)
+    except (ConfigError, StandInError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except RehearsalError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ml_refarch", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -147,6 +164,15 @@ def main(argv: list[str] | None = None) -> int:
     diagram.add_argument("pattern", nargs="?", help="pattern id, e.g. kinesis-parquet")
     diagram.add_argument("--all", action="store_true", help="every pattern")
     diagram.set_defaults(run=_diagram)
+    rehearse = commands.add_parser(
+        "rehearse", help="deploy every stack to a local moto server and check what exists"
+    )
+    rehearse.add_argument(
+        "--cdk-cli",
+        action="store_true",
+        help="bootstrap and deploy with the pinned CDK CLI (make deploy-local) instead of boto3",
+    )
+    rehearse.set_defaults(run=_rehearse)
     args = parser.parse_args(argv)
     return args.run(args)
 

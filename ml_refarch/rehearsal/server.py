@@ -1,8 +1,9 @@
 """The deploy rehearsal's stand-in: moto's server, with narrow fixes to its CloudFormation.
 
-``python -m ml_refarch.rehearsal.server [--port 0] [--port-file FILE]`` serves every moto
-service on one loopback port (0 picks a free one), writes the port it got to ``FILE`` (and to
-stdout), and runs until it receives SIGTERM or SIGINT.
+``python -m ml_refarch.rehearsal.server [--port 0] [--ready-file FILE]`` serves every moto
+service on one loopback port (0 picks a free one), writes the port it got and the resource
+types moto's CloudFormation models to ``FILE`` as JSON, and runs until it receives SIGTERM
+or SIGINT.
 
 The fixes below are written for the moto version in :data:`PATCHED_MOTO_VERSION`; each names
 the bug it works around. They change only how moto's CloudFormation reads a template, never
@@ -13,13 +14,16 @@ version: check each bug there, then update the pin and this module.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import signal
-import sys
 import threading
 import warnings
 from pathlib import Path
 from typing import Any
+
+from ml_refarch.config import LOCAL_ACCOUNT, LOCAL_REGION
 
 #: The moto version whose bugs these patches work around (requirements-dev.txt pins it).
 PATCHED_MOTO_VERSION = "5.2.5"
@@ -28,7 +32,7 @@ PATCHED_MOTO_VERSION = "5.2.5"
 #: id) and ``{attribute}`` filled in. CloudFormation would return the real value; the
 #: rehearsal reports every output that still carries this marker.
 UNMODELLED_MARKER = "moto-unmodelled"
-_UNMODELLED_ARN = "arn:aws:" + UNMODELLED_MARKER + ":us-east-1:123456789012:{id}"
+_UNMODELLED_ARN = f"arn:aws:{UNMODELLED_MARKER}:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{{id}}"
 _UNMODELLED_VALUE = UNMODELLED_MARKER + "-{id}-{attribute}"
 
 
@@ -48,11 +52,15 @@ def _is_unmodelled(resource_type: str) -> bool:
     )
 
 
-def _patch_kms_key_tags() -> None:
-    """moto 5.2.5: an ``AWS::KMS::Key`` with ``Tags`` fails with KeyError 'TagKey'.
+def _patch_kms_key_properties() -> None:
+    """moto 5.2.5: an ``AWS::KMS::Key`` from CloudFormation breaks on its tags and policy.
 
-    CloudFormation gives tags as ``Key``/``Value``; moto's KMS model passes them straight to
-    its tagging service, which expects the KMS API's ``TagKey``/``TagValue``.
+    - ``Tags``: CloudFormation gives them as ``Key``/``Value``; moto's KMS model hands them
+      to its tagging service, which expects the KMS API's ``TagKey``/``TagValue`` (the stack
+      create fails with KeyError 'TagKey').
+    - ``KeyPolicy``: CloudFormation takes a JSON object, which moto stores as is, while its
+      KMS API expects a JSON string (DescribeKey then fails with "TypeError: the JSON
+      object must be str, bytes or bytearray, not dict"). CloudFormation stores the JSON text.
     """
     from moto.kms.models import Key
 
@@ -66,9 +74,57 @@ def _patch_kms_key_tags() -> None:
                 {"TagKey": tag["Key"], "TagValue": tag["Value"]} if "Key" in tag else tag
                 for tag in tags
             ]
+        if isinstance(properties.get("KeyPolicy"), dict):
+            properties["KeyPolicy"] = json.dumps(properties["KeyPolicy"])
         return original(cls, resource_name, cloudformation_json, *args, **kwargs)
 
     Key.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
+def _patch_subnet_route_table_association() -> None:
+    """moto 5.2.5: ``AWS::EC2::SubnetRouteTableAssociation`` never reaches the EC2 model.
+
+    moto's CloudFormation records the association in a side table, so DescribeRouteTables
+    shows the route table without it. Associating through the EC2 backend, as the
+    AssociateRouteTable API does, makes the association visible (and checkable).
+    """
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.subnets import SubnetRouteTableAssociation
+
+    original = SubnetRouteTableAssociation.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        association = original(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        ec2_backends[account_id][region_name].associate_route_table(
+            association.route_table_id, subnet_id=association.subnet_id
+        )
+        return association
+
+    SubnetRouteTableAssociation.create_from_cloudformation_json = classmethod(
+        create_from_cloudformation_json
+    )
+
+
+def _patch_sagemaker_model_containers() -> None:
+    """moto 5.2.5: an ``AWS::SageMaker::Model`` without ``PrimaryContainer`` fails.
+
+    An inference pipeline lists its containers in ``Containers`` instead; CloudFormation and
+    moto's own CreateModel accept that, but moto's CloudFormation model reads
+    ``PrimaryContainer`` unconditionally (KeyError 'PrimaryContainer').
+    """
+    from moto.sagemaker.models import Model
+
+    original = Model.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, *args, **kwargs):
+        cloudformation_json.get("Properties", {}).setdefault("PrimaryContainer", None)
+        return original(cls, resource_name, cloudformation_json, *args, **kwargs)
+
+    Model.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
 
 
 def _patch_references_to_unmodelled_resources() -> None:
@@ -91,7 +147,8 @@ def _patch_references_to_unmodelled_resources() -> None:
             if isinstance(target, str):
                 target = target.split(".", 1)
             logical_id, attribute = target[0], target[1]
-            definition = resources_map._resource_json_map.get(logical_id)
+            # Conditions are resolved against a plain dict, without the template.
+            definition = getattr(resources_map, "_resource_json_map", {}).get(logical_id)
             if definition is not None and _is_unmodelled(definition.get("Type", "")):
                 return unmodelled_value(logical_id, attribute)
         return original_clean_json(resource_json, resources_map)
@@ -108,6 +165,8 @@ def _patch_references_to_unmodelled_resources() -> None:
         for name, output in outputs.items():
             value = output.get("Value", {}) if isinstance(output, dict) else {}
             target = value.get("Fn::GetAtt") if isinstance(value, dict) else None
+            if isinstance(target, str):
+                target = target.split(".", 1)
             definition = self._resource_json_map.get(target[0]) if target else None
             if definition is None or not _is_unmodelled(definition.get("Type", "")):
                 modelled[name] = output
@@ -131,15 +190,28 @@ def apply_patches() -> None:
             f"{moto.__version__} is installed; check whether each bug it works around is still "
             "there, then update PATCHED_MOTO_VERSION"
         )
-    _patch_kms_key_tags()
+    _patch_kms_key_properties()
+    _patch_subnet_route_table_association()
+    _patch_sagemaker_model_containers()
     _patch_references_to_unmodelled_resources()
 
 
-def main(argv: list[str] | None = None) -> int:
+def modelled_types() -> list[str]:
+    """The resource types moto's CloudFormation creates; it skips every other type."""
+    from moto.cloudformation import parsing
+
+    return sorted(parsing.get_model_map())
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m ml_refarch.rehearsal.server")
     parser.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="default: 0, a free port")
-    parser.add_argument("--port-file", type=Path, help="write the port here once listening")
+    parser.add_argument(
+        "--ready-file",
+        type=Path,
+        help="once listening, write {port, modelled_types} here as JSON",
+    )
     args = parser.parse_args(argv)
 
     apply_patches()
@@ -155,18 +227,17 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, lambda *_: stop.set())
     server.start()
     port = server.get_host_and_port()[1]
-    if args.port_file:
-        partial = args.port_file.with_name(args.port_file.name + ".partial")
-        partial.write_text(f"{port}\n")
-        partial.rename(args.port_file)  # readers never see a half-written file
+    if args.ready_file:
+        partial = args.ready_file.with_name(args.ready_file.name + ".partial")
+        partial.write_text(json.dumps({"port": port, "modelled_types": modelled_types()}))
+        partial.rename(args.ready_file)  # readers never see a half-written file
     print(f"moto {PATCHED_MOTO_VERSION} listening on http://{args.host}:{port}", flush=True)
-    try:
-        while not stop.wait(timeout=1):
-            pass
-    finally:
-        server.stop()
-    return 0
+    while not stop.wait(timeout=0.2):
+        pass
+    # Everything moto holds is in memory and meant to go: exit at once, without waiting
+    # for the server's poll interval or tearing down every imported moto module.
+    os._exit(0)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
