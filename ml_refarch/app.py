@@ -66,15 +66,20 @@ def project_context(**overrides: Any) -> dict[str, Any]:
 
 
 def synthesize_templates(
-    *, only: Collection[str] | None = None, **overrides: Any
+    *, only: Collection[str] | None = None, compliance_gate: bool = False, **overrides: Any
 ) -> dict[str, dict]:
-    """Templates by stack name, synthesized without the rule packs into a temporary directory.
+    """Templates by stack name, synthesized into a temporary directory.
 
     For commands that read templates (cost, diagrams); ``overrides`` are context values
-    such as ``profile="production"``, on top of cdk.json's.
+    such as ``profile="production"``, on top of cdk.json's. With ``compliance_gate`` the
+    rule packs run as in ``cdk synth`` and write their acknowledgment metadata, which the
+    hashed logical ids of some resources (API Gateway deployments) depend on: the
+    templates are then exactly those ``cdk synth`` writes.
     """
     with tempfile.TemporaryDirectory(prefix="ml-refarch-") as outdir:
         app = cdk.App(context=project_context(**overrides), outdir=outdir)
         stacks = add_pattern_stacks(app, config_from_scope(app), only=only)
+        if compliance_gate:
+            register_packs(app)
         assembly = app.synth()
         return {name: assembly.get_stack_by_name(name).template for name in stacks}

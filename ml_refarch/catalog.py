@@ -103,6 +103,93 @@ PATTERNS: tuple[Pattern, ...] = (
         stack_class_path="ml_refarch.stacks.ml_workflow_stack:MlWorkflowStack",
         settings_attr="ml_workflow",
     ),
+    Pattern(
+        id="multi-az-endpoint",
+        stack_name="MlRefArch-MultiAzEndpoint",
+        title="Multi-AZ real-time endpoint",
+        notes_section="Inference; SG Endpoint; Security",
+        summary=(
+            "Network-isolated model in isolated subnets of 2+ AZs on 2+ instances, KMS "
+            "volumes, target tracking with cooldowns, 5xx and latency alarms to encrypted SNS"
+        ),
+        stack_class_path="ml_refarch.stacks.multi_az_endpoint_stack:MultiAzEndpointStack",
+        settings_attr="multi_az_endpoint",
+    ),
+    Pattern(
+        id="ab-variants",
+        stack_name="MlRefArch-AbVariants",
+        title="A/B testing with production variants",
+        notes_section="SG Endpoint; Inference; Security",
+        summary=(
+            "One weighted production variant per model version on one endpoint, each on 2+ "
+            "instances with scaling and alarms; shift traffic without redeploying"
+        ),
+        stack_class_path="ml_refarch.stacks.ab_variants_stack:AbVariantsStack",
+        settings_attr="ab_variants",
+    ),
+    Pattern(
+        id="public-endpoint",
+        stack_name="MlRefArch-PublicEndpoint",
+        title="Public REST API in front of a private endpoint",
+        notes_section="SG Endpoint; Inference; Security",
+        summary=(
+            "POST /predict on API Gateway calls the private endpoint directly (no Lambda) with "
+            "a role for that endpoint only; IAM or API-key auth, JSON schema validation, "
+            "throttling, encrypted access logs, WAF in production"
+        ),
+        stack_class_path="ml_refarch.stacks.public_endpoint_stack:PublicEndpointStack",
+        settings_attr="public_endpoint",
+    ),
+    Pattern(
+        id="multi-model-endpoint",
+        stack_name="MlRefArch-MultiModelEndpoint",
+        title="Multi-model endpoint",
+        notes_section="SG Endpoint; Inference; Security",
+        summary=(
+            "One network-isolated XGBoost container in MultiModel mode over a KMS bucket "
+            "prefix holding several artifacts, picked per request by TargetModel; 2+ "
+            "instances with scaling and alarms"
+        ),
+        stack_class_path="ml_refarch.stacks.multi_model_endpoint_stack:MultiModelEndpointStack",
+        settings_attr="multi_model_endpoint",
+    ),
+    Pattern(
+        id="serverless-inference",
+        stack_name="MlRefArch-ServerlessInference",
+        title="Serverless inference endpoint",
+        notes_section="Serverless inference",
+        summary=(
+            "Endpoint with a serverless variant (memory, max and optional provisioned "
+            "concurrency from config), no instances and no VPC, so it costs nothing idle"
+        ),
+        stack_class_path="ml_refarch.stacks.serverless_inference_stack:ServerlessInferenceStack",
+        settings_attr="serverless_inference",
+    ),
+    Pattern(
+        id="model-monitor",
+        stack_name="MlRefArch-ModelMonitor",
+        title="Data quality monitoring with a drift alarm",
+        notes_section="Model monitor; Inference; Security",
+        summary=(
+            "Endpoint with KMS data capture, a scheduled data quality job (KMS volume and "
+            "output, network isolation, VPC) against a baseline, CloudWatch drift alarm"
+        ),
+        stack_class_path="ml_refarch.stacks.model_monitor_stack:ModelMonitorStack",
+        settings_attr="model_monitor",
+    ),
+    Pattern(
+        id="inference-pipeline",
+        stack_name="MlRefArch-InferencePipeline",
+        title="Inference pipeline: real-time and batch transform",
+        notes_section="Inference pipelines; SG Endpoint; Inference; Step functions; Security",
+        summary=(
+            "Serial model: scikit-learn preprocessing, XGBoost, postprocessing to labels; "
+            "multi-AZ endpoint, and batch transform (filter, join) run by Step Functions on "
+            "upload or schedule"
+        ),
+        stack_class_path="ml_refarch.stacks.inference_pipeline_stack:InferencePipelineStack",
+        settings_attr="inference_pipeline",
+    ),
 )
 
 

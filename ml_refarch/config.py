@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ml_refarch.lifecycle import PACKAGE_SOURCES, check_requirement
+from ml_refarch.model_artifacts import RECIPES as MODEL_RECIPES
 
 # --------------------------------------------------------------------------------------
 # Errors
@@ -304,6 +305,251 @@ class MlWorkflowSettings:
     endpoint_instance_count: int
 
 
+#: Why an endpoint variant keeps two or more instances (notes, "Inference").
+MULTI_AZ_REASON = (
+    "SageMaker spreads a variant's instances across Availability Zones only when it has "
+    "more than one instance"
+)
+
+
+@dataclass(frozen=True)
+class EndpointHostingSettings:
+    """What a real-time endpoint pattern sets for each of its instance variants.
+
+    Attributes:
+        instance_type: the variant's instances (``ml.m5.large``).
+        instance_count: instances each variant starts with (2 or more: see
+            :data:`MULTI_AZ_REASON`).
+        min_instance_count / max_instance_count: the bounds auto scaling keeps each variant
+            in; the minimum is 2 or more for the same reason.
+        target_invocations_per_instance: the invocations per instance per minute target
+            tracking holds.
+        scale_in_cooldown_seconds / scale_out_cooldown_seconds: the waits after a scaling
+            activity before the next one in that direction.
+        latency_alarm_ms: alarm when a variant's average model latency stays above this.
+    """
+
+    instance_type: str
+    instance_count: int
+    min_instance_count: int
+    max_instance_count: int
+    target_invocations_per_instance: int
+    scale_in_cooldown_seconds: int
+    scale_out_cooldown_seconds: int
+    latency_alarm_ms: int
+
+
+@dataclass(frozen=True)
+class MultiAzEndpointSettings(EndpointHostingSettings):
+    """Settings of the ``multi-az-endpoint`` pattern: one variant, see the base class."""
+
+
+@dataclass(frozen=True)
+class AbVariantsSettings(EndpointHostingSettings):
+    """Settings of the ``ab-variants`` pattern.
+
+    Attributes:
+        weights: one initial weight per production variant, in the order of the committed
+            model versions (``churn-v1``, ``churn-v2``); each variant's share of traffic is
+            its weight over their sum. The other fields apply to every variant.
+    """
+
+    weights: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class MultiModelEndpointSettings(EndpointHostingSettings):
+    """Settings of the ``multi-model-endpoint`` pattern: its one variant, whose instances
+    every model under the prefix shares; see the base class."""
+
+
+#: Memory sizes a serverless endpoint accepts: 1 GB to 6 GB in 1 GB steps.
+SERVERLESS_MEMORY_SIZES_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+#: The most concurrent invocations one serverless endpoint may serve.
+SERVERLESS_MAX_CONCURRENCY = 200
+
+
+@dataclass(frozen=True)
+class ServerlessInferenceSettings:
+    """Settings of the ``serverless-inference`` pattern.
+
+    Attributes:
+        model: which committed model the endpoint serves (``churn-v1``).
+        memory_size_mb: memory of each serverless worker (compute scales with it).
+        max_concurrency: the most invocations the endpoint serves at once (1-200).
+        provisioned_concurrency: workers kept warm (billed while idle); 0 for none, else at
+            most ``max_concurrency``.
+    """
+
+    model: str
+    memory_size_mb: int
+    max_concurrency: int
+    provisioned_concurrency: int
+
+
+#: The cron forms a Model Monitor schedule accepts (it runs at most hourly).
+MODEL_MONITOR_SCHEDULE_FORMS = (
+    "'cron(0 * ? * * *)' (hourly), 'cron(0 H ? * * *)' (daily at hour H UTC) or "
+    "'cron(0 H/N ? * * *)' (every N hours from hour H), with H 0-23 and N 1-24"
+)
+
+
+@dataclass(frozen=True)
+class ModelMonitorSettings(EndpointHostingSettings):
+    """Settings of the ``model-monitor`` pattern (the endpoint fields: see the base class).
+
+    Attributes:
+        sampling_percentage: share of requests the endpoint captures for the monitor (1-100).
+        schedule_expression: when the data-quality job runs; one of the cron forms Model
+            Monitor accepts (:data:`MODEL_MONITOR_SCHEDULE_FORMS`).
+        monitoring_instance_type / monitoring_instance_count: the instances of each
+            monitoring run (and of the baseline job the script starts).
+        monitoring_volume_size_gib: the ML storage volume of each run.
+        max_runtime_seconds: each run's time limit (at most an hour, so a run ends before
+            an hourly schedule starts the next).
+        drift_threshold: the alarm fires when any feature's baseline drift distance
+            exceeds this (0-1; Model Monitor's own default comparison threshold is 0.1).
+    """
+
+    sampling_percentage: int
+    schedule_expression: str
+    monitoring_instance_type: str
+    monitoring_instance_count: int
+    monitoring_volume_size_gib: int
+    max_runtime_seconds: int
+    drift_threshold: float
+
+    @property
+    def runs_per_day(self) -> float:
+        """How many monitoring runs the schedule starts a day."""
+        return monitoring_runs_per_day(self.schedule_expression)
+
+
+_MONITOR_CRON = re.compile(r"cron\(0 (\*|(\d{1,2})(?:/(\d{1,2}))?) \? \* \* \*\)")
+
+
+def monitoring_runs_per_day(expression: str) -> float:
+    """Runs a day of a Model Monitor cron expression (see :data:`MODEL_MONITOR_SCHEDULE_FORMS`).
+
+    Raises:
+        ValueError: for any other expression.
+    """
+    match = _MONITOR_CRON.fullmatch(expression.strip()) if isinstance(expression, str) else None
+    if match is None:
+        raise ValueError(f"not a Model Monitor schedule: {expression!r}")
+    if match.group(1) == "*":
+        return 24.0
+    start = int(match.group(2))
+    step = int(match.group(3)) if match.group(3) is not None else None
+    if start > 23 or (step is not None and not 1 <= step <= 24):
+        raise ValueError(f"not a Model Monitor schedule: {expression!r}")
+    if step is None:
+        return 1.0
+    # Model Monitor reads H/N as every N hours starting at H (17/12: 17:00 and 05:00).
+    return float(math.ceil(24 / step))
+
+
+#: Body size above which the AWS managed common rule set (production WAF) blocks a request.
+WAF_COMMON_RULES_BODY_LIMIT_KB = 8
+
+
+@dataclass(frozen=True)
+class PublicEndpointSettings(EndpointHostingSettings):
+    """Settings of the ``public-endpoint`` pattern (the endpoint fields: see the base class).
+
+    Attributes:
+        auth: ``iam`` (callers sign requests with SigV4; the method's authorization is
+            ``AWS_IAM``) or ``api-key`` (callers send a usage plan's API key).
+        max_rows_per_request: the most rows one body may hold (the JSON schema's maxItems).
+        throttle_rate_per_second / throttle_burst: the stage's (and usage plan's) steady
+            request rate and bucket size.
+        quota_requests_per_day: the usage plan's daily quota (``api-key`` only).
+        cloudwatch_role: ``create`` (the stack sets the region's API Gateway CloudWatch
+            role, retained on delete) or ``existing`` (the account already has one).
+        waf_requests_per_5_minutes: the production web ACL's per-IP limit per 5 minutes.
+    """
+
+    auth: str
+    max_rows_per_request: int
+    throttle_rate_per_second: int
+    throttle_burst: int
+    quota_requests_per_day: int
+    cloudwatch_role: str
+    waf_requests_per_5_minutes: int
+
+
+#: Batch transform limits: MaxPayloadInMB is at most 100, and so is its product with
+#: MaxConcurrentTransforms.
+TRANSFORM_MAX_PAYLOAD_MIB = 100
+#: The smallest and largest serial inference pipelines SageMaker accepts (notes, "Inference
+#: pipelines").
+PIPELINE_MIN_CONTAINERS = 2
+PIPELINE_MAX_CONTAINERS = 15
+#: The schedule setting's value that turns the scheduled batch transform off.
+NO_SCHEDULE = "none"
+
+
+@dataclass(frozen=True)
+class InferencePipelineSettings(EndpointHostingSettings):
+    """Settings of the ``inference-pipeline`` pattern (the real-time endpoint's fields: see
+    the base class; the chain of containers is fixed by the design).
+
+    Attributes:
+        transform_instance_type / transform_instance_count: the batch transform job's
+            instances.
+        batch_strategy: ``MultiRecord`` (as many records per request as fit the payload) or
+            ``SingleRecord``.
+        max_payload_mib: the largest request a transform instance sends the model (1-100).
+        max_concurrent_transforms: parallel requests per transform instance; times
+            ``max_payload_mib`` at most 100.
+        schedule: when the whole ``input/`` prefix is transformed: an EventBridge
+            ``rate(...)`` or ``cron(...)`` expression, or ``none`` (only uploads start runs).
+    """
+
+    transform_instance_type: str
+    transform_instance_count: int
+    batch_strategy: str
+    max_payload_mib: int
+    max_concurrent_transforms: int
+    schedule: str
+
+    @property
+    def schedule_expression(self) -> str | None:
+        """The EventBridge schedule, or ``None`` when there is none."""
+        return None if self.schedule == NO_SCHEDULE else self.schedule
+
+
+_RATE = re.compile(r"rate\((\d{1,6}) (minute|minutes|hour|hours|day|days)\)")
+_CRON_FIELD = re.compile(r"[0-9A-Za-z*?,/#-]+")
+
+
+def _schedule(value: Any) -> str:
+    """An EventBridge schedule expression (``rate(1 day)``, ``cron(0 3 * * ? *)``) or none."""
+    allowed = (
+        "'none', 'rate(N unit)' with N >= 1 and the unit singular for 1 (minute, hour, day) and "
+        "plural otherwise, or 'cron(min hour day-of-month month day-of-week year)' with '?' "
+        "in exactly one of day-of-month and day-of-week (EventBridge schedule expressions)"
+    )
+    text = " ".join(value.split()) if isinstance(value, str) else ""
+    if text.lower() == NO_SCHEDULE:
+        return NO_SCHEDULE
+    rate = _RATE.fullmatch(text)
+    if rate is not None:
+        amount, unit = int(rate.group(1)), rate.group(2)
+        if amount >= 1 and unit.endswith("s") == (amount != 1):
+            return text
+        raise _Invalid(allowed)
+    if text.startswith("cron(") and text.endswith(")"):
+        fields = text[5:-1].split(" ")
+        if (
+            len(fields) == 6
+            and all(_CRON_FIELD.fullmatch(field) for field in fields)
+            and (fields[2] == "?") != (fields[4] == "?")
+        ):
+            return text
+    raise _Invalid(allowed)
+
+
 @dataclass(frozen=True)
 class AppConfig:
     """Everything the app needs, validated."""
@@ -316,6 +562,13 @@ class AppConfig:
     studio_domain: StudioDomainSettings
     fsx_training: FsxTrainingSettings
     ml_workflow: MlWorkflowSettings
+    public_endpoint: PublicEndpointSettings
+    model_monitor: ModelMonitorSettings
+    multi_az_endpoint: MultiAzEndpointSettings
+    ab_variants: AbVariantsSettings
+    multi_model_endpoint: MultiModelEndpointSettings
+    serverless_inference: ServerlessInferenceSettings
+    inference_pipeline: InferencePipelineSettings
 
 
 # --------------------------------------------------------------------------------------
@@ -493,6 +746,56 @@ def _lustre_throughput(value: Any) -> int:
     return throughput
 
 
+def _variant_weights(value: Any) -> tuple[float, ...]:
+    versions = len(MODEL_RECIPES)
+    count = "2" if versions == 2 else f"2 to {versions}"
+    allowed = (
+        f"{count} comma-separated weights above 0, one per committed model version "
+        f"({', '.join(recipe.name for recipe in MODEL_RECIPES)}, in that order), e.g. '0.9,0.1'"
+    )
+    if isinstance(value, str):
+        items: list[Any] = [item.strip() for item in value.split(",")]
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise _Invalid(allowed)
+    weights = []
+    for item in items:
+        if isinstance(item, bool):
+            raise _Invalid(allowed)
+        try:
+            weight = float(item)
+        except (TypeError, ValueError):
+            raise _Invalid(allowed) from None
+        if not math.isfinite(weight) or weight <= 0:
+            raise _Invalid(allowed)
+        weights.append(weight)
+    if not 2 <= len(weights) <= versions:
+        raise _Invalid(allowed)
+    return tuple(weights)
+
+
+def _serverless_memory(value: Any) -> int:
+    sizes = ", ".join(str(size) for size in SERVERLESS_MEMORY_SIZES_MB)
+    allowed = f"{sizes} (MB: serverless memory comes in 1 GB steps from 1 GB to 6 GB)"
+    try:
+        memory = _integer(SERVERLESS_MEMORY_SIZES_MB[0], SERVERLESS_MEMORY_SIZES_MB[-1])(value)
+    except _Invalid:
+        raise _Invalid(allowed) from None
+    if memory not in SERVERLESS_MEMORY_SIZES_MB:
+        raise _Invalid(allowed)
+    return memory
+
+
+def _monitoring_schedule(value: Any) -> str:
+    text = " ".join(value.split()) if isinstance(value, str) else ""
+    try:
+        monitoring_runs_per_day(text)
+    except ValueError:
+        raise _Invalid(f"a Model Monitor cron expression: {MODEL_MONITOR_SCHEDULE_FORMS}") from None
+    return text
+
+
 _PROFILE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 
 
@@ -521,6 +824,33 @@ NB = "isolated-notebook."
 SD = "studio-domain."
 FX = "fsx-training."
 WF = "ml-workflow."
+PE = "public-endpoint."
+MON = "model-monitor."
+MZ = "multi-az-endpoint."
+AB = "ab-variants."
+MM = "multi-model-endpoint."
+SV = "serverless-inference."
+IP = "inference-pipeline."
+
+
+def _endpoint_fields(prefix: str) -> dict[str, _Field]:
+    """The fields of :class:`EndpointHostingSettings` under ``prefix``."""
+    multi_az = f"at least 2: {MULTI_AZ_REASON}"
+    return {
+        prefix + "instance_type": _Field(_instance_type, "ml.m5.large", "ml.c5.large"),
+        prefix + "instance_count": _Field(_integer(2, 100, multi_az), 2, "3"),
+        prefix + "min_instance_count": _Field(_integer(2, 100, multi_az), 2, "2"),
+        prefix + "max_instance_count": _Field(_integer(2, 100), 4, "6"),
+        prefix + "target_invocations_per_instance": _Field(
+            _integer(1, 100000, "invocations per instance per minute"), 100, "200"
+        ),
+        prefix + "scale_in_cooldown_seconds": _Field(_integer(0, 3600), 300, "600"),
+        prefix + "scale_out_cooldown_seconds": _Field(_integer(0, 3600), 60, "120"),
+        prefix + "latency_alarm_ms": _Field(
+            _integer(1, 60000, "a real-time invocation times out after 60 s"), 500, "250"
+        ),
+    }
+
 
 FIELDS: dict[str, _Field] = {
     "profile": _Field(_choice(*PROFILES), "sandbox", "sandbox"),
@@ -577,6 +907,84 @@ FIELDS: dict[str, _Field] = {
         2,
         "2",
     ),
+    **_endpoint_fields(MZ),
+    **_endpoint_fields(AB),
+    AB + "weights": _Field(_variant_weights, "0.9,0.1", "0.5,0.5"),
+    **_endpoint_fields(MM),
+    SV + "model": _Field(
+        _choice(*(recipe.name for recipe in MODEL_RECIPES)), MODEL_RECIPES[0].name, "churn-v2"
+    ),
+    SV + "memory_size_mb": _Field(_serverless_memory, 2048, "3072"),
+    SV + "max_concurrency": _Field(
+        _integer(1, SERVERLESS_MAX_CONCURRENCY, "concurrent invocations of one endpoint"),
+        5,
+        "20",
+    ),
+    SV + "provisioned_concurrency": _Field(
+        _integer(0, SERVERLESS_MAX_CONCURRENCY, "0 for none, else at most max_concurrency"),
+        0,
+        "2",
+    ),
+    **_endpoint_fields(MON),
+    MON + "sampling_percentage": _Field(
+        _integer(1, 100, "percent of requests captured"), 100, "20"
+    ),
+    MON + "schedule_expression": _Field(
+        _monitoring_schedule, "cron(0 * ? * * *)", "cron(0 0/6 ? * * *)"
+    ),
+    MON + "monitoring_instance_type": _Field(_instance_type, "ml.m5.xlarge", "ml.m5.large"),
+    MON + "monitoring_instance_count": _Field(_integer(1, 10), 1, "2"),
+    MON + "monitoring_volume_size_gib": _Field(
+        _integer(1, 16384, "processing volumes range from 1 GiB to 16 TiB"), 30, "50"
+    ),
+    MON + "max_runtime_seconds": _Field(
+        _integer(60, 3600, "a monitoring run must end within the hour"), 1800, "3600"
+    ),
+    MON + "drift_threshold": _Field(
+        _number(0, 1, "a distance between two distributions"), 0.1, "0.2"
+    ),
+    **_endpoint_fields(PE),
+    PE + "auth": _Field(_choice("iam", "api-key"), "iam", "api-key"),
+    PE + "max_rows_per_request": _Field(
+        _integer(
+            1,
+            1000,
+            f"rows of 8 numbers; in production the WAF blocks bodies over "
+            f"{WAF_COMMON_RULES_BODY_LIMIT_KB} KB, about 80 rows",
+        ),
+        50,
+        "20",
+    ),
+    PE + "throttle_rate_per_second": _Field(
+        _integer(1, 10000, "requests per second; 10,000 is the default account limit"), 10, "50"
+    ),
+    PE + "throttle_burst": _Field(
+        _integer(1, 5000, "requests; 5,000 is the default account burst"), 20, "100"
+    ),
+    PE + "quota_requests_per_day": _Field(
+        _integer(1, 100_000_000, "requests a day per API key"), 10000, "50000"
+    ),
+    PE + "cloudwatch_role": _Field(_choice("create", "existing"), "create", "existing"),
+    PE + "waf_requests_per_5_minutes": _Field(
+        _integer(10, 2_000_000_000, "requests per IP in any 5 minutes, WAF's rate-rule range"),
+        1000,
+        "2000",
+    ),
+    **_endpoint_fields(IP),
+    IP + "transform_instance_type": _Field(_instance_type, "ml.m5.large", "ml.c5.xlarge"),
+    IP + "transform_instance_count": _Field(_integer(1, 100), 1, "2"),
+    IP + "batch_strategy": _Field(
+        _choice("multirecord", "singlerecord"), "multirecord", "singlerecord"
+    ),
+    IP + "max_payload_mib": _Field(
+        _integer(1, TRANSFORM_MAX_PAYLOAD_MIB, "batch transform requests are at most 100 MB"),
+        6,
+        "10",
+    ),
+    IP + "max_concurrent_transforms": _Field(
+        _integer(1, 100, "parallel requests per transform instance"), 1, "2"
+    ),
+    IP + "schedule": _Field(_schedule, "rate(1 day)", "cron(0 3 * * ? *)"),
 }
 
 #: Each pattern's key prefix and the settings class its keys fill.
@@ -586,6 +994,13 @@ PATTERN_SETTINGS: dict[str, type] = {
     SD: StudioDomainSettings,
     FX: FsxTrainingSettings,
     WF: MlWorkflowSettings,
+    PE: PublicEndpointSettings,
+    MON: ModelMonitorSettings,
+    MZ: MultiAzEndpointSettings,
+    AB: AbVariantsSettings,
+    MM: MultiModelEndpointSettings,
+    SV: ServerlessInferenceSettings,
+    IP: InferencePipelineSettings,
 }
 
 #: Default of every key that has one; ``cdk.json`` carries the same values.
@@ -596,6 +1011,31 @@ def _is_cdk_owned(key: str) -> bool:
     # Feature flags ("@aws-cdk/..."), CLI-managed keys ("aws:cdk:...") and cached look-ups
     # ("availability-zones:account=...") all contain one of these characters.
     return key.startswith("@") or ":" in key
+
+
+def _endpoint_problems(prefix: str, settings: EndpointHostingSettings) -> list[Problem]:
+    """Auto scaling bounds that contradict each other or the starting instance count."""
+    problems = []
+    low, high = settings.min_instance_count, settings.max_instance_count
+    if low > high:
+        problems.append(
+            Problem(
+                key=prefix + "max_instance_count",
+                received=high,
+                allowed=f"at least {prefix}min_instance_count ({low})",
+                fix="raise the maximum or lower the minimum",
+            )
+        )
+    elif not low <= settings.instance_count <= high:
+        problems.append(
+            Problem(
+                key=prefix + "instance_count",
+                received=settings.instance_count,
+                allowed=f"from {prefix}min_instance_count ({low}) to max_instance_count ({high})",
+                fix="start the variant within the bounds auto scaling keeps it in",
+            )
+        )
+    return problems
 
 
 def read_config(context: Mapping[str, Any]) -> AppConfig:
@@ -654,6 +1094,7 @@ def read_config(context: Mapping[str, Any]) -> AppConfig:
                     fix=f"lower the rate or record size, or use -c {KP}stream_mode=on-demand",
                 )
             )
+        problems += _endpoint_problems(MON, patterns[MON])
         workflow = patterns[WF]
         if workflow.use_spot and workflow.max_wait_seconds < workflow.max_runtime_seconds:
             problems.append(
@@ -676,6 +1117,52 @@ def read_config(context: Mapping[str, Any]) -> AppConfig:
                     fix="lower the parallel jobs or raise the job budget",
                 )
             )
+        for prefix in (MZ, AB, MM):
+            problems += _endpoint_problems(prefix, patterns[prefix])
+        serverless = patterns[SV]
+        if serverless.provisioned_concurrency > serverless.max_concurrency:
+            problems.append(
+                Problem(
+                    key=SV + "provisioned_concurrency",
+                    received=serverless.provisioned_concurrency,
+                    allowed=(
+                        f"0 (none) up to {SV}max_concurrency ({serverless.max_concurrency}): "
+                        "warm workers count against the endpoint's concurrency"
+                    ),
+                    fix="lower the provisioned concurrency or raise max_concurrency",
+                )
+            )
+        public = patterns[PE]
+        problems += _endpoint_problems(PE, public)
+        if public.throttle_burst < public.throttle_rate_per_second:
+            problems.append(
+                Problem(
+                    key=PE + "throttle_burst",
+                    received=public.throttle_burst,
+                    allowed=(
+                        f"at least {PE}throttle_rate_per_second "
+                        f"({public.throttle_rate_per_second}): a bucket smaller than one "
+                        "second of the rate caps the rate at the burst"
+                    ),
+                    fix="raise the burst or lower the rate",
+                )
+            )
+        pipeline = patterns[IP]
+        problems += _endpoint_problems(IP, pipeline)
+        payload = pipeline.max_payload_mib * pipeline.max_concurrent_transforms
+        if payload > TRANSFORM_MAX_PAYLOAD_MIB:
+            problems.append(
+                Problem(
+                    key=IP + "max_concurrent_transforms",
+                    received=pipeline.max_concurrent_transforms,
+                    allowed=(
+                        f"at most {TRANSFORM_MAX_PAYLOAD_MIB // pipeline.max_payload_mib}: "
+                        f"times {IP}max_payload_mib ({pipeline.max_payload_mib}) it must not "
+                        f"exceed {TRANSFORM_MAX_PAYLOAD_MIB} MB (a CreateTransformJob limit)"
+                    ),
+                    fix="lower the concurrent transforms or the payload size",
+                )
+            )
     if problems:
         raise ConfigError(problems)
     return AppConfig(
@@ -687,6 +1174,13 @@ def read_config(context: Mapping[str, Any]) -> AppConfig:
         studio_domain=patterns[SD],
         fsx_training=patterns[FX],
         ml_workflow=patterns[WF],
+        public_endpoint=patterns[PE],
+        model_monitor=patterns[MON],
+        multi_az_endpoint=patterns[MZ],
+        ab_variants=patterns[AB],
+        multi_model_endpoint=patterns[MM],
+        serverless_inference=patterns[SV],
+        inference_pipeline=patterns[IP],
     )
 
 

@@ -294,6 +294,27 @@ def _notebook_flows(client: Match) -> PatternFlows:
     )
 
 
+def _scaled_endpoint_flows(invoke: str) -> PatternFlows:
+    """Committed artifacts served by a scaled real-time endpoint that signed clients call."""
+    endpoint = Match("AWS::SageMaker::Endpoint")
+    return PatternFlows(
+        pseudo=(
+            Pseudo("clients", "Clients", "signed requests (SigV4)", EXTERNAL_GROUP, endpoint),
+            Pseudo(
+                "artifacts",
+                "Model artifacts",
+                "committed, CDK assets",
+                EXTERNAL_GROUP,
+                Match("AWS::SageMaker::Model"),
+            ),
+        ),
+        flows=(
+            KnownFlow("clients", endpoint, invoke),
+            KnownFlow("artifacts", Match("AWS::SageMaker::Model"), "loaded at instance start"),
+        ),
+    )
+
+
 #: What each pattern is known to do, beyond what references say.
 KNOWN_FLOWS: dict[str, PatternFlows] = {
     "kinesis-parquet": PatternFlows(
@@ -322,6 +343,26 @@ KNOWN_FLOWS: dict[str, PatternFlows] = {
             KnownFlow(_BUCKET, Match("AWS::FSx::FileSystem"), "data repository association"),
             KnownFlow(Match("AWS::FSx::FileSystem"), "training-job", "Lustre mount"),
             KnownFlow("training-job", _SAGEMAKER_ROLE, "runs as", kind=RUNS_AS),
+        ),
+    ),
+    "public-endpoint": PatternFlows(
+        pseudo=(
+            Pseudo(
+                "clients",
+                "Clients",
+                "HTTPS, SigV4 or API key",
+                EXTERNAL_GROUP,
+                Match("AWS::ApiGateway::RestApi"),
+            ),
+        ),
+        flows=(
+            KnownFlow("clients", Match("AWS::WAFv2::WebACL"), "inspected (production)"),
+            KnownFlow("clients", Match("AWS::ApiGateway::Method"), "POST /predict JSON rows"),
+            KnownFlow(
+                Match("AWS::ApiGateway::Method"),
+                Match("AWS::SageMaker::Endpoint"),
+                "InvokeEndpoint, text/csv",
+            ),
         ),
     ),
     "ml-workflow": PatternFlows(
@@ -373,6 +414,123 @@ KNOWN_FLOWS: dict[str, PatternFlows] = {
             KnownFlow("endpoint-config", "endpoint", "deploys"),
             KnownFlow(_STATE_MACHINE, Match("AWS::SNS::Topic"), "failure alerts"),
             KnownFlow("training-job", _SAGEMAKER_ROLE, "runs as", kind=RUNS_AS),
+        ),
+    ),
+    "multi-model-endpoint": PatternFlows(
+        pseudo=(
+            Pseudo(
+                "clients",
+                "Clients",
+                "InvokeEndpoint + TargetModel",
+                EXTERNAL_GROUP,
+                Match("AWS::SageMaker::Endpoint"),
+            ),
+            Pseudo(
+                "committed-artifacts",
+                "Committed artifacts",
+                "churn-v1/v2.tar.gz, copied at deploy",
+                EXTERNAL_GROUP,
+                # CDK's BucketDeployment: its handler is left out, its CLI layer is not.
+                Match("AWS::Lambda::LayerVersion"),
+            ),
+        ),
+        flows=(
+            KnownFlow("clients", Match("AWS::SageMaker::Endpoint"), "InvokeEndpoint (TargetModel)"),
+            KnownFlow("committed-artifacts", _BUCKET, "models/ prefix"),
+            KnownFlow(_BUCKET, Match("AWS::SageMaker::Model"), "loads models/<TargetModel>"),
+        ),
+    ),
+    "serverless-inference": PatternFlows(
+        pseudo=(
+            Pseudo(
+                "clients",
+                "Clients",
+                "InvokeEndpoint",
+                EXTERNAL_GROUP,
+                Match("AWS::SageMaker::Endpoint"),
+            ),
+            Pseudo(
+                "artifact",
+                "Model artifact",
+                "model.tar.gz, CDK asset",
+                EXTERNAL_GROUP,
+                Match("AWS::SageMaker::Model"),
+            ),
+        ),
+        flows=(
+            KnownFlow("clients", Match("AWS::SageMaker::Endpoint"), "InvokeEndpoint"),
+            KnownFlow("artifact", Match("AWS::SageMaker::Model"), "loaded on a cold start"),
+        ),
+    ),
+    "model-monitor": PatternFlows(
+        pseudo=(
+            Pseudo(
+                "clients",
+                "Clients",
+                "InvokeEndpoint",
+                EXTERNAL_GROUP,
+                Match("AWS::SageMaker::Endpoint"),
+            ),
+            Pseudo(
+                "baseline-script",
+                "Baseline script",
+                "suggest_baseline, sagemaker SDK",
+                EXTERNAL_GROUP,
+                Match("AWS::SageMaker::DataQualityJobDefinition"),
+            ),
+        ),
+        flows=(
+            KnownFlow("clients", Match("AWS::SageMaker::Endpoint"), "InvokeEndpoint"),
+            KnownFlow(Match("AWS::SageMaker::EndpointConfig"), _BUCKET, "data capture (KMS)"),
+            KnownFlow("baseline-script", _BUCKET, "baseline dataset, constraints, statistics"),
+            KnownFlow(
+                Match("AWS::SageMaker::MonitoringSchedule"),
+                Match("AWS::SageMaker::DataQualityJobDefinition"),
+                "runs on the cron schedule",
+                by_design=True,
+            ),
+            KnownFlow(
+                _BUCKET,
+                Match("AWS::SageMaker::DataQualityJobDefinition"),
+                "captures and baseline in, reports out",
+            ),
+            KnownFlow(
+                Match("AWS::SageMaker::DataQualityJobDefinition"),
+                Match("AWS::CloudWatch::Alarm"),
+                "feature_baseline_drift metrics",
+                by_design=True,
+            ),
+        ),
+    ),
+    "multi-az-endpoint": _scaled_endpoint_flows("InvokeEndpoint"),
+    "ab-variants": _scaled_endpoint_flows("InvokeEndpoint, split by weight"),
+    "inference-pipeline": PatternFlows(
+        pseudo=(
+            Pseudo(
+                "clients",
+                "Clients",
+                "raw CSV records, SigV4",
+                EXTERNAL_GROUP,
+                Match("AWS::SageMaker::Endpoint"),
+            ),
+            Pseudo(
+                "transform-job",
+                "Batch transform job",
+                "filter id, join input, keep id,label,score",
+                "SageMaker",
+                _STATE_MACHINE,
+                r"sagemaker:createTransformJob",
+            ),
+        ),
+        flows=(
+            KnownFlow("clients", Match("AWS::SageMaker::Endpoint"), "InvokeEndpoint"),
+            KnownFlow(_BUCKET, Match("AWS::Events::Rule"), "Object Created under input/"),
+            KnownFlow(Match("AWS::Events::Rule"), _STATE_MACHINE, "StartExecution"),
+            KnownFlow(_STATE_MACHINE, "transform-job", "runs (.sync)"),
+            KnownFlow(_BUCKET, "transform-job", "input/ records"),
+            KnownFlow("transform-job", _BUCKET, "output/ predictions (KMS)"),
+            KnownFlow("transform-job", Match("AWS::SageMaker::Model"), "serial chain of 3"),
+            KnownFlow(_STATE_MACHINE, Match("AWS::SNS::Topic"), "failure alerts"),
         ),
     ),
 }
@@ -1135,7 +1293,7 @@ def _layout(graph: nx.DiGraph) -> _Layout:
             gap = min(max(gap, STAGE_GAP_MIN_IN), STAGE_GAP_MAX_IN)
         band_width = sum(widths) + gap * gaps
         # A pattern with more stages than the page holds widens the page instead of
-        # overlapping boxes; the five patterns fit.
+        # overlapping boxes (model-monitor and inference-pipeline need this).
         width = max(width, band_width + 2 * MARGIN_IN)
         band_height = max(stage_heights)
         x = (width - band_width) / 2
@@ -1546,12 +1704,13 @@ def diagram_is_current(path: Path, pattern_id: str, template: Mapping[str, Any])
 def synthesize_templates(pattern_ids: Sequence[str] | None = None) -> dict[str, dict]:
     """Templates by pattern id, synthesized with cdk.json's context (the sandbox profile).
 
-    The same app the tests' "sandbox" variant synthesizes, without the compliance gate,
-    which only adds metadata that diagrams ignore.
+    The same app ``cdk synth`` and the tests' "sandbox" variant synthesize, compliance gate
+    included: its acknowledgment metadata feeds the hashed logical ids of some resources
+    (API Gateway deployments), which the diagram shows.
     """
     from ml_refarch.app import synthesize_templates as synthesize
     from ml_refarch.catalog import PATTERNS
 
     wanted = [by_id(p) for p in pattern_ids] if pattern_ids else list(PATTERNS)
-    templates = synthesize(only={pattern.stack_name for pattern in wanted})
+    templates = synthesize(only={pattern.stack_name for pattern in wanted}, compliance_gate=True)
     return {pattern.id: templates[pattern.stack_name] for pattern in wanted}

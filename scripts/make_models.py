@@ -1,4 +1,8 @@
-"""Rebuild the committed XGBoost models under ml_refarch/assets/models/ and their manifest.
+"""Rebuild the committed models (ml_refarch/assets/models/, ml_refarch/assets/pipeline/).
+
+Under ``models/``: the XGBoost models and their manifest. Under ``pipeline/``: the inference
+pipeline's preprocessing and postprocessing artifacts (handler code and JSON parameters), its
+XGBoost model and its manifest.
 
 The same code and xgboost version always write the same bytes, so ``--check`` (used by a
 test) can tell whether the committed files are what this script makes:
@@ -15,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ml_refarch.model_artifacts import MANIFEST_FILE, build_all, manifest_bytes
+from ml_refarch.model_artifacts import MANIFEST_FILE, build_all, build_pipeline, manifest_bytes
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,6 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     files, manifest = build_all()
     files[MANIFEST_FILE] = manifest_bytes(manifest)
+    files.update(build_pipeline())
     stale = [path for path, data in files.items() if not path.exists() or path.read_bytes() != data]
     if args.check:
         for path in stale:

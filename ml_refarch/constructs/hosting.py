@@ -7,8 +7,9 @@ weight; the KMS key of the instance volumes; data capture) and the endpoint. The
 constructs build them with the project's defaults:
 
 - models run network isolated in the isolated VPC's subnets (two or more zones),
-- instance volumes are encrypted with the stack's key (except on instance types with local
-  NVMe storage, whose volumes the hardware encrypts and where the API refuses a key),
+- instance volumes are encrypted with the stack's key (except when a variant runs on an
+  instance type with local NVMe storage, whose volumes the hardware encrypts: the API then
+  refuses a key for the whole configuration),
 - every instance variant scales with target tracking on invocations per instance, with
   explicit cooldowns, never below its minimum,
 - 5xx errors and model latency raise CloudWatch alarms to a KMS-encrypted SNS topic.
@@ -18,6 +19,8 @@ Nothing here needs Docker or a custom resource: artifacts are file assets.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -43,6 +46,14 @@ from ml_refarch.model_artifacts import artifact_path
 
 #: What SageMaker needs from a variant's name (and what a scalable target's id embeds).
 VARIANT_NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+
+#: The service-linked role Application Auto Scaling scales SageMaker variants with. Naming
+#: it in a scalable target makes the service create it if the account lacks it; a role of
+#: our own would need SageMaker and CloudWatch permissions and is not what the service uses.
+SAGEMAKER_SCALING_ROLE = (
+    "aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+    "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+)
 
 
 def xgboost_image_uri(scope: Construct) -> str:
@@ -84,6 +95,8 @@ class AlertTopic(Construct):
 
     An encrypted topic only receives what its publisher may encrypt: the key policy admits
     each publishing service (``cloudwatch.amazonaws.com`` always), limited to this account.
+    The topic policy (TLS only) replaces SNS's default policy, so it also allows each
+    publishing service to publish, from this account only.
 
     Args:
         encryption_key: the topic's key.
@@ -110,6 +123,15 @@ class AlertTopic(Construct):
             self, "Topic", display_name=display_name, master_key=encryption_key, enforce_ssl=True
         )
         services = ["cloudwatch.amazonaws.com", *publishing_services]
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="PublishFromServices",
+                principals=[iam.ServicePrincipal(service) for service in services],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            )
+        )
         encryption_key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid=f"PublishTo{stack.get_logical_id(self.topic.node.default_child)}",
@@ -189,6 +211,11 @@ class HostedModel(Construct):
                 f"{len(containers)}"
             )
         pipeline = len(containers) > 1
+        if pipeline and any(container.mode == "MultiModel" for container in containers):
+            raise ValueError(
+                "a MultiModel container must be the model's only container: an inference "
+                "pipeline cannot load models on demand"
+            )
         vpc_config = None
         if network is not None:
             vpc_config = sagemaker.CfnModel.VpcConfigProperty(
@@ -222,6 +249,15 @@ class Serverless:
     max_concurrency: int
     provisioned_concurrency: int | None = None
 
+    def __post_init__(self) -> None:
+        if self.provisioned_concurrency is not None and not (
+            1 <= self.provisioned_concurrency <= self.max_concurrency
+        ):
+            raise ValueError(
+                f"provisioned_concurrency must be from 1 to max_concurrency "
+                f"({self.max_concurrency}); got {self.provisioned_concurrency}"
+            )
+
 
 @dataclass(frozen=True)
 class Variant:
@@ -241,6 +277,29 @@ class Variant:
     instance_type: str = "ml.m5.large"
     initial_instance_count: int = 2
     serverless: Serverless | None = None
+
+    def __post_init__(self) -> None:
+        if not cdk.Token.is_unresolved(self.name) and not re.fullmatch(
+            VARIANT_NAME_PATTERN, self.name
+        ):
+            raise ValueError(
+                f"variant name {self.name!r}: 1-63 letters, digits and hyphens, starting "
+                "and ending with a letter or digit"
+            )
+        if not (math.isfinite(self.initial_weight) and self.initial_weight >= 0):
+            raise ValueError(
+                f"variant {self.name}: initial_weight must be 0 or more; got {self.initial_weight}"
+            )
+        if self.serverless is None and self.initial_instance_count < 1:
+            raise ValueError(
+                f"variant {self.name}: initial_instance_count must be at least 1; got "
+                f"{self.initial_instance_count}"
+            )
+
+    @property
+    def uses_local_storage(self) -> bool:
+        """Whether the variant runs on instances with local NVMe storage."""
+        return self.serverless is None and has_local_storage(self.instance_type)
 
     def to_cfn(self) -> sagemaker.CfnEndpointConfig.ProductionVariantProperty:
         if self.serverless is not None:
@@ -280,6 +339,19 @@ class Autoscaling:
     scale_in_cooldown_seconds: int
     scale_out_cooldown_seconds: int
 
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_capacity <= self.max_capacity:
+            raise ValueError(
+                f"capacity bounds must satisfy 1 <= min_capacity <= max_capacity; got "
+                f"{self.min_capacity} and {self.max_capacity}"
+            )
+        if self.invocations_per_instance <= 0:
+            raise ValueError(
+                f"invocations_per_instance must be above 0; got {self.invocations_per_instance}"
+            )
+        if min(self.scale_in_cooldown_seconds, self.scale_out_cooldown_seconds) < 0:
+            raise ValueError("cooldowns must be 0 seconds or more")
+
 
 @dataclass(frozen=True)
 class Alarms:
@@ -298,6 +370,17 @@ class Alarms:
     errors_5xx: int = 1
     evaluation_minutes: int = 5
 
+    def __post_init__(self) -> None:
+        if self.model_latency_ms <= 0 or self.errors_5xx < 1 or self.evaluation_minutes < 1:
+            raise ValueError(
+                "model_latency_ms must be above 0, errors_5xx and evaluation_minutes at least 1"
+            )
+
+    @property
+    def model_latency_microseconds(self) -> int:
+        """The latency threshold in the unit SageMaker reports ``ModelLatency`` in."""
+        return self.model_latency_ms * 1000
+
 
 @dataclass(frozen=True)
 class DataCapture:
@@ -314,6 +397,12 @@ class DataCapture:
     sampling_percentage: int
     encryption_key: kms.IKey
 
+    def __post_init__(self) -> None:
+        if not 1 <= self.sampling_percentage <= 100:
+            raise ValueError(
+                f"sampling_percentage must be from 1 to 100; got {self.sampling_percentage}"
+            )
+
     @property
     def s3_uri(self) -> str:
         return self.bucket.s3_url_for_object(self.prefix.strip("/"))
@@ -324,8 +413,9 @@ class RealtimeEndpoint(Construct):
 
     Args:
         variants: the production variants (weights share the traffic).
-        encryption_key: the key of the instance volumes (left out of the configuration when
-            no variant uses instances without local storage, where the API refuses one).
+        encryption_key: the key of the instance volumes. Left out of the configuration when
+            it has no instance variant (serverless only) or when any variant runs on an
+            instance type with local NVMe storage: the API then refuses a key.
         autoscaling: scale every instance variant. Default: ``None``, fixed capacity.
         alarms: alarm on 5xx errors and model latency. Default: ``None``, no alarms.
         data_capture: capture requests and responses. Default: ``None``.
@@ -334,7 +424,10 @@ class RealtimeEndpoint(Construct):
         config: the ``AWS::SageMaker::EndpointConfig``.
         endpoint: the ``AWS::SageMaker::Endpoint``.
         endpoint_name: its generated name.
-        endpoint_arn: its ARN (what ``sagemaker:InvokeEndpoint`` permissions name).
+        endpoint_arn: its ARN as SageMaker reports it (the endpoint's ``Ref``; SageMaker
+            writes the name in lower case there, so an ARN built from the name would not
+            match), what ``sagemaker:InvokeEndpoint`` permissions name.
+        variants: the production variants, in order.
         scalable_targets / alarms: by variant name.
     """
 
@@ -355,8 +448,12 @@ class RealtimeEndpoint(Construct):
         names = [variant.name for variant in variants]
         if len(set(names)) != len(names):
             raise ValueError(f"variant names must be unique; got {names}")
+        self.variants = tuple(variants)
         instance_variants = [v for v in variants if v.serverless is None]
-        needs_key = any(not has_local_storage(v.instance_type) for v in instance_variants)
+        # One variant on local NVMe storage makes CreateEndpointConfig refuse any KmsKeyId.
+        needs_key = bool(instance_variants) and not any(
+            v.uses_local_storage for v in instance_variants
+        )
         capture = None
         if data_capture is not None:
             capture = sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
@@ -385,10 +482,7 @@ class RealtimeEndpoint(Construct):
             self, "Endpoint", endpoint_config_name=self.config.attr_endpoint_config_name
         )
         self.endpoint_name = self.endpoint.attr_endpoint_name
-        stack = cdk.Stack.of(self)
-        self.endpoint_arn = stack.format_arn(
-            service="sagemaker", resource="endpoint", resource_name=self.endpoint_name
-        )
+        self.endpoint_arn = self.endpoint.ref
         self.scalable_targets: dict[str, appscaling.ScalableTarget] = {}
         self.alarms: dict[str, list[cloudwatch.Alarm]] = {}
         for variant in variants:
@@ -407,10 +501,20 @@ class RealtimeEndpoint(Construct):
             period=cdk.Duration.minutes(1),
         )
 
+    def _scaling_role(self) -> iam.IRole:
+        existing = self.node.try_find_child("ScalingRole")
+        if existing is not None:
+            return existing  # type: ignore[return-value]
+        arn = cdk.Stack.of(self).format_arn(
+            service="iam", region="", resource="role", resource_name=SAGEMAKER_SCALING_ROLE
+        )
+        return iam.Role.from_role_arn(self, "ScalingRole", arn, mutable=False)
+
     def _scale(self, variant: Variant, autoscaling: Autoscaling) -> appscaling.ScalableTarget:
         target = appscaling.ScalableTarget(
             self,
             f"{variant.name}Scaling",
+            role=self._scaling_role(),
             service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
             scalable_dimension="sagemaker:variant:DesiredInstanceCount",
             resource_id=f"endpoint/{self.endpoint_name}/variant/{variant.name}",
@@ -447,7 +551,7 @@ class RealtimeEndpoint(Construct):
             ),
             # SageMaker reports ModelLatency in microseconds.
             metric=self.metric("ModelLatency", variant.name, "Average"),
-            threshold=alarms.model_latency_ms * 1000,
+            threshold=alarms.model_latency_microseconds,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             evaluation_periods=alarms.evaluation_minutes,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -462,6 +566,19 @@ class RealtimeEndpoint(Construct):
         """Let ``grantee`` call InvokeEndpoint on this endpoint and nothing else."""
         return iam.Grant.add_to_principal(
             grantee=grantee, actions=["sagemaker:InvokeEndpoint"], resource_arns=[self.endpoint_arn]
+        )
+
+    def invoke_statement(self) -> iam.PolicyStatement:
+        """The permission :meth:`grant_invoke` gives, for a customer-managed policy.
+
+        ``grant_invoke`` writes the role's default policy, which the HIPAA, NIST and PCI
+        packs count as an inline policy; a role that must have none attaches this
+        statement through an ``iam.ManagedPolicy`` instead.
+        """
+        return iam.PolicyStatement(
+            sid="InvokeThisEndpoint",
+            actions=["sagemaker:InvokeEndpoint"],
+            resources=[self.endpoint_arn],
         )
 
 
@@ -479,11 +596,16 @@ class HostingFoundation(Construct):
         data_bucket: a bucket the role reads and writes (captures, batch outputs). Default:
             none.
         interface_endpoints: see :class:`IsolatedVpc`'s ``services``. Default: none.
+        network: build the isolated VPC. Default: true. Serverless endpoints cannot run
+            in a VPC, so a stack that hosts only serverless variants passes false and
+            gets no VPC, subnets or flow logs it would never use.
 
     Attributes:
         key: the stack's customer-managed key (volumes, topic, logs).
-        network: the isolated VPC.
+        network: the isolated VPC, or ``None`` when built with ``network=False``.
         role: the SageMaker execution role.
+        role_policy: the role's managed policy, for permissions on resources created
+            after the foundation (a bucket encrypted with :attr:`key`, say).
         topic: the alert topic.
     """
 
@@ -498,6 +620,7 @@ class HostingFoundation(Construct):
         data_bucket: s3.IBucket | None = None,
         interface_endpoints: Mapping[str, object] | None = None,
         extra_statements: Sequence[iam.PolicyStatement] = (),
+        network: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         self.key = EncryptionKey(
@@ -507,14 +630,16 @@ class HostingFoundation(Construct):
             profile=profile,
             allow_cloudwatch_logs=True,
         ).key
-        self.network = IsolatedVpc(
-            self,
-            "Network",
-            profile=profile,
-            encryption_key=self.key,
-            services=dict(interface_endpoints or {}),
-        )
-        self.role = SageMakerExecutionRole(
+        self.network: IsolatedVpc | None = None
+        if network:
+            self.network = IsolatedVpc(
+                self,
+                "Network",
+                profile=profile,
+                encryption_key=self.key,
+                services=dict(interface_endpoints or {}),
+            )
+        execution_role = SageMakerExecutionRole(
             self,
             "ExecutionRole",
             data_bucket=data_bucket,
@@ -522,7 +647,9 @@ class HostingFoundation(Construct):
             description=f"Models of the {purpose}",
             extra_statements=[artifact.read_statement() for artifact in artifacts]
             + list(extra_statements),
-        ).role
+        )
+        self.role = execution_role.role
+        self.role_policy = execution_role.policy
         self.topic = AlertTopic(
             self, "Alerts", encryption_key=self.key, display_name=f"ml-refarch {purpose} alarms"
         ).topic

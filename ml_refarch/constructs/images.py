@@ -24,6 +24,11 @@ SKLEARN_VERSION = "1.2-1"
 #: built-in algorithm image, and supports multi-model endpoints.
 XGBOOST_FRAMEWORK = "xgboost"
 XGBOOST_VERSION = "3.0-5"
+#: The Model Monitor analyzer (data quality baselines and monitoring runs). The SDK lists it
+#: unversioned: one image per region, under the version "" and the scope "monitoring".
+MODEL_MONITOR_FRAMEWORK = "model-monitor"
+MODEL_MONITOR_VERSION = ""
+MODEL_MONITOR_SCOPE = "monitoring"
 
 
 IMAGES_FILE = Path(__file__).resolve().parents[1] / "data" / "framework-images.json"
@@ -32,6 +37,7 @@ IMAGES_USED = (
     (SKLEARN_FRAMEWORK, SKLEARN_VERSION, "training"),
     (SKLEARN_FRAMEWORK, SKLEARN_VERSION, "inference"),
     (XGBOOST_FRAMEWORK, XGBOOST_VERSION, "inference"),
+    (MODEL_MONITOR_FRAMEWORK, MODEL_MONITOR_VERSION, MODEL_MONITOR_SCOPE),
 )
 
 
@@ -55,7 +61,10 @@ def sdk_image_uris_by_region(framework: str, version: str, image_scope: str) -> 
     """Every region's image URI for a framework version, from the sagemaker SDK's config."""
     from sagemaker.core import image_uris
 
-    config = image_uris.config_for_framework(framework)[image_scope]["versions"][version]
+    config = image_uris.config_for_framework(framework)
+    # Framework images list versions per scope; single-scope images such as the Model
+    # Monitor analyzer list them at the top level next to a "scope" list.
+    config = config.get(image_scope, config)["versions"][version]
     uris = {}
     for region in sorted(config["registries"]):
         try:
@@ -95,8 +104,16 @@ def framework_image_uri(
 
 def sdk_table() -> dict:
     """The table of :data:`IMAGES_USED` as the sagemaker SDK gives it today."""
+    from unittest import mock
+
+    from sagemaker.core import common_utils
+
+    # The SDK re-reads botocore's endpoint file (a large JSON document) for every URI it
+    # builds; reading it once makes the whole table take a second instead of ten.
+    resolver = functools.cache(common_utils._botocore_resolver)
     table: dict = {}
-    for framework, version, image_scope in IMAGES_USED:
-        uris = sdk_image_uris_by_region(framework, version, image_scope)
-        table.setdefault(framework, {}).setdefault(version, {})[image_scope] = uris
+    with mock.patch.object(common_utils, "_botocore_resolver", resolver):
+        for framework, version, image_scope in IMAGES_USED:
+            uris = sdk_image_uris_by_region(framework, version, image_scope)
+            table.setdefault(framework, {}).setdefault(version, {})[image_scope] = uris
     return table

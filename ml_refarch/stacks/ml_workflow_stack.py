@@ -17,7 +17,6 @@ and "Automatic model tuning" (a logarithmic range for the learning rate). Resour
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +130,12 @@ class MlWorkflowStack(PatternStack):
         code = s3_assets.Asset(
             self,
             "TrainingCode",
-            path=str(write_source_tarball(Path(tempfile.mkdtemp(prefix="ml-refarch-code-")))),
+            # Built into the app's output directory, which cdk synth (or the caller) owns.
+            path=str(
+                write_source_tarball(
+                    Path(cdk.Stage.of(self).outdir) / "ml-refarch-sources" / construct_id
+                )
+            ),
         )
         self.execution_role = SageMakerExecutionRole(
             self,

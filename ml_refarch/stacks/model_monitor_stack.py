@@ -1,0 +1,430 @@
+"""Pattern ``model-monitor``: data quality monitoring of a real-time endpoint, with a drift alarm.
+
+Notes sections "Model monitor" (data quality drift against a baseline, data in S3 and
+metrics in CloudWatch), "Inference" (instances in two zones, auto scaling with cooldowns)
+and "Security" (KMS for volumes and outputs, network isolation, inter-node encryption in a
+VPC). Resources:
+
+- the committed ``churn-v1`` model behind an endpoint of two or more instances (network
+  isolated, in the isolated VPC), target tracking auto scaling, 5xx and latency alarms,
+- data capture of requests and responses to the monitor bucket (KMS, a sampling share
+  from the configuration),
+- an ``AWS::SageMaker::DataQualityJobDefinition``: the Model Monitor analyzer reads the
+  endpoint's captures, compares them with the baseline (``constraints.json`` and
+  ``statistics.json`` at fixed S3 URIs, written by ``scripts/baseline_model_monitor.py``)
+  and writes reports; KMS volume and output keys, network isolation, the isolated VPC and
+  inter-container encryption,
+- an ``AWS::SageMaker::MonitoringSchedule`` running it on a cron schedule (hourly by
+  default),
+- a CloudWatch alarm on the largest per-feature baseline drift the runs publish, to the
+  encrypted alert topic.
+
+The captured CSV has no header, and Model Monitor places the endpoint's output before the
+input columns when it flattens a captured record. The baseline dataset therefore has no
+header either and the same layout: the model's score, then the eight features, so the
+analyzer names the columns ``_c0`` (the score) to ``_c8`` in both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from ml_refarch.compliance.acknowledge import acknowledge
+from ml_refarch.compliance.rules.instances import has_local_storage
+from ml_refarch.config import ModelMonitorSettings, Profile
+from ml_refarch.constructs import SecureBucket
+from ml_refarch.constructs.hosting import (
+    Alarms,
+    Autoscaling,
+    Container,
+    DataCapture,
+    HostedModel,
+    HostingFoundation,
+    ModelArtifact,
+    RealtimeEndpoint,
+    Variant,
+    xgboost_image_uri,
+)
+from ml_refarch.constructs.images import (
+    MODEL_MONITOR_FRAMEWORK,
+    MODEL_MONITOR_SCOPE,
+    MODEL_MONITOR_VERSION,
+    framework_image_uri,
+)
+from ml_refarch.model_artifacts import DATASET_FEATURES, DEFAULT_MODEL
+from ml_refarch.stacks.base import PatternStack
+
+#: Where things live in the monitor bucket.
+CAPTURE_PREFIX = "data-capture"
+BASELINE_DATASET_KEY = "baseline/dataset/baseline.csv"
+BASELINE_RESULTS_PREFIX = "baseline/results"
+REPORTS_PREFIX = "reports"
+#: The files a baselining job writes under its output, which the job definition reads.
+CONSTRAINTS_FILE = "constraints.json"
+STATISTICS_FILE = "statistics.json"
+
+VARIANT_NAME = "AllTraffic"
+#: Columns as the analyzer names them without a header: the score, then each feature.
+COLUMNS = tuple(f"_c{index}" for index in range(DATASET_FEATURES + 1))
+
+#: Where Model Monitor publishes a real-time endpoint's data quality metrics.
+METRICS_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
+DRIFT_METRIC_PREFIX = "feature_baseline_drift_"
+
+#: Container paths of a monitoring run (the analyzer's conventions).
+INPUT_LOCAL_PATH = "/opt/ml/processing/input/endpoint"
+OUTPUT_LOCAL_PATH = "/opt/ml/processing/output"
+
+
+class ModelMonitorStack(PatternStack):
+    """A captured endpoint, its data quality schedule and the drift alarm.
+
+    Attributes:
+        bucket: captures, the baseline dataset and results, monitoring reports.
+        endpoint: the monitored endpoint.
+        job_definition: the data quality job definition.
+        schedule: the monitoring schedule.
+        drift_alarm: fires when any column's baseline drift exceeds the threshold.
+    """
+
+    pattern_id = "model-monitor"
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        profile: Profile,
+        settings: ModelMonitorSettings,
+        title: str,
+        notes_section: str,
+        env: cdk.Environment | None = None,
+    ) -> None:
+        super().__init__(
+            scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
+        )
+        self.settings = settings
+        artifact = ModelArtifact(self, "Artifact", model_name=DEFAULT_MODEL)
+        foundation = HostingFoundation(
+            self,
+            "Hosting",
+            profile=profile,
+            purpose="monitored endpoint",
+            artifacts=[artifact],
+            extra_statements=[
+                # Monitoring runs publish their metrics outside the /aws/sagemaker/ namespaces
+                # the execution role's own statement allows.
+                iam.PolicyStatement(
+                    sid="MonitorMetrics",
+                    actions=["cloudwatch:PutMetricData"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}},
+                )
+            ],
+        )
+        key, role, network = foundation.key, foundation.role, foundation.network
+        assert network is not None
+        self.bucket = SecureBucket(
+            self,
+            "MonitorData",
+            encryption_key=key,
+            profile=profile,
+            contents="captured requests and responses, the baseline and monitoring reports",
+            no_replication_because=(
+                "Captures are a sample of live traffic kept for drift analysis, and baselines "
+                "and reports are rebuilt from them; none is a system of record to replicate."
+            ),
+        ).bucket
+        self._grant_monitor_data(foundation)
+
+        model = HostedModel(
+            self,
+            "Model",
+            role=role,
+            containers=[Container(image=xgboost_image_uri(self), model_data_url=artifact.s3_url)],
+            network=network,
+        )
+        self.endpoint = RealtimeEndpoint(
+            self,
+            "Endpoint",
+            variants=[
+                Variant(
+                    name=VARIANT_NAME,
+                    model=model,
+                    instance_type=settings.instance_type,
+                    initial_instance_count=settings.instance_count,
+                )
+            ],
+            encryption_key=key,
+            autoscaling=Autoscaling(
+                min_capacity=settings.min_instance_count,
+                max_capacity=settings.max_instance_count,
+                invocations_per_instance=settings.target_invocations_per_instance,
+                scale_in_cooldown_seconds=settings.scale_in_cooldown_seconds,
+                scale_out_cooldown_seconds=settings.scale_out_cooldown_seconds,
+            ),
+            alarms=Alarms(topic=foundation.topic, model_latency_ms=settings.latency_alarm_ms),
+            data_capture=DataCapture(
+                bucket=self.bucket,
+                prefix=CAPTURE_PREFIX,
+                sampling_percentage=settings.sampling_percentage,
+                encryption_key=key,
+            ),
+        )
+        # SageMaker writes the first captures as soon as the endpoint serves.
+        self.endpoint.endpoint.node.add_dependency(foundation.role_policy)
+
+        constraints_uri = self.bucket.s3_url_for_object(
+            f"{BASELINE_RESULTS_PREFIX}/{CONSTRAINTS_FILE}"
+        )
+        statistics_uri = self.bucket.s3_url_for_object(
+            f"{BASELINE_RESULTS_PREFIX}/{STATISTICS_FILE}"
+        )
+        reports_uri = self.bucket.s3_url_for_object(REPORTS_PREFIX)
+        subnets = [subnet.subnet_id for subnet in network.subnets]
+        security_groups = [network.workload_security_group.security_group_id]
+        job_definition_name = self._job_definition_name()
+        job = sagemaker.CfnDataQualityJobDefinition
+        self.job_definition = job(
+            self,
+            "DataQualityJob",
+            job_definition_name=job_definition_name,
+            data_quality_app_specification=job.DataQualityAppSpecificationProperty(
+                image_uri=framework_image_uri(
+                    self,
+                    framework=MODEL_MONITOR_FRAMEWORK,
+                    version=MODEL_MONITOR_VERSION,
+                    image_scope=MODEL_MONITOR_SCOPE,
+                ),
+                environment={"publish_cloudwatch_metrics": "Enabled"},
+            ),
+            data_quality_baseline_config=job.DataQualityBaselineConfigProperty(
+                constraints_resource=job.ConstraintsResourceProperty(s3_uri=constraints_uri),
+                statistics_resource=job.StatisticsResourceProperty(s3_uri=statistics_uri),
+            ),
+            data_quality_job_input=job.DataQualityJobInputProperty(
+                endpoint_input=job.EndpointInputProperty(
+                    endpoint_name=self.endpoint.endpoint_name,
+                    local_path=INPUT_LOCAL_PATH,
+                    s3_input_mode="File",
+                    s3_data_distribution_type="FullyReplicated",
+                )
+            ),
+            data_quality_job_output_config=job.MonitoringOutputConfigProperty(
+                kms_key_id=key.key_arn,
+                monitoring_outputs=[
+                    job.MonitoringOutputProperty(
+                        s3_output=job.S3OutputProperty(
+                            local_path=OUTPUT_LOCAL_PATH,
+                            s3_uri=reports_uri,
+                            s3_upload_mode="EndOfJob",
+                        )
+                    )
+                ],
+            ),
+            job_resources=job.MonitoringResourcesProperty(
+                cluster_config=job.ClusterConfigProperty(
+                    instance_count=settings.monitoring_instance_count,
+                    instance_type=settings.monitoring_instance_type,
+                    volume_size_in_gb=settings.monitoring_volume_size_gib,
+                    # Instances with local NVMe storage are encrypted in hardware, and the
+                    # API refuses a volume key for them.
+                    volume_kms_key_id=(
+                        None
+                        if has_local_storage(settings.monitoring_instance_type)
+                        else key.key_arn
+                    ),
+                )
+            ),
+            network_config=job.NetworkConfigProperty(
+                enable_network_isolation=True,
+                enable_inter_container_traffic_encryption=True,
+                vpc_config=job.VpcConfigProperty(
+                    subnets=subnets, security_group_ids=security_groups
+                ),
+            ),
+            role_arn=role.role_arn,
+            stopping_condition=job.StoppingConditionProperty(
+                max_runtime_in_seconds=settings.max_runtime_seconds
+            ),
+        )
+        # The role must read the captures and the baseline before the first run.
+        self.job_definition.node.add_dependency(foundation.role_policy)
+
+        schedule_name = f"{construct_id}-data-quality"
+        self.schedule = sagemaker.CfnMonitoringSchedule(
+            self,
+            "Schedule",
+            monitoring_schedule_name=schedule_name,
+            endpoint_name=self.endpoint.endpoint_name,
+            monitoring_schedule_config=sagemaker.CfnMonitoringSchedule.MonitoringScheduleConfigProperty(
+                monitoring_job_definition_name=job_definition_name,
+                monitoring_type="DataQuality",
+                schedule_config=sagemaker.CfnMonitoringSchedule.ScheduleConfigProperty(
+                    schedule_expression=settings.schedule_expression
+                ),
+            ),
+        )
+        self.schedule.node.add_dependency(self.job_definition)
+
+        self.drift_alarm = self._drift_alarm(schedule_name, foundation)
+
+        outputs = {
+            "EndpointName": (self.endpoint.endpoint_name, "The monitored endpoint"),
+            "VariantName": (VARIANT_NAME, "Its production variant"),
+            "ScheduleName": (schedule_name, "The data quality monitoring schedule"),
+            "JobDefinitionName": (job_definition_name, "The data quality job definition"),
+            "BucketName": (self.bucket.bucket_name, "Captures, baseline and reports"),
+            "CaptureUri": (
+                self.bucket.s3_url_for_object(CAPTURE_PREFIX),
+                "Where the endpoint's captured requests and responses land",
+            ),
+            "BaselineDatasetUri": (
+                self.bucket.s3_url_for_object(BASELINE_DATASET_KEY),
+                "The baseline CSV the baseline script uploads",
+            ),
+            "BaselineResultsUri": (
+                self.bucket.s3_url_for_object(BASELINE_RESULTS_PREFIX),
+                "Where the baselining job writes constraints.json and statistics.json",
+            ),
+            "ConstraintsUri": (constraints_uri, "The constraints the monitor checks"),
+            "StatisticsUri": (statistics_uri, "The baseline statistics the monitor compares"),
+            "ReportsUri": (reports_uri, "Monitoring reports and violations"),
+            "RoleArn": (role.role_arn, "Role of the endpoint, baselining and monitoring jobs"),
+            "KeyArn": (key.key_arn, "Key of the bucket, job volumes and outputs"),
+            "SubnetIds": (cdk.Fn.join(",", subnets), "Isolated subnets of the jobs"),
+            "SecurityGroupIds": (cdk.Fn.join(",", security_groups), "Security group of jobs"),
+            "MonitoringInstanceType": (
+                settings.monitoring_instance_type,
+                "Instance type of monitoring and baselining jobs",
+            ),
+            "MonitoringInstanceCount": (
+                str(settings.monitoring_instance_count),
+                "Instances of monitoring and baselining jobs",
+            ),
+            "MonitoringVolumeSizeGiB": (
+                str(settings.monitoring_volume_size_gib),
+                "ML storage volume of monitoring and baselining jobs",
+            ),
+            "MaxRuntimeSeconds": (
+                str(settings.max_runtime_seconds),
+                "Time limit of monitoring and baselining jobs",
+            ),
+            "DriftAlarmName": (self.drift_alarm.alarm_name, "Alarm on baseline drift"),
+            "TopicArn": (foundation.topic.topic_arn, "Alarm notifications (subscribe here)"),
+        }
+        for name, (value, description) in outputs.items():
+            self.output(name, value, description)
+
+    def _grant_monitor_data(self, foundation: HostingFoundation) -> None:
+        """The role's access to the monitor bucket, by prefix and by who needs it.
+
+        The endpoint writes captures; baselining reads the dataset and writes the results;
+        monitoring runs read captures and the baseline results and write reports.
+        """
+        bucket = self.bucket
+        foundation.role_policy.add_statements(
+            iam.PolicyStatement(
+                sid="MonitorDataRead",
+                actions=["s3:GetObject"],
+                resources=[
+                    bucket.arn_for_objects(f"{CAPTURE_PREFIX}/*"),
+                    bucket.arn_for_objects("baseline/*"),
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="MonitorDataWrite",
+                actions=["s3:PutObject"],
+                resources=[
+                    bucket.arn_for_objects(f"{CAPTURE_PREFIX}/*"),
+                    bucket.arn_for_objects(f"{BASELINE_RESULTS_PREFIX}/*"),
+                    bucket.arn_for_objects(f"{REPORTS_PREFIX}/*"),
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="MonitorDataList", actions=["s3:ListBucket"], resources=[bucket.bucket_arn]
+            ),
+        )
+        bucket_id = self.get_logical_id(bucket.node.default_child)
+        acknowledge(
+            foundation.role_policy,
+            "SageMaker names capture files by endpoint, variant and hour, and each baselining "
+            "or monitoring run writes files it names itself; the role reaches only the "
+            "capture, baseline and report prefixes of the monitor bucket.",
+            *(
+                f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{prefix}/*]"
+                for prefix in (CAPTURE_PREFIX, "baseline", BASELINE_RESULTS_PREFIX, REPORTS_PREFIX)
+            ),
+        )
+
+    def _job_definition_name(self) -> str:
+        """A name that changes with the job's settings.
+
+        Every property of a job definition needs a replacement to change, and CloudFormation
+        cannot replace a named resource under the same name.
+        """
+        settings = self.settings
+        fingerprint = json.dumps(
+            [
+                settings.monitoring_instance_type,
+                settings.monitoring_instance_count,
+                settings.monitoring_volume_size_gib,
+                settings.max_runtime_seconds,
+            ]
+        )
+        digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:8]
+        return f"{self.node.id}-dq-{digest}"
+
+    def _drift_alarm(self, schedule_name: str, foundation: HostingFoundation) -> cloudwatch.Alarm:
+        """Alarm when any column drifts: the maximum of the per-column drift metrics.
+
+        Model Monitor publishes one ``feature_baseline_drift_<column>`` metric per column
+        and nothing that sums them up, so a metric math ``MAX`` over the nine columns (within
+        an alarm's limit of ten metrics) fires on whichever drifts.
+        """
+        period = cdk.Duration.hours(1)
+        metrics = {
+            f"drift{index}": cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=f"{DRIFT_METRIC_PREFIX}{column}",
+                dimensions_map={
+                    "Endpoint": self.endpoint.endpoint_name,
+                    "MonitoringSchedule": schedule_name,
+                },
+                statistic="Maximum",
+                period=period,
+            )
+            for index, column in enumerate(COLUMNS)
+        }
+        threshold = self.settings.drift_threshold
+        alarm = cloudwatch.Alarm(
+            self,
+            "DriftAlarm",
+            alarm_description=(
+                f"Data quality drift: a column's distance from the baseline exceeds {threshold:g} "
+                f"(_c0 is the model's score, _c1-_c{DATASET_FEATURES} the features)"
+            ),
+            metric=cloudwatch.MathExpression(
+                expression=f"MAX([{', '.join(metrics)}])",
+                using_metrics=metrics,
+                label="largest baseline drift",
+                period=period,
+            ),
+            threshold=threshold,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            # Between runs (and before the first) there are no data points.
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        action = cloudwatch_actions.SnsAction(foundation.topic)
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
+        return alarm

@@ -1,0 +1,129 @@
+"""Pattern ``serverless-inference``: an endpoint with a serverless variant, no instances.
+
+Notes section "Serverless inference": a serverless endpoint suits infrequent or
+unpredictable traffic, because it scales down to zero when no requests come; you give it
+the container, a memory size and a concurrency. Resources:
+
+- one committed XGBoost model (``serverless-inference.model``) as a file asset, served by
+  a SageMaker model outside any VPC and without network isolation (serverless endpoints
+  support neither),
+- an endpoint configuration with one serverless variant: memory size (1024-6144 MB in
+  1024 MB steps), max concurrency (1-200) and, optionally, provisioned concurrency (warm
+  workers, never above max concurrency),
+- the endpoint, with 5xx and model-latency alarms to a KMS-encrypted SNS topic,
+- a customer-managed key (topic) and the execution role. No VPC: nothing here runs in one.
+
+Idle, nothing is billed but the key: there are no instances. Provisioned concurrency is
+the exception, billed while configured.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from ml_refarch.compliance.acknowledge import acknowledge
+from ml_refarch.config import Profile, ServerlessInferenceSettings
+from ml_refarch.constructs.hosting import (
+    Alarms,
+    Container,
+    HostedModel,
+    HostingFoundation,
+    ModelArtifact,
+    RealtimeEndpoint,
+    Serverless,
+    Variant,
+    xgboost_image_uri,
+)
+from ml_refarch.stacks.base import PatternStack
+
+VARIANT_NAME = "Serverless"
+
+
+class ServerlessInferenceStack(PatternStack):
+    """A serverless endpoint serving one committed model.
+
+    Attributes:
+        foundation: key, role and alert topic (no VPC).
+        artifact: the served model's artifact.
+        model: the hosted model.
+        endpoint: the endpoint configuration and endpoint.
+    """
+
+    pattern_id = "serverless-inference"
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        profile: Profile,
+        settings: ServerlessInferenceSettings,
+        title: str,
+        notes_section: str,
+        env: cdk.Environment | None = None,
+    ) -> None:
+        super().__init__(
+            scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
+        )
+        self.settings = settings
+        self.artifact = ModelArtifact(self, "Artifact", model_name=settings.model)
+        self.foundation = HostingFoundation(
+            self,
+            "Hosting",
+            profile=profile,
+            purpose="serverless endpoint",
+            artifacts=[self.artifact],
+            # Serverless endpoints cannot be placed in a VPC: an isolated one would only cost
+            # flow logs and add resources nothing uses.
+            network=False,
+        )
+        self.model = HostedModel(
+            self,
+            "Model",
+            role=self.foundation.role,
+            containers=[
+                Container(image=xgboost_image_uri(self), model_data_url=self.artifact.s3_url)
+            ],
+            network=None,
+            network_isolation=False,
+        )
+        acknowledge(
+            self.model.model,
+            "Serverless endpoints support neither network isolation nor a VPC configuration "
+            "(CreateEndpoint rejects a model with either); this model serves only a "
+            "serverless variant, and the execution role can read nothing but its artifact.",
+            "MLS-MD1",
+            checkov=("CKV_AWS_370",),
+        )
+        provisioned = settings.provisioned_concurrency or None
+        self.endpoint = RealtimeEndpoint(
+            self,
+            "Endpoint",
+            variants=[
+                Variant(
+                    name=VARIANT_NAME,
+                    model=self.model,
+                    serverless=Serverless(
+                        memory_size_mb=settings.memory_size_mb,
+                        max_concurrency=settings.max_concurrency,
+                        provisioned_concurrency=provisioned,
+                    ),
+                )
+            ],
+            encryption_key=self.foundation.key,
+            alarms=Alarms(topic=self.foundation.topic),
+        )
+        acknowledge(
+            self.endpoint.config,
+            "KmsKeyId encrypts the ML storage volume of an endpoint's instances; this "
+            "configuration has only a serverless variant, which runs on no instance and "
+            "attaches no volume, so there is nothing for the key to encrypt.",
+            "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",
+            "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured",
+            "PCI.DSS.321-SageMakerEndpointConfigurationKMSKeyConfigured",
+        )
+        self.output("EndpointName", self.endpoint.endpoint_name, "The serverless endpoint")
+        self.output("VariantName", VARIANT_NAME, "Its one (serverless) variant")
+        self.output("ModelName", settings.model, "Committed model it serves (manifest name)")
+        self.output("AlarmTopicArn", self.foundation.topic.topic_arn, "Alarms (subscribe here)")
