@@ -15,6 +15,8 @@ used or not, and :func:`estimate_stack` prices it from the template's resources:
   ML storage volume (a stopped notebook costs only the volume);
 - ``AWS::SageMaker::EndpointConfig`` instance variants of an ``AWS::SageMaker::Endpoint``
   in the same template: instances x instance-hours.
+- ``AWS::WAFv2::WebACL``: per web ACL-month plus per rule-month (a managed rule group counts
+  as one rule).
 
 Everything billed by use is left out of the totals and named per stack instead, from the
 resource types present: S3 storage and requests, CloudWatch Logs ingestion, Firehose and
@@ -22,6 +24,9 @@ Kinesis data, Lambda invocations, Step Functions state transitions, SageMaker tr
 tuning, Studio apps and EFS, CodeArtifact, SNS, data processed by endpoints, and the
 endpoint a state machine deploys (it exists outside the stack, so it is named with what
 it costs an hour rather than counted).
+A Model Monitor schedule is named there too, with its runs a month and their instances: it
+starts a processing job on every tick whether or not traffic came, but nothing runs between
+ticks.
 
 Prices come from ``ml_refarch/data/prices-us-east-1.json``: approximate us-east-1 public list
 prices as of 2026-11-25, with 730 hours a month. Other regions price differently, and list
@@ -44,6 +49,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ml_refarch.config import monitoring_runs_per_day
+
 #: The price table kept in the repository.
 PRICES_PATH = Path(__file__).resolve().parent / "data" / "prices-us-east-1.json"
 
@@ -63,6 +70,8 @@ NOTEBOOK_INSTANCE_HOUR = "sagemaker_notebook_instance_hour"
 ML_STORAGE_GB_MONTH = "sagemaker_ml_storage_gb_month"
 ENDPOINT_INSTANCE_HOUR = "sagemaker_endpoint_instance_hour"
 LOGS_INGESTED_GB = "cloudwatch_logs_ingested_gb"
+WAF_WEB_ACL_MONTH = "waf_web_acl_month"
+WAF_RULE_MONTH = "waf_rule_month"
 
 REQUIRED_PRICES: dict[str, str] = {
     KMS_KEY_MONTH: "usd",
@@ -75,6 +84,8 @@ REQUIRED_PRICES: dict[str, str] = {
     ML_STORAGE_GB_MONTH: "usd",
     ENDPOINT_INSTANCE_HOUR: "usd_by_type",
     LOGS_INGESTED_GB: "usd",
+    WAF_WEB_ACL_MONTH: "usd",
+    WAF_RULE_MONTH: "usd",
 }
 
 _REQUIRED_TOP_LEVEL = ("region", "currency", "as_of", "source", "note", "hours_per_month")
@@ -321,6 +332,7 @@ def estimate_stack(template: dict, prices: PriceTable, stack_name: str = "templa
         *estimate.lustre_file_systems(),
         *estimate.notebook_instances(),
         *estimate.endpoints(),
+        *estimate.web_acls(),
         *estimate.kms_keys(),
     ]
     # Biggest first: the line to act on leads.
@@ -436,6 +448,33 @@ def _integer(value: Any) -> int | None:
     return None
 
 
+#: Resource types that only hang policies on a role; they do not make it a job role.
+_ROLE_PLUMBING = frozenset(
+    {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::InstanceProfile"}
+)
+#: Resource types that use a SageMaker role to host or watch models, not to train.
+_HOSTING_ROLE_USERS = frozenset(
+    {
+        "AWS::SageMaker::Model",
+        "AWS::SageMaker::DataQualityJobDefinition",
+        "AWS::SageMaker::ModelQualityJobDefinition",
+        "AWS::SageMaker::ModelBiasJobDefinition",
+        "AWS::SageMaker::ModelExplainabilityJobDefinition",
+        "AWS::SageMaker::MonitoringSchedule",
+    }
+)
+
+
+def _references(node: Any) -> set[str]:
+    """Every logical id a ``Ref`` or ``Fn::GetAtt`` anywhere in ``node`` points at."""
+    found = set()
+    for item in _walk(node):
+        target = _referenced_id(item)
+        if target:
+            found.add(target)
+    return found
+
+
 def _referenced_id(value: Any) -> str | None:
     """The logical id a ``Ref`` or ``Fn::GetAtt`` points at."""
     if isinstance(value, dict) and len(value) == 1:
@@ -450,6 +489,14 @@ def _referenced_id(value: Any) -> str | None:
 
 
 _TOKEN = "__unresolved__"
+
+#: The job definitions a monitoring schedule names.
+_MONITORING_JOB_DEFINITIONS = (
+    "AWS::SageMaker::DataQualityJobDefinition",
+    "AWS::SageMaker::ModelQualityJobDefinition",
+    "AWS::SageMaker::ModelBiasJobDefinition",
+    "AWS::SageMaker::ModelExplainabilityJobDefinition",
+)
 
 _SERIALIZERS = {"ParquetSerDe": "Parquet", "OrcSerDe": "ORC"}
 
@@ -935,6 +982,42 @@ class _Estimate:
             )
         return lines
 
+    def web_acls(self) -> list[CostLine]:
+        acls = self.of_type("AWS::WAFv2::WebACL")
+        if not acls:
+            return []
+        acl_usd = self.prices.usd(WAF_WEB_ACL_MONTH)
+        rule_usd = self.prices.usd(WAF_RULE_MONTH)
+        rules = _Group()
+        for logical_id, resource in acls:
+            listed = self.properties(resource).get("Rules", [])
+            if isinstance(listed, list):
+                rules.quantity += len(listed)
+            else:
+                rules.unresolved(f"{logical_id}: Rules is {_show(listed)}, counted as none")
+            rules.resources.append(logical_id)
+        names = ", ".join(rules.resources)
+        lines = [
+            CostLine(
+                item=_plural(len(acls), "WAF web ACL"),
+                quantity=len(acls),
+                unit=f"{_unit_price(acl_usd)}/web-ACL-month",
+                monthly_usd=len(acls) * acl_usd,
+                note=names,
+            )
+        ]
+        if rules.quantity or rules.lower_bound:
+            lines.append(
+                CostLine(
+                    item=f"{rules.at_least}{_plural(rules.quantity, 'WAF rule')}",
+                    quantity=rules.quantity,
+                    unit=f"{_unit_price(rule_usd)}/rule-month",
+                    monthly_usd=rules.quantity * rule_usd,
+                    note=rules.note(f"{names}; a managed rule group counts as one rule"),
+                )
+            )
+        return lines
+
     # Usage-based costs ------------------------------------------------------------------
 
     def usage_based(self) -> list[str]:
@@ -957,16 +1040,26 @@ class _Estimate:
         items += workflow["state_machine"]
         if workflow["training"] or self.sagemaker_can_run_jobs():
             items.append("SageMaker training and tuning instance-hours")
+        if workflow["transform"]:
+            items.append("SageMaker batch transform instance-hours per run")
+        items += self.monitoring_usage()
         items += workflow["endpoints"]
         if has("AWS::SageMaker::Endpoint"):
             items.append("SageMaker endpoint data processed in and out")
-        if any(
-            "ServerlessConfig" in variant
+        serverless = [
+            variant["ServerlessConfig"]
             for _, config in self.of_type("AWS::SageMaker::EndpointConfig")
             for variant in (self.properties(config).get("ProductionVariants") or [])
-            if isinstance(variant, dict)
-        ):
+            if isinstance(variant, dict) and "ServerlessConfig" in variant
+        ]
+        if serverless:
             items.append("SageMaker serverless inference per request and GB-second")
+        if any(isinstance(c, dict) and c.get("ProvisionedConcurrency") for c in serverless):
+            # Warm workers bill by the hour even with no requests; the table has no price.
+            items.append(
+                "SageMaker serverless provisioned concurrency per GB-second while configured, "
+                "requests or not (not priced here)"
+            )
         if has("AWS::SageMaker::Domain"):
             items.append("Studio app instance-hours while apps run, and home EFS storage")
         if any(
@@ -976,6 +1069,10 @@ class _Estimate:
             items.append("interface endpoint data processed per GB")
         if has("AWS::EC2::NatGateway"):
             items.append("NAT gateway data processed per GB")
+        if has("AWS::ApiGateway::RestApi"):
+            items.append("API Gateway REST API requests (per million) and data transfer out")
+        if has("AWS::WAFv2::WebACL"):
+            items.append("WAF requests inspected (per million)")
         if has("AWS::SNS::Topic"):
             items.append("SNS publishes and deliveries")
         if has("AWS::CodeArtifact::Domain") or has("AWS::CodeArtifact::Repository"):
@@ -985,6 +1082,43 @@ class _Estimate:
         ):
             items.append("FSx for Lustre backups per GB-month")
         return list(dict.fromkeys(items))
+
+    def monitoring_usage(self) -> list[str]:
+        """Model Monitor schedules: a processing job on every tick, whether traffic came or not.
+
+        Not idle capacity (nothing runs between ticks) but not use either: the schedule
+        alone starts the runs, so the line says how many and on what instances.
+        """
+        definitions = {
+            properties.get("JobDefinitionName"): properties
+            for resource_type in _MONITORING_JOB_DEFINITIONS
+            for _, resource in self.of_type(resource_type)
+            for properties in [self.properties(resource)]
+        }
+        items = []
+        for logical_id, resource in self.of_type("AWS::SageMaker::MonitoringSchedule"):
+            config = self.properties(resource).get("MonitoringScheduleConfig") or {}
+            expression = (config.get("ScheduleConfig") or {}).get("ScheduleExpression")
+            try:
+                runs = f"about {monitoring_runs_per_day(expression) * self.hours / 24:.0f}"
+            except ValueError:
+                runs = "an unreadable number of"
+            job = definitions.get(config.get("MonitoringJobDefinitionName")) or {}
+            cluster = (job.get("JobResources") or {}).get("ClusterConfig") or {}
+            count = _integer(cluster.get("InstanceCount"))
+            instance_type = cluster.get("InstanceType")
+            instances = (
+                f"{count} x {instance_type}"
+                if count is not None and isinstance(instance_type, str)
+                else "instances not readable from the template"
+            )
+            limit = _integer((job.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds"))
+            items.append(
+                f"Model Monitor schedule {logical_id} ({_show(expression)}): {runs} "
+                f"processing runs a month on {instances}, billed per second of each run"
+                + (f" (at most {limit} s)" if limit is not None else "")
+            )
+        return items
 
     def runtime_functions(self) -> list[str]:
         """Lambda functions other than custom resource handlers.
@@ -1043,18 +1177,40 @@ class _Estimate:
         return items
 
     def sagemaker_can_run_jobs(self) -> bool:
-        """A role SageMaker can assume: notebooks and callers can start jobs with it."""
-        for _, resource in self.of_type("AWS::IAM::Role"):
+        """A role SageMaker can assume that notebooks and callers can start jobs with.
+
+        A role only models and monitoring job definitions use serves hosting, not training:
+        it does not count. A role nothing in the stack uses (a job role for scripts), or one
+        a notebook or Studio domain uses, does.
+        """
+        for logical_id, resource in self.of_type("AWS::IAM::Role"):
             document = self.properties(resource).get("AssumeRolePolicyDocument")
+            trusted = False
             for node in _walk(document):
                 service = node.get("Service")
                 services = service if isinstance(service, list) else [service]
-                if "sagemaker.amazonaws.com" in services:
-                    return True
+                trusted = trusted or "sagemaker.amazonaws.com" in services
+            if not trusted:
+                continue
+            users = {
+                other["Type"]
+                for entries in self.by_type.values()
+                for other_id, other in entries
+                if other_id != logical_id
+                and other.get("Type") not in _ROLE_PLUMBING
+                and logical_id in _references(other.get("Properties"))
+            }
+            if not users or users - _HOSTING_ROLE_USERS:
+                return True
         return False
 
     def state_machine_usage(self) -> dict[str, list[str]]:
-        found: dict[str, list[str]] = {"state_machine": [], "training": [], "endpoints": []}
+        found: dict[str, list[str]] = {
+            "state_machine": [],
+            "training": [],
+            "endpoints": [],
+            "transform": [],
+        }
         for logical_id, resource in self.of_type("AWS::StepFunctions::StateMachine"):
             properties = self.properties(resource)
             if properties.get("StateMachineType") == "EXPRESS":
@@ -1089,6 +1245,10 @@ class _Estimate:
                 found["training"].append(logical_id)
             if "createEndpoint" in actions:
                 found["endpoints"] += self.deployed_endpoints(definition)
+            if "createTransformJob" in actions or (
+                definition is None and "createTransformJob" in text
+            ):
+                found["transform"].append(logical_id)
         return found
 
     @staticmethod

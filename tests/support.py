@@ -29,6 +29,9 @@ class Variant:
 
     context: dict[str, Any]
     stacks: frozenset[str] | None = None
+    #: False for templates that only the local deploy rehearsal uses: they are not
+    #: snapshotted or linted for AWS (the rehearsal and the gate cover them).
+    for_aws: bool = True
 
 
 NOTEBOOK_STACKS = frozenset({"MlRefArch-IsolatedNotebook", "MlRefArch-StudioDomain"})
@@ -46,6 +49,12 @@ VARIANTS: dict[str, Variant] = {
         },
         NOTEBOOK_STACKS,
     ),
+    # The deploy rehearsal's templates (tests/rehearsal): no Lambda-backed custom
+    # resources, named Availability Zones, no bootstrap-version rule.
+    "local": Variant({"target": "local"}, for_aws=False),
+    "sandbox-api-key": Variant(
+        {"public-endpoint.auth": "api-key"}, frozenset({"MlRefArch-PublicEndpoint"})
+    ),
 }
 
 #: (variant, stack name) for every stack a variant synthesizes.
@@ -55,6 +64,8 @@ VARIANT_STACKS = [
     for pattern in PATTERNS
     if variant.stacks is None or pattern.stack_name in variant.stacks
 ]
+#: The same for the variants whose templates are meant for AWS.
+AWS_VARIANT_STACKS = [(name, stack) for name, stack in VARIANT_STACKS if VARIANTS[name].for_aws]
 
 
 @dataclass
@@ -102,3 +113,63 @@ def only_resource(template: dict, resource_type: str) -> dict:
     found = resources_of_type(template, resource_type)
     assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
     return next(iter(found.values()))
+
+
+CHECKOV = ROOT / ".venv" / "checkov" / "bin" / "checkov"
+
+
+class BackgroundLinters:
+    """cfn-lint and checkov over a set of templates, running while other tests do.
+
+    Each tool is one single-threaded process; their output goes to files (not pipes, which
+    would fill up and stall them) and is read when :meth:`results` is first called.
+    """
+
+    def __init__(self, template_files: list[Path], workdir: Path):
+        import shutil
+        import subprocess
+        import sys
+
+        cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent))
+        assert cfn_lint, "cfn-lint is not installed in this venv; run make test"
+        assert CHECKOV.is_file(), f"{CHECKOV} is missing; run make test to install it"
+        checkov = [str(CHECKOV), "--framework", "cloudformation", "--output", "json"]
+        for path in template_files:
+            checkov += ["--file", str(path)]
+        self.template_files = template_files
+        self.commands = {
+            "cfn-lint": [cfn_lint, "--format", "json", "--", *map(str, template_files)],
+            "checkov": checkov,
+        }
+        self._processes = {}
+        for name, command in self.commands.items():
+            stdout = (workdir / f"{name}.out").open("w")
+            stderr = (workdir / f"{name}.err").open("w")
+            process = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True)
+            self._processes[name] = (process, stdout, stderr)
+        self._results = None
+
+    def results(self) -> dict:
+        import subprocess
+
+        if self._results is None:
+            self._results = {}
+            for name, (process, stdout, stderr) in self._processes.items():
+                returncode = process.wait()
+                stdout.close()
+                stderr.close()
+                self._results[name] = subprocess.CompletedProcess(
+                    self.commands[name],
+                    returncode,
+                    Path(stdout.name).read_text(),
+                    Path(stderr.name).read_text(),
+                )
+        return self._results
+
+    def stop(self) -> None:
+        for process, stdout, stderr in self._processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            stdout.close()
+            stderr.close()

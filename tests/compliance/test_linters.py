@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-from tests.support import ROOT
 
 #: cfn-lint warnings allowed, each with the reason it is acceptable. Errors never are.
 ALLOWED_CFN_LINT_WARNINGS = {
@@ -21,42 +16,11 @@ ALLOWED_CFN_LINT_WARNINGS = {
     ),
 }
 
-CHECKOV = ROOT / ".venv" / "checkov" / "bin" / "checkov"
-
 
 @pytest.fixture(scope="module")
-def template_files(all_variants) -> list[Path]:
-    return sorted(
-        variant.template_path(stack)
-        for variant in all_variants.values()
-        for stack in variant.templates
-    )
-
-
-@pytest.fixture(scope="module")
-def linter_outputs(template_files) -> dict[str, subprocess.CompletedProcess]:
-    """cfn-lint and checkov over every template, run side by side (each uses one core)."""
-    cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent))
-    assert cfn_lint, "cfn-lint is not installed in this venv; run make test"
-    assert CHECKOV.is_file(), f"{CHECKOV} is missing; run make test to install it"
-    checkov = [str(CHECKOV), "--framework", "cloudformation", "--output", "json"]
-    for path in template_files:
-        checkov += ["--file", str(path)]
-    commands = {
-        "cfn-lint": [cfn_lint, "--format", "json", "--", *map(str, template_files)],
-        "checkov": checkov,
-    }
-    running = {
-        name: subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for name, command in commands.items()
-    }
-    outputs = {}
-    for name, process in running.items():
-        stdout, stderr = process.communicate()
-        outputs[name] = subprocess.CompletedProcess(
-            commands[name], process.returncode, stdout, stderr
-        )
-    return outputs
+def linter_outputs(linters) -> dict[str, subprocess.CompletedProcess]:
+    """cfn-lint and checkov over every AWS template (started early by conftest)."""
+    return linters.results()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from tests.support import VARIANT_STACKS, normalise_assets
+from tests.support import AWS_VARIANT_STACKS, normalise_assets
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def snapshot_json(snapshot):
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize(("variant", "stack_name"), VARIANT_STACKS)
+@pytest.mark.parametrize(("variant", "stack_name"), AWS_VARIANT_STACKS)
 def test_template_matches_snapshot(synthesized, snapshot_json, variant, stack_name):
     template = synthesized(variant).templates[stack_name]
     assert normalise_assets(template) == snapshot_json

@@ -112,8 +112,16 @@ def test_cost_command_prints_every_stack(capsys):
 def test_summary_warns_about_stacks_that_cost_much_idle(synthesized, capsys):
     assert main(["summary", str(synthesized("sandbox").outdir)]) == 0
     warnings = [line for line in capsys.readouterr().out.splitlines() if line.startswith("warning")]
-    assert len(warnings) == 3
+    from ml_refarch.cost import IDLE_WARNING_THRESHOLD_USD, estimate_assembly, load_prices
+
+    costs = estimate_assembly(synthesized("sandbox").templates, load_prices())
+    expensive = [c.stack_name for c in costs if c.monthly_usd > IDLE_WARNING_THRESHOLD_USD]
+    assert len(expensive) >= 3
+    assert len(warnings) == len(expensive)
+    for stack_name in expensive:
+        assert any(f"{stack_name} costs about $" in line for line in warnings), stack_name
     assert any("MlRefArch-FsxTraining costs about $169" in line for line in warnings)
+    assert not any("MlRefArch-ServerlessInference" in line for line in warnings)
 
 
 def test_every_pattern_page_embeds_its_diagram():
@@ -129,6 +137,6 @@ def test_readme_documents_every_subcommand():
     readme = (ROOT / "README.md").read_text()
     source = Path(cli.__file__).read_text()
     commands = re.findall(r'commands\.add_parser\(\s*"([a-z]+)"', source)
-    assert set(commands) == {"list", "summary", "check", "rules", "cost", "diagram"}
+    assert set(commands) == {"list", "summary", "check", "rules", "cost", "diagram", "rehearse"}
     for command in commands:
         assert f"| `{command}" in readme, command

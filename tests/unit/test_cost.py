@@ -29,6 +29,18 @@ STUDIO = "MlRefArch-StudioDomain"
 KINESIS = "MlRefArch-KinesisParquet"
 FSX = "MlRefArch-FsxTraining"
 WORKFLOW = "MlRefArch-MlWorkflow"
+MULTI_AZ = "MlRefArch-MultiAzEndpoint"
+AB = "MlRefArch-AbVariants"
+MULTI_MODEL = "MlRefArch-MultiModelEndpoint"
+SERVERLESS = "MlRefArch-ServerlessInference"
+MONITOR = "MlRefArch-ModelMonitor"
+PUBLIC = "MlRefArch-PublicEndpoint"
+PIPELINE = "MlRefArch-InferencePipeline"
+#: Stacks whose idle cost is one endpoint variant of 2 x ml.m5.large plus the key.
+ONE_VARIANT_ENDPOINTS = (MULTI_AZ, MULTI_MODEL, MONITOR, PIPELINE)
+ALL_STACKS = sorted(
+    [NOTEBOOK, STUDIO, KINESIS, FSX, WORKFLOW, AB, SERVERLESS, PUBLIC, *ONE_VARIANT_ENDPOINTS]
+)
 
 
 @pytest.fixture(scope="module")
@@ -503,13 +515,18 @@ def quantities(cost: StackCost) -> dict[str, float]:
 @pytest.mark.parametrize("profile", ["sandbox", "production"])
 def test_every_stack_idles_within_its_band(request, profile):
     costs: dict[str, StackCost] = request.getfixturevalue(profile)
-    assert sorted(costs) == sorted([NOTEBOOK, STUDIO, KINESIS, FSX, WORKFLOW])
+    assert sorted(costs) == ALL_STACKS
     bands = {
         KINESIS: (11, 13),  # 1 shard + 1 key, about $12
         NOTEBOOK: (135, 145),  # 7 endpoints x 2 AZs + ml.t3.medium + 5 GB + key, about $140
         STUDIO: (100, 106),  # 7 endpoints x 2 AZs + key, about $103
         FSX: (165, 172) if profile == "sandbox" else (170, 178),  # 1200 GiB + key
         WORKFLOW: (0.5, 2),  # the key; the endpoint it deploys is usage-based
+        AB: (335, 338),  # two variants of 2 x ml.m5.large + key, about $337
+        SERVERLESS: (0.5, 2),  # the key: serverless capacity bills per request
+        # 2 x ml.m5.large + key; production adds the web ACL ($5) and 3 rules ($3).
+        PUBLIC: (165, 172) if profile == "sandbox" else (173, 180),
+        **{stack: (165, 172) for stack in ONE_VARIANT_ENDPOINTS},  # about $169
     }
     for stack, (low, high) in bands.items():
         assert low <= costs[stack].monthly_usd <= high, (stack, costs[stack].lines)
@@ -562,14 +579,23 @@ def test_the_workflow_names_the_endpoint_it_deploys(sandbox, production):
 def test_usage_based_costs_are_named_per_stack(sandbox):
     usage = {name: cost.usage_based for name, cost in sandbox.items()}
     for name in usage:
-        assert "S3 storage and requests" in usage[name]
+        # Endpoints serving committed artifacts keep them in CDK's asset bucket, not their own.
+        has_bucket = name not in (MULTI_AZ, AB, SERVERLESS, PUBLIC)
+        assert ("S3 storage and requests" in usage[name]) == has_bucket, name
         assert "KMS requests" in usage[name]
-        assert any(item.startswith("CloudWatch Logs ingestion ($0.50/GB") for item in usage[name])
+        logs = any(item.startswith("CloudWatch Logs ingestion ($0.50/GB") for item in usage[name])
+        assert logs == (name != SERVERLESS), name  # the only stack without a VPC or log group
     assert "Firehose per GB ingested and per GB converted to Parquet" in usage[KINESIS]
     assert "Kinesis PUT payload units (25 KB each)" in usage[KINESIS]
     assert "Step Functions state transitions" in usage[WORKFLOW]
     assert "SNS publishes and deliveries" in usage[WORKFLOW]
     assert "SageMaker training and tuning instance-hours" in usage[FSX]
+    # Hosting stacks have an execution role too, but only models (and monitors) use it.
+    for name in (AB, SERVERLESS, PUBLIC, PIPELINE, MONITOR, *ONE_VARIANT_ENDPOINTS):
+        assert "SageMaker training and tuning instance-hours" not in usage[name], name
+        assert "SageMaker endpoint data processed in and out" in usage[name], name
+    assert "SageMaker batch transform instance-hours per run" in usage[PIPELINE]
+    assert "SageMaker serverless inference per request and GB-second" in usage[SERVERLESS]
     assert "Studio app instance-hours while apps run, and home EFS storage" in usage[STUDIO]
     for name in (NOTEBOOK, STUDIO):
         assert "CodeArtifact storage and requests" in usage[name]
@@ -580,8 +606,10 @@ def test_usage_based_costs_are_named_per_stack(sandbox):
 def test_over_threshold_picks_the_endpoint_and_lustre_stacks(request, profile):
     costs = list(request.getfixturevalue(profile).values())
     assert IDLE_WARNING_THRESHOLD_USD == 50.0
-    assert [c.stack_name for c in over_threshold(costs)] == [FSX, NOTEBOOK, STUDIO]
-    assert [c.stack_name for c in over_threshold(costs, 120)] == [FSX, NOTEBOOK]
+    expensive = sorted(set(ALL_STACKS) - {KINESIS, WORKFLOW, SERVERLESS})
+    assert [c.stack_name for c in over_threshold(costs)] == expensive
+    assert [c.stack_name for c in over_threshold(costs, 120)] == sorted(set(expensive) - {STUDIO})
+    assert [c.stack_name for c in over_threshold(costs, 200)] == [AB]
     assert over_threshold(costs, 1000) == []
 
 
@@ -600,9 +628,7 @@ def test_markdown_table_is_deterministic_and_sorted(sandbox, prices):
         "| Stack | Idle per month (USD) | What costs money idle | Usage-based, not included |"
     )
     assert rule == "| --- | ---: | --- | --- |"
-    assert [row.split(" | ")[0] for row in rows] == [
-        f"| `{name}`" for name in sorted([NOTEBOOK, STUDIO, KINESIS, FSX, WORKFLOW])
-    ]
+    assert [row.split(" | ")[0] for row in rows] == [f"| `{name}`" for name in ALL_STACKS]
     kinesis = next(row for row in rows if KINESIS in row)
     assert "| 11.95 |" in kinesis and "1 Kinesis shard ($10.95)" in kinesis
     assert all(row.count(" | ") == 3 and row.endswith(" |") for row in rows)
@@ -626,3 +652,41 @@ def test_cost_lines_show_quantity_unit_price_and_monthly_total(sandbox):
     assert "  usage-based, not included:" in lines
     assert "    - CodeArtifact storage and requests" in lines
     assert lines[-1] == "Total idle: about $152.35 a month for 2 stacks"
+
+
+# --------------------------------------------------------------------------------------
+# WAF web ACLs and API Gateway (public-endpoint)
+
+
+def test_a_web_acl_bills_per_month_and_per_rule(prices):
+    rules = [{"Name": name} for name in ("Common", "BadInputs", "Rate")]
+    acl = ("Acl", "AWS::WAFv2::WebACL", {"Scope": "REGIONAL", "Rules": rules})
+    api = ("Api", "AWS::ApiGateway::RestApi", {})
+    cost = estimate_stack(template(acl, api), prices)
+    lines = {line.item: line for line in cost.lines}
+    assert lines["1 WAF web ACL"].monthly_usd == 5.0
+    assert lines["1 WAF web ACL"].unit == "$5.00/web-ACL-month"
+    assert lines["3 WAF rules"].monthly_usd == 3.0 and lines["3 WAF rules"].quantity == 3
+    assert "managed rule group counts as one rule" in lines["3 WAF rules"].note
+    assert cost.monthly_usd == 8.0
+    assert "WAF requests inspected (per million)" in cost.usage_based
+    assert any(item.startswith("API Gateway REST API requests") for item in cost.usage_based)
+
+
+def test_web_acl_rules_left_to_deploy_time_count_as_none_and_say_so(prices):
+    acl = ("Acl", "AWS::WAFv2::WebACL", {"Rules": {"Ref": "Rules"}})
+    cost = estimate_stack(template(acl), prices)
+    lines = {line.item: line for line in cost.lines}
+    assert lines["at least 0 WAF rules"].monthly_usd == 0
+    assert "Rules is" in lines["at least 0 WAF rules"].note
+    assert cost.monthly_usd == 5.0
+
+
+def test_an_api_alone_bills_nothing_idle(prices):
+    cost = estimate_stack(template(("Api", "AWS::ApiGateway::RestApi", {})), prices)
+    assert cost.lines == [] and "WAF requests inspected (per million)" not in cost.usage_based
+
+
+def test_waf_prices_are_in_the_table(prices):
+    assert prices.usd("waf_web_acl_month") == 5.0
+    assert prices.usd("waf_rule_month") == 1.0
