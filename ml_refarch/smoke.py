@@ -457,3 +457,37 @@ def make_clients(session_factory: Callable[[], Any], stack_name: str, *names: st
         return [session.client(name) for name in names]
     except botocore.exceptions.BotoCoreError as error:
         raise SetupError(f"cannot create AWS clients for stack {stack_name!r}: {error}") from None
+
+
+def connect(
+    session_factory: Callable[[], Any],
+    stack_name: str,
+    required_outputs: Sequence[str],
+    *names: str,
+) -> tuple[dict[str, str], list[Any]]:
+    """The stack's outputs (each of ``required_outputs`` present) and clients for ``names``."""
+    cloudformation, *clients = make_clients(session_factory, stack_name, "cloudformation", *names)
+    outputs = stack_outputs(cloudformation, stack_name)
+    require(outputs, *required_outputs)
+    return outputs, clients
+
+
+#: The statuses in which a Step Functions execution has ended.
+FINAL_EXECUTION_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+
+
+def follow_execution(
+    sfn: Any, execution_arn: str, deadline: Deadline, poll_seconds: float, log: Log
+) -> dict[str, Any]:
+    """Poll a Step Functions execution until it ends or ``deadline`` passes, logging each
+    new status; returns its last description."""
+    last = None
+    while True:
+        description = sfn.describe_execution(executionArn=execution_arn)
+        status = description["status"]
+        if status != last:
+            log(f"execution {status}")
+            last = status
+        if status in FINAL_EXECUTION_STATUSES or deadline.expired:
+            return description
+        deadline.wait(poll_seconds)

@@ -126,15 +126,13 @@ def parse_args(argv: Sequence[str] | None):
 
 def _run(args, session: Any, run_training: Callable[[list[str]], int]) -> int:
     log = smoke.make_log()
-    cloudformation, fsx, s3 = smoke.make_clients(
+    outputs, (fsx, s3) = smoke.connect(
         lambda: session or boto3.Session(region_name=args.region),
         args.stack,
-        "cloudformation",
+        REQUIRED_OUTPUTS,
         "fsx",
         "s3",
     )
-    outputs = smoke.stack_outputs(cloudformation, args.stack)
-    smoke.require(outputs, *REQUIRED_OUTPUTS)
     log(f"stack {args.stack}: file system {outputs['FileSystemId']}")
     checks = file_system_checks(fsx, outputs)
     checks.append(data_check(s3, outputs))

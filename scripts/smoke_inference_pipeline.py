@@ -40,7 +40,6 @@ REQUIRED_OUTPUTS = ("EndpointName", "BucketName", "StateMachineArn")
 INPUT_PREFIX = "input/"
 BAD_ROW = "1.0,2.0,basic"
 BAD_ROW_MESSAGE = "row 1 has 3 values"
-FINAL_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
 # --- pure logic (unit-tested without AWS) ----------------------------------------------------
@@ -190,16 +189,8 @@ def batch_checks(
                 return [smoke.Check("upload starts a run", False, f"no execution for {key}")]
             deadline.wait(poll_seconds)
     checks = [smoke.Check("upload starts a run", True, execution_arn)]
-    last = None
-    while True:
-        description = sfn.describe_execution(executionArn=execution_arn)
-        status = description["status"]
-        if status != last:
-            log(f"execution {status}")
-            last = status
-        if status in FINAL_STATUSES or deadline.expired:
-            break
-        deadline.wait(poll_seconds)
+    description = smoke.follow_execution(sfn, execution_arn, deadline, poll_seconds, log)
+    status = description["status"]
     detail = description.get("output") or description.get("cause") or status
     checks.append(smoke.Check("batch transform run succeeded", status == "SUCCEEDED", detail[:300]))
     if status != "SUCCEEDED":
@@ -220,16 +211,14 @@ def parse_args(argv: Sequence[str] | None):
 
 def _run(args, session: Any, sleep, run_id: str) -> int:
     log = smoke.make_log()
-    cloudformation, runtime, s3, sfn = smoke.make_clients(
+    outputs, (runtime, s3, sfn) = smoke.connect(
         lambda: session or boto3.Session(region_name=args.region),
         args.stack,
-        "cloudformation",
+        REQUIRED_OUTPUTS,
         "sagemaker-runtime",
         "s3",
         "stepfunctions",
     )
-    outputs = smoke.stack_outputs(cloudformation, args.stack)
-    smoke.require(outputs, *REQUIRED_OUTPUTS)
     manifest = load_pipeline_manifest()
     checks = realtime_checks(runtime, outputs["EndpointName"], manifest)
     if not args.skip_batch:

@@ -268,16 +268,14 @@ def _dry_run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, session: Any, sleep: Callable[[float], None]) -> int:
     log = smoke.make_log()
-    cloudformation, sagemaker, logs, iam = smoke.make_clients(
+    outputs, (sagemaker, logs, iam) = smoke.connect(
         lambda: session or boto3.Session(region_name=args.region),
         args.stack,
-        "cloudformation",
+        REQUIRED_OUTPUTS,
         "sagemaker",
         "logs",
         "iam",
     )
-    outputs = smoke.stack_outputs(cloudformation, args.stack)
-    smoke.require(outputs, *REQUIRED_OUTPUTS)
     packages = smoke.package_source(outputs)
     notebook_name = outputs["NotebookName"]
     log(

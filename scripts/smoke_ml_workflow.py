@@ -40,24 +40,15 @@ PATTERN_TAG = ("ml-refarch:pattern", "ml-workflow")
 REQUIRED_OUTPUTS = ("StateMachineArn", "EndpointName", "BucketName", "DataUri")
 #: One row of the tiny dataset's features (eight numbers), as the endpoint expects CSV.
 SAMPLE_ROW = "0.5,-1.2,0.3,0.8,-0.4,1.1,0.0,-0.7"
-FINAL_STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
 def follow_execution(sfn: Any, execution_arn: str, deadline: smoke.Deadline, poll_seconds, log):
     """Poll until the execution ends; returns (status, output or error text)."""
-    last = None
-    while True:
-        description = sfn.describe_execution(executionArn=execution_arn)
-        status = description["status"]
-        if status != last:
-            log(f"execution {status}")
-            last = status
-        if status in FINAL_STATUSES:
-            detail = description.get("output") or description.get("cause") or ""
-            return status, detail
-        if deadline.expired:
-            return "TIMEOUT", f"still {status} after the timeout"
-        deadline.wait(poll_seconds)
+    description = smoke.follow_execution(sfn, execution_arn, deadline, poll_seconds, log)
+    status = description["status"]
+    if status in smoke.FINAL_EXECUTION_STATUSES:
+        return status, description.get("output") or description.get("cause") or ""
+    return "TIMEOUT", f"still {status} after the timeout"
 
 
 def endpoint_checks(
@@ -125,16 +116,14 @@ def parse_args(argv: Sequence[str] | None):
 
 def _run(args, session: Any, sleep) -> int:
     log = smoke.make_log()
-    cloudformation, sfn, sagemaker, runtime = smoke.make_clients(
+    outputs, (sfn, sagemaker, runtime) = smoke.connect(
         lambda: session or boto3.Session(region_name=args.region),
         args.stack,
-        "cloudformation",
+        REQUIRED_OUTPUTS,
         "stepfunctions",
         "sagemaker",
         "sagemaker-runtime",
     )
-    outputs = smoke.stack_outputs(cloudformation, args.stack)
-    smoke.require(outputs, *REQUIRED_OUTPUTS)
     if args.teardown:
         return teardown(sagemaker, outputs, log)
     deadline = smoke.Deadline(args.timeout_seconds, sleep=sleep)

@@ -259,16 +259,14 @@ def parse_args(argv: Sequence[str] | None):
 
 def _run(args, session: Any, sleep: Callable[[float], None], now: Callable[[], datetime]) -> int:
     log = smoke.make_log()
-    cloudformation, sagemaker, runtime, s3 = smoke.make_clients(
+    outputs, (sagemaker, runtime, s3) = smoke.connect(
         lambda: session or boto3.Session(region_name=args.region),
         args.stack,
-        "cloudformation",
+        REQUIRED_OUTPUTS,
         "sagemaker",
         "sagemaker-runtime",
         "s3",
     )
-    outputs = smoke.stack_outputs(cloudformation, args.stack)
-    smoke.require(outputs, *REQUIRED_OUTPUTS)
     # Object times have whole seconds: start the window at the second before the request.
     since = now().replace(microsecond=0)
     check, answer = invoke_check(runtime, outputs["EndpointName"])

@@ -140,17 +140,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def _run(args: argparse.Namespace, session: Any, sleep) -> int:
     log = smoke.make_log()
-    cloudformation, sagemaker, runtime, autoscaling, ec2 = smoke.make_clients(
+    outputs, (sagemaker, runtime, autoscaling, ec2) = smoke.connect(
         lambda: session or boto3.Session(region_name=args.region),
         args.stack,
-        "cloudformation",
+        REQUIRED_OUTPUTS,
         "sagemaker",
         "sagemaker-runtime",
         "application-autoscaling",
         "ec2",
     )
-    outputs = smoke.stack_outputs(cloudformation, args.stack)
-    smoke.require(outputs, *REQUIRED_OUTPUTS)
     name = outputs["EndpointName"]
     body, manifest = endpoint_smoke.sample_body_and_manifest()
     variant_models = endpoint_smoke.parse_variant_models(outputs["VariantModels"])

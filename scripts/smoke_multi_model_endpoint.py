@@ -219,16 +219,14 @@ def parse_args(argv: Sequence[str] | None):
 
 def _run(args, session: Any, sleep, clock) -> int:
     log = smoke.make_log()
-    cloudformation, s3, sagemaker, runtime = smoke.make_clients(
+    outputs, (s3, sagemaker, runtime) = smoke.connect(
         lambda: session or boto3.Session(region_name=args.region),
         args.stack,
-        "cloudformation",
+        REQUIRED_OUTPUTS,
         "s3",
         "sagemaker",
         "sagemaker-runtime",
     )
-    outputs = smoke.stack_outputs(cloudformation, args.stack)
-    smoke.require(outputs, *REQUIRED_OUTPUTS)
     bucket, prefix = split_uri(outputs["ModelsUri"])
     committed = smoke.split_ids(outputs["CommittedModels"])
     manifest = load_manifest()

@@ -215,11 +215,7 @@ def _run(args: argparse.Namespace, session_factory: Callable[[], Any], send: Sen
         session_holder.append(session_factory())
         return session_holder[-1]
 
-    cloudformation, apigateway = smoke.make_clients(
-        make_session, args.stack, "cloudformation", "apigateway"
-    )
-    outputs = smoke.stack_outputs(cloudformation, args.stack)
-    smoke.require(outputs, *REQUIRED_OUTPUTS)
+    outputs, (apigateway,) = smoke.connect(make_session, args.stack, REQUIRED_OUTPUTS, "apigateway")
     caller = caller_for(outputs, session_holder[-1], apigateway)
     url = outputs["PredictUrl"]
     log(f"POST {url} ({caller.mode} auth)")

@@ -172,15 +172,13 @@ def parse_args(argv: Sequence[str] | None):
 
 def _run(args, session: Any, sleep, clock) -> int:
     log = smoke.make_log()
-    cloudformation, sagemaker, runtime = smoke.make_clients(
+    outputs, (sagemaker, runtime) = smoke.connect(
         lambda: session or boto3.Session(region_name=args.region),
         args.stack,
-        "cloudformation",
+        REQUIRED_OUTPUTS,
         "sagemaker",
         "sagemaker-runtime",
     )
-    outputs = smoke.stack_outputs(cloudformation, args.stack)
-    smoke.require(outputs, *REQUIRED_OUTPUTS)
     manifest = load_manifest()
     expected = expected_scores(outputs["ModelName"], manifest)
     name = outputs["EndpointName"]

@@ -37,7 +37,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from ml_refarch.compliance.rules.instances import has_local_storage
-from ml_refarch.config import Profile
+from ml_refarch.config import EndpointHostingSettings, Profile
 from ml_refarch.constructs.encryption_key import EncryptionKey
 from ml_refarch.constructs.execution_role import SageMakerExecutionRole
 from ml_refarch.constructs.images import XGBOOST_FRAMEWORK, XGBOOST_VERSION, framework_image_uri
@@ -296,6 +296,24 @@ class Variant:
                 f"{self.initial_instance_count}"
             )
 
+    @classmethod
+    def from_settings(
+        cls,
+        name: str,
+        model: HostedModel,
+        settings: EndpointHostingSettings,
+        *,
+        initial_weight: float = 1.0,
+    ) -> Variant:
+        """An instance variant on the pattern's instance type and starting count."""
+        return cls(
+            name=name,
+            model=model,
+            initial_weight=initial_weight,
+            instance_type=settings.instance_type,
+            initial_instance_count=settings.instance_count,
+        )
+
     @property
     def uses_local_storage(self) -> bool:
         """Whether the variant runs on instances with local NVMe storage."""
@@ -352,6 +370,17 @@ class Autoscaling:
         if min(self.scale_in_cooldown_seconds, self.scale_out_cooldown_seconds) < 0:
             raise ValueError("cooldowns must be 0 seconds or more")
 
+    @classmethod
+    def from_settings(cls, settings: EndpointHostingSettings) -> Autoscaling:
+        """The bounds, target and cooldowns an endpoint pattern configures."""
+        return cls(
+            min_capacity=settings.min_instance_count,
+            max_capacity=settings.max_instance_count,
+            invocations_per_instance=settings.target_invocations_per_instance,
+            scale_in_cooldown_seconds=settings.scale_in_cooldown_seconds,
+            scale_out_cooldown_seconds=settings.scale_out_cooldown_seconds,
+        )
+
 
 @dataclass(frozen=True)
 class Alarms:
@@ -375,6 +404,11 @@ class Alarms:
             raise ValueError(
                 "model_latency_ms must be above 0, errors_5xx and evaluation_minutes at least 1"
             )
+
+    @classmethod
+    def from_settings(cls, settings: EndpointHostingSettings, topic: sns.ITopic) -> Alarms:
+        """Alarms to ``topic`` at the pattern's latency threshold (other thresholds default)."""
+        return cls(topic=topic, model_latency_ms=settings.latency_alarm_ms)
 
     @property
     def model_latency_microseconds(self) -> int:
@@ -490,6 +524,38 @@ class RealtimeEndpoint(Construct):
                 self.scalable_targets[variant.name] = self._scale(variant, autoscaling)
             if alarms is not None:
                 self.alarms[variant.name] = self._alarm(variant, alarms)
+
+    @classmethod
+    def from_settings(
+        cls,
+        scope: Construct,
+        construct_id: str,
+        *,
+        variants: Sequence[Variant],
+        settings: EndpointHostingSettings,
+        encryption_key: kms.IKey,
+        topic: sns.ITopic,
+        data_capture: DataCapture | None = None,
+    ) -> RealtimeEndpoint:
+        """An endpoint whose every instance variant scales and alarms as ``settings`` say.
+
+        Args:
+            variants: the production variants (:meth:`Variant.from_settings` builds one).
+            settings: the pattern's hosting settings (scaling bounds, target, cooldowns,
+                latency threshold).
+            encryption_key: see the class.
+            topic: where the alarms go.
+            data_capture: see the class. Default: ``None``.
+        """
+        return cls(
+            scope,
+            construct_id,
+            variants=variants,
+            encryption_key=encryption_key,
+            autoscaling=Autoscaling.from_settings(settings),
+            alarms=Alarms.from_settings(settings, topic),
+            data_capture=data_capture,
+        )
 
     def metric(self, metric_name: str, variant_name: str, statistic: str) -> cloudwatch.Metric:
         """A per-variant metric of the ``AWS/SageMaker`` namespace, by the minute."""

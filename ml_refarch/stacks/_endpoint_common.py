@@ -24,8 +24,6 @@ from constructs import Construct
 
 from ml_refarch.config import EndpointHostingSettings, Profile
 from ml_refarch.constructs.hosting import (
-    Alarms,
-    Autoscaling,
     Container,
     HostedModel,
     HostingFoundation,
@@ -98,19 +96,13 @@ class EndpointPatternStack(PatternStack):
             for name, artifact in self.artifacts.items()
         }
         variants = self.variants(settings, self.models)
-        self.endpoint = RealtimeEndpoint(
+        self.endpoint = RealtimeEndpoint.from_settings(
             self,
             "Endpoint",
             variants=variants,
+            settings=settings,
             encryption_key=self.hosting.key,
-            autoscaling=Autoscaling(
-                min_capacity=settings.min_instance_count,
-                max_capacity=settings.max_instance_count,
-                invocations_per_instance=settings.target_invocations_per_instance,
-                scale_in_cooldown_seconds=settings.scale_in_cooldown_seconds,
-                scale_out_cooldown_seconds=settings.scale_out_cooldown_seconds,
-            ),
-            alarms=Alarms(topic=self.hosting.topic, model_latency_ms=settings.latency_alarm_ms),
+            topic=self.hosting.topic,
         )
         self.output("EndpointName", self.endpoint.endpoint_name, "The real-time endpoint")
         self.output("EndpointArn", self.endpoint.endpoint_arn, "What InvokeEndpoint grants name")

@@ -41,12 +41,6 @@ class AbVariantsStack(EndpointPatternStack):
         self, settings: AbVariantsSettings, models: Mapping[str, HostedModel]
     ) -> list[Variant]:
         return [
-            Variant(
-                name=name,
-                model=models[name],
-                initial_weight=weight,
-                instance_type=settings.instance_type,
-                initial_instance_count=settings.instance_count,
-            )
+            Variant.from_settings(name, models[name], settings, initial_weight=weight)
             for name, weight in zip(self.model_names(settings), settings.weights, strict=True)
         ]

@@ -53,10 +53,8 @@ from ml_refarch.config import (
     InferencePipelineSettings,
     Profile,
 )
-from ml_refarch.constructs import EncryptedLogGroup, SecureBucket
+from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.hosting import (
-    Alarms,
-    Autoscaling,
     Container,
     HostedModel,
     HostingFoundation,
@@ -66,6 +64,12 @@ from ml_refarch.constructs.hosting import (
     xgboost_image_uri,
 )
 from ml_refarch.constructs.images import framework_image_uri
+from ml_refarch.constructs.workflow import (
+    RETRYABLE_ERRORS,
+    audited_workflow,
+    notify_failure,
+    states_resource,
+)
 from ml_refarch.model_artifacts import (
     PIPELINE_CODE_DIR,
     PIPELINE_RECIPE,
@@ -74,7 +78,6 @@ from ml_refarch.model_artifacts import (
     PipelineStepArtifact,
 )
 from ml_refarch.stacks.base import PatternStack
-from ml_refarch.stacks.ml_workflow_stack import RETRYABLE_ERRORS
 
 VARIANT_NAME = "AllTraffic"
 INPUT_PREFIX = "input/"
@@ -129,10 +132,6 @@ def script_step_environment(step: PipelineStepArtifact) -> dict[str, str]:
         # The next container reads CSV whatever the caller accepts.
         "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": CSV,
     }
-
-
-def _states(action: str) -> str:
-    return f"arn:{cdk.Aws.PARTITION}:states:::{action}"
 
 
 class InferencePipelineStack(PatternStack):
@@ -233,44 +232,36 @@ class InferencePipelineStack(PatternStack):
         )
         # SageMaker checks the role can read every artifact when it creates the model.
         self.model.model.node.add_dependency(self.foundation.role_policy)
-        self.endpoint = RealtimeEndpoint(
+        self.endpoint = RealtimeEndpoint.from_settings(
             self,
             "Endpoint",
-            variants=[
-                Variant(
-                    name=VARIANT_NAME,
-                    model=self.model,
-                    instance_type=settings.instance_type,
-                    initial_instance_count=settings.instance_count,
-                )
-            ],
+            variants=[Variant.from_settings(VARIANT_NAME, self.model, settings)],
+            settings=settings,
             encryption_key=key,
-            autoscaling=Autoscaling(
-                min_capacity=settings.min_instance_count,
-                max_capacity=settings.max_instance_count,
-                invocations_per_instance=settings.target_invocations_per_instance,
-                scale_in_cooldown_seconds=settings.scale_in_cooldown_seconds,
-                scale_out_cooldown_seconds=settings.scale_out_cooldown_seconds,
-            ),
-            alarms=Alarms(topic=self.foundation.topic, model_latency_ms=settings.latency_alarm_ms),
+            topic=self.foundation.topic,
         )
 
-        log_group = EncryptedLogGroup(
-            self, "ExecutionLogs", encryption_key=key, profile=profile
-        ).log_group
-        role = self._workflow_role()
-        self.state_machine = sfn.StateMachine(
+        workflow = audited_workflow(
             self,
             "BatchTransform",
-            definition_body=sfn.DefinitionBody.from_chainable(self._definition()),
-            role=role.without_policy_updates(),
-            logs=sfn.LogOptions(
-                destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+            definition=self._definition(),
+            description="Inference pipeline batch transform: find input, transform, alert, log",
+            statements=self._workflow_statements(),
+            wildcard_reason=(
+                "Every run names its transform job from the execution's id (transform-<hash>), "
+                "so the job ARN ends in a wildcard after that fixed prefix."
             ),
-            tracing_enabled=True,
+            wildcard_findings=[
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
+                "<AWS::AccountId>:transform-job/transform-*]"
+            ],
+            alert_topic=self.foundation.topic,
+            encryption_key=key,
+            profile=profile,
             timeout=RUN_TIMEOUT,
         )
-        self.state_machine.node.add_dependency(self._workflow_policy)
+        self.state_machine = workflow.state_machine
+        log_group = workflow.log_group
         self.rules = self._rules()
 
         self.output("EndpointName", self.endpoint.endpoint_name, "Invoke with raw CSV records")
@@ -371,19 +362,12 @@ class InferencePipelineStack(PatternStack):
         }
 
     def _definition(self) -> sfn.IChainable:
-        notify = sfn.CustomState(
+        notify = notify_failure(
             self,
-            "NotifyFailure",
-            state_json={
-                "Type": "Task",
-                "Resource": _states("sns:publish"),
-                "Parameters": {
-                    "TopicArn": self.foundation.topic.topic_arn,
-                    "Subject": "ml-refarch batch transform failed",
-                    "Message.$": "States.JsonToString($)",
-                },
-            },
-        ).next(sfn.Fail(self, "Failed", error="TransformFailed", cause="see the SNS message"))
+            topic=self.foundation.topic,
+            subject="ml-refarch batch transform failed",
+            error="TransformFailed",
+        )
 
         # Uploads pass the object's key; the schedule and manual runs may pass nothing.
         default_input = sfn.Pass(
@@ -404,7 +388,7 @@ class InferencePipelineStack(PatternStack):
             "FindInput",
             state_json={
                 "Type": "Task",
-                "Resource": _states("aws-sdk:s3:listObjectsV2"),
+                "Resource": states_resource("aws-sdk:s3:listObjectsV2"),
                 "Parameters": {
                     "Bucket": self.bucket.bucket_name,
                     "Prefix.$": "$.run.inputKey",
@@ -426,7 +410,7 @@ class InferencePipelineStack(PatternStack):
             "Transform",
             state_json={
                 "Type": "Task",
-                "Resource": _states("sagemaker:createTransformJob.sync"),
+                "Resource": states_resource("sagemaker:createTransformJob.sync"),
                 "Parameters": self.transform_request(),
                 "ResultSelector": {
                     "job.$": "$.TransformJobName",
@@ -459,17 +443,11 @@ class InferencePipelineStack(PatternStack):
             .otherwise(default_input)
         )
 
-    def _workflow_role(self) -> iam.Role:
-        """One managed policy with exactly what the states call (no inline policies)."""
-        role = iam.Role(
-            self,
-            "WorkflowRole",
-            assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
-            description="Inference pipeline batch transform: find input, transform, alert, log",
-        )
+    def _workflow_statements(self) -> list[iam.PolicyStatement]:
+        """What the states call, besides alerts, logs and traces."""
         arn = f"arn:{self.partition}:sagemaker:{self.region}:{self.account}"
         events_arn = f"arn:{self.partition}:events:{self.region}:{self.account}:rule"
-        statements = [
+        return [
             iam.PolicyStatement(
                 sid="FindInput",
                 actions=["s3:ListBucket"],
@@ -491,58 +469,7 @@ class InferencePipelineStack(PatternStack):
                 actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
                 resources=[f"{events_arn}/{TRANSFORM_RULE}"],
             ),
-            iam.PolicyStatement(
-                sid="Alerts",
-                actions=["sns:Publish"],
-                resources=[self.foundation.topic.topic_arn],
-            ),
-            iam.PolicyStatement(
-                sid="AlertsKey",
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=[self.foundation.key.key_arn],
-            ),
-            iam.PolicyStatement(
-                sid="ExecutionLogs",
-                actions=[
-                    "logs:CreateLogDelivery",
-                    "logs:GetLogDelivery",
-                    "logs:UpdateLogDelivery",
-                    "logs:DeleteLogDelivery",
-                    "logs:ListLogDeliveries",
-                    "logs:PutResourcePolicy",
-                    "logs:DescribeResourcePolicies",
-                    "logs:DescribeLogGroups",
-                ],
-                resources=["*"],
-            ),
-            iam.PolicyStatement(
-                sid="Tracing",
-                actions=[
-                    "xray:PutTraceSegments",
-                    "xray:PutTelemetryRecords",
-                    "xray:GetSamplingRules",
-                    "xray:GetSamplingTargets",
-                ],
-                resources=["*"],
-            ),
         ]
-        self._workflow_policy = iam.ManagedPolicy(
-            self, "WorkflowPolicy", roles=[role], statements=statements
-        )
-        acknowledge(
-            self._workflow_policy,
-            "Every run names its transform job from the execution's id (transform-<hash>), so "
-            "the job ARN ends in a wildcard after that fixed prefix.",
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
-            "<AWS::AccountId>:transform-job/transform-*]",
-        )
-        acknowledge(
-            self._workflow_policy,
-            "CloudWatch Logs' log-delivery actions, which Step Functions uses to write "
-            "execution history, and X-Ray's trace actions have no resource-level permissions.",
-            "AwsSolutions-IAM5[Resource::*]",
-        )
-        return role
 
     # --- what starts it -------------------------------------------------------------------
 

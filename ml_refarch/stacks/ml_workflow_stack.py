@@ -30,10 +30,16 @@ from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.config import MlWorkflowSettings, Profile
-from ml_refarch.constructs import EncryptedLogGroup, EncryptionKey, SecureBucket
+from ml_refarch.constructs import EncryptionKey, SecureBucket
 from ml_refarch.constructs.execution_role import SageMakerExecutionRole
 from ml_refarch.constructs.images import framework_image_uri
 from ml_refarch.constructs.isolated_vpc import IsolatedVpc
+from ml_refarch.constructs.workflow import (
+    RETRYABLE_ERRORS,
+    audited_workflow,
+    notify_failure,
+    states_resource,
+)
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.training import (
     CODE_CHANNEL,
@@ -45,20 +51,10 @@ from ml_refarch.training import (
     write_source_tarball,
 )
 
-#: API errors worth retrying: throttling and account limits clear up; others do not.
-RETRYABLE_ERRORS = [
-    "SageMaker.AmazonSageMakerException",
-    "SageMaker.ResourceLimitExceededException",
-    "ThrottlingException",
-]
 #: What the aws-sdk DescribeEndpoint integration raises for an endpoint that does not exist.
 ENDPOINT_MISSING_ERRORS = ["SageMaker.SageMakerException", "SageMaker.ResourceNotFoundException"]
 TRAINING_RULE = "StepFunctionsGetEventsForSageMakerTrainingJobsRule"
 TUNING_RULE = "StepFunctionsGetEventsForSageMakerTuningJobsRule"
-
-
-def _states(action: str) -> str:
-    return f"arn:{cdk.Aws.PARTITION}:states:::{action}"
 
 
 class MlWorkflowStack(PatternStack):
@@ -181,27 +177,38 @@ class MlWorkflowStack(PatternStack):
             tags={"ml-refarch:pattern": self.pattern_id},
             code_input=S3Input(f"s3://{code.s3_bucket_name}/{code.s3_object_key}"),
         )
-        definition = self._definition(subnets, security_groups)
-        log_group = EncryptedLogGroup(
-            self, "ExecutionLogs", encryption_key=self.key, profile=profile
-        ).log_group
-        role = self._workflow_role()
-        self.state_machine = sfn.StateMachine(
+        workflow = audited_workflow(
             self,
             "Workflow",
             state_machine_name=f"{construct_id}-train-and-deploy",
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
-            role=role.without_policy_updates(),
-            logs=sfn.LogOptions(
-                destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+            definition=self._definition(subnets, security_groups),
+            description="ML workflow: SageMaker jobs, model, endpoint; failure alerts; logs",
+            statements=self._workflow_statements(),
+            wildcard_reason=(
+                "Every run names its own training and tuning jobs, models and endpoint "
+                "configurations (from a UUID), so their ARNs end in a wildcard; the endpoint "
+                "itself is named exactly."
             ),
-            tracing_enabled=True,
+            wildcard_findings=[
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
+                "<AWS::AccountId>:training-job/*]",
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
+                "<AWS::AccountId>:hyper-parameter-tuning-job/*]",
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
+                "<AWS::AccountId>:model/*]",
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
+                "<AWS::AccountId>:endpoint-config/*]",
+            ],
+            alert_topic=self.topic,
+            encryption_key=self.key,
+            profile=profile,
             # The longest path: a spot job's wait, plus the rest of the workflow.
             timeout=cdk.Duration.seconds(
                 max(settings.max_wait_seconds, settings.max_runtime_seconds) * 2 + 3600
             ),
         )
-        self.state_machine.node.add_dependency(self._workflow_policy)
+        self.state_machine = workflow.state_machine
+        log_group = workflow.log_group
 
         self.output("StateMachineArn", self.state_machine.state_machine_arn, "The workflow")
         self.output("TopicArn", self.topic.topic_arn, "Failure notifications (subscribe here)")
@@ -227,19 +234,9 @@ class MlWorkflowStack(PatternStack):
 
     def _definition(self, subnets: list[str], security_groups: list[str]) -> sfn.IChainable:
         settings = self.settings
-        notify = sfn.CustomState(
-            self,
-            "NotifyFailure",
-            state_json={
-                "Type": "Task",
-                "Resource": _states("sns:publish"),
-                "Parameters": {
-                    "TopicArn": self.topic.topic_arn,
-                    "Subject": "ml-refarch workflow failed",
-                    "Message.$": "States.JsonToString($)",
-                },
-            },
-        ).next(sfn.Fail(self, "Failed", error="WorkflowFailed", cause="see the SNS message"))
+        notify = notify_failure(
+            self, topic=self.topic, subject="ml-refarch workflow failed", error="WorkflowFailed"
+        )
 
         def catching(task: sfn.CustomState) -> sfn.CustomState:
             task.add_catch(notify, errors=["States.ALL"], result_path="$.error")
@@ -264,7 +261,7 @@ class MlWorkflowStack(PatternStack):
         train = catching(
             self._task(
                 "Train",
-                _states("sagemaker:createTrainingJob.sync"),
+                states_resource("sagemaker:createTrainingJob.sync"),
                 {
                     "Parameters": {
                         "TrainingJobName.$": "States.Format('train-{}', $.run.id)",
@@ -289,7 +286,7 @@ class MlWorkflowStack(PatternStack):
         tune = catching(
             self._task(
                 "Tune",
-                _states("sagemaker:createHyperParameterTuningJob.sync"),
+                states_resource("sagemaker:createHyperParameterTuningJob.sync"),
                 {
                     "Parameters": {
                         # Tuning job names are at most 32 characters: a UUID's first block.
@@ -304,7 +301,7 @@ class MlWorkflowStack(PatternStack):
         best = catching(
             self._task(
                 "DescribeBestJob",
-                _states("aws-sdk:sagemaker:describeTrainingJob"),
+                states_resource("aws-sdk:sagemaker:describeTrainingJob"),
                 {
                     "Parameters": {"TrainingJobName.$": "$.tuned.best"},
                     "ResultSelector": {
@@ -319,7 +316,7 @@ class MlWorkflowStack(PatternStack):
         model = catching(
             self._task(
                 "CreateModel",
-                _states("sagemaker:createModel"),
+                states_resource("sagemaker:createModel"),
                 {
                     "Parameters": {
                         "ModelName.$": "States.Format('model-{}', $.run.id)",
@@ -344,7 +341,7 @@ class MlWorkflowStack(PatternStack):
         endpoint_config = catching(
             self._task(
                 "CreateEndpointConfig",
-                _states("sagemaker:createEndpointConfig"),
+                states_resource("sagemaker:createEndpointConfig"),
                 {
                     "Parameters": {
                         "EndpointConfigName.$": "States.Format('config-{}', $.run.id)",
@@ -365,7 +362,7 @@ class MlWorkflowStack(PatternStack):
         )
         find_endpoint = self._task(
             "FindEndpoint",
-            _states("aws-sdk:sagemaker:describeEndpoint"),
+            states_resource("aws-sdk:sagemaker:describeEndpoint"),
             {
                 "Parameters": {"EndpointName": self.endpoint_name},
                 "ResultSelector": {"status.$": "$.EndpointStatus"},
@@ -375,7 +372,7 @@ class MlWorkflowStack(PatternStack):
         create_endpoint = catching(
             self._task(
                 "CreateEndpoint",
-                _states("sagemaker:createEndpoint"),
+                states_resource("sagemaker:createEndpoint"),
                 {
                     "Parameters": {
                         "EndpointName": self.endpoint_name,
@@ -389,7 +386,7 @@ class MlWorkflowStack(PatternStack):
         update_endpoint = catching(
             self._task(
                 "UpdateEndpoint",
-                _states("sagemaker:updateEndpoint"),
+                states_resource("sagemaker:updateEndpoint"),
                 {
                     "Parameters": {
                         "EndpointName": self.endpoint_name,
@@ -420,17 +417,11 @@ class MlWorkflowStack(PatternStack):
 
     # --- the workflow's role ---------------------------------------------------------------
 
-    def _workflow_role(self) -> iam.Role:
-        """One managed policy with exactly what the states call (no inline policies)."""
-        role = iam.Role(
-            self,
-            "WorkflowRole",
-            assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
-            description="ML workflow: SageMaker jobs, model, endpoint; failure alerts; logs",
-        )
+    def _workflow_statements(self) -> list[iam.PolicyStatement]:
+        """What the states call, besides alerts, logs and traces."""
         arn = f"arn:{self.partition}:sagemaker:{self.region}:{self.account}"
         events = f"arn:{self.partition}:events:{self.region}:{self.account}:rule"
-        statements = [
+        return [
             iam.PolicyStatement(
                 sid="TrainAndTune",
                 actions=[
@@ -472,61 +463,4 @@ class MlWorkflowStack(PatternStack):
                 actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
                 resources=[f"{events}/{TRAINING_RULE}", f"{events}/{TUNING_RULE}"],
             ),
-            iam.PolicyStatement(
-                sid="Alerts", actions=["sns:Publish"], resources=[self.topic.topic_arn]
-            ),
-            iam.PolicyStatement(
-                sid="AlertsKey",
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=[self.key.key_arn],
-            ),
-            iam.PolicyStatement(
-                sid="ExecutionLogs",
-                actions=[
-                    "logs:CreateLogDelivery",
-                    "logs:GetLogDelivery",
-                    "logs:UpdateLogDelivery",
-                    "logs:DeleteLogDelivery",
-                    "logs:ListLogDeliveries",
-                    "logs:PutResourcePolicy",
-                    "logs:DescribeResourcePolicies",
-                    "logs:DescribeLogGroups",
-                ],
-                resources=["*"],
-            ),
-            iam.PolicyStatement(
-                sid="Tracing",
-                actions=[
-                    "xray:PutTraceSegments",
-                    "xray:PutTelemetryRecords",
-                    "xray:GetSamplingRules",
-                    "xray:GetSamplingTargets",
-                ],
-                resources=["*"],
-            ),
         ]
-        self._workflow_policy = iam.ManagedPolicy(
-            self, "WorkflowPolicy", roles=[role], statements=statements
-        )
-        policy = self._workflow_policy
-        acknowledge(
-            policy,
-            "Every run names its own training and tuning jobs, models and endpoint "
-            "configurations (from a UUID), so their ARNs end in a wildcard; the endpoint "
-            "itself is named exactly.",
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
-            "<AWS::AccountId>:training-job/*]",
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
-            "<AWS::AccountId>:hyper-parameter-tuning-job/*]",
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
-            "<AWS::AccountId>:model/*]",
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:"
-            "<AWS::AccountId>:endpoint-config/*]",
-        )
-        acknowledge(
-            policy,
-            "CloudWatch Logs' log-delivery actions, which Step Functions uses to write "
-            "execution history, and X-Ray's trace actions have no resource-level permissions.",
-            "AwsSolutions-IAM5[Resource::*]",
-        )
-        return role

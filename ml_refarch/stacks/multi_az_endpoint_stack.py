@@ -42,12 +42,4 @@ class MultiAzEndpointStack(EndpointPatternStack):
     def variants(
         self, settings: MultiAzEndpointSettings, models: Mapping[str, HostedModel]
     ) -> list[Variant]:
-        return [
-            Variant(
-                name=VARIANT_NAME,
-                model=models[DEFAULT_MODEL],
-                initial_weight=1.0,
-                instance_type=settings.instance_type,
-                initial_instance_count=settings.instance_count,
-            )
-        ]
+        return [Variant.from_settings(VARIANT_NAME, models[DEFAULT_MODEL], settings)]

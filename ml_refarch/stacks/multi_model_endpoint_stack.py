@@ -31,8 +31,6 @@ from ml_refarch.compliance.acknowledge import acknowledge, skip_checkov
 from ml_refarch.config import MultiModelEndpointSettings, Profile
 from ml_refarch.constructs import EncryptedLogGroup, SecureBucket
 from ml_refarch.constructs.hosting import (
-    Alarms,
-    Autoscaling,
     Container,
     HostedModel,
     HostingFoundation,
@@ -117,26 +115,13 @@ class MultiModelEndpointStack(PatternStack):
         )
         # The read permission on the prefix is in the role's managed policy, not the role.
         self.model.model.node.add_dependency(self.foundation.role_policy)
-        self.endpoint = RealtimeEndpoint(
+        self.endpoint = RealtimeEndpoint.from_settings(
             self,
             "Endpoint",
-            variants=[
-                Variant(
-                    name=VARIANT_NAME,
-                    model=self.model,
-                    instance_type=settings.instance_type,
-                    initial_instance_count=settings.instance_count,
-                )
-            ],
+            variants=[Variant.from_settings(VARIANT_NAME, self.model, settings)],
+            settings=settings,
             encryption_key=key,
-            autoscaling=Autoscaling(
-                min_capacity=settings.min_instance_count,
-                max_capacity=settings.max_instance_count,
-                invocations_per_instance=settings.target_invocations_per_instance,
-                scale_in_cooldown_seconds=settings.scale_in_cooldown_seconds,
-                scale_out_cooldown_seconds=settings.scale_out_cooldown_seconds,
-            ),
-            alarms=Alarms(topic=self.foundation.topic, model_latency_ms=settings.latency_alarm_ms),
+            topic=self.foundation.topic,
         )
 
         self.output("EndpointName", self.endpoint.endpoint_name, "The multi-model endpoint")

@@ -41,8 +41,6 @@ from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.config import Profile, PublicEndpointSettings
 from ml_refarch.constructs import EncryptedLogGroup
 from ml_refarch.constructs.hosting import (
-    Alarms,
-    Autoscaling,
     Container,
     HostedModel,
     HostingFoundation,
@@ -199,26 +197,13 @@ class PublicEndpointStack(PatternStack):
             containers=[Container(image=xgboost_image_uri(self), model_data_url=artifact.s3_url)],
             network=foundation.network,
         )
-        self.endpoint = RealtimeEndpoint(
+        self.endpoint = RealtimeEndpoint.from_settings(
             self,
             "Endpoint",
-            variants=[
-                Variant(
-                    name=VARIANT_NAME,
-                    model=model,
-                    instance_type=settings.instance_type,
-                    initial_instance_count=settings.instance_count,
-                )
-            ],
+            variants=[Variant.from_settings(VARIANT_NAME, model, settings)],
+            settings=settings,
             encryption_key=foundation.key,
-            autoscaling=Autoscaling(
-                min_capacity=settings.min_instance_count,
-                max_capacity=settings.max_instance_count,
-                invocations_per_instance=settings.target_invocations_per_instance,
-                scale_in_cooldown_seconds=settings.scale_in_cooldown_seconds,
-                scale_out_cooldown_seconds=settings.scale_out_cooldown_seconds,
-            ),
-            alarms=Alarms(topic=foundation.topic, model_latency_ms=settings.latency_alarm_ms),
+            topic=foundation.topic,
         )
 
         self.api = self._api(construct_id)

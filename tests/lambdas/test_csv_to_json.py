@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import importlib.util
 import io
 import itertools
 import json
@@ -17,6 +16,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.load import load_by_path
 
 HANDLER_PATH = Path(__file__).resolve().parents[2] / "lambdas" / "csv_to_json" / "handler.py"
 
@@ -54,17 +55,7 @@ SOURCE_STREAM_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/clicks"
 
 
 def load_module(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, HANDLER_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses resolve annotations through sys.modules
-    # No __pycache__ next to the handler: that directory is zipped as the Lambda asset.
-    dont_write_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.dont_write_bytecode = dont_write_bytecode
-    return module
+    return load_by_path(name, HANDLER_PATH)
 
 
 _module_counter = itertools.count()

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
 from ml_refarch import model_artifacts, smoke
+from tests.load import load_script
+from tests.scripts.fakes import Fake
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location(
-    "baseline_model_monitor", ROOT / "scripts" / "baseline_model_monitor.py"
-)
-baseline = importlib.util.module_from_spec(_spec)
-# Its dataclasses look their module up by name.
-sys.modules[_spec.name] = baseline
-_spec.loader.exec_module(baseline)
+baseline = load_script("baseline_model_monitor")
 
 KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 OUTPUTS = {
@@ -170,20 +162,6 @@ def test_baseline_csv_has_no_header_and_nine_numeric_columns():
 
 
 # --- the real run's S3 calls -------------------------------------------------------------------
-
-
-class Fake:
-    def __init__(self, **responses):
-        self.responses = responses
-        self.calls: list[tuple[str, dict]] = []
-
-    def __getattr__(self, name):
-        def call(**kwargs):
-            self.calls.append((name, kwargs))
-            response = self.responses[name]
-            return response(**kwargs) if callable(response) else response
-
-        return call
 
 
 def test_upload_encrypts_the_dataset_with_the_stack_key():

@@ -2,63 +2,24 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import itertools
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
 from ml_refarch import endpoint_smoke
 from ml_refarch.model_artifacts import load_manifest, sample_csv
+from tests.load import load_script
+from tests.scripts import fakes
+from tests.scripts.fakes import Fake, Session, client
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location(
-    "smoke_ab_variants", ROOT / "scripts" / "smoke_ab_variants.py"
-)
-smoke_ab = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(smoke_ab)
+smoke_ab = load_script("smoke_ab_variants")
 
 ENDPOINT = "Endpoint-AbC123"
 VARIANT_MODELS = "churn-v1=churn-v1,churn-v2=churn-v2"
 SCORES = load_manifest()["samples"]["scores"]
-
-
-def client(service: str):
-    return boto3.client(
-        service,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
-class Fake:
-    def __init__(self, **responses: Any):
-        self.responses = responses
-        self.calls: list[tuple[str, dict]] = []
-
-    def __getattr__(self, name: str):
-        def call(**kwargs: Any) -> Any:
-            self.calls.append((name, kwargs))
-            response = self.responses[name]
-            if isinstance(response, list):
-                return response.pop(0)
-            return response(**kwargs) if callable(response) else response
-
-        return call
-
-
-class Session:
-    def __init__(self, **clients):
-        self.clients = clients
-
-    def client(self, name):
-        return self.clients[name]
 
 
 def described(status: str, weights: dict[str, float]) -> dict:
@@ -84,16 +45,7 @@ def session(
     variant_models=VARIANT_MODELS,
 ):
     outputs = {"EndpointName": ENDPOINT, "VariantModels": variant_models}
-    cloudformation = Fake(
-        describe_stacks={
-            "Stacks": [
-                {
-                    "StackStatus": "UPDATE_COMPLETE",
-                    "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
-                }
-            ]
-        }
-    )
+    cloudformation = fakes.stack(outputs, status="UPDATE_COMPLETE")
     sagemaker = Fake(
         describe_endpoint=list(
             descriptions or [described("InService", {"churn-v1": 0.9, "churn-v2": 0.1})]

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import datetime
-import importlib.util
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location(
-    "smoke_fsx_training", ROOT / "scripts" / "smoke_fsx_training.py"
-)
-smoke_fsx = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(smoke_fsx)
+from tests.load import load_script
+from tests.scripts import fakes
+from tests.scripts.fakes import Fake, Pages, Session
+
+smoke_fsx = load_script("smoke_fsx_training")
 
 BUCKET = "training-bucket"
 FILE_SYSTEM_ID = "fs-0123456789abcdef0"
@@ -26,38 +22,6 @@ OUTPUTS = {
 }
 
 
-class Fake:
-    """An AWS client whose methods return canned responses and record their calls."""
-
-    def __init__(self, **responses: Any):
-        self.responses = responses
-        self.calls: list[tuple[str, dict]] = []
-
-    def __getattr__(self, name: str):
-        def call(**kwargs: Any) -> Any:
-            self.calls.append((name, kwargs))
-            response = self.responses[name]
-            return response(**kwargs) if callable(response) else response
-
-        return call
-
-
-class Paginator:
-    def __init__(self, pages):
-        self.pages = pages
-
-    def paginate(self, **_: Any):
-        return self.pages
-
-
-class Session:
-    def __init__(self, **clients: Fake):
-        self.clients = clients
-
-    def client(self, name: str) -> Fake:
-        return self.clients[name]
-
-
 def make_session(
     *,
     lifecycle: str = "AVAILABLE",
@@ -67,8 +31,7 @@ def make_session(
     artifacts: tuple[str, ...] = (),
     status: str = "CREATE_COMPLETE",
 ) -> Session:
-    outputs = [{"OutputKey": k, "OutputValue": v} for k, v in OUTPUTS.items()]
-    cloudformation = Fake(describe_stacks={"Stacks": [{"StackStatus": status, "Outputs": outputs}]})
+    cloudformation = fakes.stack(OUTPUTS, status)
     file_system = {
         "FileSystemId": FILE_SYSTEM_ID,
         "Lifecycle": lifecycle,
@@ -94,7 +57,7 @@ def make_session(
         for i, key in enumerate(artifacts)
     ]
     s3 = Fake(list_objects_v2={"Contents": [{"Key": key} for key in data_keys]})
-    s3.get_paginator = lambda name: Paginator([{"Contents": contents}])
+    s3.get_paginator = lambda name: Pages([{"Contents": contents}])
     return Session(cloudformation=cloudformation, fsx=fsx, s3=s3)
 
 

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
-from pathlib import Path
-from typing import Any
 
 import botocore.exceptions
 import pytest
 
 from ml_refarch.model_artifacts import load_pipeline_manifest
+from tests.load import load_script
+from tests.scripts import fakes
+from tests.scripts.fakes import Fake, Session
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location(
-    "smoke_inference_pipeline", ROOT / "scripts" / "smoke_inference_pipeline.py"
-)
-smoke_pipeline = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(smoke_pipeline)
+smoke_pipeline = load_script("smoke_inference_pipeline")
 
 MANIFEST = load_pipeline_manifest()
 SAMPLES = MANIFEST["samples"]
@@ -50,32 +45,6 @@ def model_error(status=400, message="invalid rows: row 1 has 3 values, expected 
     )
 
 
-class Fake:
-    def __init__(self, **responses: Any):
-        self.responses = responses
-        self.calls: list[tuple[str, dict]] = []
-
-    def __getattr__(self, name: str):
-        def call(**kwargs: Any) -> Any:
-            self.calls.append((name, kwargs))
-            response = self.responses[name]
-            if isinstance(response, list):
-                response = response.pop(0)
-            if isinstance(response, Exception):
-                raise response
-            return response(**kwargs) if callable(response) else response
-
-        return call
-
-
-class Session:
-    def __init__(self, **clients):
-        self.clients = clients
-
-    def client(self, name):
-        return self.clients[name]
-
-
 def session(
     *,
     answer: str | None = None,
@@ -84,10 +53,7 @@ def session(
     statuses=("RUNNING", "SUCCEEDED"),
     joined: str | None = None,
 ):
-    outputs = [{"OutputKey": k, "OutputValue": v} for k, v in OUTPUTS.items()]
-    cloudformation = Fake(
-        describe_stacks={"Stacks": [{"StackStatus": "CREATE_COMPLETE", "Outputs": outputs}]}
-    )
+    cloudformation = fakes.stack(OUTPUTS)
     runtime = Fake(
         invoke_endpoint=[
             {"Body": io.BytesIO((answer if answer is not None else labelled()).encode())},
@@ -188,9 +154,7 @@ def test_skip_batch_touches_no_bucket(capsys):
 
 def test_missing_outputs_are_a_setup_error(capsys):
     aws = session()
-    aws.clients["cloudformation"].responses["describe_stacks"] = {
-        "Stacks": [{"StackStatus": "CREATE_COMPLETE", "Outputs": []}]
-    }
+    aws.clients["cloudformation"] = fakes.stack({})
     assert run(aws) == 2
     assert "EndpointName" in capsys.readouterr().err
 

@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import csv
 import datetime
-import importlib.util
 import io
 import json
 import random
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -26,22 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 from moto import mock_aws
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_by_path(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses resolve annotations through sys.modules
-    # No __pycache__ next to the handler: that directory is zipped as the Lambda asset.
-    dont_write_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.dont_write_bytecode = dont_write_bytecode
-    return module
-
+from tests.load import REPO_ROOT, load_by_path
 
 smoke = load_by_path(
     "scripts_smoke_kinesis_parquet", REPO_ROOT / "scripts" / "smoke_kinesis_parquet.py"

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location(
-    "smoke_ml_workflow", ROOT / "scripts" / "smoke_ml_workflow.py"
-)
-smoke_workflow = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(smoke_workflow)
+from tests.load import load_script
+from tests.scripts import fakes
+from tests.scripts.fakes import Fake, Pages, Session
+
+smoke_workflow = load_script("smoke_ml_workflow")
 
 OUTPUTS = {
     "StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:workflow",
@@ -26,43 +22,8 @@ OUTPUTS = {
 TAG = {"Key": "ml-refarch:pattern", "Value": "ml-workflow"}
 
 
-class Fake:
-    def __init__(self, **responses: Any):
-        self.responses = responses
-        self.calls: list[tuple[str, dict]] = []
-
-    def __getattr__(self, name: str):
-        def call(**kwargs: Any) -> Any:
-            self.calls.append((name, kwargs))
-            response = self.responses[name]
-            if isinstance(response, list):
-                return response.pop(0)
-            return response(**kwargs) if callable(response) else response
-
-        return call
-
-
-class Pages:
-    def __init__(self, pages):
-        self.pages = pages
-
-    def paginate(self):
-        return self.pages
-
-
-class Session:
-    def __init__(self, **clients):
-        self.clients = clients
-
-    def client(self, name):
-        return self.clients[name]
-
-
 def session(*, statuses=("RUNNING", "SUCCEEDED"), endpoint=("Creating", "InService"), body=b"[1]"):
-    outputs = [{"OutputKey": k, "OutputValue": v} for k, v in OUTPUTS.items()]
-    cloudformation = Fake(
-        describe_stacks={"Stacks": [{"StackStatus": "CREATE_COMPLETE", "Outputs": outputs}]}
-    )
+    cloudformation = fakes.stack(OUTPUTS)
     stepfunctions = Fake(
         start_execution={"executionArn": "arn:aws:states:::execution:workflow:run-1"},
         describe_execution=[

@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
 import json
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import botocore.exceptions
 import pytest
 
 from ml_refarch import model_artifacts, smoke
+from tests.load import load_script
+from tests.scripts import fakes
+from tests.scripts.fakes import Session
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location(
-    "smoke_model_monitor", ROOT / "scripts" / "smoke_model_monitor.py"
-)
-smoke_monitor = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = smoke_monitor
-_spec.loader.exec_module(smoke_monitor)
+smoke_monitor = load_script("smoke_model_monitor")
 
 OUTPUTS = {
     "EndpointName": "Endpoint-abc",
@@ -39,22 +32,8 @@ ANSWER = "\n".join(str(s) for s in MANIFEST["samples"]["scores"]["churn-v1"]) + 
 PREFIX = "data-capture/Endpoint-abc/AllTraffic/"
 
 
-class Fake:
-    def __init__(self, **responses: Any):
-        self.responses = responses
-        self.calls: list[tuple[str, dict]] = []
-
-    def __getattr__(self, name: str):
-        def call(**kwargs: Any) -> Any:
-            self.calls.append((name, kwargs))
-            response = self.responses[name]
-            if isinstance(response, list):
-                response = response.pop(0) if len(response) > 1 else response[0]
-            if isinstance(response, Exception):
-                raise response
-            return response(**kwargs) if callable(response) else response
-
-        return call
+class Fake(fakes.Fake):
+    last_repeats = True  # a poll keeps seeing the last state it was given
 
 
 class Pages:
@@ -239,21 +218,10 @@ def test_schedule_checks_report_the_last_execution(status, last, passed, reporte
 # --- the whole run -----------------------------------------------------------------------------
 
 
-class Session:
-    def __init__(self, **clients):
-        self.clients = clients
-
-    def client(self, name):
-        return self.clients[name]
-
-
 def test_main_passes_against_a_healthy_deployment(capsys):
     key = PREFIX + "2026/11/25/12/file.jsonl"
-    outputs = [{"OutputKey": k, "OutputValue": v} for k, v in OUTPUTS.items()]
     session = Session(
-        cloudformation=Fake(
-            describe_stacks={"Stacks": [{"StackStatus": "CREATE_COMPLETE", "Outputs": outputs}]}
-        ),
+        cloudformation=fakes.stack(OUTPUTS),
         sagemaker=schedule(last={"MonitoringExecutionStatus": "Completed"}),
         s3=FakeS3([[], [listing(key)]], files={key: capture_line()}),
         **{
@@ -272,9 +240,7 @@ def test_main_passes_against_a_healthy_deployment(capsys):
 
 def test_main_without_outputs_is_a_setup_error(capsys):
     session = Session(
-        cloudformation=Fake(
-            describe_stacks={"Stacks": [{"StackStatus": "CREATE_COMPLETE", "Outputs": []}]}
-        ),
+        cloudformation=fakes.stack({}),
         sagemaker=Fake(),
         s3=FakeS3([[]]),
         **{"sagemaker-runtime": Fake()},

@@ -2,54 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
-from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
 from ml_refarch import endpoint_smoke
 from ml_refarch.model_artifacts import load_manifest, sample_csv
+from tests.load import load_script
+from tests.scripts import fakes
+from tests.scripts.fakes import Fake, Session
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location(
-    "smoke_multi_az_endpoint", ROOT / "scripts" / "smoke_multi_az_endpoint.py"
-)
-smoke_multi_az = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(smoke_multi_az)
+smoke_multi_az = load_script("smoke_multi_az_endpoint")
 
 ENDPOINT = "Endpoint-AbC123"
 OUTPUTS = {"EndpointName": ENDPOINT, "VariantModels": "AllTraffic=churn-v1"}
 SCORES = load_manifest()["samples"]["scores"]
-
-
-class Fake:
-    """A client whose methods return canned responses (a list is consumed in order)."""
-
-    def __init__(self, **responses: Any):
-        self.responses = responses
-        self.calls: list[tuple[str, dict]] = []
-
-    def __getattr__(self, name: str):
-        def call(**kwargs: Any) -> Any:
-            self.calls.append((name, kwargs))
-            response = self.responses[name]
-            if isinstance(response, list):
-                return response.pop(0)
-            return response(**kwargs) if callable(response) else response
-
-        return call
-
-
-class Session:
-    def __init__(self, **clients):
-        self.clients = clients
-
-    def client(self, name):
-        return self.clients[name]
 
 
 def scores_body(scores) -> bytes:
@@ -66,16 +34,7 @@ def session(
     scores=SCORES["churn-v1"],
     outputs=OUTPUTS,
 ):
-    cloudformation = Fake(
-        describe_stacks={
-            "Stacks": [
-                {
-                    "StackStatus": "CREATE_COMPLETE",
-                    "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
-                }
-            ]
-        }
-    )
+    cloudformation = fakes.stack(outputs)
     variant = {
         "VariantName": "AllTraffic",
         "CurrentInstanceCount": instances,
@@ -201,12 +160,7 @@ def test_requests_must_be_positive():
 
 
 def test_the_scaling_queries_are_valid_application_auto_scaling_requests():
-    client = boto3.client(
-        "application-autoscaling",
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = fakes.client("application-autoscaling")
     resource_id = f"endpoint/{ENDPOINT}/variant/AllTraffic"
     with Stubber(client) as stub:
         stub.add_response(
@@ -224,12 +178,7 @@ def test_the_scaling_queries_are_valid_application_auto_scaling_requests():
 
 
 def test_the_invocation_is_a_valid_runtime_request():
-    client = boto3.client(
-        "sagemaker-runtime",
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = fakes.client("sagemaker-runtime")
     body = sample_csv()
     with Stubber(client) as stub:
         stub.add_response(

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
-from pathlib import Path
-from typing import Any
 
 import botocore.exceptions
 import pytest
 
 from ml_refarch.model_artifacts import load_manifest, sample_csv
+from tests.load import REPO_ROOT, load_script
+from tests.scripts import fakes
+from tests.scripts.fakes import Fake, Session
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location(
-    "smoke_multi_model_endpoint", ROOT / "scripts" / "smoke_multi_model_endpoint.py"
-)
-smoke_mme = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(smoke_mme)
+smoke_mme = load_script("smoke_multi_model_endpoint")
 
 MANIFEST = load_manifest()
 SCORES = MANIFEST["samples"]["scores"]
@@ -27,30 +22,6 @@ OUTPUTS = {
     "ModelsUri": "s3://models-bucket/models/",
     "CommittedModels": "churn-v1.tar.gz,churn-v2.tar.gz",
 }
-
-
-class Fake:
-    def __init__(self, **responses: Any):
-        self.responses = responses
-        self.calls: list[tuple[str, dict]] = []
-
-    def __getattr__(self, name: str):
-        def call(**kwargs: Any) -> Any:
-            self.calls.append((name, kwargs))
-            response = self.responses[name]
-            if isinstance(response, list):
-                return response.pop(0)
-            return response(**kwargs) if callable(response) else response
-
-        return call
-
-
-class Session:
-    def __init__(self, **clients):
-        self.clients = clients
-
-    def client(self, name):
-        return self.clients[name]
 
 
 def not_found(**_):
@@ -72,16 +43,7 @@ def correct_answers():
 
 
 def session(*, head=None, invoke=None, statuses=("Creating", "InService"), outputs=OUTPUTS):
-    cloudformation = Fake(
-        describe_stacks={
-            "Stacks": [
-                {
-                    "StackStatus": "CREATE_COMPLETE",
-                    "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
-                }
-            ]
-        }
-    )
+    cloudformation = fakes.stack(outputs)
     s3 = Fake(head_object=head or {}, put_object={})
     sagemaker = Fake(describe_endpoint=[{"EndpointStatus": s} for s in statuses])
     runtime = Fake(invoke_endpoint=invoke or correct_answers())
@@ -143,7 +105,7 @@ def test_upload_puts_the_committed_artifacts_first(capsys):
     assert code == 0, out
     puts = [kwargs for name, kwargs in fake.clients["s3"].calls if name == "put_object"]
     assert [put["Key"] for put in puts] == ["models/churn-v1.tar.gz", "models/churn-v2.tar.gz"]
-    committed = (ROOT / "ml_refarch" / "assets" / "models" / "churn-v1.tar.gz").read_bytes()
+    committed = (REPO_ROOT / "ml_refarch" / "assets" / "models" / "churn-v1.tar.gz").read_bytes()
     assert puts[0]["Body"] == committed and puts[0]["Bucket"] == "models-bucket"
 
 

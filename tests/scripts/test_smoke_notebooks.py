@@ -13,13 +13,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime
-import importlib.util
 import json
-import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -30,23 +26,7 @@ from botocore.validate import validate_parameters
 from moto import mock_aws
 
 from ml_refarch import smoke
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_by_path(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    # No __pycache__ in scripts/: it is not a package and the checkout stays clean.
-    dont_write_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.dont_write_bytecode = dont_write_bytecode
-    return module
-
+from tests.load import REPO_ROOT, load_by_path
 
 notebook_smoke = load_by_path(
     "scripts_smoke_isolated_notebook", REPO_ROOT / "scripts" / "smoke_isolated_notebook.py"

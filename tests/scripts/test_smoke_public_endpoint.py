@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,14 +11,9 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from ml_refarch.model_artifacts import DEFAULT_MODEL, load_manifest, sample_csv
+from tests.load import load_script
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location(
-    "smoke_public_endpoint", ROOT / "scripts" / "smoke_public_endpoint.py"
-)
-smoke_public = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = smoke_public  # dataclasses look their module up by name
-_spec.loader.exec_module(smoke_public)
+smoke_public = load_script("smoke_public_endpoint")
 Response = smoke_public.Response
 
 URL = "https://abc123defg.execute-api.eu-west-1.amazonaws.com/v1/predict"

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import sys
-from pathlib import Path
-from typing import Any
 
 from ml_refarch.model_artifacts import load_manifest, sample_csv
+from tests.load import load_script
+from tests.scripts import fakes
+from tests.scripts.fakes import Fake, Session
 
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location(
-    "smoke_serverless_inference", ROOT / "scripts" / "smoke_serverless_inference.py"
-)
-smoke_sv = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = smoke_sv  # its dataclasses look their module up by name
-_spec.loader.exec_module(smoke_sv)
+smoke_sv = load_script("smoke_serverless_inference")
 
 MANIFEST = load_manifest()
 SCORES = MANIFEST["samples"]["scores"]
@@ -25,30 +18,6 @@ SERVERLESS_VARIANT = {
     "VariantName": "Serverless",
     "CurrentServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5},
 }
-
-
-class Fake:
-    def __init__(self, **responses: Any):
-        self.responses = responses
-        self.calls: list[tuple[str, dict]] = []
-
-    def __getattr__(self, name: str):
-        def call(**kwargs: Any) -> Any:
-            self.calls.append((name, kwargs))
-            response = self.responses[name]
-            if isinstance(response, list):
-                return response.pop(0)
-            return response(**kwargs) if callable(response) else response
-
-        return call
-
-
-class Session:
-    def __init__(self, **clients):
-        self.clients = clients
-
-    def client(self, name):
-        return self.clients[name]
 
 
 class Clock:
@@ -73,16 +42,7 @@ def answering(scores):
 
 
 def session(*, scores=None, variants=(SERVERLESS_VARIANT,), statuses=("Creating", "InService")):
-    cloudformation = Fake(
-        describe_stacks={
-            "Stacks": [
-                {
-                    "StackStatus": "UPDATE_COMPLETE",
-                    "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in OUTPUTS.items()],
-                }
-            ]
-        }
-    )
+    cloudformation = fakes.stack(OUTPUTS, status="UPDATE_COMPLETE")
     sagemaker = Fake(
         describe_endpoint=[
             {"EndpointStatus": status, "ProductionVariants": list(variants)} for status in statuses

@@ -10,6 +10,7 @@ import pytest
 from ml_refarch.compliance.ml_pack import MLSpecialtyChecks
 from ml_refarch.config import ConfigError, read_config
 from ml_refarch.constructs.hosting import Container
+from ml_refarch.constructs.workflow import RETRYABLE_ERRORS
 from ml_refarch.model_artifacts import PIPELINE_ARTIFACTS
 from ml_refarch.stacks import inference_pipeline_stack as module
 from ml_refarch.stacks.inference_pipeline_stack import (
@@ -19,7 +20,6 @@ from ml_refarch.stacks.inference_pipeline_stack import (
     PipelineStep,
     chain_containers,
 )
-from ml_refarch.stacks.ml_workflow_stack import RETRYABLE_ERRORS
 from tests.support import Variant, only_resource, resources_of_type, synthesize
 from tests.unit.test_ml_workflow_stack import decode_definition
 

@@ -13,7 +13,6 @@ scikit-learn.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import logging
 import os
@@ -24,7 +23,6 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 
 import joblib
 import numpy as np
@@ -32,6 +30,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.load import load_by_path
 from tests.support import ROOT
 
 TRAIN_PY = ROOT / "ml_refarch" / "assets" / "training" / "train.py"
@@ -46,18 +45,8 @@ JOB_TIMEOUT_SECONDS = 60
 FEATURES = 6
 
 
-def load_module(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # Registered before running: dataclasses look their module up while being created.
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-train = load_module(TRAIN_PY, "ml_refarch_training_train")
-make_data = load_module(MAKE_DATA_PY, "ml_refarch_scripts_make_training_data")
+train = load_by_path("ml_refarch_training_train", TRAIN_PY)
+make_data = load_by_path("ml_refarch_scripts_make_training_data", MAKE_DATA_PY)
 
 
 @dataclass

@@ -1,0 +1,182 @@
+"""What every Step Functions workflow of the project shares: its role, logs, tracing, alerts.
+
+Notes section "Step functions": orchestration with retries outside the code and an auditable
+history. A workflow here runs as a role with one managed policy (no inline policy) that
+allows exactly what its states call, plus what every workflow needs: publishing failures to
+a KMS-encrypted SNS topic, delivering its execution history (level ALL) to an encrypted log
+group, and sending X-Ray traces.
+
+The functions build in the caller's scope, so the construct ids (``ExecutionLogs``,
+``WorkflowRole``, ``WorkflowPolicy``, ``NotifyFailure``, ``Failed``) sit directly in the stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from ml_refarch.compliance.acknowledge import acknowledge
+from ml_refarch.config import Profile
+from ml_refarch.constructs.log_group import EncryptedLogGroup
+
+#: API errors worth retrying: throttling and account limits clear up; others do not.
+RETRYABLE_ERRORS = [
+    "SageMaker.AmazonSageMakerException",
+    "SageMaker.ResourceLimitExceededException",
+    "ThrottlingException",
+]
+
+
+def states_resource(action: str) -> str:
+    """The ARN of a Step Functions service integration (``sns:publish``, ...)."""
+    return f"arn:{cdk.Aws.PARTITION}:states:::{action}"
+
+
+def notify_failure(
+    scope: Construct, *, topic: sns.ITopic, subject: str, error: str
+) -> sfn.IChainable:
+    """Publish the failed state's input to ``topic``, then fail the run with ``error``."""
+    return sfn.CustomState(
+        scope,
+        "NotifyFailure",
+        state_json={
+            "Type": "Task",
+            "Resource": states_resource("sns:publish"),
+            "Parameters": {
+                "TopicArn": topic.topic_arn,
+                "Subject": subject,
+                "Message.$": "States.JsonToString($)",
+            },
+        },
+    ).next(sfn.Fail(scope, "Failed", error=error, cause="see the SNS message"))
+
+
+@dataclass(frozen=True)
+class AuditedWorkflow:
+    """A state machine with its role, policy and execution log group.
+
+    Attributes:
+        state_machine: the state machine (logs at level ALL, X-Ray tracing).
+        role: the role it runs as.
+        policy: the role's one managed policy.
+        log_group: the encrypted execution history.
+    """
+
+    state_machine: sfn.StateMachine
+    role: iam.Role
+    policy: iam.ManagedPolicy
+    log_group: logs.ILogGroup
+
+
+def audited_workflow(
+    scope: Construct,
+    construct_id: str,
+    *,
+    definition: sfn.IChainable,
+    description: str,
+    statements: Sequence[iam.PolicyStatement],
+    wildcard_reason: str,
+    wildcard_findings: Sequence[str],
+    alert_topic: sns.ITopic,
+    encryption_key: kms.IKey,
+    profile: Profile,
+    timeout: cdk.Duration,
+    state_machine_name: str | None = None,
+) -> AuditedWorkflow:
+    """A state machine that logs, traces and alerts, with a role of exactly what it calls.
+
+    Args:
+        construct_id: the state machine's id.
+        definition: its states.
+        description: the role's description.
+        statements: what the states call; the policy follows them with ``Alerts`` and
+            ``AlertsKey`` (publish to ``alert_topic``), ``ExecutionLogs`` and ``Tracing``.
+        wildcard_reason / wildcard_findings: the acknowledgment of the wildcards that
+            ``statements`` need (job names chosen per run), with its reason.
+        alert_topic: where the states publish failures; encrypted with ``encryption_key``.
+        encryption_key: the key of the topic and the log group.
+        profile: gives the log group's retention.
+        timeout: the longest a run may take.
+        state_machine_name: Default: a generated name.
+    """
+    log_group = EncryptedLogGroup(
+        scope, "ExecutionLogs", encryption_key=encryption_key, profile=profile
+    ).log_group
+    role = iam.Role(
+        scope,
+        "WorkflowRole",
+        assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
+        description=description,
+    )
+    policy = iam.ManagedPolicy(
+        scope,
+        "WorkflowPolicy",
+        roles=[role],
+        statements=[
+            *statements,
+            iam.PolicyStatement(
+                sid="Alerts", actions=["sns:Publish"], resources=[alert_topic.topic_arn]
+            ),
+            iam.PolicyStatement(
+                sid="AlertsKey",
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[encryption_key.key_arn],
+            ),
+            iam.PolicyStatement(
+                sid="ExecutionLogs",
+                actions=[
+                    "logs:CreateLogDelivery",
+                    "logs:GetLogDelivery",
+                    "logs:UpdateLogDelivery",
+                    "logs:DeleteLogDelivery",
+                    "logs:ListLogDeliveries",
+                    "logs:PutResourcePolicy",
+                    "logs:DescribeResourcePolicies",
+                    "logs:DescribeLogGroups",
+                ],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                sid="Tracing",
+                actions=[
+                    "xray:PutTraceSegments",
+                    "xray:PutTelemetryRecords",
+                    "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets",
+                ],
+                resources=["*"],
+            ),
+        ],
+    )
+    acknowledge(policy, wildcard_reason, *wildcard_findings)
+    acknowledge(
+        policy,
+        "CloudWatch Logs' log-delivery actions, which Step Functions uses to write "
+        "execution history, and X-Ray's trace actions have no resource-level permissions.",
+        "AwsSolutions-IAM5[Resource::*]",
+    )
+    state_machine = sfn.StateMachine(
+        scope,
+        construct_id,
+        state_machine_name=state_machine_name,
+        definition_body=sfn.DefinitionBody.from_chainable(definition),
+        role=role.without_policy_updates(),
+        logs=sfn.LogOptions(
+            destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+        ),
+        tracing_enabled=True,
+        timeout=timeout,
+    )
+    # The state machine checks at creation that its role may deliver logs.
+    state_machine.node.add_dependency(policy)
+    return AuditedWorkflow(
+        state_machine=state_machine, role=role, policy=policy, log_group=log_group
+    )
