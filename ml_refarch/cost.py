@@ -49,6 +49,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ml_refarch.compliance.rules.model import referenced_ids
 from ml_refarch.config import monitoring_runs_per_day
 
 #: The price table kept in the repository.
@@ -463,16 +464,6 @@ _HOSTING_ROLE_USERS = frozenset(
         "AWS::SageMaker::MonitoringSchedule",
     }
 )
-
-
-def _references(node: Any) -> set[str]:
-    """Every logical id a ``Ref`` or ``Fn::GetAtt`` anywhere in ``node`` points at."""
-    found = set()
-    for item in _walk(node):
-        target = _referenced_id(item)
-        if target:
-            found.add(target)
-    return found
 
 
 def _referenced_id(value: Any) -> str | None:
@@ -1198,7 +1189,7 @@ class _Estimate:
                 for other_id, other in entries
                 if other_id != logical_id
                 and other.get("Type") not in _ROLE_PLUMBING
-                and logical_id in _references(other.get("Properties"))
+                and logical_id in referenced_ids(other.get("Properties"))
             }
             if not users or users - _HOSTING_ROLE_USERS:
                 return True

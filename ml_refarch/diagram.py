@@ -256,6 +256,8 @@ _BUCKET = Match("AWS::S3::Bucket")
 _SAGEMAKER_ROLE = Match("AWS::IAM::Role", trusted_service="sagemaker.amazonaws.com")
 _STATE_MACHINE = Match("AWS::StepFunctions::StateMachine")
 _ENDPOINT = Match("AWS::EC2::VPCEndpoint")
+_SAGEMAKER_ENDPOINT = Match("AWS::SageMaker::Endpoint")
+_SAGEMAKER_MODEL = Match("AWS::SageMaker::Model")
 _REPOSITORY = Match("AWS::CodeArtifact::Repository")
 _PACKAGE_REPOSITORIES = "codeartifact.repositories"
 
@@ -294,23 +296,27 @@ def _notebook_flows(client: Match) -> PatternFlows:
     )
 
 
+def _clients(detail: str) -> Pseudo:
+    """The callers of a SageMaker endpoint, drawn outside the stack next to it."""
+    return Pseudo("clients", "Clients", detail, EXTERNAL_GROUP, _SAGEMAKER_ENDPOINT)
+
+
 def _scaled_endpoint_flows(invoke: str) -> PatternFlows:
     """Committed artifacts served by a scaled real-time endpoint that signed clients call."""
-    endpoint = Match("AWS::SageMaker::Endpoint")
     return PatternFlows(
         pseudo=(
-            Pseudo("clients", "Clients", "signed requests (SigV4)", EXTERNAL_GROUP, endpoint),
+            _clients("signed requests (SigV4)"),
             Pseudo(
                 "artifacts",
                 "Model artifacts",
                 "committed, CDK assets",
                 EXTERNAL_GROUP,
-                Match("AWS::SageMaker::Model"),
+                _SAGEMAKER_MODEL,
             ),
         ),
         flows=(
-            KnownFlow("clients", endpoint, invoke),
-            KnownFlow("artifacts", Match("AWS::SageMaker::Model"), "loaded at instance start"),
+            KnownFlow("clients", _SAGEMAKER_ENDPOINT, invoke),
+            KnownFlow("artifacts", _SAGEMAKER_MODEL, "loaded at instance start"),
         ),
     )
 
@@ -360,7 +366,7 @@ KNOWN_FLOWS: dict[str, PatternFlows] = {
             KnownFlow("clients", Match("AWS::ApiGateway::Method"), "POST /predict JSON rows"),
             KnownFlow(
                 Match("AWS::ApiGateway::Method"),
-                Match("AWS::SageMaker::Endpoint"),
+                _SAGEMAKER_ENDPOINT,
                 "InvokeEndpoint, text/csv",
             ),
         ),
@@ -418,13 +424,7 @@ KNOWN_FLOWS: dict[str, PatternFlows] = {
     ),
     "multi-model-endpoint": PatternFlows(
         pseudo=(
-            Pseudo(
-                "clients",
-                "Clients",
-                "InvokeEndpoint + TargetModel",
-                EXTERNAL_GROUP,
-                Match("AWS::SageMaker::Endpoint"),
-            ),
+            _clients("InvokeEndpoint + TargetModel"),
             Pseudo(
                 "committed-artifacts",
                 "Committed artifacts",
@@ -435,42 +435,30 @@ KNOWN_FLOWS: dict[str, PatternFlows] = {
             ),
         ),
         flows=(
-            KnownFlow("clients", Match("AWS::SageMaker::Endpoint"), "InvokeEndpoint (TargetModel)"),
+            KnownFlow("clients", _SAGEMAKER_ENDPOINT, "InvokeEndpoint (TargetModel)"),
             KnownFlow("committed-artifacts", _BUCKET, "models/ prefix"),
-            KnownFlow(_BUCKET, Match("AWS::SageMaker::Model"), "loads models/<TargetModel>"),
+            KnownFlow(_BUCKET, _SAGEMAKER_MODEL, "loads models/<TargetModel>"),
         ),
     ),
     "serverless-inference": PatternFlows(
         pseudo=(
-            Pseudo(
-                "clients",
-                "Clients",
-                "InvokeEndpoint",
-                EXTERNAL_GROUP,
-                Match("AWS::SageMaker::Endpoint"),
-            ),
+            _clients("InvokeEndpoint"),
             Pseudo(
                 "artifact",
                 "Model artifact",
                 "model.tar.gz, CDK asset",
                 EXTERNAL_GROUP,
-                Match("AWS::SageMaker::Model"),
+                _SAGEMAKER_MODEL,
             ),
         ),
         flows=(
-            KnownFlow("clients", Match("AWS::SageMaker::Endpoint"), "InvokeEndpoint"),
-            KnownFlow("artifact", Match("AWS::SageMaker::Model"), "loaded on a cold start"),
+            KnownFlow("clients", _SAGEMAKER_ENDPOINT, "InvokeEndpoint"),
+            KnownFlow("artifact", _SAGEMAKER_MODEL, "loaded on a cold start"),
         ),
     ),
     "model-monitor": PatternFlows(
         pseudo=(
-            Pseudo(
-                "clients",
-                "Clients",
-                "InvokeEndpoint",
-                EXTERNAL_GROUP,
-                Match("AWS::SageMaker::Endpoint"),
-            ),
+            _clients("InvokeEndpoint"),
             Pseudo(
                 "baseline-script",
                 "Baseline script",
@@ -480,7 +468,7 @@ KNOWN_FLOWS: dict[str, PatternFlows] = {
             ),
         ),
         flows=(
-            KnownFlow("clients", Match("AWS::SageMaker::Endpoint"), "InvokeEndpoint"),
+            KnownFlow("clients", _SAGEMAKER_ENDPOINT, "InvokeEndpoint"),
             KnownFlow(Match("AWS::SageMaker::EndpointConfig"), _BUCKET, "data capture (KMS)"),
             KnownFlow("baseline-script", _BUCKET, "baseline dataset, constraints, statistics"),
             KnownFlow(
@@ -506,13 +494,7 @@ KNOWN_FLOWS: dict[str, PatternFlows] = {
     "ab-variants": _scaled_endpoint_flows("InvokeEndpoint, split by weight"),
     "inference-pipeline": PatternFlows(
         pseudo=(
-            Pseudo(
-                "clients",
-                "Clients",
-                "raw CSV records, SigV4",
-                EXTERNAL_GROUP,
-                Match("AWS::SageMaker::Endpoint"),
-            ),
+            _clients("raw CSV records, SigV4"),
             Pseudo(
                 "transform-job",
                 "Batch transform job",
@@ -523,13 +505,13 @@ KNOWN_FLOWS: dict[str, PatternFlows] = {
             ),
         ),
         flows=(
-            KnownFlow("clients", Match("AWS::SageMaker::Endpoint"), "InvokeEndpoint"),
+            KnownFlow("clients", _SAGEMAKER_ENDPOINT, "InvokeEndpoint"),
             KnownFlow(_BUCKET, Match("AWS::Events::Rule"), "Object Created under input/"),
             KnownFlow(Match("AWS::Events::Rule"), _STATE_MACHINE, "StartExecution"),
             KnownFlow(_STATE_MACHINE, "transform-job", "runs (.sync)"),
             KnownFlow(_BUCKET, "transform-job", "input/ records"),
             KnownFlow("transform-job", _BUCKET, "output/ predictions (KMS)"),
-            KnownFlow("transform-job", Match("AWS::SageMaker::Model"), "serial chain of 3"),
+            KnownFlow("transform-job", _SAGEMAKER_MODEL, "serial chain of 3"),
             KnownFlow(_STATE_MACHINE, Match("AWS::SNS::Topic"), "failure alerts"),
         ),
     ),

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,10 +129,6 @@ class BackgroundLinters:
     """
 
     def __init__(self, template_files: list[Path], workdir: Path):
-        import shutil
-        import subprocess
-        import sys
-
         cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent))
         assert cfn_lint, "cfn-lint is not installed in this venv; run make test"
         assert CHECKOV.is_file(), f"{CHECKOV} is missing; run make test to install it"
@@ -150,8 +149,6 @@ class BackgroundLinters:
         self._results = None
 
     def results(self) -> dict:
-        import subprocess
-
         if self._results is None:
             self._results = {}
             for name, (process, stdout, stderr) in self._processes.items():

@@ -44,34 +44,39 @@ def test_every_pack_passes_every_stack_in_the_app(synthesized, variant):
         )
 
 
-_FINDINGS_WITHOUT_ACKNOWLEDGMENTS: dict[str, set[tuple[str, str, str]]] = {}
-
-
-def findings_without_acknowledgments(result, tmp_dir) -> set[tuple[str, str, str]]:
-    """(stack, logical id, rule id) of every pack finding on the templates, acknowledged or not.
+@pytest.fixture(scope="module")
+def findings_without_acknowledgments(synthesized, tmp_path_factory):
+    """``findings_without_acknowledgments("sandbox")``: (stack, logical id, rule id) of every
+    pack finding on that variant's templates, acknowledged or not; computed once a variant.
 
     The templates are checked through CloudFormation include with their acknowledgment
     metadata removed, so the packs report everything they find.
     """
-    if result.name not in _FINDINGS_WITHOUT_ACKNOWLEDGMENTS:
-        found = set()
-        for stack, template in result.templates.items():
-            bare = json.loads(json.dumps(template))
-            for body in bare["Resources"].values():
-                (body.get("Metadata") or {}).pop("cdk_nag", None)
-            path = tmp_dir / f"{stack}.template.json"
-            path.write_text(json.dumps(bare))
-            found |= {(stack, f.resource, f.rule_id) for f in run_packs(stack, path)}
-        _FINDINGS_WITHOUT_ACKNOWLEDGMENTS[result.name] = found
-    return _FINDINGS_WITHOUT_ACKNOWLEDGMENTS[result.name]
+    cache: dict[str, set[tuple[str, str, str]]] = {}
+
+    def get(variant: str) -> set[tuple[str, str, str]]:
+        if variant not in cache:
+            result = synthesized(variant)
+            bare_dir = tmp_path_factory.mktemp(f"bare.{variant}")
+            found = set()
+            for stack, template in result.templates.items():
+                bare = json.loads(json.dumps(template))
+                for body in bare["Resources"].values():
+                    (body.get("Metadata") or {}).pop("cdk_nag", None)
+                path = bare_dir / f"{stack}.template.json"
+                path.write_text(json.dumps(bare))
+                found |= {(stack, f.resource, f.rule_id) for f in run_packs(stack, path)}
+            cache[variant] = found
+        return cache[variant]
+
+    return get
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_every_pack_passes_every_template(synthesized, tmp_path, variant):
+def test_every_pack_passes_every_template(synthesized, findings_without_acknowledgments, variant):
     """Every finding on the templates is acknowledged in their metadata."""
-    result = synthesized(variant)
-    unacknowledged = findings_without_acknowledgments(result, tmp_path) - (
-        acknowledged_in_templates(result)
+    unacknowledged = findings_without_acknowledgments(variant) - acknowledged_in_templates(
+        synthesized(variant)
     )
     assert not unacknowledged, "\n".join(map(str, sorted(unacknowledged)))
 
@@ -104,10 +109,13 @@ def acknowledged_in_templates(result) -> set[tuple[str, str, str]]:
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_each_acknowledgment_matches_a_real_finding(synthesized, tmp_path, variant):
+def test_each_acknowledgment_matches_a_real_finding(
+    synthesized, findings_without_acknowledgments, variant
+):
     """Without acknowledgments the packs find at least what was acknowledged: none is stale."""
-    result = synthesized(variant)
-    stale = acknowledged_in_templates(result) - findings_without_acknowledgments(result, tmp_path)
+    stale = acknowledged_in_templates(synthesized(variant)) - findings_without_acknowledgments(
+        variant
+    )
     assert not stale, f"acknowledged, but no finding: {sorted(stale)}"
 
 

@@ -64,6 +64,20 @@ def csv_rows(body: bytes | str) -> list[list[str]]:
     ]
 
 
+def read_csv_request(request_body, request_content_type):
+    """The rows of a ``text/csv`` request, or the :class:`BadRequest` to answer instead.
+
+    Both handler modules use it as their ``input_fn``.
+    """
+    content_type = media_type(request_content_type)
+    if content_type != CSV:
+        return unsupported_content_type(content_type)
+    try:
+        return csv_rows(request_body)
+    except UnicodeDecodeError:
+        return BadRequest("the body is not UTF-8 text")
+
+
 def problems_message(what: str, problems: list[str]) -> str:
     """One message naming the first few problems and how many there were."""
     shown = "; ".join(problems[:MAX_PROBLEMS_LISTED])

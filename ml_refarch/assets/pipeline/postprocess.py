@@ -23,11 +23,10 @@ from handler_common import (
     CSV,
     JSON,
     BadRequest,
-    csv_rows,
     error_response,
     media_type,
     problems_message,
-    unsupported_content_type,
+    read_csv_request,
 )
 
 PARAMETERS_FILE = "postprocessing.json"
@@ -76,14 +75,8 @@ def model_fn(model_dir: str) -> Labeller:
         return Labeller.from_json(json.load(handle))
 
 
-def input_fn(request_body, request_content_type):
-    content_type = media_type(request_content_type)
-    if content_type != CSV:
-        return unsupported_content_type(content_type)
-    try:
-        return csv_rows(request_body)
-    except UnicodeDecodeError:
-        return BadRequest("the body is not UTF-8 text")
+# The container looks its handler functions up in this module.
+input_fn = read_csv_request
 
 
 def predict_fn(input_data, model: Labeller):

@@ -28,11 +28,9 @@ import numpy as np
 from handler_common import (
     CSV,
     BadRequest,
-    csv_rows,
     error_response,
-    media_type,
     problems_message,
-    unsupported_content_type,
+    read_csv_request,
 )
 
 PARAMETERS_FILE = "preprocessing.json"
@@ -127,14 +125,8 @@ def model_fn(model_dir: str) -> Preprocessor:
         return Preprocessor.from_json(json.load(handle))
 
 
-def input_fn(request_body, request_content_type):
-    content_type = media_type(request_content_type)
-    if content_type != CSV:
-        return unsupported_content_type(content_type)
-    try:
-        return csv_rows(request_body)
-    except UnicodeDecodeError:
-        return BadRequest("the body is not UTF-8 text")
+# The container looks its handler functions up in this module.
+input_fn = read_csv_request
 
 
 def predict_fn(input_data, model: Preprocessor):
