@@ -26,7 +26,7 @@ def add_pattern_stacks(
     for pattern in PATTERNS:
         if only is not None and pattern.stack_name not in only:
             continue
-        stacks[pattern.stack_name] = pattern.stack_class(
+        stacks[pattern.stack_name] = pattern.stack_type(
             app,
             pattern.stack_name,
             profile=config.profile,

@@ -1,196 +1,115 @@
-"""The pattern catalog: every architecture pattern ml-refarch builds, and its stack.
+"""The pattern catalog: every architecture pattern ml-refarch builds, found by discovery.
 
-Stack classes are imported only when asked for, so listing the catalog stays fast.
+A pattern is one package under ``ml_refarch/stacks/`` (the package name is the pattern id
+with ``_`` for ``-``) whose ``__init__`` defines ``PATTERN``, a :class:`Pattern`. Nothing
+else lists the patterns: the app, config, cost, diagrams, rehearsal, smoke command and
+docs all ask this module. The packages' ``__init__`` modules import nothing from aws_cdk,
+so listing the catalog stays fast; a pattern's other modules are imported when asked for.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import pkgutil
 from dataclasses import dataclass
+from functools import cache
+from types import ModuleType
 from typing import Any
+
+#: The package whose sub-packages are the patterns.
+STACKS_PACKAGE = "ml_refarch.stacks"
 
 
 @dataclass(frozen=True)
 class Pattern:
-    """One catalog entry.
+    """One catalog entry, defined as ``PATTERN`` in the pattern package's ``__init__``.
 
     Attributes:
         id: the pattern id used in docs and context keys (``kinesis-parquet``).
+        order: where the pattern stands in tables and listings (ascending; leave gaps).
         stack_name: the CloudFormation stack and CDK stack id (``MlRefArch-KinesisParquet``).
         title: a short title.
         notes_section: the study-notes section(s) the pattern implements.
         summary: one line on what the stack builds.
-        stack_class_path: ``module:Class`` of the stack.
+        stack_class: the name of the stack class in the package's ``stack`` module.
         settings_attr: the ``AppConfig`` attribute holding the pattern's settings.
     """
 
     id: str
+    order: int
     stack_name: str
     title: str
     notes_section: str
     summary: str
-    stack_class_path: str
+    stack_class: str
     settings_attr: str
 
     @property
-    def stack_class(self) -> Any:
-        module_name, class_name = self.stack_class_path.split(":")
-        return getattr(importlib.import_module(module_name), class_name)
+    def package(self) -> str:
+        """The pattern's package (``ml_refarch.stacks.kinesis_parquet``)."""
+        return f"{STACKS_PACKAGE}.{package_name(self.id)}"
+
+    def module(self, name: str) -> ModuleType:
+        """One module of the pattern's unit (``stack``, ``settings``, ``flows``, ...)."""
+        return importlib.import_module(f"{self.package}.{name}")
+
+    def has_module(self, name: str) -> bool:
+        """Whether the pattern's unit has this module."""
+        return importlib.util.find_spec(f"{self.package}.{name}") is not None
+
+    @property
+    def stack_type(self) -> Any:
+        """The stack class (imports aws_cdk)."""
+        return getattr(self.module("stack"), self.stack_class)
 
     @property
     def docs_page(self) -> str:
         return f"docs/patterns/{self.id}.md"
 
 
-PATTERNS: tuple[Pattern, ...] = (
-    Pattern(
-        id="kinesis-parquet",
-        stack_name="MlRefArch-KinesisParquet",
-        title="Streaming ingest to Parquet",
-        notes_section="Kinesis data streams; Kinesis data firehose",
-        summary=(
-            "KMS-encrypted Kinesis stream -> Firehose JSON-to-Parquet via a Glue table -> "
-            "date-partitioned S3, optional CSV transform Lambda"
-        ),
-        stack_class_path="ml_refarch.stacks.kinesis_parquet_stack:KinesisParquetStack",
-        settings_attr="kinesis_parquet",
-    ),
-    Pattern(
-        id="isolated-notebook",
-        stack_name="MlRefArch-IsolatedNotebook",
-        title="VPC-isolated notebook instance",
-        notes_section="Sagemaker notebook; Security",
-        summary=(
-            "Notebook without internet or root in isolated subnets with VPC endpoints, "
-            "offline package installs, guardrails that keep jobs in the VPC"
-        ),
-        stack_class_path="ml_refarch.stacks.isolated_notebook_stack:IsolatedNotebookStack",
-        settings_attr="isolated_notebook",
-    ),
-    Pattern(
-        id="studio-domain",
-        stack_name="MlRefArch-StudioDomain",
-        title="VPC-only SageMaker Studio",
-        notes_section="Sagemaker notebook; Security",
-        summary=(
-            "Studio domain in VPC-only mode with KMS, a guarded user profile and a "
-            "JupyterLab lifecycle configuration"
-        ),
-        stack_class_path="ml_refarch.stacks.studio_domain_stack:StudioDomainStack",
-        settings_attr="studio_domain",
-    ),
-    Pattern(
-        id="fsx-training",
-        stack_name="MlRefArch-FsxTraining",
-        title="Training from FSx for Lustre",
-        notes_section="S3; Data input; Sagemaker; Security",
-        summary=(
-            "Lustre file system linked to a KMS bucket, Lustre ports open only within its "
-            "group, a scoped training role; spot jobs with checkpoints via ml_refarch.train"
-        ),
-        stack_class_path="ml_refarch.stacks.fsx_training_stack:FsxTrainingStack",
-        settings_attr="fsx_training",
-    ),
-    Pattern(
-        id="ml-workflow",
-        stack_name="MlRefArch-MlWorkflow",
-        title="Train, tune and deploy with Step Functions",
-        notes_section="Step functions; Sagemaker; Security; Automatic model tuning",
-        summary=(
-            "State machine: spot training with checkpoints or log-scale tuning, then model, "
-            "endpoint config and endpoint; retries, SNS alerts, encrypted logs, X-Ray"
-        ),
-        stack_class_path="ml_refarch.stacks.ml_workflow_stack:MlWorkflowStack",
-        settings_attr="ml_workflow",
-    ),
-    Pattern(
-        id="multi-az-endpoint",
-        stack_name="MlRefArch-MultiAzEndpoint",
-        title="Multi-AZ real-time endpoint",
-        notes_section="Inference; SG Endpoint; Security",
-        summary=(
-            "Network-isolated model in isolated subnets of 2+ AZs on 2+ instances, KMS "
-            "volumes, target tracking with cooldowns, 5xx and latency alarms to encrypted SNS"
-        ),
-        stack_class_path="ml_refarch.stacks.multi_az_endpoint_stack:MultiAzEndpointStack",
-        settings_attr="multi_az_endpoint",
-    ),
-    Pattern(
-        id="ab-variants",
-        stack_name="MlRefArch-AbVariants",
-        title="A/B testing with production variants",
-        notes_section="SG Endpoint; Inference; Security",
-        summary=(
-            "One weighted production variant per model version on one endpoint, each on 2+ "
-            "instances with scaling and alarms; shift traffic without redeploying"
-        ),
-        stack_class_path="ml_refarch.stacks.ab_variants_stack:AbVariantsStack",
-        settings_attr="ab_variants",
-    ),
-    Pattern(
-        id="public-endpoint",
-        stack_name="MlRefArch-PublicEndpoint",
-        title="Public REST API in front of a private endpoint",
-        notes_section="SG Endpoint; Inference; Security",
-        summary=(
-            "POST /predict on API Gateway calls the private endpoint directly (no Lambda) with "
-            "a role for that endpoint only; IAM or API-key auth, JSON schema validation, "
-            "throttling, encrypted access logs, WAF in production"
-        ),
-        stack_class_path="ml_refarch.stacks.public_endpoint_stack:PublicEndpointStack",
-        settings_attr="public_endpoint",
-    ),
-    Pattern(
-        id="multi-model-endpoint",
-        stack_name="MlRefArch-MultiModelEndpoint",
-        title="Multi-model endpoint",
-        notes_section="SG Endpoint; Inference; Security",
-        summary=(
-            "One network-isolated XGBoost container in MultiModel mode over a KMS bucket "
-            "prefix holding several artifacts, picked per request by TargetModel; 2+ "
-            "instances with scaling and alarms"
-        ),
-        stack_class_path="ml_refarch.stacks.multi_model_endpoint_stack:MultiModelEndpointStack",
-        settings_attr="multi_model_endpoint",
-    ),
-    Pattern(
-        id="serverless-inference",
-        stack_name="MlRefArch-ServerlessInference",
-        title="Serverless inference endpoint",
-        notes_section="Serverless inference",
-        summary=(
-            "Endpoint with a serverless variant (memory, max and optional provisioned "
-            "concurrency from config), no instances and no VPC, so it costs nothing idle"
-        ),
-        stack_class_path="ml_refarch.stacks.serverless_inference_stack:ServerlessInferenceStack",
-        settings_attr="serverless_inference",
-    ),
-    Pattern(
-        id="model-monitor",
-        stack_name="MlRefArch-ModelMonitor",
-        title="Data quality monitoring with a drift alarm",
-        notes_section="Model monitor; Inference; Security",
-        summary=(
-            "Endpoint with KMS data capture, a scheduled data quality job (KMS volume and "
-            "output, network isolation, VPC) against a baseline, CloudWatch drift alarm"
-        ),
-        stack_class_path="ml_refarch.stacks.model_monitor_stack:ModelMonitorStack",
-        settings_attr="model_monitor",
-    ),
-    Pattern(
-        id="inference-pipeline",
-        stack_name="MlRefArch-InferencePipeline",
-        title="Inference pipeline: real-time and batch transform",
-        notes_section="Inference pipelines; SG Endpoint; Inference; Step functions; Security",
-        summary=(
-            "Serial model: scikit-learn preprocessing, XGBoost, postprocessing to labels; "
-            "multi-AZ endpoint, and batch transform (filter, join) run by Step Functions on "
-            "upload or schedule"
-        ),
-        stack_class_path="ml_refarch.stacks.inference_pipeline_stack:InferencePipelineStack",
-        settings_attr="inference_pipeline",
-    ),
-)
+def package_name(pattern_id: str) -> str:
+    """``kinesis-parquet`` -> ``kinesis_parquet``."""
+    return pattern_id.replace("-", "_")
+
+
+@cache
+def discover() -> tuple[Pattern, ...]:
+    """Every pattern package's ``PATTERN``, in catalog order.
+
+    Raises:
+        TypeError: a package under ``stacks/`` without a ``PATTERN``, or whose id does not
+            match its package name, or two patterns with one order or stack name.
+    """
+    stacks = importlib.import_module(STACKS_PACKAGE)
+    found: list[Pattern] = []
+    for info in pkgutil.iter_modules(stacks.__path__):
+        if not info.ispkg:
+            continue
+        module = importlib.import_module(f"{STACKS_PACKAGE}.{info.name}")
+        pattern = getattr(module, "PATTERN", None)
+        if not isinstance(pattern, Pattern):
+            raise TypeError(f"{module.__name__} defines no PATTERN (a catalog.Pattern)")
+        if package_name(pattern.id) != info.name:
+            raise TypeError(
+                f"{module.__name__}: pattern id {pattern.id!r} does not match the package "
+                f"name (expected package {package_name(pattern.id)!r})"
+            )
+        found.append(pattern)
+    for field in ("order", "stack_name"):
+        values = [getattr(p, field) for p in found]
+        duplicates = sorted({str(v) for v in values if values.count(v) > 1})
+        if duplicates:
+            raise TypeError(f"patterns share a {field}: {', '.join(duplicates)}")
+    return tuple(sorted(found, key=lambda p: p.order))
+
+
+def __getattr__(name: str) -> Any:
+    # ``PATTERNS`` is discovered on first use: a pattern package imports this module for
+    # :class:`Pattern`, so discovery cannot run while this module is being imported.
+    if name == "PATTERNS":
+        return discover()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def by_id(pattern_id: str) -> Pattern:
@@ -199,10 +118,10 @@ def by_id(pattern_id: str) -> Pattern:
     Raises:
         KeyError: naming the known ids.
     """
-    for pattern in PATTERNS:
+    for pattern in discover():
         if pattern.id == pattern_id:
             return pattern
-    known = ", ".join(p.id for p in PATTERNS)
+    known = ", ".join(p.id for p in discover())
     raise KeyError(f"no pattern {pattern_id!r}; known patterns: {known}")
 
 
@@ -212,7 +131,7 @@ def markdown_table() -> str:
         "| Pattern | Stack | Title | Notes section | What it builds |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for p in PATTERNS:
+    for p in discover():
         rows.append(
             f"| [`{p.id}`]({p.docs_page}) | `{p.stack_name}` | {p.title} | "
             f"{p.notes_section} | {p.summary} |"

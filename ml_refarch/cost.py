@@ -49,7 +49,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ml_refarch.compliance.rules.model import referenced_ids
+from ml_refarch.cfn import referenced_ids
 from ml_refarch.config import monitoring_runs_per_day
 
 #: The price table kept in the repository.

@@ -38,7 +38,7 @@ def test_pattern_ids_and_stack_names_are_unique_and_well_formed():
     assert len(set(ids)) == len(ids) and len(set(names)) == len(names)
     for pattern in catalog.PATTERNS:
         assert pattern.stack_name.startswith("MlRefArch-")
-        assert pattern.stack_class.pattern_id == pattern.id
+        assert pattern.stack_type.pattern_id == pattern.id
 
 
 def test_by_id_names_the_known_patterns_when_it_fails():

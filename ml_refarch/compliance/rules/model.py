@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ml_refarch.cfn import referenced_ids
+
 COMPLIANT = "compliant"
 NON_COMPLIANT = "non-compliant"
 NOT_APPLICABLE = "not-applicable"
@@ -120,30 +122,6 @@ def as_list(value: Any) -> list:
     if value is None or isinstance(value, Unresolved):
         return []
     return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def referenced_ids(value: Any) -> set[str]:
-    """Logical ids referenced anywhere in ``value`` by ``Ref`` or ``Fn::GetAtt``."""
-    found: set[str] = set()
-
-    def walk(item: Any) -> None:
-        if isinstance(item, Mapping):
-            for key, inner in item.items():
-                lowered = str(key).lower()
-                if lowered == "ref" and isinstance(inner, str):
-                    found.add(inner)
-                elif lowered == "fn::getatt":
-                    target = inner[0] if isinstance(inner, list) else str(inner).split(".")[0]
-                    if isinstance(target, str):
-                        found.add(target)
-                else:
-                    walk(inner)
-        elif isinstance(item, (list, tuple)):
-            for inner in item:
-                walk(inner)
-
-    walk(value)
-    return found
 
 
 def literal_text(value: Any) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from ml_refarch.config import ConfigError, read_config
 from ml_refarch.model_artifacts import load_manifest, sample_csv
-from ml_refarch.stacks.public_endpoint_stack import (
+from ml_refarch.stacks.public_endpoint.stack import (
     ACCESS_LOG_FIELDS,
     CSV_REQUEST_TEMPLATE,
     MANAGED_RULE_GROUPS,

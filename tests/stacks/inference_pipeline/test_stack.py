@@ -12,16 +12,16 @@ from ml_refarch.config import ConfigError, read_config
 from ml_refarch.constructs.hosting import Container
 from ml_refarch.constructs.workflow import RETRYABLE_ERRORS
 from ml_refarch.model_artifacts import PIPELINE_ARTIFACTS
-from ml_refarch.stacks import inference_pipeline_stack as module
-from ml_refarch.stacks.inference_pipeline_stack import (
+from ml_refarch.stacks.inference_pipeline import stack as module
+from ml_refarch.stacks.inference_pipeline.stack import (
     INPUT_FILTER,
     OUTPUT_FILTER,
     PipelineChainError,
     PipelineStep,
     chain_containers,
 )
+from tests.stacks.ml_workflow.test_stack import decode_definition
 from tests.support import Variant, only_resource, resources_of_type, synthesize
-from tests.unit.test_ml_workflow_stack import decode_definition
 
 STACK = "MlRefArch-InferencePipeline"
 IP = "inference-pipeline."

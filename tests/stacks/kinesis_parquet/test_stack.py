@@ -45,7 +45,7 @@ def small_stack(**context) -> Template:
     app = cdk.App(context=project_context(**context))
     config = read_config(app.node.get_all_context())
     pattern = by_id("kinesis-parquet")
-    stack = pattern.stack_class(
+    stack = pattern.stack_type(
         app,
         pattern.stack_name,
         profile=config.profile,

@@ -1,0 +1,21 @@
+"""Pattern ``ab-variants``: A/B testing with production variants.
+
+The pattern's catalog entry. This module imports nothing from aws_cdk, so listing the
+catalog stays fast; the stack is in :mod:`.stack`.
+"""
+
+from ml_refarch.catalog import Pattern
+
+PATTERN = Pattern(
+    id="ab-variants",
+    order=70,
+    stack_name="MlRefArch-AbVariants",
+    title="A/B testing with production variants",
+    notes_section="SG Endpoint; Inference; Security",
+    summary=(
+        "One weighted production variant per model version on one endpoint, each on 2+ "
+        "instances with scaling and alarms; shift traffic without redeploying"
+    ),
+    stack_class="AbVariantsStack",
+    settings_attr="ab_variants",
+)

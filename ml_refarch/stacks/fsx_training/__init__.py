@@ -1,0 +1,21 @@
+"""Pattern ``fsx-training``: Training from FSx for Lustre.
+
+The pattern's catalog entry. This module imports nothing from aws_cdk, so listing the
+catalog stays fast; the stack is in :mod:`.stack`.
+"""
+
+from ml_refarch.catalog import Pattern
+
+PATTERN = Pattern(
+    id="fsx-training",
+    order=40,
+    stack_name="MlRefArch-FsxTraining",
+    title="Training from FSx for Lustre",
+    notes_section="S3; Data input; Sagemaker; Security",
+    summary=(
+        "Lustre file system linked to a KMS bucket, Lustre ports open only within its "
+        "group, a scoped training role; spot jobs with checkpoints via ml_refarch.train"
+    ),
+    stack_class="FsxTrainingStack",
+    settings_attr="fsx_training",
+)

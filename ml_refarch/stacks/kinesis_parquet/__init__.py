@@ -1,0 +1,21 @@
+"""Pattern ``kinesis-parquet``: Streaming ingest to Parquet.
+
+The pattern's catalog entry. This module imports nothing from aws_cdk, so listing the
+catalog stays fast; the stack is in :mod:`.stack`.
+"""
+
+from ml_refarch.catalog import Pattern
+
+PATTERN = Pattern(
+    id="kinesis-parquet",
+    order=10,
+    stack_name="MlRefArch-KinesisParquet",
+    title="Streaming ingest to Parquet",
+    notes_section="Kinesis data streams; Kinesis data firehose",
+    summary=(
+        "KMS-encrypted Kinesis stream -> Firehose JSON-to-Parquet via a Glue table -> "
+        "date-partitioned S3, optional CSV transform Lambda"
+    ),
+    stack_class="KinesisParquetStack",
+    settings_attr="kinesis_parquet",
+)

@@ -1,0 +1,21 @@
+"""Pattern ``multi-az-endpoint``: Multi-AZ real-time endpoint.
+
+The pattern's catalog entry. This module imports nothing from aws_cdk, so listing the
+catalog stays fast; the stack is in :mod:`.stack`.
+"""
+
+from ml_refarch.catalog import Pattern
+
+PATTERN = Pattern(
+    id="multi-az-endpoint",
+    order=60,
+    stack_name="MlRefArch-MultiAzEndpoint",
+    title="Multi-AZ real-time endpoint",
+    notes_section="Inference; SG Endpoint; Security",
+    summary=(
+        "Network-isolated model in isolated subnets of 2+ AZs on 2+ instances, KMS "
+        "volumes, target tracking with cooldowns, 5xx and latency alarms to encrypted SNS"
+    ),
+    stack_class="MultiAzEndpointStack",
+    settings_attr="multi_az_endpoint",
+)

@@ -1,0 +1,22 @@
+"""Pattern ``public-endpoint``: Public REST API in front of a private endpoint.
+
+The pattern's catalog entry. This module imports nothing from aws_cdk, so listing the
+catalog stays fast; the stack is in :mod:`.stack`.
+"""
+
+from ml_refarch.catalog import Pattern
+
+PATTERN = Pattern(
+    id="public-endpoint",
+    order=80,
+    stack_name="MlRefArch-PublicEndpoint",
+    title="Public REST API in front of a private endpoint",
+    notes_section="SG Endpoint; Inference; Security",
+    summary=(
+        "POST /predict on API Gateway calls the private endpoint directly (no Lambda) "
+        "with a role for that endpoint only; IAM or API-key auth, JSON schema validation,"
+        " throttling, encrypted access logs, WAF in production"
+    ),
+    stack_class="PublicEndpointStack",
+    settings_attr="public_endpoint",
+)
