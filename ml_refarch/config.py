@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ml_refarch.aws_facts import MODEL_MONITOR_SCHEDULE_FORMS, monitoring_runs_per_day
 from ml_refarch.lifecycle import PACKAGE_SOURCES, check_requirement
 from ml_refarch.model_artifacts import RECIPES as MODEL_RECIPES
 
@@ -387,13 +388,6 @@ class ServerlessInferenceSettings:
     provisioned_concurrency: int
 
 
-#: The cron forms a Model Monitor schedule accepts (it runs at most hourly).
-MODEL_MONITOR_SCHEDULE_FORMS = (
-    "'cron(0 * ? * * *)' (hourly), 'cron(0 H ? * * *)' (daily at hour H UTC) or "
-    "'cron(0 H/N ? * * *)' (every N hours from hour H), with H 0-23 and N 1-24"
-)
-
-
 @dataclass(frozen=True)
 class ModelMonitorSettings(EndpointHostingSettings):
     """Settings of the ``model-monitor`` pattern (the endpoint fields: see the base class).
@@ -423,30 +417,6 @@ class ModelMonitorSettings(EndpointHostingSettings):
     def runs_per_day(self) -> float:
         """How many monitoring runs the schedule starts a day."""
         return monitoring_runs_per_day(self.schedule_expression)
-
-
-_MONITOR_CRON = re.compile(r"cron\(0 (\*|(\d{1,2})(?:/(\d{1,2}))?) \? \* \* \*\)")
-
-
-def monitoring_runs_per_day(expression: str) -> float:
-    """Runs a day of a Model Monitor cron expression (see :data:`MODEL_MONITOR_SCHEDULE_FORMS`).
-
-    Raises:
-        ValueError: for any other expression.
-    """
-    match = _MONITOR_CRON.fullmatch(expression.strip()) if isinstance(expression, str) else None
-    if match is None:
-        raise ValueError(f"not a Model Monitor schedule: {expression!r}")
-    if match.group(1) == "*":
-        return 24.0
-    start = int(match.group(2))
-    step = int(match.group(3)) if match.group(3) is not None else None
-    if start > 23 or (step is not None and not 1 <= step <= 24):
-        raise ValueError(f"not a Model Monitor schedule: {expression!r}")
-    if step is None:
-        return 1.0
-    # Model Monitor reads H/N as every N hours starting at H (17/12: 17:00 and 05:00).
-    return float(math.ceil(24 / step))
 
 
 #: Body size above which the AWS managed common rule set (production WAF) blocks a request.

@@ -49,8 +49,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from ml_refarch.aws_facts import monitoring_runs_per_day
 from ml_refarch.cfn import referenced_ids
-from ml_refarch.config import monitoring_runs_per_day
 
 #: The price table kept in the repository.
 PRICES_PATH = Path(__file__).resolve().parent / "data" / "prices-us-east-1.json"

@@ -36,7 +36,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ml_refarch.compliance.rules.instances import has_local_storage
+from ml_refarch.aws_facts import has_local_storage
 from ml_refarch.config import Problem
 
 #: The API's limit on MaxRuntimeInSeconds: 28 days.

@@ -36,7 +36,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ml_refarch.compliance.rules.instances import has_local_storage
+from ml_refarch.aws_facts import has_local_storage
 from ml_refarch.config import EndpointHostingSettings, Profile
 from ml_refarch.constructs.encryption_key import EncryptionKey
 from ml_refarch.constructs.execution_role import SageMakerExecutionRole

@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from ml_refarch.compliance.rules.instances import has_local_storage
+from ml_refarch.aws_facts import has_local_storage
 from ml_refarch.compliance.rules.model import (
     COMPLIANT,
     NON_COMPLIANT,

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ml_refarch.compliance.rules.instances import has_local_storage
+from ml_refarch.aws_facts import has_local_storage
 from ml_refarch.compliance.rules.model import (
     NOT_APPLICABLE,
     PLACEHOLDER,

@@ -37,8 +37,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from ml_refarch.aws_facts import has_local_storage
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.compliance.rules.instances import has_local_storage
 from ml_refarch.config import ModelMonitorSettings, Profile
 from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.hosting import (

@@ -12,8 +12,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk.assertions import Template
 
+from ml_refarch.aws_facts import has_local_storage
 from ml_refarch.compliance.rules import NOT_APPLICABLE, RULES
-from ml_refarch.compliance.rules.instances import has_local_storage
 from ml_refarch.compliance.rules.model import Verdict, resources_from_template
 from tests.compliance.rules.support import isolated_vpc, mls_findings
 

@@ -8,7 +8,8 @@ import aws_cdk as cdk
 import pytest
 
 from ml_refarch.app import add_pattern_stacks, project_context
-from ml_refarch.config import ConfigError, monitoring_runs_per_day, read_config
+from ml_refarch.aws_facts import monitoring_runs_per_day
+from ml_refarch.config import ConfigError, read_config
 from ml_refarch.cost import estimate_stack, load_prices
 from ml_refarch.stacks.model_monitor.stack import (
     CAPTURE_PREFIX,
