@@ -1,17 +1,22 @@
-"""Architecture diagrams: committed and current, deterministic, and showing the known flows."""
+"""Architecture diagrams: committed and current, deterministic, drawn from any template.
+
+Each pattern's own flows are tested with its unit, in tests/stacks/<pattern>/test_flows.py.
+"""
 
 from __future__ import annotations
 
 import copy
-import itertools
 import re
+from types import SimpleNamespace
 
 import matplotlib
 import pytest
 
 from ml_refarch import diagram
-from ml_refarch.catalog import PATTERNS, by_id
-from tests.support import ROOT, resources_of_type
+from ml_refarch.catalog import PATTERNS, Pattern, by_id, package_name
+from ml_refarch.diagram import model
+from tests.flows_support import edges_of
+from tests.support import ROOT
 
 REGENERATE = (
     "regenerate the diagrams with `python -m ml_refarch diagram --all` (or "
@@ -54,15 +59,6 @@ def committed(pattern_id: str) -> str:
     path = ROOT / diagram.diagram_path(pattern_id)
     assert path.is_file(), f"{path.relative_to(ROOT)} is missing; {REGENERATE}"
     return path.read_bytes().decode("utf-8")
-
-
-def edges_of(fingerprint: dict) -> dict[tuple[str, str], dict]:
-    return {(e["source"], e["target"]): e for e in fingerprint["edges"]}
-
-
-def node_of_type(fingerprint: dict, resource_type: str) -> str:
-    (found,) = [n["id"] for n in fingerprint["nodes"] if n["type"] == resource_type]
-    return found
 
 
 @pytest.mark.parametrize("pattern", PATTERNS, ids=lambda p: p.id)
@@ -124,95 +120,10 @@ def test_graph_leaves_out_plumbing_and_every_edge_joins_two_nodes(pattern, templ
     assert not [i for i in ids if "CustomResourceProvider" in i]
     for edge in fingerprint["edges"]:
         assert edge["source"] in ids and edge["target"] in ids, edge
-        assert edge["kind"] in diagram.EDGE_KINDS
+        assert edge["kind"] in model.EDGE_KINDS
     grouped = sorted(i for group in fingerprint["groups"] for i in group["nodes"])
     assert grouped == sorted(ids), "every node is in exactly one service group"
     assert len({node["group"] for node in fingerprint["nodes"]}) == len(fingerprint["groups"])
-
-
-def test_kinesis_parquet_flows_from_stream_through_firehose_to_bucket_and_table(templates):
-    fingerprint = diagram.diagram_fingerprint("kinesis-parquet", templates["kinesis-parquet"])
-    edges = edges_of(fingerprint)
-    stream = node_of_type(fingerprint, "AWS::Kinesis::Stream")
-    firehose = node_of_type(fingerprint, "AWS::KinesisFirehose::DeliveryStream")
-    bucket = node_of_type(fingerprint, "AWS::S3::Bucket")
-    table = node_of_type(fingerprint, "AWS::Glue::Table")
-    key = node_of_type(fingerprint, "AWS::KMS::Key")
-    role = node_of_type(fingerprint, "AWS::IAM::Role")
-    for pair in ((stream, firehose), (firehose, bucket), (firehose, table)):
-        assert edges[pair]["kind"] == diagram.FLOW, pair
-    assert edges[(key, stream)]["label"] == "encrypts"
-    assert edges[(firehose, role)]["label"] == "runs as"
-    labels = {n["id"]: n["label"] for n in fingerprint["nodes"]}
-    assert labels[stream] == "Stream" and stream != "Stream", "CDK hash suffix stripped"
-    assert labels[firehose] == "DeliveryStream"
-
-
-def test_kinesis_parquet_csv_transform_is_a_flow_from_firehose(templates):
-    # The CSV variant's transform, added by hand: Firehose names the function's ARN.
-    template = copy.deepcopy(templates["kinesis-parquet"])
-    template["Resources"]["CsvToJson3F1A63FD"] = {"Type": "AWS::Lambda::Function"}
-    (firehose_id,) = resources_of_type(template, "AWS::KinesisFirehose::DeliveryStream")
-    destination = template["Resources"][firehose_id]["Properties"][
-        "ExtendedS3DestinationConfiguration"
-    ]
-    destination["ProcessingConfiguration"] = {
-        "Processors": [
-            {"Parameters": [{"ParameterValue": {"Fn::GetAtt": ["CsvToJson3F1A63FD", "Arn"]}}]}
-        ]
-    }
-    edges = edges_of(diagram.diagram_fingerprint("kinesis-parquet", template))
-    assert edges[(firehose_id, "CsvToJson3F1A63FD")]["kind"] == diagram.FLOW
-
-
-def test_fsx_training_flows_from_bucket_through_lustre_to_training(templates):
-    fingerprint = diagram.diagram_fingerprint("fsx-training", templates["fsx-training"])
-    edges = edges_of(fingerprint)
-    bucket = node_of_type(fingerprint, "AWS::S3::Bucket")
-    file_system = node_of_type(fingerprint, "AWS::FSx::FileSystem")
-    training = "pseudo:training-job"
-    assert edges[(bucket, file_system)]["kind"] == diagram.FLOW
-    assert edges[(bucket, file_system)]["label"] == "data repository association"
-    assert edges[(file_system, training)]["kind"] == diagram.FLOW
-    (job,) = [n for n in fingerprint["nodes"] if n["id"] == training]
-    assert job["pseudo"] and job["group"] == "SageMaker"
-
-
-def test_ml_workflow_trains_deploys_and_alerts(templates):
-    fingerprint = diagram.diagram_fingerprint("ml-workflow", templates["ml-workflow"])
-    edges = edges_of(fingerprint)
-    state_machine = node_of_type(fingerprint, "AWS::StepFunctions::StateMachine")
-    topic = node_of_type(fingerprint, "AWS::SNS::Topic")
-    assert edges[(state_machine, topic)]["kind"] == diagram.FLOW
-    chain = [
-        state_machine,
-        "pseudo:training-job",
-        "pseudo:model",
-        "pseudo:endpoint-config",
-        "pseudo:endpoint",
-    ]
-    for pair in itertools.pairwise(chain):
-        assert edges[pair]["kind"] == diagram.FLOW, pair
-    assert edges[(state_machine, "pseudo:tuning-job")]["kind"] == diagram.FLOW
-
-
-@pytest.mark.parametrize("pattern_id", ["isolated-notebook", "studio-domain"])
-def test_notebooks_reach_services_only_through_vpc_endpoints(pattern_id, templates):
-    fingerprint = diagram.diagram_fingerprint(pattern_id, templates[pattern_id])
-    edges = edges_of(fingerprint)
-    client_type = {
-        "isolated-notebook": "AWS::SageMaker::NotebookInstance",
-        "studio-domain": "AWS::SageMaker::Domain",
-    }[pattern_id]
-    client = node_of_type(fingerprint, client_type)
-    endpoints = [n["id"] for n in fingerprint["nodes"] if n["type"] == "AWS::EC2::VPCEndpoint"]
-    assert endpoints
-    for endpoint in endpoints:
-        assert edges[(client, endpoint)]["kind"] == diagram.FLOW
-    repository = node_of_type(fingerprint, "AWS::CodeArtifact::Repository")
-    assert edges[(repository, "pseudo:pypi")]["kind"] == diagram.FLOW
-    flows_out = {t for (s, t), e in edges.items() if s == client and e["kind"] == diagram.FLOW}
-    assert flows_out == set(endpoints), "no flow leaves the notebook except to an endpoint"
 
 
 def test_a_tiny_template_with_an_unknown_type_renders_in_the_other_group():
@@ -231,7 +142,7 @@ def test_a_tiny_template_with_an_unknown_type_renders_in_the_other_group():
     assert set(nodes) == {"Thing0123ABCD", "Key"}
     thing = nodes["Thing0123ABCD"]
     assert (thing["group"], thing["label"], thing["detail"]) == (
-        diagram.OTHER_GROUP,
+        model.OTHER_GROUP,
         "Thing",
         "Foo bar baz",
     )
@@ -243,3 +154,56 @@ def test_a_tiny_template_with_an_unknown_type_renders_in_the_other_group():
     )
     assert "Foo bar baz" in svg
     assert diagram.embedded_fingerprint(diagram.render_pattern("empty", {"Resources": {}}))
+
+
+def test_a_pattern_without_flows_gets_a_diagram_of_its_dependencies(
+    templates, rendered, monkeypatch
+):
+    template = templates["kinesis-parquet"]
+    with_flows = diagram.diagram_fingerprint("kinesis-parquet", template)
+    # The unit as if it had no flows module: the engine draws its references alone.
+    monkeypatch.setattr(Pattern, "has_module", lambda self, name: name != "flows")
+    assert diagram.pattern_flows("kinesis-parquet") == model.PatternFlows()
+    without = diagram.diagram_fingerprint("kinesis-parquet", template)
+    assert [n for n in without["nodes"] if n["pseudo"]] == []
+    assert [e for e in without["edges"] if e["kind"] == model.FLOW] == []
+    resource_nodes = [n for n in with_flows["nodes"] if not n["pseudo"]]
+    assert without["nodes"] == resource_nodes
+    joined = {frozenset(pair) for pair in edges_of(without)}
+    for (source, target), edge in edges_of(with_flows).items():
+        if not (source.startswith("pseudo:") or target.startswith("pseudo:")):
+            assert frozenset((source, target)) in joined, edge
+    flow_pairs = [pair for pair, e in edges_of(with_flows).items() if e["kind"] == model.FLOW]
+    assert any(frozenset(pair) in joined for pair in flow_pairs), "flows are references too"
+    svg = diagram.render_pattern("kinesis-parquet", template)
+    assert diagram.embedded_fingerprint(svg) == diagram.fingerprint_digest(
+        "kinesis-parquet", template
+    )
+    assert f"<title>{by_id('kinesis-parquet').title}</title>" in svg
+    assert "data flow" in rendered["kinesis-parquet"] and "data flow" not in svg, "legend"
+
+
+def test_a_flows_module_must_hold_pattern_flows(monkeypatch):
+    monkeypatch.setattr(Pattern, "module", lambda self, name: SimpleNamespace(FLOWS={}))
+    with pytest.raises(TypeError, match=r"kinesis_parquet\.flows\.FLOWS is not a PatternFlows"):
+        diagram.pattern_flows("kinesis-parquet")
+
+
+@pytest.mark.parametrize("pattern", PATTERNS, ids=lambda p: p.id)
+def test_every_pseudo_node_a_unit_declares_is_drawn(pattern, templates):
+    declared = {pseudo.id for pseudo in diagram.pattern_flows(pattern.id).pseudo}
+    fingerprint = diagram.diagram_fingerprint(pattern.id, templates[pattern.id])
+    drawn = {n["id"] for n in fingerprint["nodes"] if n["pseudo"]}
+    assert drawn == declared, f"{pattern.package}.flows declares pseudo-nodes nothing anchors"
+
+
+def test_the_diagram_engine_names_no_pattern():
+    sources = {
+        path.name: path.read_text(encoding="utf-8")
+        for path in sorted((ROOT / "ml_refarch" / "diagram").glob("*.py"))
+    }
+    assert "model.py" in sources and "render.py" in sources
+    for pattern in PATTERNS:
+        for name in (pattern.id, package_name(pattern.id), pattern.stack_name):
+            named = [file for file, text in sources.items() if name in text]
+            assert not named, f"{named} name the pattern {name!r}: say it in its unit instead"
