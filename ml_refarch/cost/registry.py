@@ -81,7 +81,9 @@ class TemplateContext:
         }
 
 
-PriceFunction = Callable[[list[Entry], TemplateContext], Iterable[CostLine | Usage]]
+#: What a pricer yields: idle cost lines and usage-based items.
+Priced = CostLine | Usage
+PriceFunction = Callable[[list[Entry], TemplateContext], Iterable[Priced]]
 
 
 @dataclass(frozen=True)

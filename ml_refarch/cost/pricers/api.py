@@ -9,16 +9,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from ml_refarch.cfn import properties_of
 from ml_refarch.cost.lines import CostLine, Group, Usage, plural, show, unit_price
 from ml_refarch.cost.prices import WAF_RULE_MONTH, WAF_WEB_ACL_MONTH
-from ml_refarch.cost.registry import Entry, TemplateContext, pricer
+from ml_refarch.cost.registry import Entry, Priced, TemplateContext, pricer
 
 
 @pricer("AWS::WAFv2::WebACL")
-def web_acls(acls: list[Entry], context: TemplateContext) -> Iterator[Any]:
+def web_acls(acls: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     acl_usd = context.prices.usd(WAF_WEB_ACL_MONTH)
     rule_usd = context.prices.usd(WAF_RULE_MONTH)
     rules = Group()
@@ -49,10 +48,10 @@ def web_acls(acls: list[Entry], context: TemplateContext) -> Iterator[Any]:
 
 
 @pricer("AWS::ApiGateway::RestApi")
-def rest_apis(_: list[Entry], context: TemplateContext) -> Iterator[Any]:
+def rest_apis(_: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     yield Usage("api-gateway", "API Gateway REST API requests (per million) and data transfer out")
 
 
 @pricer("AWS::SNS::Topic")
-def topics(_: list[Entry], context: TemplateContext) -> Iterator[Any]:
+def topics(_: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     yield Usage("sns", "SNS publishes and deliveries")

@@ -16,13 +16,13 @@ from typing import Any
 from ml_refarch.cfn import integer_literal, properties_of, reference_target
 from ml_refarch.cost.lines import CostLine, Group, Usage, plural, show, unpriced
 from ml_refarch.cost.prices import ENDPOINT_INSTANCE_HOUR
-from ml_refarch.cost.registry import Entry, TemplateContext, pricer
+from ml_refarch.cost.registry import Entry, Priced, TemplateContext, pricer
 
 ENDPOINT_CONFIG = "AWS::SageMaker::EndpointConfig"
 
 
 @pricer("AWS::SageMaker::Endpoint")
-def endpoints(live: list[Entry], context: TemplateContext) -> Iterator[Any]:
+def endpoints(live: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     configs = dict(context.of_type(ENDPOINT_CONFIG))
     groups: dict[str, Group] = {}
     for logical_id, resource in live:
@@ -103,7 +103,7 @@ def _count_instances(
 
 
 @pricer(ENDPOINT_CONFIG)
-def serverless_variants(configs: list[Entry], context: TemplateContext) -> Iterator[Any]:
+def serverless_variants(configs: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     serverless = [
         variant["ServerlessConfig"]
         for _, config in configs

@@ -29,7 +29,7 @@ from ml_refarch.aws_facts import (
 from ml_refarch.cfn import integer_literal, joined_strings, properties_of, walk_mappings
 from ml_refarch.cost.lines import Usage, money, show, unit_price
 from ml_refarch.cost.prices import ENDPOINT_INSTANCE_HOUR
-from ml_refarch.cost.registry import Entry, TemplateContext, pricer
+from ml_refarch.cost.registry import Entry, Priced, TemplateContext, pricer
 
 TRAINING = Usage("training", "SageMaker training and tuning instance-hours")
 _JOB_ACTIONS = {"createTrainingJob", "createHyperParameterTuningJob"}
@@ -40,7 +40,7 @@ _GENERIC_DEPLOYED_ENDPOINT = (
 
 
 @pricer("AWS::IAM::Role")
-def job_roles(roles: list[Entry], context: TemplateContext) -> Iterator[Any]:
+def job_roles(roles: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     """Training and tuning, when a role SageMaker can assume can start jobs.
 
     A role only models and monitoring job definitions use serves hosting, not training: it
@@ -63,14 +63,14 @@ def job_roles(roles: list[Entry], context: TemplateContext) -> Iterator[Any]:
 
 
 @pricer("AWS::Lambda::Function")
-def functions(found: list[Entry], context: TemplateContext) -> Iterator[Any]:
+def functions(found: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     handlers = context.custom_resource_handlers()
     if any(logical_id not in handlers for logical_id, _ in found):
         yield Usage("lambda", "Lambda invocations and GB-seconds")
 
 
 @pricer("AWS::StepFunctions::StateMachine")
-def state_machines(machines: list[Entry], context: TemplateContext) -> Iterator[Any]:
+def state_machines(machines: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     for _, resource in machines:
         properties = properties_of(resource)
         if properties.get("StateMachineType") == "EXPRESS":
@@ -165,7 +165,7 @@ def _deployed_endpoints(definition: Any, context: TemplateContext) -> list[str]:
 
 
 @pricer("AWS::SageMaker::MonitoringSchedule")
-def monitoring_schedules(schedules: list[Entry], context: TemplateContext) -> Iterator[Any]:
+def monitoring_schedules(schedules: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     definitions = {
         properties.get("JobDefinitionName"): properties
         for resource_type in MODEL_MONITOR_JOB_DEFINITION_TYPES

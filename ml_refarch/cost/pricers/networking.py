@@ -16,11 +16,11 @@ from ml_refarch.aws_facts import VPC_ENDPOINT_DEFAULT_TYPE, endpoint_service_sho
 from ml_refarch.cfn import joined_strings, properties_of
 from ml_refarch.cost.lines import CostLine, Group, Usage, plural, show, unit_price, unpriced
 from ml_refarch.cost.prices import INTERFACE_ENDPOINT_AZ_HOUR, NAT_GATEWAY_HOUR
-from ml_refarch.cost.registry import Entry, TemplateContext, pricer
+from ml_refarch.cost.registry import Entry, Priced, TemplateContext, pricer
 
 
 @pricer("AWS::EC2::VPCEndpoint")
-def interface_endpoints(endpoints: list[Entry], context: TemplateContext) -> Iterator[Any]:
+def interface_endpoints(endpoints: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     group = Group()
     az_counts: set[int] = set()
     services: list[str] = []
@@ -79,7 +79,7 @@ def _service_name(value: Any) -> str | None:
 
 
 @pricer("AWS::EC2::NatGateway")
-def nat_gateways(gateways: list[Entry], context: TemplateContext) -> Iterator[Any]:
+def nat_gateways(gateways: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     usd = context.prices.usd(NAT_GATEWAY_HOUR)
     yield CostLine(
         item=plural(len(gateways), "NAT gateway"),

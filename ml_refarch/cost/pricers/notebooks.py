@@ -9,17 +9,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from ml_refarch.aws_facts import NOTEBOOK_DEFAULT_VOLUME_GB
 from ml_refarch.cfn import integer_literal, properties_of
 from ml_refarch.cost.lines import CostLine, Group, Usage, plural, show, unit_price, unpriced
 from ml_refarch.cost.prices import ML_STORAGE_GB_MONTH, NOTEBOOK_INSTANCE_HOUR
-from ml_refarch.cost.registry import Entry, TemplateContext, pricer
+from ml_refarch.cost.registry import Entry, Priced, TemplateContext, pricer
 
 
 @pricer("AWS::SageMaker::NotebookInstance")
-def notebook_instances(notebooks: list[Entry], context: TemplateContext) -> Iterator[Any]:
+def notebook_instances(notebooks: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     instances: dict[str, Group] = {}
     storage = Group()
     for logical_id, resource in notebooks:
@@ -73,10 +72,10 @@ def notebook_instances(notebooks: list[Entry], context: TemplateContext) -> Iter
 
 
 @pricer("AWS::SageMaker::Domain")
-def sagemaker_domains(_: list[Entry], context: TemplateContext) -> Iterator[Any]:
+def sagemaker_domains(_: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     yield Usage("studio", "Studio app instance-hours while apps run, and home EFS storage")
 
 
 @pricer("AWS::CodeArtifact::Domain", "AWS::CodeArtifact::Repository")
-def codeartifact(_: list[Entry], context: TemplateContext) -> Iterator[Any]:
+def codeartifact(_: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     yield Usage("codeartifact", "CodeArtifact storage and requests")

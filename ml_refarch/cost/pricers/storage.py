@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from ml_refarch.aws_facts import LUSTRE_DEFAULT_DEPLOYMENT_TYPE, LUSTRE_MIN_STORAGE_GIB
 from ml_refarch.cfn import integer_literal, properties_of
@@ -22,23 +21,23 @@ from ml_refarch.cost.prices import (
     PriceTable,
     display_path,
 )
-from ml_refarch.cost.registry import Entry, TemplateContext, pricer
+from ml_refarch.cost.registry import Entry, Priced, TemplateContext, pricer
 
 
 @pricer("AWS::S3::Bucket")
-def buckets(_: list[Entry], context: TemplateContext) -> Iterator[Any]:
+def buckets(_: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     yield Usage("s3", "S3 storage and requests")
 
 
 @pricer("AWS::Logs::LogGroup", "AWS::EC2::FlowLog")
-def logs(_: list[Entry], context: TemplateContext) -> Iterator[Any]:
+def logs(_: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     usd = unit_price(context.prices.usd(LOGS_INGESTED_GB))
     flow_logs = ", VPC flow logs included" if context.has("AWS::EC2::FlowLog") else ""
     yield Usage("logs", f"CloudWatch Logs ingestion ({usd}/GB{flow_logs}) and storage")
 
 
 @pricer("AWS::KMS::Key", "AWS::KMS::ReplicaKey")
-def kms_keys(keys: list[Entry], context: TemplateContext) -> Iterator[Any]:
+def kms_keys(keys: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     usd = context.prices.usd(KMS_KEY_MONTH)
     yield CostLine(
         item=plural(len(keys), "KMS key"),
@@ -51,7 +50,7 @@ def kms_keys(keys: list[Entry], context: TemplateContext) -> Iterator[Any]:
 
 
 @pricer("AWS::FSx::FileSystem")
-def lustre_file_systems(file_systems: list[Entry], context: TemplateContext) -> Iterator[Any]:
+def lustre_file_systems(file_systems: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     groups: dict[tuple[str, str], Group] = {}
     unresolved: list[CostLine] = []
     for logical_id, resource in file_systems:

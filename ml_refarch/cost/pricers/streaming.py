@@ -9,17 +9,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from ml_refarch.aws_facts import FIREHOSE_SERIALIZER_FORMATS, KINESIS_DEFAULT_STREAM_MODE
 from ml_refarch.cfn import integer_literal, properties_of, walk_mappings
 from ml_refarch.cost.lines import CostLine, Group, Usage, plural, show
 from ml_refarch.cost.prices import KINESIS_ON_DEMAND_STREAM_HOUR, KINESIS_SHARD_HOUR
-from ml_refarch.cost.registry import Entry, TemplateContext, pricer
+from ml_refarch.cost.registry import Entry, Priced, TemplateContext, pricer
 
 
 @pricer("AWS::Kinesis::Stream")
-def kinesis_streams(streams: list[Entry], context: TemplateContext) -> Iterator[Any]:
+def kinesis_streams(streams: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     shards, on_demand = Group(), Group()
     for logical_id, resource in streams:
         properties = properties_of(resource)
@@ -73,7 +72,7 @@ def kinesis_streams(streams: list[Entry], context: TemplateContext) -> Iterator[
 
 
 @pricer("AWS::KinesisFirehose::DeliveryStream")
-def firehose_delivery_streams(streams: list[Entry], context: TemplateContext) -> Iterator[Any]:
+def firehose_delivery_streams(streams: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     for _, resource in streams:
         destination = properties_of(resource).get("ExtendedS3DestinationConfiguration")
         formats = [
