@@ -81,3 +81,81 @@ def monitoring_runs_per_day(expression: str) -> float:
         return 1.0
     # Model Monitor reads H/N as every N hours starting at H (17/12: 17:00 and 05:00).
     return float(math.ceil(24 / step))
+
+
+# --------------------------------------------------------------------------------------
+# Defaults, minimums and names the cost estimate reads templates with
+
+#: ``VolumeSizeInGB`` of a notebook instance when the template leaves it out. Source: the
+#: SageMaker API reference, CreateNotebookInstance ("The default value is 5 GB").
+NOTEBOOK_DEFAULT_VOLUME_GB = 5
+
+#: The smallest FSx for Lustre file system (SSD storage). Source: the FSx API reference,
+#: CreateFileSystem StorageCapacity ("the valid values are 1200 GiB, 2400 GiB, and
+#: increments of 2400 GiB"; SCRATCH_1 starts at 1200 GiB too).
+LUSTRE_MIN_STORAGE_GIB = 1200
+
+#: ``LustreConfiguration.DeploymentType`` when absent. Source: the FSx API reference,
+#: LustreFileSystemConfiguration DeploymentType ("The default is SCRATCH_1").
+LUSTRE_DEFAULT_DEPLOYMENT_TYPE = "SCRATCH_1"
+
+#: ``VpcEndpointType`` when absent. Source: the CloudFormation reference for
+#: AWS::EC2::VPCEndpoint (VpcEndpointType, "Default: Gateway").
+VPC_ENDPOINT_DEFAULT_TYPE = "Gateway"
+
+#: A Kinesis stream without ``StreamModeDetails`` is provisioned. Source: the CloudFormation
+#: reference for AWS::Kinesis::Stream (StreamModeDetails: "the default is PROVISIONED").
+KINESIS_DEFAULT_STREAM_MODE = "PROVISIONED"
+
+#: The principal SageMaker assumes roles as. Source: the SageMaker developer guide, "How to
+#: use SageMaker AI execution roles" (the trust policy names ``sagemaker.amazonaws.com``).
+SAGEMAKER_SERVICE_PRINCIPAL = "sagemaker.amazonaws.com"
+
+#: The job definitions a Model Monitor schedule can name. Source: the CloudFormation
+#: reference for AWS::SageMaker::MonitoringSchedule and its MonitoringType values
+#: (DataQuality, ModelQuality, ModelBias, ModelExplainability).
+MODEL_MONITOR_JOB_DEFINITION_TYPES = (
+    "AWS::SageMaker::DataQualityJobDefinition",
+    "AWS::SageMaker::ModelQualityJobDefinition",
+    "AWS::SageMaker::ModelBiasJobDefinition",
+    "AWS::SageMaker::ModelExplainabilityJobDefinition",
+)
+
+#: Resource types that use a SageMaker execution role to host or watch models, not to run
+#: training jobs: a model's ExecutionRoleArn and the monitoring resources' RoleArn.
+SAGEMAKER_HOSTING_ROLE_USERS = frozenset(
+    {"AWS::SageMaker::Model", "AWS::SageMaker::MonitoringSchedule"}
+    | set(MODEL_MONITOR_JOB_DEFINITION_TYPES)
+)
+
+#: Resource types that only attach policies to a role; they do not make it a job role.
+IAM_ROLE_ATTACHMENTS = frozenset(
+    {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::InstanceProfile"}
+)
+
+#: Firehose record format conversion serializers and the formats they write. Source: the
+#: Firehose developer guide, "Convert input data format" (ParquetSerDe, OrcSerDe).
+FIREHOSE_SERIALIZER_FORMATS = {"ParquetSerDe": "Parquet", "OrcSerDe": "ORC"}
+
+#: Service name prefixes of PrivateLink endpoints (``com.amazonaws.<region>.<service>``,
+#: ``aws.sagemaker.<region>.<service>`` for notebooks and Studio). Source: the PrivateLink
+#: guide, "AWS services that integrate with AWS PrivateLink".
+ENDPOINT_SERVICE_NAME_PREFIXES = ("com.amazonaws.", "aws.sagemaker.", "aws.api.")
+
+
+def endpoint_service_short_name(service_name: str) -> str:
+    """``com.amazonaws.<region>.sagemaker.api`` -> ``sagemaker.api`` (other text unchanged)."""
+    for prefix in ENDPOINT_SERVICE_NAME_PREFIXES:
+        if service_name.startswith(prefix):
+            rest = service_name[len(prefix) :]
+            return rest.split(".", 1)[1] if "." in rest else rest
+    return service_name
+
+
+def step_functions_task_action(resource_arn: str) -> str:
+    """``arn:...:states:::sagemaker:createTrainingJob.sync`` -> ``createTrainingJob``.
+
+    Source: the Step Functions developer guide, "Create and manage Amazon SageMaker AI jobs
+    with Step Functions" (task resources ``arn:aws:states:::sagemaker:<action>[.sync]``).
+    """
+    return resource_arn.rsplit(":", 1)[-1].split(".", 1)[0]

@@ -86,3 +86,88 @@ def resource_references(resource: Mapping[str, Any]) -> list[tuple[str, str]]:
     for target in [depends_on] if isinstance(depends_on, str) else depends_on:
         found.append((target, "DependsOn"))
     return found
+
+
+# --------------------------------------------------------------------------------------
+# Resources, literals and intrinsics (first used by the cost estimate)
+
+#: What stands for a deploy-time value inside the text :func:`joined_strings` returns.
+UNRESOLVED_TEXT = "__unresolved__"
+
+
+def resources_by_type(template: Mapping[str, Any]) -> dict[str, list[tuple[str, dict]]]:
+    """The template's resources as ``(logical_id, resource)`` pairs by type, ids sorted."""
+    resources = template.get("Resources") or {}
+    by_type: dict[str, list[tuple[str, dict]]] = {}
+    for logical_id in sorted(resources):
+        resource = resources[logical_id]
+        if isinstance(resource, dict):
+            by_type.setdefault(str(resource.get("Type")), []).append((logical_id, resource))
+    return by_type
+
+
+def properties_of(resource: Mapping[str, Any]) -> dict:
+    """A resource's ``Properties``, or an empty dict when it has none (or not a mapping)."""
+    properties = resource.get("Properties")
+    return properties if isinstance(properties, dict) else {}
+
+
+def reference_target(value: Any) -> str | None:
+    """The logical id ``value`` is a ``Ref`` or ``Fn::GetAtt`` to, else ``None``.
+
+    Only a value that *is* the reference counts; one that contains references (an
+    ``Fn::Join`` with a ``Ref`` inside) is not a reference to a resource.
+    """
+    if not isinstance(value, Mapping) or len(value) != 1:
+        return None
+    ((key, target),) = value.items()
+    if str(key).lower() not in ("ref", "fn::getatt") or not target:
+        return None
+    ids = referenced_ids(value)
+    return next(iter(ids)) if len(ids) == 1 else None
+
+
+def integer_literal(value: Any) -> int | None:
+    """An integer literal (CloudFormation also accepts digits in a string), else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def joined_strings(value: Any) -> str | None:
+    """A string property's text, with the string parts of an ``Fn::Join`` joined.
+
+    CDK renders a state machine definition as ``Fn::Join`` of JSON text and tokens; the
+    tokens sit inside JSON strings, so :data:`UNRESOLVED_TEXT` in their place keeps the text
+    parseable. ``Fn::Sub`` gives its template text. Anything else is ``None``.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        join = value.get("Fn::Join")
+        if isinstance(join, list) and len(join) == 2 and isinstance(join[1], list):
+            separator = join[0] if isinstance(join[0], str) else ""
+            return separator.join(p if isinstance(p, str) else UNRESOLVED_TEXT for p in join[1])
+        sub = value.get("Fn::Sub")
+        if isinstance(sub, str):
+            return sub
+        if isinstance(sub, list) and sub and isinstance(sub[0], str):
+            return sub[0]
+    return None
+
+
+def walk_mappings(value: Any) -> Iterator[dict]:
+    """Every dict in ``value``, ``value`` itself first, depth first through dicts and lists."""
+    if isinstance(value, dict):
+        yield value
+        for child in value.values():
+            yield from walk_mappings(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from walk_mappings(child)

@@ -1,0 +1,197 @@
+"""Jobs, schedules and functions: what runs only when started bills by use, never idle.
+
+Nothing here has an idle cost; each pricer names what bills when work runs:
+
+- ``AWS::IAM::Role`` that SageMaker can assume for jobs: training and tuning instance-hours;
+- ``AWS::StepFunctions::StateMachine``: state transitions (or Express requests), X-Ray
+  traces, the training, tuning and transform jobs it starts, and the endpoint it deploys
+  (it exists outside the stack, so it is named with what it costs an hour, not counted);
+- ``AWS::SageMaker::MonitoringSchedule``: a processing job on every tick whether or not
+  traffic came (the schedule alone starts the runs, so the item says how many and on what);
+- ``AWS::Lambda::Function``: invocations, unless it only handles custom resources (those
+  run only while the stack deploys, updates or deletes).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from ml_refarch.aws_facts import (
+    IAM_ROLE_ATTACHMENTS,
+    MODEL_MONITOR_JOB_DEFINITION_TYPES,
+    SAGEMAKER_HOSTING_ROLE_USERS,
+    SAGEMAKER_SERVICE_PRINCIPAL,
+    monitoring_runs_per_day,
+    step_functions_task_action,
+)
+from ml_refarch.cfn import integer_literal, joined_strings, properties_of, walk_mappings
+from ml_refarch.cost.lines import Usage, money, show, unit_price
+from ml_refarch.cost.prices import ENDPOINT_INSTANCE_HOUR
+from ml_refarch.cost.registry import Entry, Priced, TemplateContext, pricer
+
+TRAINING = Usage("training", "SageMaker training and tuning instance-hours")
+_JOB_ACTIONS = {"createTrainingJob", "createHyperParameterTuningJob"}
+_GENERIC_DEPLOYED_ENDPOINT = (
+    "the endpoint the state machine deploys, outside the stack: instances x their hourly "
+    "price while it exists (count and type not readable from the definition)"
+)
+
+
+@pricer("AWS::IAM::Role")
+def job_roles(roles: list[Entry], context: TemplateContext) -> Iterator[Priced]:
+    """Training and tuning, when a role SageMaker can assume can start jobs.
+
+    A role only models and monitoring job definitions use serves hosting, not training: it
+    does not count. A role nothing in the stack uses (a job role for scripts), or one a
+    notebook or Studio domain uses, does.
+    """
+    for logical_id, resource in roles:
+        document = properties_of(resource).get("AssumeRolePolicyDocument")
+        trusted = False
+        for node in walk_mappings(document):
+            service = node.get("Service")
+            services = service if isinstance(service, list) else [service]
+            trusted = trusted or SAGEMAKER_SERVICE_PRINCIPAL in services
+        if not trusted:
+            continue
+        users = context.referring_types(logical_id, ignore=IAM_ROLE_ATTACHMENTS)
+        if not users or users - SAGEMAKER_HOSTING_ROLE_USERS:
+            yield TRAINING
+            return
+
+
+@pricer("AWS::Lambda::Function")
+def functions(found: list[Entry], context: TemplateContext) -> Iterator[Priced]:
+    handlers = context.custom_resource_handlers()
+    if any(logical_id not in handlers for logical_id, _ in found):
+        yield Usage("lambda", "Lambda invocations and GB-seconds")
+
+
+@pricer("AWS::StepFunctions::StateMachine")
+def state_machines(machines: list[Entry], context: TemplateContext) -> Iterator[Priced]:
+    for _, resource in machines:
+        properties = properties_of(resource)
+        if properties.get("StateMachineType") == "EXPRESS":
+            yield Usage("state-machine", "Step Functions Express requests and duration")
+        else:
+            yield Usage("state-machine", "Step Functions state transitions")
+        tracing = properties.get("TracingConfiguration")
+        if isinstance(tracing, dict) and tracing.get("Enabled") is True:
+            yield Usage("state-machine", "X-Ray traces recorded and scanned")
+        text = _definition_text(properties)
+        if text is None:
+            continue
+        try:
+            definition = json.loads(text)
+        except ValueError:
+            definition = None
+        actions = _task_actions(definition) if definition is not None else _text_actions(text)
+        if actions & _JOB_ACTIONS:
+            yield TRAINING
+        if "createEndpoint" in actions:
+            for item in _deployed_endpoints(definition, context):
+                yield Usage("deployed-endpoint", item)
+        if "createTransformJob" in actions:
+            yield Usage("transform", "SageMaker batch transform instance-hours per run")
+
+
+def _definition_text(properties: dict) -> str | None:
+    if "DefinitionString" in properties:
+        return joined_strings(properties["DefinitionString"])
+    if isinstance(properties.get("Definition"), dict):
+        return json.dumps(properties["Definition"])
+    return None
+
+
+def _task_actions(definition: Any) -> set[str]:
+    return {
+        step_functions_task_action(node["Resource"])
+        for node in walk_mappings(definition)
+        if isinstance(node.get("Resource"), str)
+    }
+
+
+def _text_actions(text: str) -> set[str]:
+    """The SageMaker actions named in a definition that does not parse as JSON."""
+    actions = {
+        action
+        for action in (*_JOB_ACTIONS, "createEndpointConfig", "createTransformJob")
+        if action in text
+    }
+    if "createEndpoint" in text.replace("createEndpointConfig", ""):
+        actions.add("createEndpoint")
+    return actions
+
+
+def _deployed_endpoints(definition: Any, context: TemplateContext) -> list[str]:
+    """Usage items for the endpoints a state machine creates outside its stack."""
+    items = []
+    for node in walk_mappings(definition):
+        resource = node.get("Resource")
+        if (
+            not isinstance(resource, str)
+            or step_functions_task_action(resource) != "createEndpointConfig"
+        ):
+            continue
+        parameters = node.get("Parameters") or node.get("Arguments") or {}
+        variants = parameters.get("ProductionVariants") if isinstance(parameters, dict) else None
+        if not isinstance(variants, list) or not variants:
+            return [_GENERIC_DEPLOYED_ENDPOINT]
+        parts, hourly_usd = [], 0.0
+        for variant in variants:
+            if not isinstance(variant, dict):
+                return [_GENERIC_DEPLOYED_ENDPOINT]
+            count = integer_literal(variant.get("InitialInstanceCount"))
+            instance_type = variant.get("InstanceType")
+            if (
+                count is None
+                or not isinstance(instance_type, str)
+                or not instance_type.startswith("ml.")
+            ):
+                return [_GENERIC_DEPLOYED_ENDPOINT]
+            usd = context.prices.usd_for(
+                ENDPOINT_INSTANCE_HOUR, instance_type, "SageMaker endpoint instance type"
+            )
+            parts.append(f"{count} x {instance_type} at {unit_price(usd)}/hour")
+            hourly_usd += count * usd
+        items.append(
+            "the endpoint the state machine deploys, outside the stack: "
+            f"{' + '.join(parts)} = {unit_price(round(hourly_usd, 4))} an hour, about "
+            f"{money(hourly_usd * context.hours)} a month while it exists"
+        )
+    return list(dict.fromkeys(items)) or [_GENERIC_DEPLOYED_ENDPOINT]
+
+
+@pricer("AWS::SageMaker::MonitoringSchedule")
+def monitoring_schedules(schedules: list[Entry], context: TemplateContext) -> Iterator[Priced]:
+    definitions = {
+        properties.get("JobDefinitionName"): properties
+        for resource_type in MODEL_MONITOR_JOB_DEFINITION_TYPES
+        for _, resource in context.of_type(resource_type)
+        for properties in [properties_of(resource)]
+    }
+    for logical_id, resource in schedules:
+        config = properties_of(resource).get("MonitoringScheduleConfig") or {}
+        expression = (config.get("ScheduleConfig") or {}).get("ScheduleExpression")
+        try:
+            runs = f"about {monitoring_runs_per_day(expression) * context.hours / 24:.0f}"
+        except ValueError:
+            runs = "an unreadable number of"
+        job = definitions.get(config.get("MonitoringJobDefinitionName")) or {}
+        cluster = (job.get("JobResources") or {}).get("ClusterConfig") or {}
+        count = integer_literal(cluster.get("InstanceCount"))
+        instance_type = cluster.get("InstanceType")
+        instances = (
+            f"{count} x {instance_type}"
+            if count is not None and isinstance(instance_type, str)
+            else "instances not readable from the template"
+        )
+        limit = integer_literal((job.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds"))
+        yield Usage(
+            "monitoring",
+            f"Model Monitor schedule {logical_id} ({show(expression)}): {runs} processing "
+            f"runs a month on {instances}, billed per second of each run"
+            + (f" (at most {limit} s)" if limit is not None else ""),
+        )
