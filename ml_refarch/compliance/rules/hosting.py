@@ -10,13 +10,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ml_refarch.aws_facts import has_local_storage
-from ml_refarch.compliance.rules.model import (
-    COMPLIANT,
-    NON_COMPLIANT,
-    NOT_APPLICABLE,
-    Resource,
+from ml_refarch.cfn import (
     Unresolved,
-    Verdict,
     as_list,
     get,
     is_intrinsic,
@@ -25,8 +20,15 @@ from ml_refarch.compliance.rules.model import (
     present,
     raw,
     referenced_ids,
-    rule,
     truthy,
+)
+from ml_refarch.compliance.rules.model import (
+    COMPLIANT,
+    NON_COMPLIANT,
+    NOT_APPLICABLE,
+    Resource,
+    Verdict,
+    rule,
 )
 
 MODEL = "AWS::SageMaker::Model"

@@ -21,12 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ml_refarch.aws_facts import has_local_storage
-from ml_refarch.compliance.rules.model import (
-    NOT_APPLICABLE,
+from ml_refarch.cfn import (
     PLACEHOLDER,
-    Resource,
     Unresolved,
-    Verdict,
     as_list,
     get,
     is_intrinsic,
@@ -35,9 +32,9 @@ from ml_refarch.compliance.rules.model import (
     number,
     parse_json_text,
     present,
-    rule,
     truthy,
 )
+from ml_refarch.compliance.rules.model import NOT_APPLICABLE, Resource, Verdict, rule
 
 STATE_MACHINE = "AWS::StepFunctions::StateMachine"
 PIPELINE = "AWS::SageMaker::Pipeline"

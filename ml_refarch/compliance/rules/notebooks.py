@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
+from ml_refarch.cfn import Unresolved, literal_text, present, raw
 from ml_refarch.compliance.rules.model import (
     COMPLIANT,
     NON_COMPLIANT,
     NOT_APPLICABLE,
     Resource,
-    Unresolved,
-    literal_text,
-    present,
-    raw,
     rule,
 )
 

@@ -6,17 +6,12 @@ Notes sections "S3" (FSx for Lustre serves S3 training data; KMS for sensitive d
 
 from __future__ import annotations
 
+from ml_refarch.cfn import Unresolved, as_list, get, number, present, raw
 from ml_refarch.compliance.rules.model import (
     COMPLIANT,
     NON_COMPLIANT,
     NOT_APPLICABLE,
     Resource,
-    Unresolved,
-    as_list,
-    get,
-    number,
-    present,
-    raw,
     rule,
 )
 

@@ -5,17 +5,13 @@ Notes sections "Kinesis data streams", "Kinesis data firehose" and "Kinesis Vide
 
 from __future__ import annotations
 
+from ml_refarch.cfn import Unresolved, get, number, present, truthy
 from ml_refarch.compliance.rules.model import (
     COMPLIANT,
     NON_COMPLIANT,
     NOT_APPLICABLE,
     Resource,
-    Unresolved,
-    get,
-    number,
-    present,
     rule,
-    truthy,
 )
 
 FIREHOSE = "AWS::KinesisFirehose::DeliveryStream"
