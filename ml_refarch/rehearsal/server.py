@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ml_refarch.config import LOCAL_ACCOUNT, LOCAL_REGION
+from ml_refarch.rehearsal.checks import skipped_by_stand_in
 
 #: The moto version whose bugs these patches work around (requirements-dev.txt pins it).
 PATCHED_MOTO_VERSION = "5.2.5"
@@ -43,13 +44,10 @@ def unmodelled_value(logical_id: str, attribute: str) -> str:
 
 
 def _is_unmodelled(resource_type: str) -> bool:
+    """A type moto's CloudFormation skips (one it models as doing nothing is not skipped)."""
     from moto.cloudformation import parsing
 
-    return (
-        resource_type not in parsing.get_model_map()
-        and resource_type not in parsing.NULL_MODELS
-        and not resource_type.startswith("Custom::")
-    )
+    return skipped_by_stand_in(resource_type, {*parsing.get_model_map(), *parsing.NULL_MODELS})
 
 
 def _patch_kms_key_properties() -> None:
