@@ -5,6 +5,11 @@ Notes sections "Kinesis data streams", "Kinesis data firehose" and "Kinesis Vide
 
 from __future__ import annotations
 
+from ml_refarch.aws_facts import (
+    FIREHOSE_CONVERSION_MIN_BUFFER_MIB,
+    KINESIS_MIN_RETENTION_HOURS,
+    VIDEO_STREAM_MAX_RETENTION_HOURS,
+)
 from ml_refarch.cfn import Unresolved, get, number, present, truthy
 from ml_refarch.compliance.rules.model import (
     COMPLIANT,
@@ -18,11 +23,8 @@ FIREHOSE = "AWS::KinesisFirehose::DeliveryStream"
 DATA_STREAM = "AWS::Kinesis::Stream"
 VIDEO_STREAM = "AWS::KinesisVideo::Stream"
 
-#: Parquet/ORC conversion needs at least this buffer; Firehose's default with it is 128 MiB.
-MIN_CONVERSION_BUFFER_MIB = 64
-MIN_STREAM_RETENTION_HOURS = 24
+#: A video stream that keeps media keeps it an hour at least (0 keeps nothing).
 MIN_VIDEO_RETENTION_HOURS = 1
-MAX_VIDEO_RETENTION_HOURS = 87600  # ten years
 
 
 def _converting_destination(resource: Resource):
@@ -60,7 +62,7 @@ def firehose_conversion_buffer(resource: Resource):
     size_mib = number(size)
     if size_mib is None:
         return NOT_APPLICABLE
-    return COMPLIANT if size_mib >= MIN_CONVERSION_BUFFER_MIB else NON_COMPLIANT
+    return COMPLIANT if size_mib >= FIREHOSE_CONVERSION_MIN_BUFFER_MIB else NON_COMPLIANT
 
 
 @rule(
@@ -138,7 +140,7 @@ def stream_retention(resource: Resource):
     value = number(hours)
     if value is None:
         return NOT_APPLICABLE
-    return COMPLIANT if value >= MIN_STREAM_RETENTION_HOURS else NON_COMPLIANT
+    return COMPLIANT if value >= KINESIS_MIN_RETENTION_HOURS else NON_COMPLIANT
 
 
 @rule(
@@ -176,6 +178,6 @@ def video_stream_retention(resource: Resource):
     value = number(hours)
     if value is None:
         return NOT_APPLICABLE
-    if MIN_VIDEO_RETENTION_HOURS <= value <= MAX_VIDEO_RETENTION_HOURS:
+    if MIN_VIDEO_RETENTION_HOURS <= value <= VIDEO_STREAM_MAX_RETENTION_HOURS:
         return COMPLIANT
     return NON_COMPLIANT
