@@ -36,6 +36,7 @@ from ml_refarch.compliance.rules.model import (
     NOT_APPLICABLE,
     Resource,
     Verdict,
+    judge,
     rule,
 )
 
@@ -134,10 +135,7 @@ def _config_of(endpoint: Resource) -> Resource | None:
     notes="Security",
 )
 def model_network_isolation(resource: Resource):
-    value = resource.get("EnableNetworkIsolation")
-    if isinstance(value, Unresolved):
-        return NOT_APPLICABLE
-    return COMPLIANT if truthy(value) is True else NON_COMPLIANT
+    return judge(resource.get("EnableNetworkIsolation"), lambda value: truthy(value) is True)
 
 
 @rule(

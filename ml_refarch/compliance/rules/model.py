@@ -17,7 +17,16 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ml_refarch.cfn import get, is_intrinsic, lower_keys, raw, referenced_ids, resources
+from ml_refarch.cfn import (
+    Unresolved,
+    get,
+    is_intrinsic,
+    lower_keys,
+    number,
+    raw,
+    referenced_ids,
+    resources,
+)
 
 COMPLIANT = "compliant"
 NON_COMPLIANT = "non-compliant"
@@ -25,6 +34,31 @@ NOT_APPLICABLE = "not-applicable"
 
 #: What a rule returns: one verdict, or the ids of its findings (empty list = compliant).
 Verdict = str | list[str]
+
+
+def judge(value: Any, passes: Callable[[Any], bool]) -> str:
+    """Not applicable when ``value`` is known only at deploy time; else compliant when
+    ``passes(value)``."""
+    if isinstance(value, Unresolved):
+        return NOT_APPLICABLE
+    return COMPLIANT if passes(value) else NON_COMPLIANT
+
+
+def judge_number(
+    value: Any,
+    *,
+    minimum: float = float("-inf"),
+    maximum: float = float("inf"),
+    when_absent: str = COMPLIANT,
+) -> str:
+    """``when_absent`` for a property that is not set, not applicable for one that is no
+    literal number, else compliant when it lies in ``[minimum, maximum]``."""
+    if value is None:
+        return when_absent
+    found = number(value)
+    if found is None:
+        return NOT_APPLICABLE
+    return COMPLIANT if minimum <= found <= maximum else NON_COMPLIANT
 
 
 @dataclass(frozen=True)

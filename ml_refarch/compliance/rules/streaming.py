@@ -10,12 +10,13 @@ from ml_refarch.aws_facts import (
     KINESIS_MIN_RETENTION_HOURS,
     VIDEO_STREAM_MAX_RETENTION_HOURS,
 )
-from ml_refarch.cfn import Unresolved, get, number, present, truthy
+from ml_refarch.cfn import Unresolved, get, present, truthy
 from ml_refarch.compliance.rules.model import (
     COMPLIANT,
     NON_COMPLIANT,
     NOT_APPLICABLE,
     Resource,
+    judge_number,
     rule,
 )
 
@@ -56,13 +57,8 @@ def firehose_conversion_buffer(resource: Resource):
     destination = _converting_destination(resource)
     if destination is None:
         return NOT_APPLICABLE
-    size = get(destination, "BufferingHints.SizeInMBs")
-    if size is None:
-        return COMPLIANT
-    size_mib = number(size)
-    if size_mib is None:
-        return NOT_APPLICABLE
-    return COMPLIANT if size_mib >= FIREHOSE_CONVERSION_MIN_BUFFER_MIB else NON_COMPLIANT
+    size_mib = get(destination, "BufferingHints.SizeInMBs")
+    return judge_number(size_mib, minimum=FIREHOSE_CONVERSION_MIN_BUFFER_MIB)
 
 
 @rule(
@@ -135,12 +131,7 @@ def stream_encrypted(resource: Resource):
 )
 def stream_retention(resource: Resource):
     hours = resource.get("RetentionPeriodHours")
-    if hours is None:
-        return COMPLIANT
-    value = number(hours)
-    if value is None:
-        return NOT_APPLICABLE
-    return COMPLIANT if value >= KINESIS_MIN_RETENTION_HOURS else NON_COMPLIANT
+    return judge_number(hours, minimum=KINESIS_MIN_RETENTION_HOURS)
 
 
 @rule(
@@ -172,12 +163,9 @@ def video_stream_kms(resource: Resource):
     notes="Kinesis Video Stream",
 )
 def video_stream_retention(resource: Resource):
-    hours = resource.get("DataRetentionInHours")
-    if hours is None:
-        return NON_COMPLIANT
-    value = number(hours)
-    if value is None:
-        return NOT_APPLICABLE
-    if MIN_VIDEO_RETENTION_HOURS <= value <= VIDEO_STREAM_MAX_RETENTION_HOURS:
-        return COMPLIANT
-    return NON_COMPLIANT
+    return judge_number(
+        resource.get("DataRetentionInHours"),
+        minimum=MIN_VIDEO_RETENTION_HOURS,
+        maximum=VIDEO_STREAM_MAX_RETENTION_HOURS,
+        when_absent=NON_COMPLIANT,
+    )
