@@ -18,6 +18,9 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from ml_refarch.cfn import resources
 
 ERROR = "error"
 WARNING = "warning"
@@ -110,7 +113,7 @@ def run_packs(stack_name: str, path: Path) -> list[Finding]:
     except RuntimeError as error:  # jsii raises CloudFormation include errors as these
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise CheckError(f"{path}: CloudFormation include failed: {message}") from None
-    for logical_id, body in template["Resources"].items():
+    for logical_id, body in resources(template).items():
         acknowledgments = ((body.get("Metadata") or {}).get("cdk_nag") or {}).get(
             "rules_to_suppress", []
         )
@@ -169,18 +172,18 @@ def checkov_command() -> str | None:
     )
 
 
+def _json_report(tool: str, arguments: list[str]) -> Any:
+    """What a linter prints as JSON on standard output (it exits non-zero on findings)."""
+    result = subprocess.run(arguments, capture_output=True, text=True, check=False)
+    try:
+        return json.loads(result.stdout or "[]")
+    except ValueError:
+        raise CheckError(f"{tool} failed: {result.stderr.strip()[:300]}") from None
+
+
 def run_cfn_lint(command: str, templates: dict[str, Path]) -> list[Finding]:
     by_file = {str(path): name for name, path in templates.items()}
-    result = subprocess.run(
-        [command, "--format", "json", "--", *by_file],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    try:
-        matches = json.loads(result.stdout or "[]")
-    except ValueError:
-        raise CheckError(f"cfn-lint failed: {result.stderr.strip()[:300]}") from None
+    matches = _json_report("cfn-lint", [command, "--format", "json", "--", *by_file])
     findings = []
     for match in matches:
         level = match.get("Level")
@@ -212,16 +215,10 @@ def run_checkov(command: str, templates: dict[str, Path]) -> list[Finding]:
     with tempfile.TemporaryDirectory() as tmp:
         for path in templates.values():
             shutil.copyfile(path, Path(tmp) / path.name)
-        result = subprocess.run(
+        reports = _json_report(
+            "checkov",
             [command, "--directory", tmp, "--framework", "cloudformation", "--output", "json"],
-            capture_output=True,
-            text=True,
-            check=False,
         )
-    try:
-        reports = json.loads(result.stdout or "[]")
-    except ValueError:
-        raise CheckError(f"checkov failed: {result.stderr.strip()[:300]}") from None
     if isinstance(reports, dict):
         reports = [reports]
     findings = []
