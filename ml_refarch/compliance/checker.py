@@ -258,18 +258,16 @@ def check_assembly(
         _load_template(path)  # bad input is reported before any tool runs
     for name, path in result.templates.items():
         result.findings += run_packs(name, path)
-    if cfn_lint:
-        command = cfn_lint_command()
+    linters = (
+        ("cfn-lint", cfn_lint, cfn_lint_command, run_cfn_lint),
+        ("checkov", checkov, checkov_command, run_checkov),
+    )
+    for tool, wanted, find_command, run in linters:
+        if not wanted:
+            result.skipped_tools.append(tool)
+            continue
+        command = find_command()
         if command is None:
-            raise CheckError("cfn-lint is not installed (pip install cfn-lint, or --no-cfn-lint)")
-        result.findings += run_cfn_lint(command, result.templates)
-    else:
-        result.skipped_tools.append("cfn-lint")
-    if checkov:
-        command = checkov_command()
-        if command is None:
-            raise CheckError("checkov is not installed (pip install checkov, or --no-checkov)")
-        result.findings += run_checkov(command, result.templates)
-    else:
-        result.skipped_tools.append("checkov")
+            raise CheckError(f"{tool} is not installed (pip install {tool}, or --no-{tool})")
+        result.findings += run(command, result.templates)
     return result
