@@ -90,6 +90,10 @@ def monitoring_runs_per_day(expression: str) -> float:
 #: https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ResourceConfig.html).
 INSTANCE_TYPE = re.compile(r"ml\.[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|[0-9]*xlarge)")
 
+#: An AWS account id: 12 digits
+#: (https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-identifiers.html).
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
+
 #: An AWS Region name such as ``us-east-1`` or ``ap-southeast-2``
 #: (https://docs.aws.amazon.com/general/latest/gr/rande.html#regional-endpoints).
 REGION_NAME = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
