@@ -84,6 +84,73 @@ def monitoring_runs_per_day(expression: str) -> float:
 
 
 # --------------------------------------------------------------------------------------
+# Names and formats
+
+#: A SageMaker instance type: ``ml.<family>.<size>`` (the InstanceType values of
+#: https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ResourceConfig.html).
+INSTANCE_TYPE = re.compile(r"ml\.[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|[0-9]*xlarge)")
+
+#: An AWS account id: 12 digits
+#: (https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-identifiers.html).
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
+
+#: An AWS Region name such as ``us-east-1`` or ``ap-southeast-2``
+#: (https://docs.aws.amazon.com/general/latest/gr/rande.html#regional-endpoints).
+REGION_NAME = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
+
+#: An ``s3://bucket[/key]`` URI whose bucket name follows the general purpose bucket naming
+#: rules: 3-63 characters of lower-case letters, digits, dots and hyphens, beginning and
+#: ending with a letter or digit
+#: (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+S3_URI = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?")
+
+
+# --------------------------------------------------------------------------------------
+# SageMaker limits
+
+#: MaxRuntimeInSeconds when a job sets none (one day), and the most it may be (28 days):
+#: https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_StoppingCondition.html
+MAX_RUNTIME_DEFAULT_SECONDS = 24 * 60 * 60
+MAX_RUNTIME_LIMIT_SECONDS = 28 * 24 * 60 * 60
+
+#: MemorySizeInMB values a serverless endpoint accepts (1 GB to 6 GB in 1 GB steps), and the
+#: most concurrent invocations one may serve (MaxConcurrency 1-200):
+#: https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariantServerlessConfig.html
+SERVERLESS_MEMORY_SIZES_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+SERVERLESS_MAX_CONCURRENCY = 200
+
+#: A serial inference pipeline chains two to fifteen containers:
+#: https://docs.aws.amazon.com/sagemaker/latest/dg/inference-pipelines.html
+PIPELINE_MIN_CONTAINERS = 2
+PIPELINE_MAX_CONTAINERS = 15
+
+#: The Application Auto Scaling dimension of a SageMaker variant's instance count:
+#: https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html
+SAGEMAKER_SCALING_NAMESPACE = "sagemaker"
+SAGEMAKER_VARIANT_INSTANCE_COUNT = "sagemaker:variant:DesiredInstanceCount"
+
+
+# --------------------------------------------------------------------------------------
+# Streaming and storage limits
+
+#: A Kinesis data stream keeps records 24 hours at least and 8760 hours (365 days) at most:
+#: https://docs.aws.amazon.com/streams/latest/dev/kinesis-extended-retention.html
+KINESIS_MIN_RETENTION_HOURS = 24
+KINESIS_MAX_RETENTION_HOURS = 8760
+
+#: A Kinesis video stream keeps media at most 87600 hours (ten years):
+#: https://docs.aws.amazon.com/kinesisvideostreams/latest/dg/API_CreateStream.html
+VIDEO_STREAM_MAX_RETENTION_HOURS = 87600
+
+#: Firehose needs a buffer of at least 64 MiB to convert records to Parquet or ORC:
+#: https://docs.aws.amazon.com/firehose/latest/dev/record-format-conversion.html
+FIREHOSE_CONVERSION_MIN_BUFFER_MIB = 64
+
+#: The ports FSx for Lustre clients and servers talk on, as (first, last) ranges:
+#: https://docs.aws.amazon.com/fsx/latest/LustreGuide/limit-access-security-groups.html
+LUSTRE_PORT_RANGES = ((988, 988), (1018, 1023))
+
+
 # Defaults, minimums and names the cost estimate reads templates with
 
 #: ``VolumeSizeInGB`` of a notebook instance when the template leaves it out. Source: the

@@ -19,6 +19,8 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
+from ml_refarch.aws_facts import ACCOUNT_ID, REGION_NAME, S3_URI
+
 #: The script body, a plain data file next to this package's code.
 SCRIPT_PATH = Path(__file__).parent / "assets" / "lifecycle" / "install_packages.sh"
 
@@ -30,12 +32,10 @@ MAX_SCRIPT_BYTES = 16384
 TARGETS = ("notebook-instance", "studio")
 PACKAGE_SOURCES = ("codeartifact", "s3-wheelhouse")
 
-# The same formats install_packages.sh checks at run time.
-_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]+")
+# The same formats install_packages.sh checks at run time (as do aws_facts.ACCOUNT_ID,
+# REGION_NAME and S3_URI, which other layers share).
 _CODEARTIFACT_DOMAIN = re.compile(r"[a-z][a-z0-9-]{0,48}[a-z0-9]")
-_ACCOUNT_ID = re.compile(r"[0-9]{12}")
 _CODEARTIFACT_REPOSITORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,99}")
-_S3_URI = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?")
 
 # A requirement specifier without environment markers or URLs: name, optional extras, optional
 # comma-separated version clauses. No whitespace, so the shell can split PACKAGES on it.
@@ -143,15 +143,15 @@ def _problems(
 
     if target not in TARGETS:
         problems.append(f"target: received {target!r}; allowed: {' or '.join(TARGETS)}")
-    check("region", region, _REGION, "a region name such as us-east-1")
+    check("region", region, REGION_NAME, "a region name such as us-east-1")
 
     required = {
         "codeartifact": {
             "codeartifact_domain": (_CODEARTIFACT_DOMAIN, "2-50 lowercase letters, digits, '-'"),
-            "codeartifact_domain_owner": (_ACCOUNT_ID, "a 12-digit account id"),
+            "codeartifact_domain_owner": (ACCOUNT_ID, "a 12-digit account id"),
             "codeartifact_repository": (_CODEARTIFACT_REPOSITORY, "2-100 letters, digits, '._-'"),
         },
-        "s3-wheelhouse": {"wheelhouse_s3_uri": (_S3_URI, "an s3://bucket/prefix URI")},
+        "s3-wheelhouse": {"wheelhouse_s3_uri": (S3_URI, "an s3://bucket/prefix URI")},
     }.get(package_source)
     if required is None:
         allowed = " or ".join(PACKAGE_SOURCES)

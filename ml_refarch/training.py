@@ -36,11 +36,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ml_refarch.aws_facts import has_local_storage
+from ml_refarch.aws_facts import (
+    INSTANCE_TYPE,
+    MAX_RUNTIME_LIMIT_SECONDS,
+    S3_URI,
+    has_local_storage,
+)
 from ml_refarch.config import Problem
 
-#: The API's limit on MaxRuntimeInSeconds: 28 days.
-MAX_RUNTIME_LIMIT_SECONDS = 28 * 24 * 60 * 60
 #: Where the training container writes checkpoints; SageMaker syncs it with the S3 URI.
 CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
 
@@ -68,8 +71,6 @@ _TOKEN_MARKER = "${Token["
 _JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*")
 _NOT_IN_JOB_NAME = re.compile(r"[^a-zA-Z0-9-]+")
 # Bucket names are 3 to 63 lower-case letters, digits, dots and hyphens.
-_S3_URI = re.compile(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?")
-_INSTANCE_TYPE = re.compile(r"ml\.[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|[0-9]*xlarge)")
 
 
 # --------------------------------------------------------------------------------------
@@ -190,7 +191,7 @@ def _is_text(value: Any) -> bool:
 
 
 def _s3_uri_problem(key: str, value: Any, example: str) -> Problem | None:
-    if is_token(value) or (isinstance(value, str) and _S3_URI.fullmatch(value)):
+    if is_token(value) or (isinstance(value, str) and S3_URI.fullmatch(value)):
         return None
     return Problem(
         key=key,
@@ -292,7 +293,7 @@ def _spec_problems(spec: TrainingJobSpec) -> list[Problem]:
 
     instance_type = spec.instance_type
     if not is_token(instance_type) and not (
-        isinstance(instance_type, str) and _INSTANCE_TYPE.fullmatch(instance_type)
+        isinstance(instance_type, str) and INSTANCE_TYPE.fullmatch(instance_type)
     ):
         problems.append(
             Problem(

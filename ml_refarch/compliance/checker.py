@@ -18,6 +18,9 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from ml_refarch.cfn import resources
 
 ERROR = "error"
 WARNING = "warning"
@@ -110,7 +113,7 @@ def run_packs(stack_name: str, path: Path) -> list[Finding]:
     except RuntimeError as error:  # jsii raises CloudFormation include errors as these
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise CheckError(f"{path}: CloudFormation include failed: {message}") from None
-    for logical_id, body in template["Resources"].items():
+    for logical_id, body in resources(template).items():
         acknowledgments = ((body.get("Metadata") or {}).get("cdk_nag") or {}).get(
             "rules_to_suppress", []
         )
@@ -169,18 +172,18 @@ def checkov_command() -> str | None:
     )
 
 
+def _json_report(tool: str, arguments: list[str]) -> Any:
+    """What a linter prints as JSON on standard output (it exits non-zero on findings)."""
+    result = subprocess.run(arguments, capture_output=True, text=True, check=False)
+    try:
+        return json.loads(result.stdout or "[]")
+    except ValueError:
+        raise CheckError(f"{tool} failed: {result.stderr.strip()[:300]}") from None
+
+
 def run_cfn_lint(command: str, templates: dict[str, Path]) -> list[Finding]:
     by_file = {str(path): name for name, path in templates.items()}
-    result = subprocess.run(
-        [command, "--format", "json", "--", *by_file],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    try:
-        matches = json.loads(result.stdout or "[]")
-    except ValueError:
-        raise CheckError(f"cfn-lint failed: {result.stderr.strip()[:300]}") from None
+    matches = _json_report("cfn-lint", [command, "--format", "json", "--", *by_file])
     findings = []
     for match in matches:
         level = match.get("Level")
@@ -212,16 +215,10 @@ def run_checkov(command: str, templates: dict[str, Path]) -> list[Finding]:
     with tempfile.TemporaryDirectory() as tmp:
         for path in templates.values():
             shutil.copyfile(path, Path(tmp) / path.name)
-        result = subprocess.run(
+        reports = _json_report(
+            "checkov",
             [command, "--directory", tmp, "--framework", "cloudformation", "--output", "json"],
-            capture_output=True,
-            text=True,
-            check=False,
         )
-    try:
-        reports = json.loads(result.stdout or "[]")
-    except ValueError:
-        raise CheckError(f"checkov failed: {result.stderr.strip()[:300]}") from None
     if isinstance(reports, dict):
         reports = [reports]
     findings = []
@@ -261,18 +258,16 @@ def check_assembly(
         _load_template(path)  # bad input is reported before any tool runs
     for name, path in result.templates.items():
         result.findings += run_packs(name, path)
-    if cfn_lint:
-        command = cfn_lint_command()
+    linters = (
+        ("cfn-lint", cfn_lint, cfn_lint_command, run_cfn_lint),
+        ("checkov", checkov, checkov_command, run_checkov),
+    )
+    for tool, wanted, find_command, run in linters:
+        if not wanted:
+            result.skipped_tools.append(tool)
+            continue
+        command = find_command()
         if command is None:
-            raise CheckError("cfn-lint is not installed (pip install cfn-lint, or --no-cfn-lint)")
-        result.findings += run_cfn_lint(command, result.templates)
-    else:
-        result.skipped_tools.append("cfn-lint")
-    if checkov:
-        command = checkov_command()
-        if command is None:
-            raise CheckError("checkov is not installed (pip install checkov, or --no-checkov)")
-        result.findings += run_checkov(command, result.templates)
-    else:
-        result.skipped_tools.append("checkov")
+            raise CheckError(f"{tool} is not installed (pip install {tool}, or --no-{tool})")
+        result.findings += run(command, result.templates)
     return result

@@ -18,8 +18,9 @@ import aws_cdk as cdk
 import jsii
 from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
 
+from ml_refarch.cfn import lower_keys
 from ml_refarch.compliance.rules import COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE, RULES
-from ml_refarch.compliance.rules.model import PACK_PREFIX, Resource, Rule, lower_keys
+from ml_refarch.compliance.rules.model import PACK_PREFIX, Resource, Rule
 
 PACK_NAME = "MLSpecialty"
 

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ml_refarch.cfn import resources
 from ml_refarch.compliance.packs import PACKS, pack_of_rule
 
 _ACK_TYPE = "aws:cdk:acknowledged-rules"
@@ -39,7 +40,7 @@ class StackReport:
 
     @property
     def resource_count(self) -> int:
-        return len(self.template.get("Resources", {}))
+        return len(resources(self.template))
 
     @property
     def acknowledgments_by_pack(self) -> Counter:

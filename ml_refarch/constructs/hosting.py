@@ -36,7 +36,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from ml_refarch.aws_facts import has_local_storage
+from ml_refarch.aws_facts import SAGEMAKER_VARIANT_INSTANCE_COUNT, has_local_storage
 from ml_refarch.config import EndpointHostingSettings, Profile
 from ml_refarch.constructs.encryption_key import EncryptionKey
 from ml_refarch.constructs.execution_role import SageMakerExecutionRole
@@ -582,7 +582,7 @@ class RealtimeEndpoint(Construct):
             f"{variant.name}Scaling",
             role=self._scaling_role(),
             service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
-            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+            scalable_dimension=SAGEMAKER_VARIANT_INSTANCE_COUNT,
             resource_id=f"endpoint/{self.endpoint_name}/variant/{variant.name}",
             min_capacity=autoscaling.min_capacity,
             max_capacity=autoscaling.max_capacity,

@@ -7,7 +7,8 @@
 - :mod:`~ml_refarch.rehearsal.deploy`: publishes a cloud assembly's assets, creates its
   stacks, and sorts every resource into verified, created-not-verified, skipped (moto does
   not model the type) and missing;
-- :mod:`~ml_refarch.rehearsal.checks`: one existence check per resource type;
+- :mod:`~ml_refarch.rehearsal.checks`: existence checks registered per resource type
+  (``@existence_check``), and which types moto skips;
 - :mod:`~ml_refarch.rehearsal.run`: ``python -m ml_refarch rehearse [--cdk-cli]`` and
   ``make deploy-local``.
 

@@ -1,16 +1,23 @@
 """Does a resource the stand-in says it created really exist? One service call per type.
 
-Each check gets the stand-in's clients, the resource's physical id (from
+Each check is registered for its resource types with :func:`existence_check` (or
+:func:`lookup`, for a check that is one describe call), the way compliance rules register
+with ``@rule``. It gets the stand-in's clients, the resource's physical id (from
 ListStackResources) and the template's properties with ``Ref`` and ``Fn::GetAtt ...GroupId``
-replaced by physical ids, and raises when the service does not know the resource. Types
-without a check here are reported as "created, not verified".
+replaced by physical ids (:func:`resolved_properties`), and raises when the service does not
+know the resource.
+
+:func:`disposition` sorts a resource type in one place: *skipped* (moto's CloudFormation does
+not model it, so it creates nothing), *checked* (a check is registered), or *unverified*
+(modelled, but no check). The stand-in's server uses :func:`skipped_by_stand_in` too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
+from ml_refarch.cfn import resolve_ids
 from ml_refarch.rehearsal.stand_in import Clients
 
 
@@ -19,6 +26,61 @@ class NotFound(Exception):
 
 
 Check = Callable[[Clients, str, Mapping[str, Any]], None]
+
+#: Existence checks by resource type, filled by :func:`existence_check` and :func:`lookup`.
+CHECKS: dict[str, Check] = {}
+
+SKIPPED = "skipped"
+CHECKED = "checked"
+UNVERIFIED = "unverified"
+
+_CUSTOM_RESOURCE = "AWS::CloudFormation::CustomResource"
+
+#: ``Fn::GetAtt`` attributes that equal the resource's physical id: a security group's
+#: physical id is its group id (CloudFormation's AWS::EC2::SecurityGroup reference, "Return
+#: values": https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-securitygroup.html).
+_ID_ATTRIBUTES = frozenset({"GroupId"})
+
+
+def existence_check(*resource_types: str) -> Callable[[Check], Check]:
+    """Register the decorated function as the existence check of ``resource_types``."""
+
+    def register(check: Check) -> Check:
+        for resource_type in resource_types:
+            if resource_type in CHECKS:
+                raise ValueError(f"{resource_type} has an existence check already")
+            CHECKS[resource_type] = check
+        return check
+
+    return register
+
+
+def is_custom_resource(resource_type: str) -> bool:
+    """A custom resource: a Lambda function of the stack answers for it."""
+    return resource_type.startswith("Custom::") or resource_type == _CUSTOM_RESOURCE
+
+
+def skipped_by_stand_in(resource_type: str, modelled: Collection[str]) -> bool:
+    """moto's CloudFormation creates nothing for this type (it only warns); ``modelled`` are
+    the types it creates."""
+    return resource_type not in modelled and not is_custom_resource(resource_type)
+
+
+def disposition(resource_type: str, modelled: Collection[str]) -> str:
+    """:data:`SKIPPED`, :data:`CHECKED` or :data:`UNVERIFIED` (see the module docstring)."""
+    if skipped_by_stand_in(resource_type, modelled):
+        return SKIPPED
+    return CHECKED if resource_type in CHECKS else UNVERIFIED
+
+
+def resolved_properties(resource: Mapping[str, Any], physical_ids: Mapping[str, str]) -> Any:
+    """The resource's properties as its check reads them: references become physical ids."""
+    return resolve_ids(resource.get("Properties", {}), physical_ids, id_attributes=_ID_ATTRIBUTES)
+
+
+def service_of(resource_type: str) -> str:
+    """The boto3 service name of a resource type this module checks (``AWS::EC2::VPC``: ec2)."""
+    return resource_type.split("::")[1].lower()
 
 
 def _name(physical_id: str) -> str:
@@ -31,6 +93,69 @@ def _expect(found: bool, what: str) -> None:
         raise NotFound(what)
 
 
+def lookup(resource_type: str, method: str, parameter: str, *, as_list: bool = False) -> None:
+    """Register a check that calls ``method`` of the type's service with the physical id
+    as ``parameter`` (a list of one, if ``as_list``).
+
+    SageMaker lists resources by ARN and takes names, so ARNs are cut to their name. A list
+    call must return the resource, not an empty list.
+    """
+    service = service_of(resource_type)
+
+    @existence_check(resource_type)
+    def check(clients: Clients, physical_id: str, _: Mapping[str, Any]) -> None:
+        value = _name(physical_id) if service == "sagemaker" else physical_id
+        response = getattr(clients(service), method)(**{parameter: [value] if as_list else value})
+        if as_list:
+            found = [v for v in response.values() if isinstance(v, list) and v]
+            _expect(bool(found), f"{method}({parameter}=[{value!r}]) returned nothing")
+
+
+# --- API Gateway ---------------------------------------------------------------------------
+
+lookup("AWS::ApiGateway::RestApi", "get_rest_api", "restApiId")
+
+
+@existence_check("AWS::ApiGateway::Resource")
+def _api_resource(clients: Clients, physical_id: str, props: Mapping[str, Any]) -> None:
+    clients("apigateway").get_resource(restApiId=props.get("RestApiId"), resourceId=physical_id)
+
+
+@existence_check("AWS::ApiGateway::Deployment")
+def _api_deployment(clients: Clients, _: str, props: Mapping[str, Any]) -> None:
+    # moto lists deployments without a physical id: look for one with this description.
+    rest_api_id = props.get("RestApiId")
+    items = clients("apigateway").get_deployments(restApiId=rest_api_id)["items"]
+    description = props.get("Description")
+    _expect(
+        any(description in (None, item.get("description")) for item in items),
+        f"API {rest_api_id} has no deployment described {description!r}",
+    )
+
+
+@existence_check("AWS::ApiGateway::Method")
+def _api_method(clients: Clients, _: str, props: Mapping[str, Any]) -> None:
+    # moto lists methods without a physical id; a method is found by API, resource and
+    # verb. A ResourceId that resolves to nothing is Fn::GetAtt [Api, RootResourceId].
+    api = clients("apigateway")
+    rest_api_id = props.get("RestApiId")
+    resource_id = (
+        props.get("ResourceId") or api.get_rest_api(restApiId=rest_api_id)["rootResourceId"]
+    )
+    api.get_method(restApiId=rest_api_id, resourceId=resource_id, httpMethod=props["HttpMethod"])
+
+
+# --- EC2 -----------------------------------------------------------------------------------
+
+lookup("AWS::EC2::FlowLog", "describe_flow_logs", "FlowLogIds", as_list=True)
+lookup("AWS::EC2::RouteTable", "describe_route_tables", "RouteTableIds", as_list=True)
+lookup("AWS::EC2::SecurityGroup", "describe_security_groups", "GroupIds", as_list=True)
+lookup("AWS::EC2::Subnet", "describe_subnets", "SubnetIds", as_list=True)
+lookup("AWS::EC2::VPC", "describe_vpcs", "VpcIds", as_list=True)
+lookup("AWS::EC2::VPCEndpoint", "describe_vpc_endpoints", "VpcEndpointIds", as_list=True)
+
+
+@existence_check("AWS::EC2::SubnetRouteTableAssociation")
 def _subnet_association(clients: Clients, route_table_id: str, props: Mapping) -> None:
     tables = clients("ec2").describe_route_tables(RouteTableIds=[route_table_id])
     subnets = {a.get("SubnetId") for t in tables["RouteTables"] for a in t["Associations"]}
@@ -41,6 +166,7 @@ def _subnet_association(clients: Clients, route_table_id: str, props: Mapping) -
     )
 
 
+@existence_check("AWS::EC2::SecurityGroupIngress")
 def _ingress_rule(clients: Clients, _: str, props: Mapping) -> None:
     group_id = props.get("GroupId")
     groups = clients("ec2").describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
@@ -60,11 +186,14 @@ def _ingress_rule(clients: Clients, _: str, props: Mapping) -> None:
     raise NotFound(f"{group_id} has no ingress rule {dict(props)}")
 
 
-def _log_group(clients: Clients, name: str, _: Mapping) -> None:
-    groups = clients("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
-    _expect(any(group["logGroupName"] == name for group in groups), f"no log group {name}")
+# --- IAM, KMS, logs and events -------------------------------------------------------------
+
+lookup("AWS::IAM::ManagedPolicy", "get_policy", "PolicyArn")
+lookup("AWS::IAM::Role", "get_role", "RoleName")
+lookup("AWS::KMS::Key", "describe_key", "KeyId")
 
 
+@existence_check("AWS::IAM::Policy")
 def _inline_policy(clients: Clients, name: str, props: Mapping) -> None:
     roles = props.get("Roles") or []
     _expect(bool(roles), f"inline policy {name} names no role to look it up on")
@@ -72,121 +201,35 @@ def _inline_policy(clients: Clients, name: str, props: Mapping) -> None:
         clients("iam").get_role_policy(RoleName=role, PolicyName=name)
 
 
-def _call(service: str, method: str, parameter: str, *, as_list: bool = False) -> Check:
-    """A check that calls ``method`` with the physical id (a list of one, if ``as_list``).
-
-    SageMaker lists resources by ARN and takes names, so ARNs are cut to their name. A list
-    call must return the resource, not an empty list.
-    """
-
-    def check(clients: Clients, physical_id: str, _: Mapping[str, Any]) -> None:
-        value = _name(physical_id) if service == "sagemaker" else physical_id
-        response = getattr(clients(service), method)(**{parameter: [value] if as_list else value})
-        if as_list:
-            found = [v for v in response.values() if isinstance(v, list) and v]
-            _expect(bool(found), f"{method}({parameter}=[{value!r}]) returned nothing")
-
-    return check
+@existence_check("AWS::Logs::LogGroup")
+def _log_group(clients: Clients, name: str, _: Mapping) -> None:
+    groups = clients("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    _expect(any(group["logGroupName"] == name for group in groups), f"no log group {name}")
 
 
-def _api_child(method: str, parameter: str) -> Check:
-    """A check of an API Gateway resource that belongs to the API in ``RestApiId``."""
-
-    def check(clients: Clients, physical_id: str, props: Mapping[str, Any]) -> None:
-        getattr(clients("apigateway"), method)(
-            restApiId=props.get("RestApiId"), **{parameter: physical_id}
-        )
-
-    return check
+@existence_check("AWS::Events::Rule")
+def _event_rule(clients: Clients, name: str, props: Mapping) -> None:
+    clients("events").describe_rule(Name=name, EventBusName=props.get("EventBusName") or "default")
 
 
-def _api_deployment(clients: Clients, _: str, props: Mapping[str, Any]) -> None:
-    # moto lists deployments without a physical id: look for one with this description.
-    rest_api_id = props.get("RestApiId")
-    items = clients("apigateway").get_deployments(restApiId=rest_api_id)["items"]
-    description = props.get("Description")
-    _expect(
-        any(description in (None, item.get("description")) for item in items),
-        f"API {rest_api_id} has no deployment described {description!r}",
-    )
+# --- data, messaging, compute --------------------------------------------------------------
 
+lookup("AWS::DynamoDB::Table", "describe_table", "TableName")
+lookup("AWS::Kinesis::Stream", "describe_stream_summary", "StreamName")
+lookup("AWS::Lambda::Function", "get_function", "FunctionName")
+lookup("AWS::S3::Bucket", "head_bucket", "Bucket")
+lookup("AWS::SNS::Topic", "get_topic_attributes", "TopicArn")
+lookup("AWS::SQS::Queue", "get_queue_attributes", "QueueUrl")
+lookup("AWS::StepFunctions::StateMachine", "describe_state_machine", "stateMachineArn")
 
-def _api_method(clients: Clients, _: str, props: Mapping[str, Any]) -> None:
-    # moto lists methods without a physical id; a method is found by API, resource and
-    # verb. A ResourceId that resolves to nothing is Fn::GetAtt [Api, RootResourceId].
-    api = clients("apigateway")
-    rest_api_id = props.get("RestApiId")
-    resource_id = (
-        props.get("ResourceId") or api.get_rest_api(restApiId=rest_api_id)["rootResourceId"]
-    )
-    api.get_method(restApiId=rest_api_id, resourceId=resource_id, httpMethod=props["HttpMethod"])
+# --- SageMaker -----------------------------------------------------------------------------
 
-
-def service_of(resource_type: str) -> str:
-    """The boto3 service name of a resource type this module checks (``AWS::EC2::VPC``: ec2)."""
-    return resource_type.split("::")[1].lower()
-
-
-CHECKS: dict[str, Check] = {
-    "AWS::ApiGateway::Deployment": _api_deployment,
-    "AWS::ApiGateway::Method": _api_method,
-    "AWS::ApiGateway::Resource": _api_child("get_resource", "resourceId"),
-    "AWS::ApiGateway::RestApi": _call("apigateway", "get_rest_api", "restApiId"),
-    "AWS::DynamoDB::Table": _call("dynamodb", "describe_table", "TableName"),
-    "AWS::EC2::FlowLog": _call("ec2", "describe_flow_logs", "FlowLogIds", as_list=True),
-    "AWS::EC2::RouteTable": _call("ec2", "describe_route_tables", "RouteTableIds", as_list=True),
-    "AWS::EC2::SecurityGroup": _call("ec2", "describe_security_groups", "GroupIds", as_list=True),
-    "AWS::EC2::SecurityGroupIngress": _ingress_rule,
-    "AWS::EC2::Subnet": _call("ec2", "describe_subnets", "SubnetIds", as_list=True),
-    "AWS::EC2::SubnetRouteTableAssociation": _subnet_association,
-    "AWS::EC2::VPC": _call("ec2", "describe_vpcs", "VpcIds", as_list=True),
-    "AWS::EC2::VPCEndpoint": _call("ec2", "describe_vpc_endpoints", "VpcEndpointIds", as_list=True),
-    "AWS::Events::Rule": lambda clients, name, props: clients("events").describe_rule(
-        Name=name, EventBusName=props.get("EventBusName") or "default"
-    ),
-    "AWS::IAM::ManagedPolicy": _call("iam", "get_policy", "PolicyArn"),
-    "AWS::IAM::Policy": _inline_policy,
-    "AWS::IAM::Role": _call("iam", "get_role", "RoleName"),
-    "AWS::KMS::Key": _call("kms", "describe_key", "KeyId"),
-    "AWS::Kinesis::Stream": _call("kinesis", "describe_stream_summary", "StreamName"),
-    "AWS::Lambda::Function": _call("lambda", "get_function", "FunctionName"),
-    "AWS::Logs::LogGroup": _log_group,
-    "AWS::S3::Bucket": _call("s3", "head_bucket", "Bucket"),
-    "AWS::SNS::Topic": _call("sns", "get_topic_attributes", "TopicArn"),
-    "AWS::SQS::Queue": _call("sqs", "get_queue_attributes", "QueueUrl"),
-    "AWS::SageMaker::Endpoint": _call("sagemaker", "describe_endpoint", "EndpointName"),
-    "AWS::SageMaker::EndpointConfig": _call(
-        "sagemaker", "describe_endpoint_config", "EndpointConfigName"
-    ),
-    "AWS::SageMaker::Model": _call("sagemaker", "describe_model", "ModelName"),
-    "AWS::SageMaker::NotebookInstance": _call(
-        "sagemaker", "describe_notebook_instance", "NotebookInstanceName"
-    ),
-    "AWS::SageMaker::NotebookInstanceLifecycleConfig": _call(
-        "sagemaker",
-        "describe_notebook_instance_lifecycle_config",
-        "NotebookInstanceLifecycleConfigName",
-    ),
-    "AWS::StepFunctions::StateMachine": _call(
-        "stepfunctions", "describe_state_machine", "stateMachineArn"
-    ),
-}
-
-
-def resolve_references(value: Any, physical_ids: Mapping[str, str]) -> Any:
-    """``value`` with ``Ref`` and ``Fn::GetAtt [X, GroupId]`` replaced by physical ids.
-
-    Other intrinsic functions become ``None``: the checks only need ids.
-    """
-    if isinstance(value, dict):
-        if "Ref" in value:
-            return physical_ids.get(value["Ref"])
-        if "Fn::GetAtt" in value:
-            logical_id, attribute = value["Fn::GetAtt"][:2]
-            return physical_ids.get(logical_id) if attribute == "GroupId" else None
-        if any(key.startswith("Fn::") for key in value):
-            return None
-        return {key: resolve_references(item, physical_ids) for key, item in value.items()}
-    if isinstance(value, list):
-        return [resolve_references(item, physical_ids) for item in value]
-    return value
+lookup("AWS::SageMaker::Endpoint", "describe_endpoint", "EndpointName")
+lookup("AWS::SageMaker::EndpointConfig", "describe_endpoint_config", "EndpointConfigName")
+lookup("AWS::SageMaker::Model", "describe_model", "ModelName")
+lookup("AWS::SageMaker::NotebookInstance", "describe_notebook_instance", "NotebookInstanceName")
+lookup(
+    "AWS::SageMaker::NotebookInstanceLifecycleConfig",
+    "describe_notebook_instance_lifecycle_config",
+    "NotebookInstanceLifecycleConfigName",
+)

@@ -28,13 +28,21 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from ml_refarch.cfn import resources
 from ml_refarch.config import LOCAL_ACCOUNT, LOCAL_REGION
-from ml_refarch.rehearsal.checks import CHECKS, resolve_references, service_of
+from ml_refarch.rehearsal.checks import (
+    CHECKED,
+    CHECKS,
+    SKIPPED,
+    disposition,
+    is_custom_resource,
+    resolved_properties,
+    service_of,
+)
 from ml_refarch.rehearsal.server import UNMODELLED_MARKER
 from ml_refarch.rehearsal.stand_in import Clients
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
-_CUSTOM_RESOURCE = "AWS::CloudFormation::CustomResource"
 
 
 class RehearsalError(RuntimeError):
@@ -209,18 +217,14 @@ def _ensure_bucket(s3: Any, bucket: str) -> None:
         s3.create_bucket(Bucket=bucket)
 
 
-def _is_custom_resource(resource_type: str) -> bool:
-    return resource_type.startswith("Custom::") or resource_type == _CUSTOM_RESOURCE
-
-
 def create_stack(clients: Clients, stack: StackArtifact) -> StackRehearsal:
     """Create the stack from its template (the stand-in has no template size limit)."""
     result = StackRehearsal(stack.stack_name)
     template = stack.template
     custom = sorted(
         logical_id
-        for logical_id, resource in template.get("Resources", {}).items()
-        if _is_custom_resource(resource["Type"])
+        for logical_id, resource in resources(template).items()
+        if is_custom_resource(resource["Type"])
     )
     if custom:
         result.error = (
@@ -276,19 +280,20 @@ def verify_stack(
     skipped: dict[str, list[str]] = defaultdict(list)
     unverified: dict[str, list[str]] = defaultdict(list)
     template = stack.template
-    for logical_id, resource in template.get("Resources", {}).items():
+    for logical_id, resource in resources(template).items():
         resource_type = resource["Type"]
         label = f"{logical_id} ({resource_type})"
-        if resource_type not in modelled and not _is_custom_resource(resource_type):
+        verdict = disposition(resource_type, modelled)
+        if verdict == SKIPPED:
             skipped[resource_type].append(logical_id)
         elif logical_id not in listed:
             condition = resource.get("Condition")
             why = f" (its condition {condition} may be false)" if condition else ""
             result.missing.append(f"{label}: moto models the type but did not create it{why}")
-        elif resource_type not in CHECKS:
+        elif verdict != CHECKED:
             unverified[resource_type].append(logical_id)
         else:
-            properties = resolve_references(resource.get("Properties", {}), physical_ids)
+            properties = resolved_properties(resource, physical_ids)
             try:
                 CHECKS[resource_type](clients, physical_ids[logical_id], properties)
             except Exception as error:
@@ -338,7 +343,7 @@ def rehearse(
     services = {
         service_of(resource["Type"])
         for stack in stacks
-        for resource in stack.template.get("Resources", {}).values()
+        for resource in resources(stack.template).values()
         if resource["Type"] in CHECKS
     }
     with ThreadPoolExecutor(max_workers=max_workers) as pool:

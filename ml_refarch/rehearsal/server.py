@@ -23,7 +23,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ml_refarch.cfn import getatt_target
 from ml_refarch.config import LOCAL_ACCOUNT, LOCAL_REGION
+from ml_refarch.rehearsal.checks import skipped_by_stand_in
 
 #: The moto version whose bugs these patches work around (requirements-dev.txt pins it).
 PATCHED_MOTO_VERSION = "5.2.5"
@@ -43,13 +45,10 @@ def unmodelled_value(logical_id: str, attribute: str) -> str:
 
 
 def _is_unmodelled(resource_type: str) -> bool:
+    """A type moto's CloudFormation skips (one it models as doing nothing is not skipped)."""
     from moto.cloudformation import parsing
 
-    return (
-        resource_type not in parsing.get_model_map()
-        and resource_type not in parsing.NULL_MODELS
-        and not resource_type.startswith("Custom::")
-    )
+    return skipped_by_stand_in(resource_type, {*parsing.get_model_map(), *parsing.NULL_MODELS})
 
 
 def _patch_kms_key_properties() -> None:
@@ -142,15 +141,14 @@ def _patch_references_to_unmodelled_resources() -> None:
     original_clean_json = parsing.clean_json
 
     def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        target = None
         if isinstance(resource_json, dict) and "Fn::GetAtt" in resource_json:
-            target = resource_json["Fn::GetAtt"]
-            if isinstance(target, str):
-                target = target.split(".", 1)
-            logical_id, attribute = target[0], target[1]
+            target = getatt_target(resource_json["Fn::GetAtt"])
+        if target is not None:
             # Conditions are resolved against a plain dict, without the template.
-            definition = getattr(resources_map, "_resource_json_map", {}).get(logical_id)
+            definition = getattr(resources_map, "_resource_json_map", {}).get(target[0])
             if definition is not None and _is_unmodelled(definition.get("Type", "")):
-                return unmodelled_value(logical_id, attribute)
+                return unmodelled_value(*target)
         return original_clean_json(resource_json, resources_map)
 
     # clean_json calls itself through the module global, so nested references (in Fn::Join,
@@ -164,9 +162,7 @@ def _patch_references_to_unmodelled_resources() -> None:
         modelled = {}
         for name, output in outputs.items():
             value = output.get("Value", {}) if isinstance(output, dict) else {}
-            target = value.get("Fn::GetAtt") if isinstance(value, dict) else None
-            if isinstance(target, str):
-                target = target.split(".", 1)
+            target = getatt_target(value.get("Fn::GetAtt")) if isinstance(value, dict) else None
             definition = self._resource_json_map.get(target[0]) if target else None
             if definition is None or not _is_unmodelled(definition.get("Type", "")):
                 modelled[name] = output

@@ -11,12 +11,12 @@ from ml_refarch.cfn import (
     joined_strings,
     properties_of,
     reference_target,
-    resources_by_type,
+    resource_pairs_by_type,
     walk_mappings,
 )
 
 
-def test_resources_by_type_sorts_ids_and_skips_what_is_not_a_resource():
+def test_resource_pairs_by_type_sorts_ids_and_skips_what_is_not_a_resource():
     template = {
         "Resources": {
             "B": {"Type": "AWS::KMS::Key"},
@@ -25,12 +25,12 @@ def test_resources_by_type_sorts_ids_and_skips_what_is_not_a_resource():
             "Broken": "not a resource",
         }
     }
-    by_type = resources_by_type(template)
+    by_type = resource_pairs_by_type(template)
     assert {t: [i for i, _ in entries] for t, entries in by_type.items()} == {
         "AWS::KMS::Key": ["A", "B"],
         "AWS::S3::Bucket": ["C"],
     }
-    assert resources_by_type({}) == {} and resources_by_type({"Resources": None}) == {}
+    assert resource_pairs_by_type({}) == {} and resource_pairs_by_type({"Resources": None}) == {}
 
 
 def test_properties_of_is_a_dict_always():

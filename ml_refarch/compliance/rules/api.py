@@ -6,19 +6,13 @@ which must then do the authenticating, throttling and logging the endpoint no lo
 
 from __future__ import annotations
 
+from ml_refarch.cfn import Unresolved, as_list, get, literal_text, present, raw, truthy
 from ml_refarch.compliance.rules.model import (
     COMPLIANT,
     NON_COMPLIANT,
     NOT_APPLICABLE,
     Resource,
-    Unresolved,
-    as_list,
-    get,
-    literal_text,
-    present,
-    raw,
     rule,
-    truthy,
 )
 
 METHOD = "AWS::ApiGateway::Method"

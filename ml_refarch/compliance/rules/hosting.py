@@ -9,14 +9,17 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from ml_refarch.aws_facts import has_local_storage
-from ml_refarch.compliance.rules.model import (
-    COMPLIANT,
-    NON_COMPLIANT,
-    NOT_APPLICABLE,
-    Resource,
+from ml_refarch.aws_facts import (
+    PIPELINE_MAX_CONTAINERS,
+    PIPELINE_MIN_CONTAINERS,
+    SAGEMAKER_SCALING_NAMESPACE,
+    SAGEMAKER_VARIANT_INSTANCE_COUNT,
+    SERVERLESS_MAX_CONCURRENCY,
+    SERVERLESS_MEMORY_SIZES_MB,
+    has_local_storage,
+)
+from ml_refarch.cfn import (
     Unresolved,
-    Verdict,
     as_list,
     get,
     is_intrinsic,
@@ -25,8 +28,16 @@ from ml_refarch.compliance.rules.model import (
     present,
     raw,
     referenced_ids,
-    rule,
     truthy,
+)
+from ml_refarch.compliance.rules.model import (
+    COMPLIANT,
+    NON_COMPLIANT,
+    NOT_APPLICABLE,
+    Resource,
+    Verdict,
+    judge,
+    rule,
 )
 
 MODEL = "AWS::SageMaker::Model"
@@ -35,17 +46,6 @@ ENDPOINT = "AWS::SageMaker::Endpoint"
 SCALABLE_TARGET = "AWS::ApplicationAutoScaling::ScalableTarget"
 SCALING_POLICY = "AWS::ApplicationAutoScaling::ScalingPolicy"
 SUBNET = "AWS::EC2::Subnet"
-
-SAGEMAKER_NAMESPACE = "sagemaker"
-INSTANCE_COUNT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
-
-#: MemorySizeInMB values a serverless endpoint accepts.
-SERVERLESS_MEMORY_SIZES_MB = frozenset({1024, 2048, 3072, 4096, 5120, 6144})
-SERVERLESS_MAX_CONCURRENCY_LIMIT = 200
-
-#: An inference pipeline chains at least two and at most fifteen containers.
-PIPELINE_MIN_CONTAINERS = 2
-PIPELINE_MAX_CONTAINERS = 15
 
 #: SageMaker spreads an endpoint's instances over Availability Zones only when it has several.
 MIN_INSTANCES_FOR_MULTI_AZ = 2
@@ -135,10 +135,7 @@ def _config_of(endpoint: Resource) -> Resource | None:
     notes="Security",
 )
 def model_network_isolation(resource: Resource):
-    value = resource.get("EnableNetworkIsolation")
-    if isinstance(value, Unresolved):
-        return NOT_APPLICABLE
-    return COMPLIANT if truthy(value) is True else NON_COMPLIANT
+    return judge(resource.get("EnableNetworkIsolation"), lambda value: truthy(value) is True)
 
 
 @rule(
@@ -368,11 +365,7 @@ def serverless_max_concurrency(resource: Resource):
         if isinstance(get(settings, "MaxConcurrency"), Unresolved):
             return None
         value = _max_concurrency(settings)
-        return (
-            value is not None
-            and value.is_integer()
-            and 1 <= value <= SERVERLESS_MAX_CONCURRENCY_LIMIT
-        )
+        return value is not None and value.is_integer() and 1 <= value <= SERVERLESS_MAX_CONCURRENCY
 
     return _serverless_findings(resource, check)
 
@@ -413,7 +406,9 @@ def _scales_instance_count(target: Resource) -> bool | None:
     dimension = target.get("ScalableDimension")
     if isinstance(namespace, Unresolved) or isinstance(dimension, Unresolved):
         return None
-    return namespace == SAGEMAKER_NAMESPACE and dimension == INSTANCE_COUNT_DIMENSION
+    return (
+        namespace == SAGEMAKER_SCALING_NAMESPACE and dimension == SAGEMAKER_VARIANT_INSTANCE_COUNT
+    )
 
 
 @rule(

@@ -20,13 +20,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ml_refarch.aws_facts import has_local_storage
-from ml_refarch.compliance.rules.model import (
-    NOT_APPLICABLE,
+from ml_refarch.aws_facts import MAX_RUNTIME_DEFAULT_SECONDS, has_local_storage
+from ml_refarch.cfn import (
     PLACEHOLDER,
-    Resource,
     Unresolved,
-    Verdict,
     as_list,
     get,
     is_intrinsic,
@@ -35,9 +32,9 @@ from ml_refarch.compliance.rules.model import (
     number,
     parse_json_text,
     present,
-    rule,
     truthy,
 )
+from ml_refarch.compliance.rules.model import NOT_APPLICABLE, Resource, Verdict, rule
 
 STATE_MACHINE = "AWS::StepFunctions::StateMachine"
 PIPELINE = "AWS::SageMaker::Pipeline"
@@ -64,10 +61,6 @@ _PIPELINE_STEP_TYPES = {
 # Matches the optimised integration (``states:::sagemaker:...``) and the AWS SDK one
 # (``states:::aws-sdk:sagemaker:...``), both of which take the API request as is.
 _SFN_RESOURCE = re.compile(r":sagemaker:(create[a-z]+job)(?:\.|$)")
-
-
-#: The API's default when a training job sets no MaxRuntimeInSeconds: one day.
-_DEFAULT_MAX_RUNTIME_SECONDS = 86_400
 
 
 # --- Reading definitions -------------------------------------------------------------------
@@ -442,7 +435,7 @@ def _spot_ready(definition: Any) -> bool | None:
     max_runtime = _value(definition, "StoppingCondition.MaxRuntimeInSeconds")
     max_wait_seconds = number(max_wait)
     max_runtime_seconds = (
-        _DEFAULT_MAX_RUNTIME_SECONDS if max_runtime is None else number(max_runtime)
+        MAX_RUNTIME_DEFAULT_SECONDS if max_runtime is None else number(max_runtime)
     )
     if max_wait_seconds is None or max_runtime_seconds is None:
         return True

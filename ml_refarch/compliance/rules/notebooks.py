@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+from ml_refarch.cfn import literal_text, present, raw
 from ml_refarch.compliance.rules.model import (
     COMPLIANT,
     NON_COMPLIANT,
     NOT_APPLICABLE,
     Resource,
-    Unresolved,
-    literal_text,
-    present,
-    raw,
+    judge,
     rule,
 )
 
@@ -30,10 +28,7 @@ NOTES = "Security"
     notes=NOTES,
 )
 def notebook_internet_disabled(resource: Resource):
-    value = resource.get("DirectInternetAccess")
-    if isinstance(value, Unresolved):
-        return NOT_APPLICABLE
-    return COMPLIANT if value == "Disabled" else NON_COMPLIANT
+    return judge(resource.get("DirectInternetAccess"), lambda value: value == "Disabled")
 
 
 @rule(
@@ -47,10 +42,7 @@ def notebook_internet_disabled(resource: Resource):
     notes="Sagemaker notebook",
 )
 def notebook_root_disabled(resource: Resource):
-    value = resource.get("RootAccess")
-    if isinstance(value, Unresolved):
-        return NOT_APPLICABLE
-    return COMPLIANT if value == "Disabled" else NON_COMPLIANT
+    return judge(resource.get("RootAccess"), lambda value: value == "Disabled")
 
 
 @rule(
@@ -96,9 +88,7 @@ def notebook_imdsv2(resource: Resource):
     value = resource.get(
         "InstanceMetadataServiceConfiguration.MinimumInstanceMetadataServiceVersion"
     )
-    if isinstance(value, Unresolved):
-        return NOT_APPLICABLE
-    return COMPLIANT if str(value) == "2" else NON_COMPLIANT
+    return judge(value, lambda version: str(version) == "2")
 
 
 #: Services a notebook without internet needs: the SageMaker API and runtime, and S3.

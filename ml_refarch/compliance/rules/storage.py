@@ -6,17 +6,13 @@ Notes sections "S3" (FSx for Lustre serves S3 training data; KMS for sensitive d
 
 from __future__ import annotations
 
+from ml_refarch.aws_facts import LUSTRE_PORT_RANGES
+from ml_refarch.cfn import Unresolved, as_list, get, number, present, raw
 from ml_refarch.compliance.rules.model import (
     COMPLIANT,
     NON_COMPLIANT,
     NOT_APPLICABLE,
     Resource,
-    Unresolved,
-    as_list,
-    get,
-    number,
-    present,
-    raw,
     rule,
 )
 
@@ -28,9 +24,8 @@ _ML_CONSUMER_PREFIXES = ("AWS::SageMaker::", "AWS::FSx::")
 _ML_CONSUMER_TYPES = ("AWS::StepFunctions::StateMachine",)
 _KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 
-#: Lustre's network ports: 988 and 1018-1023 (FSx for Lustre user guide, "File system access
-#: control with Amazon VPC").
-LUSTRE_PORTS = (988, 1018, 1019, 1020, 1021, 1022, 1023)
+#: Lustre's network ports (aws_facts.LUSTRE_PORT_RANGES), one by one.
+LUSTRE_PORTS = tuple(port for first, last in LUSTRE_PORT_RANGES for port in range(first, last + 1))
 _PERSISTENT = ("PERSISTENT_1", "PERSISTENT_2")
 
 

@@ -5,28 +5,27 @@ Notes sections "Kinesis data streams", "Kinesis data firehose" and "Kinesis Vide
 
 from __future__ import annotations
 
+from ml_refarch.aws_facts import (
+    FIREHOSE_CONVERSION_MIN_BUFFER_MIB,
+    KINESIS_MIN_RETENTION_HOURS,
+    VIDEO_STREAM_MAX_RETENTION_HOURS,
+)
+from ml_refarch.cfn import Unresolved, get, present, truthy
 from ml_refarch.compliance.rules.model import (
     COMPLIANT,
     NON_COMPLIANT,
     NOT_APPLICABLE,
     Resource,
-    Unresolved,
-    get,
-    number,
-    present,
+    judge_number,
     rule,
-    truthy,
 )
 
 FIREHOSE = "AWS::KinesisFirehose::DeliveryStream"
 DATA_STREAM = "AWS::Kinesis::Stream"
 VIDEO_STREAM = "AWS::KinesisVideo::Stream"
 
-#: Parquet/ORC conversion needs at least this buffer; Firehose's default with it is 128 MiB.
-MIN_CONVERSION_BUFFER_MIB = 64
-MIN_STREAM_RETENTION_HOURS = 24
+#: A video stream that keeps media keeps it an hour at least (0 keeps nothing).
 MIN_VIDEO_RETENTION_HOURS = 1
-MAX_VIDEO_RETENTION_HOURS = 87600  # ten years
 
 
 def _converting_destination(resource: Resource):
@@ -58,13 +57,8 @@ def firehose_conversion_buffer(resource: Resource):
     destination = _converting_destination(resource)
     if destination is None:
         return NOT_APPLICABLE
-    size = get(destination, "BufferingHints.SizeInMBs")
-    if size is None:
-        return COMPLIANT
-    size_mib = number(size)
-    if size_mib is None:
-        return NOT_APPLICABLE
-    return COMPLIANT if size_mib >= MIN_CONVERSION_BUFFER_MIB else NON_COMPLIANT
+    size_mib = get(destination, "BufferingHints.SizeInMBs")
+    return judge_number(size_mib, minimum=FIREHOSE_CONVERSION_MIN_BUFFER_MIB)
 
 
 @rule(
@@ -137,12 +131,7 @@ def stream_encrypted(resource: Resource):
 )
 def stream_retention(resource: Resource):
     hours = resource.get("RetentionPeriodHours")
-    if hours is None:
-        return COMPLIANT
-    value = number(hours)
-    if value is None:
-        return NOT_APPLICABLE
-    return COMPLIANT if value >= MIN_STREAM_RETENTION_HOURS else NON_COMPLIANT
+    return judge_number(hours, minimum=KINESIS_MIN_RETENTION_HOURS)
 
 
 @rule(
@@ -174,12 +163,9 @@ def video_stream_kms(resource: Resource):
     notes="Kinesis Video Stream",
 )
 def video_stream_retention(resource: Resource):
-    hours = resource.get("DataRetentionInHours")
-    if hours is None:
-        return NON_COMPLIANT
-    value = number(hours)
-    if value is None:
-        return NOT_APPLICABLE
-    if MIN_VIDEO_RETENTION_HOURS <= value <= MAX_VIDEO_RETENTION_HOURS:
-        return COMPLIANT
-    return NON_COMPLIANT
+    return judge_number(
+        resource.get("DataRetentionInHours"),
+        minimum=MIN_VIDEO_RETENTION_HOURS,
+        maximum=VIDEO_STREAM_MAX_RETENTION_HOURS,
+        when_absent=NON_COMPLIANT,
+    )

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from ml_refarch.compliance.rules.model import literal_text
+from ml_refarch.cfn import literal_text
 from ml_refarch.constructs.images import framework_image_uri, image_uris_by_region
 from tests.support import only_resource, resources_of_type
 

@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from ml_refarch.app import add_pattern_stacks
-from ml_refarch.compliance.rules.model import literal_text
+from ml_refarch.cfn import literal_text
 from ml_refarch.config import read_config
 from ml_refarch.constructs.guardrails import sagemaker_job_guardrails
 from tests.support import only_resource, project_context, resources_of_type
