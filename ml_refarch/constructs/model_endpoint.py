@@ -252,9 +252,10 @@ class ModelEndpoint(Construct):
     The models run in the foundation's VPC (when it has one) as its execution role; the
     endpoint's instance volumes use its key and the alarms go to its topic.
 
-    CDK leaves a construct id of ``Default`` out of logical ids: the stacks create this
-    construct as ``Default``, so its models and endpoint keep the logical ids they had as
-    the stack's own children.
+    CDK leaves a construct id of ``Default`` out of logical ids (``HIDDEN_ID`` in
+    aws-cdk-lib's ``core/lib/private/uniqueid.ts``): the stacks create this construct as
+    ``Default``, so its models and endpoint keep the logical ids they had as the stack's
+    own children, and a stack holds at most one.
 
     Args:
         foundation: key, network, role and topic.
@@ -271,6 +272,7 @@ class ModelEndpoint(Construct):
             read the artifacts when it creates a model). Default: nothing.
 
     Attributes:
+        foundation: the foundation it was given.
         models: the :class:`HostedModel` per served model name.
         endpoint: the :class:`RealtimeEndpoint` (configuration, endpoint, scalable targets,
             alarms).
@@ -291,6 +293,7 @@ class ModelEndpoint(Construct):
         models_wait_for: Sequence[IDependable] = (),
     ) -> None:
         super().__init__(scope, construct_id)
+        self.foundation = foundation
         names = [model.name for model in models]
         if not models or len(set(names)) != len(names):
             raise ValueError(f"an endpoint serves one or more uniquely named models; got {names}")
@@ -349,3 +352,45 @@ class ModelEndpoint(Construct):
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Let ``grantee`` call InvokeEndpoint on this endpoint and nothing else."""
         return self.endpoint.grant_invoke(grantee)
+
+
+def committed_model_endpoint(
+    scope: Construct,
+    *,
+    defaults: ResourceDefaults,
+    purpose: str,
+    variants: Sequence[ServedVariant],
+    hosting: EndpointHostingSettings,
+) -> ModelEndpoint:
+    """Committed XGBoost models behind one endpoint, on a foundation of their own.
+
+    Builds, in ``scope``: one artifact per model the variants serve (``Artifact<Name>``), the
+    foundation (``Hosting``, its role reading just those artifacts) and the endpoint
+    (``Default``, one model ``Model<Name>`` per artifact).
+
+    Args:
+        defaults: see :class:`HostingFoundation`.
+        purpose: a few words for descriptions ("multi-AZ endpoint").
+        variants: the production variants; each names a committed model.
+        hosting: see :class:`ModelEndpoint`.
+    """
+    names = list(dict.fromkeys(variant.model for variant in variants))
+    artifacts = committed_artifacts(scope, names)
+    foundation = HostingFoundation(
+        scope,
+        "Hosting",
+        defaults=defaults,
+        purpose=purpose,
+        artifacts=list(artifacts.values()),
+    )
+    return ModelEndpoint(
+        scope,
+        "Default",
+        foundation=foundation,
+        models=[
+            ServedModel.xgboost(scope, artifact, construct_id=f"Model{construct_id_of(name)}")
+            for name, artifact in artifacts.items()
+        ],
+        variants=variants,
+        hosting=hosting,
+    )

@@ -16,6 +16,7 @@ from ml_refarch.constructs.model_endpoint import (
     ModelEndpoint,
     ServedModel,
     ServedVariant,
+    committed_model_endpoint,
     construct_id_of,
 )
 from tests.support import only_resource, resources_of_type
@@ -193,3 +194,32 @@ def test_the_endpoint_refuses_what_it_cannot_build(kwargs, message):
 def test_construct_ids_title_case_model_names():
     assert construct_id_of("churn-v1") == "ChurnV1"
     assert construct_id_of("sklearn_preprocess") == "SklearnPreprocess"
+
+
+def test_committed_models_get_their_artifacts_and_a_foundation_that_reads_only_those():
+    stack = cdk.Stack(cdk.App(), "Committed")
+    hosted = committed_model_endpoint(
+        stack,
+        defaults=ResourceDefaults(),
+        purpose="test",
+        variants=[
+            ServedVariant(model="churn-v2", name="b", initial_weight=1),
+            ServedVariant(model="churn-v1", name="a", initial_weight=2),
+        ],
+        hosting=HOSTING,
+    )
+    assert [child.node.id for child in stack.node.children if child.node.id.startswith("Art")] == [
+        "ArtifactChurnV2",
+        "ArtifactChurnV1",
+    ]
+    assert hosted.foundation is stack.node.find_child("Hosting")
+    assert {name: model.node.id for name, model in hosted.models.items()} == {
+        "churn-v2": "ModelChurnV2",
+        "churn-v1": "ModelChurnV1",
+    }
+    assert hosted.variant_models == {"b": "churn-v2", "a": "churn-v1"}
+    template = Template.from_stack(stack).to_json()
+    policy_id = stack.get_logical_id(hosted.foundation.role_policy.node.default_child)
+    policy = template["Resources"][policy_id]["Properties"]["PolicyDocument"]
+    artifact_sids = {s["Sid"] for s in policy["Statement"] if s.get("Sid", "").startswith("Art")}
+    assert artifact_sids == {"ArtifactChurnv1", "ArtifactChurnv2"}

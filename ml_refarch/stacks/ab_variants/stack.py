@@ -23,14 +23,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from ml_refarch.config import AbVariantsSettings, Profile
-from ml_refarch.constructs.model_endpoint import (
-    HostingFoundation,
-    ModelEndpoint,
-    ServedModel,
-    ServedVariant,
-    committed_artifacts,
-    construct_id_of,
-)
+from ml_refarch.constructs.model_endpoint import ServedVariant, committed_model_endpoint
 from ml_refarch.endpoint_smoke import format_variant_models
 from ml_refarch.model_artifacts import RECIPES
 from ml_refarch.stacks.base import PatternStack
@@ -41,7 +34,6 @@ class AbVariantsStack(PatternStack):
 
     Attributes:
         settings: the pattern's settings.
-        artifacts: the committed artifacts, by model name.
         hosting: the foundation (``.key``, ``.network``, ``.role``, ``.topic``).
         endpoint: the models and the endpoint, its scaling and alarms.
     """
@@ -65,28 +57,17 @@ class AbVariantsStack(PatternStack):
         self.settings = settings
         # The config allows at most one weight per committed model, in RECIPES order.
         names = [recipe.name for recipe in RECIPES[: len(settings.weights)]]
-        self.artifacts = committed_artifacts(self, names)
-        self.hosting = HostingFoundation(
+        self.endpoint = committed_model_endpoint(
             self,
-            "Hosting",
             defaults=self.defaults,
             purpose="A/B production variants",
-            artifacts=list(self.artifacts.values()),
-        )
-        self.endpoint = ModelEndpoint(
-            self,
-            "Default",
-            foundation=self.hosting,
-            models=[
-                ServedModel.xgboost(self, artifact, construct_id=f"Model{construct_id_of(name)}")
-                for name, artifact in self.artifacts.items()
-            ],
             variants=[
                 ServedVariant(model=name, name=name, initial_weight=weight)
                 for name, weight in zip(names, settings.weights, strict=True)
             ],
             hosting=settings,
         )
+        self.hosting = self.endpoint.foundation
         self.output("EndpointName", self.endpoint.endpoint_name, "The real-time endpoint")
         self.output("EndpointArn", self.endpoint.endpoint_arn, "What InvokeEndpoint grants name")
         self.output(

@@ -23,13 +23,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from ml_refarch.config import MultiAzEndpointSettings, Profile
-from ml_refarch.constructs.model_endpoint import (
-    HostingFoundation,
-    ModelEndpoint,
-    ServedModel,
-    committed_artifacts,
-    construct_id_of,
-)
+from ml_refarch.constructs.model_endpoint import ServedVariant, committed_model_endpoint
 from ml_refarch.endpoint_smoke import format_variant_models
 from ml_refarch.model_artifacts import DEFAULT_MODEL
 from ml_refarch.stacks.base import PatternStack
@@ -40,7 +34,6 @@ class MultiAzEndpointStack(PatternStack):
 
     Attributes:
         settings: the pattern's settings.
-        artifacts: the committed artifact, by model name.
         hosting: the foundation (``.key``, ``.network``, ``.role``, ``.topic``).
         endpoint: the model and the endpoint, its scaling and alarms.
     """
@@ -62,24 +55,14 @@ class MultiAzEndpointStack(PatternStack):
             scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
         )
         self.settings = settings
-        self.artifacts = committed_artifacts(self, [DEFAULT_MODEL])
-        self.hosting = HostingFoundation(
+        self.endpoint = committed_model_endpoint(
             self,
-            "Hosting",
             defaults=self.defaults,
             purpose="multi-AZ endpoint",
-            artifacts=list(self.artifacts.values()),
-        )
-        self.endpoint = ModelEndpoint(
-            self,
-            "Default",
-            foundation=self.hosting,
-            models=[
-                ServedModel.xgboost(self, artifact, construct_id=f"Model{construct_id_of(name)}")
-                for name, artifact in self.artifacts.items()
-            ],
+            variants=[ServedVariant(model=DEFAULT_MODEL)],
             hosting=settings,
         )
+        self.hosting = self.endpoint.foundation
         self.output("EndpointName", self.endpoint.endpoint_name, "The real-time endpoint")
         self.output("EndpointArn", self.endpoint.endpoint_arn, "What InvokeEndpoint grants name")
         self.output(

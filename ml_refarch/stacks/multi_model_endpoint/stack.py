@@ -43,6 +43,9 @@ from ml_refarch.stacks.base import PatternStack
 #: Where the artifacts live in the bucket: the container's ModelDataUrl.
 MODELS_PREFIX = "models/"
 VARIANT_NAME = "AllModels"
+#: What the endpoint's variant-to-model mapping calls its one model: every artifact under
+#: the prefix.
+SERVED_MODEL = "models-under-prefix"
 #: The committed artifacts the stack publishes, as TargetModel names.
 COMMITTED_ARTIFACTS = tuple(recipe.artifact_path.name for recipe in RECIPES)
 
@@ -99,8 +102,8 @@ class MultiModelEndpointStack(PatternStack):
         self._grant_model_reads()
 
         self.deployment: s3_deployment.BucketDeployment | None = None
-        if profile.custom_resources:
-            self.deployment = self._publish_committed_artifacts(profile)
+        if self.defaults.custom_resources:
+            self.deployment = self._publish_committed_artifacts()
 
         container = Container(
             image=xgboost_image_uri(self), model_data_url=self.models_uri, mode="MultiModel"
@@ -109,13 +112,13 @@ class MultiModelEndpointStack(PatternStack):
             self,
             "Default",
             foundation=self.foundation,
-            models=[ServedModel(name="models-prefix", containers=[container])],
-            variants=[ServedVariant(model="models-prefix", name=VARIANT_NAME)],
+            models=[ServedModel(name=SERVED_MODEL, containers=[container])],
+            variants=[ServedVariant(model=SERVED_MODEL, name=VARIANT_NAME)],
             hosting=settings,
             # The read permission on the prefix is in the role's managed policy, not the role.
             models_wait_for=[self.foundation.role_policy],
         )
-        self.model = hosted.models["models-prefix"]
+        self.model = hosted.models[SERVED_MODEL]
         self.endpoint = hosted.endpoint
 
         self.output("EndpointName", self.endpoint.endpoint_name, "The multi-model endpoint")
@@ -154,7 +157,7 @@ class MultiModelEndpointStack(PatternStack):
             f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{MODELS_PREFIX}*]",
         )
 
-    def _publish_committed_artifacts(self, profile: Profile) -> s3_deployment.BucketDeployment:
+    def _publish_committed_artifacts(self) -> s3_deployment.BucketDeployment:
         """Copy the committed artifacts under the prefix when the stack deploys."""
         log_group = encrypted_log_group(
             self,
