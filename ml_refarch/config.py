@@ -87,6 +87,11 @@ class Profile:
         access_logs: write S3 server access logs to a dedicated log bucket.
         termination_protection: enable CloudFormation termination protection.
         log_retention_days: retention of every CloudWatch log group the stacks create.
+        max_azs: Availability Zones a VPC spreads over (where the stack is pinned to a
+            region; CDK caps environment-agnostic stacks at two).
+        web_acl: put a WAF web ACL in front of public APIs.
+        persistent_file_systems: file systems that keep data and take the stack's key
+            (FSx for Lustre ``PERSISTENT_2``) instead of scratch ones.
         target: where the templates go: ``aws`` (default) or ``local``, the deploy rehearsal
             on a local AWS stand-in (moto), which cannot run CDK's Lambda-backed custom
             resources; see :attr:`custom_resources`.
@@ -98,6 +103,9 @@ class Profile:
     access_logs: bool
     termination_protection: bool
     log_retention_days: int
+    max_azs: int
+    web_acl: bool
+    persistent_file_systems: bool
     target: str = "aws"
 
     @property
@@ -120,6 +128,9 @@ PROFILES: dict[str, Profile] = {
         access_logs=False,
         termination_protection=False,
         log_retention_days=7,
+        max_azs=2,
+        web_acl=False,
+        persistent_file_systems=False,
     ),
     "production": Profile(
         name="production",
@@ -128,6 +139,9 @@ PROFILES: dict[str, Profile] = {
         access_logs=True,
         termination_protection=True,
         log_retention_days=365,
+        max_azs=3,
+        web_acl=True,
+        persistent_file_systems=True,
     ),
 }
 

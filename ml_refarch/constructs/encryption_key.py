@@ -7,65 +7,58 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from ml_refarch.config import Profile
-from ml_refarch.constructs.removal import removal_policy
 
-
-class EncryptionKey(Construct):
-    """A symmetric customer-managed key with yearly automatic rotation.
+def customer_managed_key(
+    scope: Construct,
+    construct_id: str,
+    *,
+    description: str,
+    removal_policy: cdk.RemovalPolicy,
+    allow_cloudwatch_logs: bool = False,
+) -> kms.Key:
+    """A symmetric customer-managed key with yearly rotation, as ``<construct_id>/Key``.
 
     Args:
         description: what the key protects (shown in the KMS console).
-        profile: decides whether the key is retained or scheduled for deletion on destroy.
+        removal_policy: ``RETAIN`` keeps the key when the stack is deleted; ``DESTROY``
+            schedules its deletion after the shortest waiting period (7 days).
         allow_cloudwatch_logs: let CloudWatch Logs in this stack's region use the key for log
             groups of this account (log-group encryption needs it in the key policy).
             Default: false.
-
-    Attributes:
-        key: the KMS key.
     """
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        description: str,
-        profile: Profile,
-        allow_cloudwatch_logs: bool = False,
-    ) -> None:
-        super().__init__(scope, construct_id)
-        self.key = kms.Key(
-            self,
-            "Key",
-            description=description,
-            enable_key_rotation=True,
-            removal_policy=removal_policy(profile),
-            # The shortest waiting period keeps sandbox teardown quick; production retains.
-            pending_window=cdk.Duration.days(7),
-        )
-        if allow_cloudwatch_logs:
-            stack = cdk.Stack.of(self)
-            self.key.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid="AllowCloudWatchLogsInThisAccount",
-                    principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                    actions=[
-                        "kms:Encrypt",
-                        "kms:Decrypt",
-                        "kms:ReEncryptFrom",
-                        "kms:ReEncryptTo",
-                        "kms:GenerateDataKey",
-                        "kms:GenerateDataKeyWithoutPlaintext",
-                        "kms:DescribeKey",
-                    ],
-                    resources=["*"],
-                    conditions={
-                        "ArnLike": {
-                            "kms:EncryptionContext:aws:logs:arn": (
-                                f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:*"
-                            )
-                        }
-                    },
-                )
+    holder = Construct(scope, construct_id)
+    key = kms.Key(
+        holder,
+        "Key",
+        description=description,
+        enable_key_rotation=True,
+        removal_policy=removal_policy,
+        # The shortest waiting period keeps sandbox teardown quick; production retains.
+        pending_window=cdk.Duration.days(7),
+    )
+    if allow_cloudwatch_logs:
+        stack = cdk.Stack.of(holder)
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogsInThisAccount",
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncryptFrom",
+                    "kms:ReEncryptTo",
+                    "kms:GenerateDataKey",
+                    "kms:GenerateDataKeyWithoutPlaintext",
+                    "kms:DescribeKey",
+                ],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": (
+                            f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:*"
+                        )
+                    }
+                },
             )
+        )
+    return key

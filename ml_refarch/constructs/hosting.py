@@ -15,6 +15,17 @@ constructs build them with the project's defaults:
 - 5xx errors and model latency raise CloudWatch alarms to a KMS-encrypted SNS topic.
 
 Nothing here needs Docker or a custom resource: artifacts are file assets.
+:mod:`ml_refarch.constructs.model_endpoint` composes these into the one real-time endpoint
+every hosting stack uses.
+
+Why CloudFormation (L1) resources and not ``aws-cdk.aws-sagemaker-alpha`` (checked against
+2.275.0a0): its ``ContainerDefinition`` has no ``Mode``, so no multi-model container; its
+``EndpointConfig`` has no data capture (what Model Monitor reads) and takes either instance
+variants or one serverless variant. The multi-model and Model Monitor stacks would need L1s
+anyway, so adopting it would give two ways to build the same endpoint; and moving the other
+stacks onto it would change every model's and endpoint's logical id (CloudFormation would
+replace deployed endpoints) for an API marked experimental, which may change in any
+release. The project therefore does not depend on it.
 """
 
 from __future__ import annotations
@@ -37,9 +48,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from ml_refarch.aws_facts import SAGEMAKER_VARIANT_INSTANCE_COUNT, has_local_storage
-from ml_refarch.config import EndpointHostingSettings, Profile
-from ml_refarch.constructs.encryption_key import EncryptionKey
-from ml_refarch.constructs.execution_role import SageMakerExecutionRole
+from ml_refarch.config import EndpointHostingSettings
 from ml_refarch.constructs.images import XGBOOST_FRAMEWORK, XGBOOST_VERSION, framework_image_uri
 from ml_refarch.constructs.isolated_vpc import IsolatedVpc
 from ml_refarch.model_artifacts import artifact_path
@@ -87,59 +96,6 @@ class ModelArtifact(Construct):
             sid=f"Artifact{self.model_name.replace('-', '').title()}",
             actions=["s3:GetObject"],
             resources=[self.asset.bucket.arn_for_objects(self.asset.s3_object_key)],
-        )
-
-
-class AlertTopic(Construct):
-    """A KMS-encrypted SNS topic that CloudWatch alarms (and other services) may publish to.
-
-    An encrypted topic only receives what its publisher may encrypt: the key policy admits
-    each publishing service (``cloudwatch.amazonaws.com`` always), limited to this account.
-    The topic policy (TLS only) replaces SNS's default policy, so it also allows each
-    publishing service to publish, from this account only.
-
-    Args:
-        encryption_key: the topic's key.
-        display_name: shown in notifications.
-        publishing_services: further service principals that publish (e.g.
-            ``events.amazonaws.com``). Default: CloudWatch only.
-
-    Attributes:
-        topic: the SNS topic (TLS-only policy).
-    """
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        encryption_key: kms.IKey,
-        display_name: str,
-        publishing_services: Sequence[str] = (),
-    ) -> None:
-        super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
-        self.topic = sns.Topic(
-            self, "Topic", display_name=display_name, master_key=encryption_key, enforce_ssl=True
-        )
-        services = ["cloudwatch.amazonaws.com", *publishing_services]
-        self.topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="PublishFromServices",
-                principals=[iam.ServicePrincipal(service) for service in services],
-                actions=["sns:Publish"],
-                resources=[self.topic.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            )
-        )
-        encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid=f"PublishTo{stack.get_logical_id(self.topic.node.default_child)}",
-                principals=[iam.ServicePrincipal(service) for service in services],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            )
         )
 
 
@@ -646,76 +602,3 @@ class RealtimeEndpoint(Construct):
             actions=["sagemaker:InvokeEndpoint"],
             resources=[self.endpoint_arn],
         )
-
-
-class HostingFoundation(Construct):
-    """What every inference stack starts from: a key, an isolated VPC, a role, an alert topic.
-
-    The VPC has no interface endpoints: hosted models reach S3 through the free gateway
-    endpoint, and SageMaker pulls images and ships logs on its own side. A pattern that runs
-    something else in the VPC passes the services it needs.
-
-    Args:
-        profile: the deployment profile.
-        purpose: a few words for descriptions ("multi-AZ endpoint").
-        artifacts: the artifacts the role may read. Default: none.
-        data_bucket: a bucket the role reads and writes (captures, batch outputs). Default:
-            none.
-        interface_endpoints: see :class:`IsolatedVpc`'s ``services``. Default: none.
-        network: build the isolated VPC. Default: true. Serverless endpoints cannot run
-            in a VPC, so a stack that hosts only serverless variants passes false and
-            gets no VPC, subnets or flow logs it would never use.
-
-    Attributes:
-        key: the stack's customer-managed key (volumes, topic, logs).
-        network: the isolated VPC, or ``None`` when built with ``network=False``.
-        role: the SageMaker execution role.
-        role_policy: the role's managed policy, for permissions on resources created
-            after the foundation (a bucket encrypted with :attr:`key`, say).
-        topic: the alert topic.
-    """
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        profile: Profile,
-        purpose: str,
-        artifacts: Sequence[ModelArtifact] = (),
-        data_bucket: s3.IBucket | None = None,
-        interface_endpoints: Mapping[str, object] | None = None,
-        extra_statements: Sequence[iam.PolicyStatement] = (),
-        network: bool = True,
-    ) -> None:
-        super().__init__(scope, construct_id)
-        self.key = EncryptionKey(
-            self,
-            "Key",
-            description=f"ml-refarch {purpose}",
-            profile=profile,
-            allow_cloudwatch_logs=True,
-        ).key
-        self.network: IsolatedVpc | None = None
-        if network:
-            self.network = IsolatedVpc(
-                self,
-                "Network",
-                profile=profile,
-                encryption_key=self.key,
-                services=dict(interface_endpoints or {}),
-            )
-        execution_role = SageMakerExecutionRole(
-            self,
-            "ExecutionRole",
-            data_bucket=data_bucket,
-            encryption_key=self.key,
-            description=f"Models of the {purpose}",
-            extra_statements=[artifact.read_statement() for artifact in artifacts]
-            + list(extra_statements),
-        )
-        self.role = execution_role.role
-        self.role_policy = execution_role.policy
-        self.topic = AlertTopic(
-            self, "Alerts", encryption_key=self.key, display_name=f"ml-refarch {purpose} alarms"
-        ).topic

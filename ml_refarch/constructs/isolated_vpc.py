@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge, acknowledge_cdk_provider
-from ml_refarch.config import Profile
-from ml_refarch.constructs.log_group import EncryptedLogGroup
+from ml_refarch.constructs.log_group import encrypted_log_group
 
 S = ec2.InterfaceVpcEndpointAwsService
 
@@ -53,12 +54,13 @@ class IsolatedVpc(Construct):
     """Isolated subnets, VPC endpoints open only to the workload security group, flow logs.
 
     Args:
-        profile: two Availability Zones in ``sandbox``, three in ``production`` (where the
-            stack is pinned to a region; CDK caps environment-agnostic stacks at two); log
-            retention and removal follow it too. Where the profile allows custom resources
-            (every target but ``local``), CDK removes every rule from the VPC's default
-            security group at deployment.
         encryption_key: encrypts the flow-log group; its policy must allow CloudWatch Logs.
+        max_azs: the most Availability Zones to spread subnets over (CDK caps
+            environment-agnostic stacks at two).
+        log_retention / removal_policy: of the flow-log group.
+        custom_resources: let CDK remove every rule from the VPC's default security group at
+            deployment (a Lambda-backed custom resource). When false the group keeps its
+            default rules, which only the local deploy rehearsal accepts.
         services: the interface endpoints, by construct id; each bills per AZ-hour, so a
             pattern asks for what it uses. Default: :data:`SAGEMAKER_WORKLOAD_SERVICES`.
         internal_ports: ports members of the workload group may open to each other (NFS for
@@ -77,8 +79,11 @@ class IsolatedVpc(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        profile: Profile,
         encryption_key: kms.IKey,
+        max_azs: int,
+        log_retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+        custom_resources: bool,
         services: dict[str, ec2.InterfaceVpcEndpointAwsService] | None = None,
         internal_ports: Sequence[ec2.Port] = (),
     ) -> None:
@@ -86,7 +91,7 @@ class IsolatedVpc(Construct):
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
-            max_azs=3 if profile.name == "production" else 2,
+            max_azs=max_azs,
             nat_gateways=0,
             subnet_configuration=[
                 ec2.SubnetConfiguration(
@@ -97,13 +102,13 @@ class IsolatedVpc(Construct):
                 "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)
             },
             # A Lambda-backed custom resource; the local target cannot run one.
-            restrict_default_security_group=profile.custom_resources,
+            restrict_default_security_group=custom_resources,
         )
         closed_rules = [
             f"{pack}-VPCDefaultSecurityGroupClosed"
             for pack in ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
         ]
-        if profile.custom_resources:
+        if custom_resources:
             # CDK strips every rule from the default security group at deployment, through
             # a custom resource; a template alone cannot show that.
             acknowledge(
@@ -171,16 +176,25 @@ class IsolatedVpc(Construct):
                 self.workload_security_group, "HTTPS from SageMaker workloads"
             )
             self.endpoints[endpoint_id] = endpoint
-        self._flow_logs(profile, encryption_key)
+        self._flow_logs(encryption_key, log_retention, removal_policy)
 
     @property
     def subnets(self) -> Sequence[ec2.ISubnet]:
         return self.vpc.isolated_subnets
 
-    def _flow_logs(self, profile: Profile, encryption_key: kms.IKey) -> None:
-        log_group = EncryptedLogGroup(
-            self, "FlowLogs", encryption_key=encryption_key, profile=profile
-        ).log_group
+    def _flow_logs(
+        self,
+        encryption_key: kms.IKey,
+        retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        log_group = encrypted_log_group(
+            self,
+            "FlowLogs",
+            encryption_key=encryption_key,
+            retention=retention,
+            removal_policy=removal_policy,
+        )
         role = iam.Role(
             self,
             "FlowLogRole",

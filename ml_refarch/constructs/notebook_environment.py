@@ -14,8 +14,8 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ml_refarch.config import Profile
-from ml_refarch.constructs.encryption_key import EncryptionKey
+from ml_refarch.constructs.defaults import ResourceDefaults
+from ml_refarch.constructs.encryption_key import customer_managed_key
 from ml_refarch.constructs.execution_role import SageMakerExecutionRole
 from ml_refarch.constructs.guardrails import GuardedRole
 from ml_refarch.constructs.isolated_vpc import CORE_SERVICES, NOTEBOOK_SERVICES, IsolatedVpc
@@ -30,7 +30,7 @@ class NotebookEnvironment(Construct):
     """Key, isolated VPC, data bucket, roles, package source and lifecycle script.
 
     Args:
-        profile: the deployment profile.
+        defaults: removal, versioning, logging and spread of what it creates.
         name: a lower-case name for account-unique resources (the CodeArtifact domain).
         package_source: ``codeartifact`` or ``s3-wheelhouse``.
         packages: requirement specifiers the lifecycle script installs.
@@ -50,7 +50,7 @@ class NotebookEnvironment(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        profile: Profile,
+        defaults: ResourceDefaults,
         name: str,
         package_source: str,
         packages: Sequence[str],
@@ -61,13 +61,13 @@ class NotebookEnvironment(Construct):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         codeartifact_source = package_source == "codeartifact"
-        self.key = EncryptionKey(
+        self.key = customer_managed_key(
             self,
             "Key",
             description=f"{name}: notebook storage, data bucket, logs and packages",
-            profile=profile,
+            removal_policy=defaults.removal_policy,
             allow_cloudwatch_logs=True,
-        ).key
+        )
         # Notebooks start jobs through the API; SageMaker pulls job images itself, so the
         # container endpoints (ECR, metrics) would only add cost here.
         services = {
@@ -81,8 +81,11 @@ class NotebookEnvironment(Construct):
         self.network = IsolatedVpc(
             self,
             "Network",
-            profile=profile,
             encryption_key=self.key,
+            max_azs=defaults.max_azs,
+            log_retention=defaults.log_retention,
+            removal_policy=defaults.removal_policy,
+            custom_resources=defaults.custom_resources,
             services=services,
             internal_ports=internal_ports,
         )
@@ -90,7 +93,10 @@ class NotebookEnvironment(Construct):
             self,
             "Data",
             encryption_key=self.key,
-            profile=profile,
+            removal_policy=defaults.removal_policy,
+            auto_delete_objects=defaults.auto_delete_objects,
+            versioned=defaults.versioned_buckets,
+            access_logs=defaults.access_logs,
             contents="notebook datasets and the package wheelhouse",
             no_replication_because=(
                 "The bucket holds working copies for notebook experiments and, optionally, a "

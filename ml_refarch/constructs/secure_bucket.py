@@ -8,8 +8,6 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge, acknowledge_cdk_provider
-from ml_refarch.config import Profile
-from ml_refarch.constructs.removal import removal_policy
 
 #: The compliance packs' rules that ask for cross-region replication.
 REPLICATION_RULES = (
@@ -24,15 +22,19 @@ class SecureBucket(Construct):
 
     Public access is blocked, requests without TLS are denied by the bucket policy, and
     default encryption uses ``encryption_key`` with an S3 bucket key (fewer KMS requests).
-    The profile decides the rest: in ``sandbox`` the bucket is emptied and deleted with the
-    stack and has no versioning or access logs; in ``production`` it is retained, versioned,
-    and writes server access logs to a companion log bucket. For the ``local`` target
-    (no custom resources) a sandbox bucket is not emptied first, so deleting the stack
-    fails while the bucket holds objects.
+    The props decide the rest (the sandbox profile: destroyed, emptied, no versioning or
+    access logs; production: retained, versioned, access logs).
 
     Args:
         encryption_key: the key for default encryption.
-        profile: the deployment profile.
+        removal_policy: whether the bucket (and its access log bucket) outlives the stack.
+        auto_delete_objects: empty the bucket before CloudFormation deletes it, through one
+            of CDK's Lambda-backed custom resources. Without it, deleting the stack fails
+            while the bucket holds objects. Only meaningful with ``DESTROY``.
+        versioned: keep every version of every object; when false, the compliance packs'
+            versioning findings are acknowledged as throwaway data.
+        access_logs: write server access logs to a companion log bucket; when false, the
+            logging findings are acknowledged as throwaway data.
         contents: a few words on what the bucket holds, used in acknowledgment reasons.
         no_replication_because: why the data needs no cross-region replica; the
             compliance packs' replication rules are acknowledged with it. Default: ``None``,
@@ -40,8 +42,7 @@ class SecureBucket(Construct):
 
     Attributes:
         bucket: the data bucket.
-        access_log_bucket: the server access log bucket, or ``None`` when the profile has no
-            access logs.
+        access_log_bucket: the server access log bucket, or ``None`` without access logs.
     """
 
     def __init__(
@@ -50,14 +51,16 @@ class SecureBucket(Construct):
         construct_id: str,
         *,
         encryption_key: kms.IKey,
-        profile: Profile,
+        removal_policy: cdk.RemovalPolicy,
+        auto_delete_objects: bool,
+        versioned: bool,
+        access_logs: bool,
         contents: str,
         no_replication_because: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        retain = profile.retain_data
         self.access_log_bucket: s3.Bucket | None = None
-        if profile.access_logs:
+        if access_logs:
             self.access_log_bucket = s3.Bucket(
                 self,
                 "AccessLogs",
@@ -67,7 +70,7 @@ class SecureBucket(Construct):
                 enforce_ssl=True,
                 versioned=True,
                 object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-                removal_policy=removal_policy(profile),
+                removal_policy=removal_policy,
                 lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365))],
             )
             acknowledge(
@@ -92,19 +95,17 @@ class SecureBucket(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=profile.versioned_buckets,
+            versioned=versioned,
             server_access_logs_bucket=self.access_log_bucket,
             server_access_logs_prefix=f"{construct_id.lower()}/"
             if self.access_log_bucket
             else None,
-            removal_policy=removal_policy(profile),
-            # Emptying a bucket on delete takes one of CDK's Lambda-backed custom resources;
-            # the local target has none, so there the stand-in is reset instead.
-            auto_delete_objects=not retain and profile.custom_resources,
+            removal_policy=removal_policy,
+            auto_delete_objects=auto_delete_objects,
         )
         if no_replication_because is not None:
             acknowledge(self.bucket, no_replication_because, *REPLICATION_RULES)
-        if not profile.access_logs:
+        if not access_logs:
             acknowledge(
                 self.bucket,
                 f"Sandbox profile: the bucket holds {contents}, throwaway data deleted with "
@@ -115,7 +116,7 @@ class SecureBucket(Construct):
                 "PCI.DSS.321-S3BucketLoggingEnabled",
                 checkov=("CKV_AWS_18",),
             )
-        if not profile.versioned_buckets:
+        if not versioned:
             acknowledge(
                 self.bucket,
                 f"Sandbox profile: the bucket holds {contents}, throwaway data deleted with "
@@ -125,7 +126,7 @@ class SecureBucket(Construct):
                 "PCI.DSS.321-S3BucketVersioningEnabled",
                 checkov=("CKV_AWS_21",),
             )
-        if not retain and profile.custom_resources:
+        if auto_delete_objects:
             acknowledge_cdk_provider(
                 self,
                 "Custom::S3AutoDeleteObjectsCustomResourceProvider",

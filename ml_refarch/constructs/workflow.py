@@ -24,8 +24,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.config import Profile
-from ml_refarch.constructs.log_group import EncryptedLogGroup
+from ml_refarch.constructs.log_group import encrypted_log_group
 
 #: API errors worth retrying: throttling and account limits clear up; others do not.
 RETRYABLE_ERRORS = [
@@ -87,7 +86,8 @@ def audited_workflow(
     wildcard_findings: Sequence[str],
     alert_topic: sns.ITopic,
     encryption_key: kms.IKey,
-    profile: Profile,
+    log_retention: logs.RetentionDays,
+    log_removal_policy: cdk.RemovalPolicy,
     timeout: cdk.Duration,
     state_machine_name: str | None = None,
 ) -> AuditedWorkflow:
@@ -103,13 +103,17 @@ def audited_workflow(
             ``statements`` need (job names chosen per run), with its reason.
         alert_topic: where the states publish failures; encrypted with ``encryption_key``.
         encryption_key: the key of the topic and the log group.
-        profile: gives the log group's retention.
+        log_retention / log_removal_policy: of the execution log group.
         timeout: the longest a run may take.
         state_machine_name: Default: a generated name.
     """
-    log_group = EncryptedLogGroup(
-        scope, "ExecutionLogs", encryption_key=encryption_key, profile=profile
-    ).log_group
+    log_group = encrypted_log_group(
+        scope,
+        "ExecutionLogs",
+        encryption_key=encryption_key,
+        retention=log_retention,
+        removal_policy=log_removal_policy,
+    )
     role = iam.Role(
         scope,
         "WorkflowRole",

@@ -3,12 +3,36 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ml_refarch.config import LOCAL_REGION, Profile
+from ml_refarch.constructs.defaults import ResourceDefaults
 
 #: Availability Zones of a ``local``-target stack that is not pinned to a region.
 LOCAL_ZONE_LETTERS = ("a", "b", "c")
+
+#: The log retentions a profile may ask for, in CloudWatch Logs' own steps.
+RETENTION_BY_DAYS = {
+    7: logs.RetentionDays.ONE_WEEK,
+    30: logs.RetentionDays.ONE_MONTH,
+    90: logs.RetentionDays.THREE_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+}
+
+
+def resource_defaults(profile: Profile) -> ResourceDefaults:
+    """The props a profile gives every construct: the one place a profile becomes props."""
+    return ResourceDefaults(
+        removal_policy=(
+            cdk.RemovalPolicy.RETAIN if profile.retain_data else cdk.RemovalPolicy.DESTROY
+        ),
+        versioned_buckets=profile.versioned_buckets,
+        access_logs=profile.access_logs,
+        log_retention=RETENTION_BY_DAYS[profile.log_retention_days],
+        max_azs=profile.max_azs,
+        custom_resources=profile.custom_resources,
+    )
 
 
 class PatternStack(cdk.Stack):
@@ -21,6 +45,10 @@ class PatternStack(cdk.Stack):
     For the ``local`` target (the deploy rehearsal on moto) the stack names its
     Availability Zones instead of asking CloudFormation (``Fn::GetAZs``) and leaves out the
     bootstrap-version rule, whose SSM parameter a fresh stand-in does not have.
+
+    Attributes:
+        profile: the deployment profile (for stack-level choices such as a web ACL).
+        defaults: the profile as construct props (:func:`resource_defaults`).
     """
 
     #: Pattern id from the catalog, set by each subclass.
@@ -52,6 +80,7 @@ class PatternStack(cdk.Stack):
             ),
         )
         self.profile = profile
+        self.defaults = resource_defaults(profile)
         cdk.Tags.of(self).add("ml-refarch:pattern", self.pattern_id)
         cdk.Tags.of(self).add("ml-refarch:profile", profile.name)
 

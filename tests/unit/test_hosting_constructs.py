@@ -11,20 +11,19 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
 
 import ml_refarch  # noqa: F401  (points jsii at the pinned Node)
-from ml_refarch.config import PROFILES
+from ml_refarch.constructs.defaults import ResourceDefaults
 from ml_refarch.constructs.hosting import (
     SAGEMAKER_SCALING_ROLE,
     Alarms,
-    AlertTopic,
     Autoscaling,
     Container,
     DataCapture,
     HostedModel,
-    HostingFoundation,
     RealtimeEndpoint,
     Serverless,
     Variant,
 )
+from ml_refarch.constructs.model_endpoint import AlertTopic, HostingFoundation
 from tests.support import only_resource, resources_of_type
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgboost:1"
@@ -107,7 +106,7 @@ def test_a_multi_model_container_cannot_be_a_pipeline_step():
 def test_the_foundation_puts_models_in_isolated_subnets_of_two_zones():
     app = cdk.App()
     stack = cdk.Stack(app, "Foundation")
-    foundation = HostingFoundation(stack, "Hosting", profile=PROFILES["sandbox"], purpose="test")
+    foundation = HostingFoundation(stack, "Hosting", defaults=ResourceDefaults(), purpose="test")
     HostedModel(
         stack,
         "Model",

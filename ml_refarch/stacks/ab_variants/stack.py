@@ -19,28 +19,61 @@ a later ``cdk deploy`` that changes the configuration sets the weights from cdk.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import aws_cdk as cdk
+from constructs import Construct
 
-from ml_refarch.config import AbVariantsSettings
-from ml_refarch.constructs.hosting import HostedModel, Variant
+from ml_refarch.config import AbVariantsSettings, Profile
+from ml_refarch.constructs.model_endpoint import ServedVariant, committed_model_endpoint
+from ml_refarch.endpoint_smoke import format_variant_models
 from ml_refarch.model_artifacts import RECIPES
-from ml_refarch.stacks._endpoint_common import EndpointPatternStack
+from ml_refarch.stacks.base import PatternStack
 
 
-class AbVariantsStack(EndpointPatternStack):
-    """One production variant per committed model version, weighted, scaled and alarmed."""
+class AbVariantsStack(PatternStack):
+    """One production variant per committed model version, weighted, scaled and alarmed.
+
+    Attributes:
+        settings: the pattern's settings.
+        hosting: the foundation (``.key``, ``.network``, ``.role``, ``.topic``).
+        endpoint: the models and the endpoint, its scaling and alarms.
+    """
 
     pattern_id = "ab-variants"
-    purpose = "A/B production variants"
 
-    def model_names(self, settings: AbVariantsSettings) -> Sequence[str]:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        profile: Profile,
+        settings: AbVariantsSettings,
+        title: str,
+        notes_section: str,
+        env: cdk.Environment | None = None,
+    ) -> None:
+        super().__init__(
+            scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
+        )
+        self.settings = settings
         # The config allows at most one weight per committed model, in RECIPES order.
-        return [recipe.name for recipe in RECIPES[: len(settings.weights)]]
-
-    def variants(
-        self, settings: AbVariantsSettings, models: Mapping[str, HostedModel]
-    ) -> list[Variant]:
-        return [
-            Variant.from_settings(name, models[name], settings, initial_weight=weight)
-            for name, weight in zip(self.model_names(settings), settings.weights, strict=True)
-        ]
+        names = [recipe.name for recipe in RECIPES[: len(settings.weights)]]
+        self.endpoint = committed_model_endpoint(
+            self,
+            defaults=self.defaults,
+            purpose="A/B production variants",
+            variants=[
+                ServedVariant(model=name, name=name, initial_weight=weight)
+                for name, weight in zip(names, settings.weights, strict=True)
+            ],
+            hosting=settings,
+        )
+        self.hosting = self.endpoint.foundation
+        self.output("EndpointName", self.endpoint.endpoint_name, "The real-time endpoint")
+        self.output("EndpointArn", self.endpoint.endpoint_arn, "What InvokeEndpoint grants name")
+        self.output(
+            "VariantModels",
+            format_variant_models(self.endpoint.variant_models),
+            "Production variants and the committed model each serves",
+        )
+        self.output("AlertTopicArn", self.hosting.topic.topic_arn, "5xx and latency alarms")
+        self.output("KeyArn", self.hosting.key.key_arn, "Key of the volumes and the topic")

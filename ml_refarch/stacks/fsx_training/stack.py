@@ -24,11 +24,10 @@ from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import skip_checkov
 from ml_refarch.config import FsxTrainingSettings, Profile
-from ml_refarch.constructs import EncryptionKey, SecureBucket
+from ml_refarch.constructs import SecureBucket, customer_managed_key
 from ml_refarch.constructs.execution_role import SageMakerExecutionRole
 from ml_refarch.constructs.images import framework_image_uri
 from ml_refarch.constructs.isolated_vpc import IsolatedVpc
-from ml_refarch.constructs.removal import removal_policy
 from ml_refarch.stacks.base import PatternStack
 
 #: Lustre's network ports (FSx for Lustre user guide, "File system access control with
@@ -65,19 +64,22 @@ class FsxTrainingStack(PatternStack):
         super().__init__(
             scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
         )
-        persistent = profile.name == "production"
-        key = EncryptionKey(
+        persistent = profile.persistent_file_systems
+        key = customer_managed_key(
             self,
             "DataKey",
             description=f"{construct_id}: training data, Lustre, volumes and outputs",
-            profile=profile,
+            removal_policy=self.defaults.removal_policy,
             allow_cloudwatch_logs=True,
-        ).key
+        )
         self._allow_fsx_data_repository(key)
         self.network = IsolatedVpc(
             self,
             "Network",
-            profile=profile,
+            max_azs=self.defaults.max_azs,
+            log_retention=self.defaults.log_retention,
+            removal_policy=self.defaults.removal_policy,
+            custom_resources=self.defaults.custom_resources,
             encryption_key=key,
             services={},
             internal_ports=LUSTRE_PORTS,
@@ -86,7 +88,10 @@ class FsxTrainingStack(PatternStack):
             self,
             "Training",
             encryption_key=key,
-            profile=profile,
+            removal_policy=self.defaults.removal_policy,
+            auto_delete_objects=self.defaults.auto_delete_objects,
+            versioned=self.defaults.versioned_buckets,
+            access_logs=self.defaults.access_logs,
             contents="training data, checkpoints and model artifacts",
             no_replication_because=(
                 "Training data is a copy of a source the team keeps elsewhere, checkpoints are "
@@ -115,7 +120,7 @@ class FsxTrainingStack(PatternStack):
             # Scratch file systems encrypt with an AWS-owned key and accept no other.
             kms_key_id=key.key_id if persistent else None,
         )
-        self.file_system.apply_removal_policy(removal_policy(profile))
+        self.file_system.apply_removal_policy(self.defaults.removal_policy)
         association = fsx.CfnDataRepositoryAssociation(
             self,
             "DataRepository",
@@ -129,7 +134,7 @@ class FsxTrainingStack(PatternStack):
                 )
             ),
         )
-        association.apply_removal_policy(removal_policy(profile))
+        association.apply_removal_policy(self.defaults.removal_policy)
 
         file_system_arn = (
             f"arn:{self.partition}:fsx:{self.region}:{self.account}:file-system/"

@@ -52,14 +52,11 @@ from ml_refarch.config import InferencePipelineSettings, Profile
 from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.hosting import (
     Container,
-    HostedModel,
-    HostingFoundation,
     ModelArtifact,
-    RealtimeEndpoint,
-    Variant,
     xgboost_image_uri,
 )
 from ml_refarch.constructs.images import framework_image_uri
+from ml_refarch.constructs.model_endpoint import HostingFoundation, ModelEndpoint, ServedModel
 from ml_refarch.constructs.workflow import (
     RETRYABLE_ERRORS,
     audited_workflow,
@@ -75,7 +72,6 @@ from ml_refarch.model_artifacts import (
 )
 from ml_refarch.stacks.base import PatternStack
 
-VARIANT_NAME = "AllTraffic"
 INPUT_PREFIX = "input/"
 OUTPUT_PREFIX = "output/"
 CSV = "text/csv"
@@ -166,7 +162,7 @@ class InferencePipelineStack(PatternStack):
         self.foundation = HostingFoundation(
             self,
             "Hosting",
-            profile=profile,
+            defaults=self.defaults,
             purpose="inference pipeline",
             artifacts=[preprocess, predictor, postprocess],
         )
@@ -175,7 +171,10 @@ class InferencePipelineStack(PatternStack):
             self,
             "Data",
             encryption_key=key,
-            profile=profile,
+            removal_policy=self.defaults.removal_policy,
+            auto_delete_objects=self.defaults.auto_delete_objects,
+            versioned=self.defaults.versioned_buckets,
+            access_logs=self.defaults.access_logs,
             contents="records to transform and their predictions",
             no_replication_because=(
                 "The bucket holds copies of records scored in batch and their predictions, "
@@ -219,23 +218,23 @@ class InferencePipelineStack(PatternStack):
                 ),
             ),
         )
-        self.model = HostedModel(
+        hosted = ModelEndpoint(
             self,
-            "Pipeline",
-            role=self.foundation.role,
-            containers=chain_containers(self.steps),
-            network=self.foundation.network,
+            "Default",
+            foundation=self.foundation,
+            models=[
+                ServedModel(
+                    name="pipeline",
+                    containers=chain_containers(self.steps),
+                    construct_id="Pipeline",
+                )
+            ],
+            hosting=settings,
+            # SageMaker checks the role can read every artifact when it creates the model.
+            models_wait_for=[self.foundation.role_policy],
         )
-        # SageMaker checks the role can read every artifact when it creates the model.
-        self.model.model.node.add_dependency(self.foundation.role_policy)
-        self.endpoint = RealtimeEndpoint.from_settings(
-            self,
-            "Endpoint",
-            variants=[Variant.from_settings(VARIANT_NAME, self.model, settings)],
-            settings=settings,
-            encryption_key=key,
-            topic=self.foundation.topic,
-        )
+        self.model = hosted.models["pipeline"]
+        self.endpoint = hosted.endpoint
 
         workflow = audited_workflow(
             self,
@@ -253,7 +252,8 @@ class InferencePipelineStack(PatternStack):
             ],
             alert_topic=self.foundation.topic,
             encryption_key=key,
-            profile=profile,
+            log_retention=self.defaults.log_retention,
+            log_removal_policy=self.defaults.removal_policy,
             timeout=RUN_TIMEOUT,
         )
         self.state_machine = workflow.state_machine

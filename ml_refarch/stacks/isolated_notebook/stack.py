@@ -54,7 +54,7 @@ class IsolatedNotebookStack(PatternStack):
         self.notebook_environment = NotebookEnvironment(
             self,
             "Environment",
-            profile=profile,
+            defaults=self.defaults,
             name=construct_id.lower(),
             package_source=settings.package_source,
             packages=settings.packages,

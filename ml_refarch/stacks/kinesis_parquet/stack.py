@@ -29,8 +29,7 @@ from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.config import KinesisParquetSettings, Profile
-from ml_refarch.constructs import EncryptedLogGroup, EncryptionKey, SecureBucket
-from ml_refarch.constructs.removal import removal_policy
+from ml_refarch.constructs import SecureBucket, customer_managed_key, encrypted_log_group
 from ml_refarch.stacks.base import PatternStack
 
 LAMBDA_DIR = Path(__file__).resolve().parents[3] / "lambdas"
@@ -75,13 +74,13 @@ class KinesisParquetStack(PatternStack):
         )
         self.settings = settings
 
-        key = EncryptionKey(
+        key = customer_managed_key(
             self,
             "DataKey",
             description=f"{construct_id}: stream, Parquet bucket and delivery logs",
-            profile=profile,
+            removal_policy=self.defaults.removal_policy,
             allow_cloudwatch_logs=True,
-        ).key
+        )
 
         self.stream = kinesis.Stream(
             self,
@@ -107,7 +106,10 @@ class KinesisParquetStack(PatternStack):
             self,
             "Parquet",
             encryption_key=key,
-            profile=profile,
+            removal_policy=self.defaults.removal_policy,
+            auto_delete_objects=self.defaults.auto_delete_objects,
+            versioned=self.defaults.versioned_buckets,
+            access_logs=self.defaults.access_logs,
             contents="Parquet files rebuilt from the stream",
             no_replication_because=(
                 "Every object here is derived from the stream and can be re-ingested by "
@@ -178,15 +180,19 @@ class KinesisParquetStack(PatternStack):
         )
         self.table.node.add_dependency(database)
 
-        delivery_logs = EncryptedLogGroup(
-            self, "DeliveryLogs", encryption_key=key, profile=profile
-        ).log_group
+        delivery_logs = encrypted_log_group(
+            self,
+            "DeliveryLogs",
+            encryption_key=key,
+            retention=self.defaults.log_retention,
+            removal_policy=self.defaults.removal_policy,
+        )
         logs.LogStream(
             self,
             "DeliveryLogStream",
             log_group=delivery_logs,
             log_stream_name=DELIVERY_LOG_STREAM,
-            removal_policy=removal_policy(profile),
+            removal_policy=self.defaults.removal_policy,
         )
 
         self.transform_function: lambda_.Function | None = None
@@ -215,9 +221,13 @@ class KinesisParquetStack(PatternStack):
 
     def _csv_transform(self, key) -> lambda_.Function:
         """The Firehose transform that turns each CSV row into one JSON object."""
-        log_group = EncryptedLogGroup(
-            self, "TransformLogs", encryption_key=key, profile=self.profile
-        ).log_group
+        log_group = encrypted_log_group(
+            self,
+            "TransformLogs",
+            encryption_key=key,
+            retention=self.defaults.log_retention,
+            removal_policy=self.defaults.removal_policy,
+        )
         role = iam.Role(
             self,
             "TransformRole",

@@ -30,10 +30,11 @@ from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.config import MlWorkflowSettings, Profile
-from ml_refarch.constructs import EncryptionKey, SecureBucket
+from ml_refarch.constructs import SecureBucket, customer_managed_key
 from ml_refarch.constructs.execution_role import SageMakerExecutionRole
 from ml_refarch.constructs.images import framework_image_uri
 from ml_refarch.constructs.isolated_vpc import IsolatedVpc
+from ml_refarch.constructs.model_endpoint import ALL_TRAFFIC
 from ml_refarch.constructs.workflow import (
     RETRYABLE_ERRORS,
     audited_workflow,
@@ -85,18 +86,21 @@ class MlWorkflowStack(PatternStack):
             scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
         )
         self.settings = settings
-        self.key = EncryptionKey(
+        self.key = customer_managed_key(
             self,
             "DataKey",
             description=f"{construct_id}: training data, volumes, outputs, logs, alerts",
-            profile=profile,
+            removal_policy=self.defaults.removal_policy,
             allow_cloudwatch_logs=True,
-        ).key
+        )
         distributed = settings.instance_count > 1
         self.network = IsolatedVpc(
             self,
             "Network",
-            profile=profile,
+            max_azs=self.defaults.max_azs,
+            log_retention=self.defaults.log_retention,
+            removal_policy=self.defaults.removal_policy,
+            custom_resources=self.defaults.custom_resources,
             encryption_key=self.key,
             # Network-isolated jobs and endpoints need only the S3 gateway.
             services={},
@@ -115,7 +119,10 @@ class MlWorkflowStack(PatternStack):
             self,
             "Training",
             encryption_key=self.key,
-            profile=profile,
+            removal_policy=self.defaults.removal_policy,
+            auto_delete_objects=self.defaults.auto_delete_objects,
+            versioned=self.defaults.versioned_buckets,
+            access_logs=self.defaults.access_logs,
             contents="training data, checkpoints and model artifacts",
             no_replication_because=(
                 "Training data is a copy of a source the team keeps elsewhere, checkpoints are "
@@ -201,7 +208,8 @@ class MlWorkflowStack(PatternStack):
             ],
             alert_topic=self.topic,
             encryption_key=self.key,
-            profile=profile,
+            log_retention=self.defaults.log_retention,
+            log_removal_policy=self.defaults.removal_policy,
             # The longest path: a spot job's wait, plus the rest of the workflow.
             timeout=cdk.Duration.seconds(
                 max(settings.max_wait_seconds, settings.max_runtime_seconds) * 2 + 3600
@@ -348,7 +356,7 @@ class MlWorkflowStack(PatternStack):
                         "KmsKeyId": self.key.key_arn,
                         "ProductionVariants": [
                             {
-                                "VariantName": "AllTraffic",
+                                "VariantName": ALL_TRAFFIC,
                                 "ModelName.$": "States.Format('model-{}', $.run.id)",
                                 "InitialInstanceCount": settings.endpoint_instance_count,
                                 "InstanceType": settings.endpoint_instance_type,

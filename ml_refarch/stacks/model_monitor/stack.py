@@ -41,21 +41,18 @@ from ml_refarch.aws_facts import has_local_storage
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.config import ModelMonitorSettings, Profile
 from ml_refarch.constructs import SecureBucket
-from ml_refarch.constructs.hosting import (
-    Container,
-    DataCapture,
-    HostedModel,
-    HostingFoundation,
-    ModelArtifact,
-    RealtimeEndpoint,
-    Variant,
-    xgboost_image_uri,
-)
+from ml_refarch.constructs.hosting import DataCapture, ModelArtifact
 from ml_refarch.constructs.images import (
     MODEL_MONITOR_FRAMEWORK,
     MODEL_MONITOR_SCOPE,
     MODEL_MONITOR_VERSION,
     framework_image_uri,
+)
+from ml_refarch.constructs.model_endpoint import (
+    ALL_TRAFFIC,
+    HostingFoundation,
+    ModelEndpoint,
+    ServedModel,
 )
 from ml_refarch.model_artifacts import DATASET_FEATURES, DEFAULT_MODEL
 from ml_refarch.stacks.base import PatternStack
@@ -69,7 +66,6 @@ REPORTS_PREFIX = "reports"
 CONSTRAINTS_FILE = "constraints.json"
 STATISTICS_FILE = "statistics.json"
 
-VARIANT_NAME = "AllTraffic"
 #: Columns as the analyzer names them without a header: the score, then each feature.
 COLUMNS = tuple(f"_c{index}" for index in range(DATASET_FEATURES + 1))
 
@@ -114,7 +110,7 @@ class ModelMonitorStack(PatternStack):
         foundation = HostingFoundation(
             self,
             "Hosting",
-            profile=profile,
+            defaults=self.defaults,
             purpose="monitored endpoint",
             artifacts=[artifact],
             extra_statements=[
@@ -134,7 +130,10 @@ class ModelMonitorStack(PatternStack):
             self,
             "MonitorData",
             encryption_key=key,
-            profile=profile,
+            removal_policy=self.defaults.removal_policy,
+            auto_delete_objects=self.defaults.auto_delete_objects,
+            versioned=self.defaults.versioned_buckets,
+            access_logs=self.defaults.access_logs,
             contents="captured requests and responses, the baseline and monitoring reports",
             no_replication_because=(
                 "Captures are a sample of live traffic kept for drift analysis, and baselines "
@@ -143,27 +142,19 @@ class ModelMonitorStack(PatternStack):
         ).bucket
         self._grant_monitor_data(foundation)
 
-        model = HostedModel(
+        self.endpoint = ModelEndpoint(
             self,
-            "Model",
-            role=role,
-            containers=[Container(image=xgboost_image_uri(self), model_data_url=artifact.s3_url)],
-            network=network,
-        )
-        self.endpoint = RealtimeEndpoint.from_settings(
-            self,
-            "Endpoint",
-            variants=[Variant.from_settings(VARIANT_NAME, model, settings)],
-            settings=settings,
-            encryption_key=key,
-            topic=foundation.topic,
+            "Default",
+            foundation=foundation,
+            models=[ServedModel.xgboost(self, artifact)],
+            hosting=settings,
             data_capture=DataCapture(
                 bucket=self.bucket,
                 prefix=CAPTURE_PREFIX,
                 sampling_percentage=settings.sampling_percentage,
                 encryption_key=key,
             ),
-        )
+        ).endpoint
         # SageMaker writes the first captures as soon as the endpoint serves.
         self.endpoint.endpoint.node.add_dependency(foundation.role_policy)
 
@@ -264,7 +255,7 @@ class ModelMonitorStack(PatternStack):
 
         outputs = {
             "EndpointName": (self.endpoint.endpoint_name, "The monitored endpoint"),
-            "VariantName": (VARIANT_NAME, "Its production variant"),
+            "VariantName": (ALL_TRAFFIC, "Its production variant"),
             "ScheduleName": (schedule_name, "The data quality monitoring schedule"),
             "JobDefinitionName": (job_definition_name, "The data quality job definition"),
             "BucketName": (self.bucket.bucket_name, "Captures, baseline and reports"),

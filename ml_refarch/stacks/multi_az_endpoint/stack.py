@@ -14,32 +14,61 @@ capacity and cooldowns), "SG Endpoint" (an endpoint answers only signed requests
   (2 or more) and maximum, with both cooldowns,
 - CloudWatch alarms on 5xx errors and average model latency, sent to an encrypted SNS topic.
 
-The shape is shared with ``ab-variants``: see :mod:`ml_refarch.stacks._endpoint_common`.
+Built from :class:`~ml_refarch.constructs.model_endpoint.ModelEndpoint`, as ``ab-variants`` is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import aws_cdk as cdk
+from constructs import Construct
 
-from ml_refarch.config import MultiAzEndpointSettings
-from ml_refarch.constructs.hosting import HostedModel, Variant
+from ml_refarch.config import MultiAzEndpointSettings, Profile
+from ml_refarch.constructs.model_endpoint import ServedVariant, committed_model_endpoint
+from ml_refarch.endpoint_smoke import format_variant_models
 from ml_refarch.model_artifacts import DEFAULT_MODEL
-from ml_refarch.stacks._endpoint_common import EndpointPatternStack
-
-#: The variant name SageMaker's own examples use for an endpoint's only variant.
-VARIANT_NAME = "AllTraffic"
+from ml_refarch.stacks.base import PatternStack
 
 
-class MultiAzEndpointStack(EndpointPatternStack):
-    """One committed model on two or more instances across zones, scaled and alarmed."""
+class MultiAzEndpointStack(PatternStack):
+    """One committed model on two or more instances across zones, scaled and alarmed.
+
+    Attributes:
+        settings: the pattern's settings.
+        hosting: the foundation (``.key``, ``.network``, ``.role``, ``.topic``).
+        endpoint: the model and the endpoint, its scaling and alarms.
+    """
 
     pattern_id = "multi-az-endpoint"
-    purpose = "multi-AZ endpoint"
 
-    def model_names(self, settings: MultiAzEndpointSettings) -> Sequence[str]:
-        return [DEFAULT_MODEL]
-
-    def variants(
-        self, settings: MultiAzEndpointSettings, models: Mapping[str, HostedModel]
-    ) -> list[Variant]:
-        return [Variant.from_settings(VARIANT_NAME, models[DEFAULT_MODEL], settings)]
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        profile: Profile,
+        settings: MultiAzEndpointSettings,
+        title: str,
+        notes_section: str,
+        env: cdk.Environment | None = None,
+    ) -> None:
+        super().__init__(
+            scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
+        )
+        self.settings = settings
+        self.endpoint = committed_model_endpoint(
+            self,
+            defaults=self.defaults,
+            purpose="multi-AZ endpoint",
+            variants=[ServedVariant(model=DEFAULT_MODEL)],
+            hosting=settings,
+        )
+        self.hosting = self.endpoint.foundation
+        self.output("EndpointName", self.endpoint.endpoint_name, "The real-time endpoint")
+        self.output("EndpointArn", self.endpoint.endpoint_arn, "What InvokeEndpoint grants name")
+        self.output(
+            "VariantModels",
+            format_variant_models(self.endpoint.variant_models),
+            "Production variants and the committed model each serves",
+        )
+        self.output("AlertTopicArn", self.hosting.topic.topic_arn, "5xx and latency alarms")
+        self.output("KeyArn", self.hosting.key.key_arn, "Key of the volumes and the topic")

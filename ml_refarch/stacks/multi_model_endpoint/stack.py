@@ -29,14 +29,13 @@ from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge, skip_checkov
 from ml_refarch.config import MultiModelEndpointSettings, Profile
-from ml_refarch.constructs import EncryptedLogGroup, SecureBucket
-from ml_refarch.constructs.hosting import (
-    Container,
-    HostedModel,
+from ml_refarch.constructs import SecureBucket, encrypted_log_group
+from ml_refarch.constructs.hosting import Container, xgboost_image_uri
+from ml_refarch.constructs.model_endpoint import (
     HostingFoundation,
-    RealtimeEndpoint,
-    Variant,
-    xgboost_image_uri,
+    ModelEndpoint,
+    ServedModel,
+    ServedVariant,
 )
 from ml_refarch.model_artifacts import MODELS_DIR, RECIPES
 from ml_refarch.stacks.base import PatternStack
@@ -44,6 +43,9 @@ from ml_refarch.stacks.base import PatternStack
 #: Where the artifacts live in the bucket: the container's ModelDataUrl.
 MODELS_PREFIX = "models/"
 VARIANT_NAME = "AllModels"
+#: What the endpoint's variant-to-model mapping calls its one model: every artifact under
+#: the prefix.
+SERVED_MODEL = "models-under-prefix"
 #: The committed artifacts the stack publishes, as TargetModel names.
 COMMITTED_ARTIFACTS = tuple(recipe.artifact_path.name for recipe in RECIPES)
 
@@ -78,14 +80,17 @@ class MultiModelEndpointStack(PatternStack):
         )
         self.settings = settings
         self.foundation = HostingFoundation(
-            self, "Hosting", profile=profile, purpose="multi-model endpoint"
+            self, "Hosting", defaults=self.defaults, purpose="multi-model endpoint"
         )
         key = self.foundation.key
         self.bucket = SecureBucket(
             self,
             "Models",
             encryption_key=key,
-            profile=profile,
+            removal_policy=self.defaults.removal_policy,
+            auto_delete_objects=self.defaults.auto_delete_objects,
+            versioned=self.defaults.versioned_buckets,
+            access_logs=self.defaults.access_logs,
             contents="model artifacts",
             no_replication_because=(
                 "The bucket holds model artifacts whose sources are kept elsewhere: the "
@@ -97,32 +102,24 @@ class MultiModelEndpointStack(PatternStack):
         self._grant_model_reads()
 
         self.deployment: s3_deployment.BucketDeployment | None = None
-        if profile.custom_resources:
-            self.deployment = self._publish_committed_artifacts(profile)
+        if self.defaults.custom_resources:
+            self.deployment = self._publish_committed_artifacts()
 
-        self.model = HostedModel(
-            self,
-            "Model",
-            role=self.foundation.role,
-            containers=[
-                Container(
-                    image=xgboost_image_uri(self),
-                    model_data_url=self.models_uri,
-                    mode="MultiModel",
-                )
-            ],
-            network=self.foundation.network,
+        container = Container(
+            image=xgboost_image_uri(self), model_data_url=self.models_uri, mode="MultiModel"
         )
-        # The read permission on the prefix is in the role's managed policy, not the role.
-        self.model.model.node.add_dependency(self.foundation.role_policy)
-        self.endpoint = RealtimeEndpoint.from_settings(
+        hosted = ModelEndpoint(
             self,
-            "Endpoint",
-            variants=[Variant.from_settings(VARIANT_NAME, self.model, settings)],
-            settings=settings,
-            encryption_key=key,
-            topic=self.foundation.topic,
+            "Default",
+            foundation=self.foundation,
+            models=[ServedModel(name=SERVED_MODEL, containers=[container])],
+            variants=[ServedVariant(model=SERVED_MODEL, name=VARIANT_NAME)],
+            hosting=settings,
+            # The read permission on the prefix is in the role's managed policy, not the role.
+            models_wait_for=[self.foundation.role_policy],
         )
+        self.model = hosted.models[SERVED_MODEL]
+        self.endpoint = hosted.endpoint
 
         self.output("EndpointName", self.endpoint.endpoint_name, "The multi-model endpoint")
         self.output("VariantName", VARIANT_NAME, "Its one variant (all models share it)")
@@ -160,11 +157,15 @@ class MultiModelEndpointStack(PatternStack):
             f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{MODELS_PREFIX}*]",
         )
 
-    def _publish_committed_artifacts(self, profile: Profile) -> s3_deployment.BucketDeployment:
+    def _publish_committed_artifacts(self) -> s3_deployment.BucketDeployment:
         """Copy the committed artifacts under the prefix when the stack deploys."""
-        log_group = EncryptedLogGroup(
-            self, "PublishModelsLogs", encryption_key=self.foundation.key, profile=profile
-        ).log_group
+        log_group = encrypted_log_group(
+            self,
+            "PublishModelsLogs",
+            encryption_key=self.foundation.key,
+            retention=self.defaults.log_retention,
+            removal_policy=self.defaults.removal_policy,
+        )
         deployment = s3_deployment.BucketDeployment(
             self,
             "PublishModels",

@@ -39,23 +39,14 @@ from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.config import Profile, PublicEndpointSettings
-from ml_refarch.constructs import EncryptedLogGroup
-from ml_refarch.constructs.hosting import (
-    Container,
-    HostedModel,
-    HostingFoundation,
-    ModelArtifact,
-    RealtimeEndpoint,
-    Variant,
-    xgboost_image_uri,
-)
-from ml_refarch.constructs.removal import removal_policy
+from ml_refarch.constructs import encrypted_log_group
+from ml_refarch.constructs.hosting import ModelArtifact
+from ml_refarch.constructs.model_endpoint import HostingFoundation, ModelEndpoint, ServedModel
 from ml_refarch.model_artifacts import DATASET_FEATURES, DEFAULT_MODEL
 from ml_refarch.stacks.base import PatternStack
 
 STAGE_NAME = "v1"
 RESOURCE_PATH = "predict"
-VARIANT_NAME = "AllTraffic"
 
 #: The integration request template: ``{"instances": [[...], ...]}`` to one CSV row per
 #: instance, each ended by a newline. ``$util.urlDecode("%0A")`` gives the newline, so the
@@ -187,24 +178,16 @@ class PublicEndpointStack(PatternStack):
         self.settings = settings
         artifact = ModelArtifact(self, "Artifact", model_name=DEFAULT_MODEL)
         foundation = HostingFoundation(
-            self, "Hosting", profile=profile, purpose="public endpoint", artifacts=[artifact]
+            self, "Hosting", defaults=self.defaults, purpose="public endpoint", artifacts=[artifact]
         )
         self.key = foundation.key
-        model = HostedModel(
+        self.endpoint = ModelEndpoint(
             self,
-            "Model",
-            role=foundation.role,
-            containers=[Container(image=xgboost_image_uri(self), model_data_url=artifact.s3_url)],
-            network=foundation.network,
-        )
-        self.endpoint = RealtimeEndpoint.from_settings(
-            self,
-            "Endpoint",
-            variants=[Variant.from_settings(VARIANT_NAME, model, settings)],
-            settings=settings,
-            encryption_key=foundation.key,
-            topic=foundation.topic,
-        )
+            "Default",
+            foundation=foundation,
+            models=[ServedModel.xgboost(self, artifact)],
+            hosting=settings,
+        ).endpoint
 
         self.api = self._api(construct_id)
         self.integration_role = self._integration_role()
@@ -214,7 +197,7 @@ class PublicEndpointStack(PatternStack):
         if settings.auth == "api-key":
             self._usage_plan()
         self.web_acl: wafv2.CfnWebACL | None = None
-        if profile.name == "production":
+        if profile.web_acl:
             self._web_acl()
         else:
             acknowledge(
@@ -246,10 +229,14 @@ class PublicEndpointStack(PatternStack):
     # --- the API -------------------------------------------------------------------------
 
     def _api(self, construct_id: str) -> apigw.RestApi:
-        profile, settings = self.profile, self.settings
-        self.access_logs = EncryptedLogGroup(
-            self, "AccessLogs", encryption_key=self.key, profile=profile
-        ).log_group
+        settings = self.settings
+        self.access_logs = encrypted_log_group(
+            self,
+            "AccessLogs",
+            encryption_key=self.key,
+            retention=self.defaults.log_retention,
+            removal_policy=self.defaults.removal_policy,
+        )
         api = apigw.RestApi(
             self,
             "Api",
@@ -288,8 +275,8 @@ class PublicEndpointStack(PatternStack):
                 "", ["API-Gateway-Execution-Logs_", api.rest_api_id, f"/{STAGE_NAME}"]
             ),
             encryption_key=self.key,
-            retention=_retention(profile.log_retention_days),
-            removal_policy=removal_policy(profile),
+            retention=self.defaults.log_retention,
+            removal_policy=self.defaults.removal_policy,
         )
         stage.node.add_dependency(self.execution_logs)
         if settings.cloudwatch_role == "create":
@@ -554,8 +541,8 @@ class PublicEndpointStack(PatternStack):
             "WafLogs",
             log_group_name=waf_log_name,
             encryption_key=self.key,
-            retention=_retention(self.profile.log_retention_days),
-            removal_policy=removal_policy(self.profile),
+            retention=self.defaults.log_retention,
+            removal_policy=self.defaults.removal_policy,
         )
         logging = wafv2.CfnLoggingConfiguration(
             self,
@@ -580,12 +567,3 @@ class PublicEndpointStack(PatternStack):
             ],
         )
         logging.node.add_dependency(waf_logs)
-
-
-def _retention(days: int) -> logs.RetentionDays:
-    return {
-        7: logs.RetentionDays.ONE_WEEK,
-        30: logs.RetentionDays.ONE_MONTH,
-        90: logs.RetentionDays.THREE_MONTHS,
-        365: logs.RetentionDays.ONE_YEAR,
-    }[days]

@@ -24,16 +24,12 @@ from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.config import Profile, ServerlessInferenceSettings
-from ml_refarch.constructs.hosting import (
-    Alarms,
-    Container,
-    HostedModel,
+from ml_refarch.constructs.hosting import ModelArtifact, Serverless
+from ml_refarch.constructs.model_endpoint import (
     HostingFoundation,
-    ModelArtifact,
-    RealtimeEndpoint,
-    Serverless,
-    Variant,
-    xgboost_image_uri,
+    ModelEndpoint,
+    ServedModel,
+    ServedVariant,
 )
 from ml_refarch.stacks.base import PatternStack
 
@@ -71,39 +67,23 @@ class ServerlessInferenceStack(PatternStack):
         self.foundation = HostingFoundation(
             self,
             "Hosting",
-            profile=profile,
+            defaults=self.defaults,
             purpose="serverless endpoint",
             artifacts=[self.artifact],
             # Serverless endpoints cannot be placed in a VPC: an isolated one would only cost
             # flow logs and add resources nothing uses.
             network=False,
         )
-        self.model = HostedModel(
-            self,
-            "Model",
-            role=self.foundation.role,
-            containers=[
-                Container(image=xgboost_image_uri(self), model_data_url=self.artifact.s3_url)
-            ],
-            network=None,
-            network_isolation=False,
-        )
-        acknowledge(
-            self.model.model,
-            "Serverless endpoints support neither network isolation nor a VPC configuration "
-            "(CreateEndpoint rejects a model with either); this model serves only a "
-            "serverless variant, and the execution role can read nothing but its artifact.",
-            "MLS-MD1",
-            checkov=("CKV_AWS_370",),
-        )
         provisioned = settings.provisioned_concurrency or None
-        self.endpoint = RealtimeEndpoint(
+        hosted = ModelEndpoint(
             self,
-            "Endpoint",
+            "Default",
+            foundation=self.foundation,
+            models=[ServedModel.xgboost(self, self.artifact, network_isolation=False)],
             variants=[
-                Variant(
+                ServedVariant(
+                    model=settings.model,
                     name=VARIANT_NAME,
-                    model=self.model,
                     serverless=Serverless(
                         memory_size_mb=settings.memory_size_mb,
                         max_concurrency=settings.max_concurrency,
@@ -111,8 +91,16 @@ class ServerlessInferenceStack(PatternStack):
                     ),
                 )
             ],
-            encryption_key=self.foundation.key,
-            alarms=Alarms(topic=self.foundation.topic),
+        )
+        self.model = hosted.models[settings.model]
+        self.endpoint = hosted.endpoint
+        acknowledge(
+            self.model.model,
+            "Serverless endpoints support neither network isolation nor a VPC configuration "
+            "(CreateEndpoint rejects a model with either); this model serves only a "
+            "serverless variant, and the execution role can read nothing but its artifact.",
+            "MLS-MD1",
+            checkov=("CKV_AWS_370",),
         )
         acknowledge(
             self.endpoint.config,

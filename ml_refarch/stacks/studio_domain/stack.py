@@ -49,7 +49,7 @@ class StudioDomainStack(PatternStack):
         self.notebook_environment = NotebookEnvironment(
             self,
             "Environment",
-            profile=profile,
+            defaults=self.defaults,
             name=construct_id.lower(),
             package_source=settings.package_source,
             packages=settings.packages,

@@ -1,0 +1,50 @@
+"""What an environment decides for the resources every construct creates.
+
+Constructs take these as explicit props and never see the app's profile: the stack base
+(:class:`ml_refarch.stacks.base.PatternStack`) maps the profile to one
+:class:`ResourceDefaults` and passes its fields on. A construct that composes others (the
+hosting foundation, the notebook environment) takes the whole set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_logs as logs
+
+
+@dataclass(frozen=True)
+class ResourceDefaults:
+    """Removal, versioning, logging and spread of the resources a stack creates.
+
+    Attributes:
+        removal_policy: what ``cdk destroy`` does with data (buckets, keys, log groups,
+            file systems). Default: ``DESTROY``, the stack leaves nothing behind.
+        versioned_buckets: turn on S3 object versioning for data buckets. Default: false.
+        access_logs: write S3 server access logs of data buckets to a companion log bucket.
+            Default: false.
+        log_retention: retention of every CloudWatch log group. Default: one week.
+        max_azs: Availability Zones of a VPC (CDK caps environment-agnostic stacks at two).
+            Default: 2.
+        custom_resources: whether CDK's Lambda-backed custom resources may be used
+            (emptying buckets on delete, closing a VPC's default security group, copying
+            files into a bucket). Default: true; false where the target cannot run them.
+    """
+
+    removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY
+    versioned_buckets: bool = False
+    access_logs: bool = False
+    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_WEEK
+    max_azs: int = 2
+    custom_resources: bool = True
+
+    @property
+    def retains_data(self) -> bool:
+        """Whether data outlives the stack."""
+        return self.removal_policy == cdk.RemovalPolicy.RETAIN
+
+    @property
+    def auto_delete_objects(self) -> bool:
+        """Empty buckets on delete: when they are destroyed and a custom resource may do it."""
+        return not self.retains_data and self.custom_resources
