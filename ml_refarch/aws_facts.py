@@ -81,3 +81,20 @@ def monitoring_runs_per_day(expression: str) -> float:
         return 1.0
     # Model Monitor reads H/N as every N hours starting at H (17/12: 17:00 and 05:00).
     return float(math.ceil(24 / step))
+
+
+# --------------------------------------------------------------------------------------
+# SageMaker hosting limits
+
+#: Memory sizes (MemorySizeInMB) a serverless endpoint accepts: 1 GB to 6 GB in 1 GB steps.
+#: Source: the SageMaker API reference, ProductionVariantServerlessConfig
+#: (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariantServerlessConfig.html).
+SERVERLESS_MEMORY_SIZES_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+#: The most concurrent invocations one serverless endpoint may serve (MaxConcurrency, same page).
+SERVERLESS_MAX_CONCURRENCY = 200
+
+#: The smallest and largest serial inference pipelines SageMaker accepts (notes, "Inference
+#: pipelines"; https://docs.aws.amazon.com/sagemaker/latest/dg/inference-pipelines.html:
+#: "a linear sequence of two to fifteen containers").
+PIPELINE_MIN_CONTAINERS = 2
+PIPELINE_MAX_CONTAINERS = 15

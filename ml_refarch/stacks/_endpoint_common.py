@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 import aws_cdk as cdk
 from constructs import Construct
 
-from ml_refarch.config import EndpointHostingSettings, Profile
+from ml_refarch.config import Profile
 from ml_refarch.constructs.hosting import (
     Container,
     HostedModel,
@@ -32,6 +32,7 @@ from ml_refarch.constructs.hosting import (
     Variant,
     xgboost_image_uri,
 )
+from ml_refarch.endpoint_settings import EndpointHostingSettings
 from ml_refarch.endpoint_smoke import format_variant_models
 from ml_refarch.stacks.base import PatternStack
 

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ml_refarch.config import AbVariantsSettings
 from ml_refarch.constructs.hosting import HostedModel, Variant
 from ml_refarch.model_artifacts import RECIPES
 from ml_refarch.stacks._endpoint_common import EndpointPatternStack
+from ml_refarch.stacks.ab_variants.settings import AbVariantsSettings
 
 
 class AbVariantsStack(EndpointPatternStack):

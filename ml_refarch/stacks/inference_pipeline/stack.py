@@ -46,13 +46,9 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from ml_refarch.aws_facts import PIPELINE_MAX_CONTAINERS, PIPELINE_MIN_CONTAINERS
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.config import (
-    PIPELINE_MAX_CONTAINERS,
-    PIPELINE_MIN_CONTAINERS,
-    InferencePipelineSettings,
-    Profile,
-)
+from ml_refarch.config import Profile
 from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.hosting import (
     Container,
@@ -78,6 +74,7 @@ from ml_refarch.model_artifacts import (
     PipelineStepArtifact,
 )
 from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.inference_pipeline.settings import InferencePipelineSettings
 
 VARIANT_NAME = "AllTraffic"
 INPUT_PREFIX = "input/"

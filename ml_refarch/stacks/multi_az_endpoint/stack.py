@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ml_refarch.config import MultiAzEndpointSettings
 from ml_refarch.constructs.hosting import HostedModel, Variant
 from ml_refarch.model_artifacts import DEFAULT_MODEL
 from ml_refarch.stacks._endpoint_common import EndpointPatternStack
+from ml_refarch.stacks.multi_az_endpoint.settings import MultiAzEndpointSettings
 
 #: The variant name SageMaker's own examples use for an endpoint's only variant.
 VARIANT_NAME = "AllTraffic"

@@ -38,7 +38,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.config import Profile, PublicEndpointSettings
+from ml_refarch.config import Profile
 from ml_refarch.constructs import EncryptedLogGroup
 from ml_refarch.constructs.hosting import (
     Container,
@@ -52,6 +52,7 @@ from ml_refarch.constructs.hosting import (
 from ml_refarch.constructs.removal import removal_policy
 from ml_refarch.model_artifacts import DATASET_FEATURES, DEFAULT_MODEL
 from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.public_endpoint.settings import PublicEndpointSettings
 
 STAGE_NAME = "v1"
 RESOURCE_PATH = "predict"
