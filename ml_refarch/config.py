@@ -9,7 +9,7 @@ Context keys
 - ``account`` / ``region``: pin every stack to one environment (both optional; stacks are
   environment-agnostic without them, so ``cdk synth`` works offline).
 - ``target``: ``aws`` (default) or ``local`` (the deploy rehearsal).
-- ``<pattern-id>.<setting>``: per-pattern settings, e.g. ``kinesis-parquet.retention_hours``.
+- ``<pattern-id>.<setting>``: per-pattern settings, each defined in its pattern's unit.
 
 Where each pattern's settings live (the unit convention)
 --------------------------------------------------------
@@ -343,10 +343,10 @@ Every setting is a CDK context value. Defaults live in the code (each pattern's
 override you choose to keep there. Override a setting on the command line:
 
 ```bash
-npx cdk synth -c profile=production -c kinesis-parquet.stream_mode=on-demand
+npx cdk synth -c profile=production -c {key}={example}
 ```
 
-or in `cdk.json`'s `context`: `"kinesis-parquet.stream_mode": "on-demand"`.
+or in `cdk.json`'s `context`: `"{key}": "{example}"`.
 
 Values from `-c` arrive as strings and are converted. Unknown keys are errors with a
 "did you mean" hint; keys owned by CDK itself (feature flags starting with `@`, and keys with
@@ -425,7 +425,12 @@ def _profiles_table() -> list[str]:
 def configuration_markdown() -> str:
     """``docs/configuration.md``: the profiles and every key, grouped per pattern in
     catalog order, from the fields in code (a test keeps the committed file equal)."""
-    parts = [_DOC_INTRO, "## App-wide\n", "\n".join(_fields_table(APP_FIELDS)) + "\n"]
+    key, field = next((k, f) for k, f in all_fields().items() if k not in APP_FIELDS)
+    parts = [
+        _DOC_INTRO.format(key=key, example=field.example),
+        "## App-wide\n",
+        "\n".join(_fields_table(APP_FIELDS)) + "\n",
+    ]
     parts += [_APP_OUTRO, "### Profiles\n", "\n".join(_profiles_table()) + "\n", _PROFILE_OUTRO]
     for pattern, spec in settings_specs():
         parts.append(f"## `{pattern.id}`\n")

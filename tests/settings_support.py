@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import strategies as st
 
 from ml_refarch.config import ConfigError, Problem, read_config
 
@@ -26,3 +27,15 @@ def assert_rejected_with_key_value_allowed_and_fix(key: str, value: Any) -> Prob
     message = str(problem)
     assert key in message and repr(value) in message
     return problem
+
+
+#: Values a user could plausibly type, plus arbitrary junk (for property tests).
+ANY_CONTEXT_VALUE = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**15), max_value=10**15),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=40),
+    st.from_regex(r"[a-z_]{1,8}:(string|int|double|varchar|timestamp)(,[a-z_]{1,8}:int)?"),
+    st.lists(st.dictionaries(st.sampled_from(["name", "type", "x"]), st.text(max_size=8))),
+)

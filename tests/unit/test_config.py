@@ -24,7 +24,11 @@ from ml_refarch.config import (
     settings_specs,
 )
 from ml_refarch.settings import Field, SettingsSpec, integer
-from tests.settings_support import assert_rejected_with_key_value_allowed_and_fix, problems_of
+from tests.settings_support import (
+    ANY_CONTEXT_VALUE,
+    assert_rejected_with_key_value_allowed_and_fix,
+    problems_of,
+)
 from tests.support import ROOT
 
 
@@ -132,23 +136,11 @@ def test_every_pattern_check_runs_beside_problems_elsewhere(monkeypatch):
     assert calls == [pattern.id + "." for pattern, _ in specs]
 
 
-# Values a user could plausibly type, plus arbitrary junk.
-_any_value = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(10**15), max_value=10**15),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=40),
-    st.from_regex(r"[a-z_]{1,8}:(string|int|double|varchar|timestamp)(,[a-z_]{1,8}:int)?"),
-    st.lists(st.dictionaries(st.sampled_from(["name", "type", "x"]), st.text(max_size=8))),
-)
-
-
 @settings(max_examples=300, deadline=None)
 @given(
     st.dictionaries(
         st.one_of(st.sampled_from(sorted(all_fields())), st.text(min_size=1, max_size=20)),
-        _any_value,
+        ANY_CONTEXT_VALUE,
         max_size=6,
     )
 )

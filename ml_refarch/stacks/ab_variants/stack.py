@@ -14,7 +14,7 @@ containers). Resources:
 
 The weights are the starting split. ``UpdateEndpointWeightsAndCapacities`` shifts traffic on
 the running endpoint without redeploying (``scripts/smoke_ab_variants.py --set-weights``);
-a later ``cdk deploy`` that changes the configuration sets the weights from cdk.json again.
+a later ``cdk deploy`` that changes the configuration sets the weights from it again.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from ml_refarch.constructs.removal import removal_policy
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.kinesis_parquet.settings import KinesisParquetSettings
 
-LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambdas"
+LAMBDA_DIR = Path(__file__).resolve().parents[3] / "lambdas"
 
 DATA_PREFIX = "data/"
 ERROR_PREFIX = "errors/"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ml_refarch.config import DEFAULTS, ConfigError, read_config
+from ml_refarch.config import ConfigError, defaults, read_config
 from ml_refarch.model_artifacts import RECIPES
+from ml_refarch.stacks.ab_variants import PATTERN
 from tests.support import Variant, only_resource, resources_of_type, synthesize
 
 STACK = "MlRefArch-AbVariants"
@@ -95,7 +96,7 @@ def test_other_weights_reach_the_template(tmp_path):
 
 def weight_problem(value) -> str:
     with pytest.raises(ConfigError) as raised:
-        read_config({**DEFAULTS, P + "weights": value})
+        read_config({**defaults(), P + "weights": value})
     (problem,) = raised.value.problems
     assert problem.key == P + "weights"
     return str(problem)
@@ -125,8 +126,8 @@ def test_weights_must_be_positive_and_one_per_model_version(value):
 
 
 def test_weights_accept_a_list_and_cannot_outnumber_the_models():
-    config = read_config({**DEFAULTS, P + "weights": [2, 1]})
-    assert config.ab_variants.weights == (2.0, 1.0)
+    config = read_config({**defaults(), P + "weights": [2, 1]})
+    assert config.settings_for(PATTERN).weights == (2.0, 1.0)
     too_many = ",".join(["1"] * (len(RECIPES) + 1))
     assert f"{len(RECIPES)}" in weight_problem(too_many)
 
@@ -134,7 +135,7 @@ def test_weights_accept_a_list_and_cannot_outnumber_the_models():
 @pytest.mark.parametrize("key", ["instance_count", "min_instance_count"])
 def test_each_variant_keeps_two_instances(key):
     with pytest.raises(ConfigError) as raised:
-        read_config({**DEFAULTS, P + key: 1})
+        read_config({**defaults(), P + key: 1})
     (problem,) = raised.value.problems
     assert problem.key == P + key
     assert "Availability Zones" in problem.allowed

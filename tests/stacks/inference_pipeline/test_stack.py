@@ -12,6 +12,7 @@ from ml_refarch.config import ConfigError, read_config
 from ml_refarch.constructs.hosting import Container
 from ml_refarch.constructs.workflow import RETRYABLE_ERRORS
 from ml_refarch.model_artifacts import PIPELINE_ARTIFACTS
+from ml_refarch.stacks.inference_pipeline import PATTERN
 from ml_refarch.stacks.inference_pipeline import stack as module
 from ml_refarch.stacks.inference_pipeline.stack import (
     INPUT_FILTER,
@@ -308,7 +309,7 @@ def test_the_ml_rule_pack_judges_the_transform_state(monkeypatch):
         cdk.App(),
         STACK,
         profile=config.profile,
-        settings=config.inference_pipeline,
+        settings=config.settings_for(PATTERN),
         title="t",
         notes_section="n",
     )
@@ -364,7 +365,7 @@ def test_bad_values_are_refused_with_key_value_allowed_and_fix(key, value):
     ["none", "rate(1 day)", "rate(12 hours)", "cron(0 3 * * ? *)", "cron(15 2 ? * MON-FRI *)"],
 )
 def test_schedule_accepts_eventbridge_expressions_and_none(value):
-    settings = read_config({IP + "schedule": value}).inference_pipeline
+    settings = read_config({IP + "schedule": value}).settings_for(PATTERN)
     assert settings.schedule_expression == (None if value == "none" else value)
 
 

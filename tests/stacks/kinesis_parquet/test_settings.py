@@ -18,7 +18,11 @@ from ml_refarch.stacks.kinesis_parquet.settings import (
     Column,
     shards_for,
 )
-from tests.settings_support import assert_rejected_with_key_value_allowed_and_fix, problems_of
+from tests.settings_support import (
+    ANY_CONTEXT_VALUE,
+    assert_rejected_with_key_value_allowed_and_fix,
+    problems_of,
+)
 
 KP = "kinesis-parquet."
 
@@ -188,19 +192,10 @@ def test_the_shard_quota_is_checked_even_when_another_key_is_bad():
     assert set(problems) == {"profile", KP + "records_per_second"}
 
 
-_any_value = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(10**15), max_value=10**15),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=40),
-    st.from_regex(r"[a-z_]{1,8}:(string|int|double|varchar|timestamp)(,[a-z_]{1,8}:int)?"),
-    st.lists(st.dictionaries(st.sampled_from(["name", "type", "x"]), st.text(max_size=8))),
-)
-
-
 @settings(max_examples=150, deadline=None)
-@given(st.dictionaries(st.sampled_from(sorted(KP + n for n in FIELDS)), _any_value, max_size=6))
+@given(
+    st.dictionaries(st.sampled_from(sorted(KP + n for n in FIELDS)), ANY_CONTEXT_VALUE, max_size=6)
+)
 def test_any_stream_context_either_validates_within_the_limits_or_raises(context):
     try:
         config = read_config(context)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ml_refarch.config import DEFAULTS, MULTI_AZ_REASON, ConfigError, read_config
+from ml_refarch.config import ConfigError, defaults, read_config
+from ml_refarch.endpoint_settings import MULTI_AZ_REASON
 from tests.support import Variant, only_resource, resources_of_type, synthesize
 
 STACK = "MlRefArch-MultiAzEndpoint"
@@ -136,7 +137,7 @@ def test_settings_reach_the_template(tmp_path):
 
 def problems(**overrides) -> dict[str, str]:
     with pytest.raises(ConfigError) as raised:
-        read_config({**DEFAULTS, **{P + key: value for key, value in overrides.items()}})
+        read_config({**defaults(), **{P + key: value for key, value in overrides.items()}})
     return {problem.key: str(problem) for problem in raised.value.problems}
 
 

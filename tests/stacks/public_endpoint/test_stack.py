@@ -10,6 +10,7 @@ import pytest
 
 from ml_refarch.config import ConfigError, read_config
 from ml_refarch.model_artifacts import load_manifest, sample_csv
+from ml_refarch.stacks.public_endpoint import PATTERN
 from ml_refarch.stacks.public_endpoint.stack import (
     ACCESS_LOG_FIELDS,
     CSV_REQUEST_TEMPLATE,
@@ -472,5 +473,6 @@ def test_all_problems_are_reported_together():
 
 
 def test_command_line_strings_are_coerced():
-    config = read_config({PE + "auth": " API-KEY ", PE + "throttle_burst": "40"}).public_endpoint
+    context = {PE + "auth": " API-KEY ", PE + "throttle_burst": "40"}
+    config = read_config(context).settings_for(PATTERN)
     assert (config.auth, config.throttle_burst) == ("api-key", 40)

@@ -6,6 +6,7 @@ import pytest
 
 from ml_refarch.config import ConfigError, read_config
 from ml_refarch.cost import KMS_KEY_MONTH, estimate_stack, load_prices
+from ml_refarch.stacks.serverless_inference import PATTERN
 from tests.support import Variant, only_resource, resources_of_type, synthesize
 
 STACK = "MlRefArch-ServerlessInference"
@@ -132,7 +133,7 @@ def test_memory_must_be_a_serverless_size(memory):
 
 @pytest.mark.parametrize("memory", [1024, "3072", 6144])
 def test_every_serverless_memory_size_is_accepted(memory):
-    assert read_config({SV + "memory_size_mb": memory}).serverless_inference.memory_size_mb == int(
+    assert read_config({SV + "memory_size_mb": memory}).settings_for(PATTERN).memory_size_mb == int(
         memory
     )
 
@@ -157,7 +158,7 @@ def test_provisioned_concurrency_cannot_exceed_max_concurrency():
     assert "max_concurrency (5)" in problem.allowed
     settings = read_config(
         {SV + "max_concurrency": "5", SV + "provisioned_concurrency": "5"}
-    ).serverless_inference
+    ).settings_for(PATTERN)
     assert settings.provisioned_concurrency == settings.max_concurrency == 5
 
 
