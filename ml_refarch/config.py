@@ -242,7 +242,7 @@ def _is_cdk_owned(key: str) -> bool:
     return key.startswith("@") or ":" in key
 
 
-def _unknown_key_problems(context: Mapping[str, Any], fields: Mapping[str, Field]) -> list:
+def _unknown_key_problems(context: Mapping[str, Any], fields: Mapping[str, Field]) -> list[Problem]:
     problems = []
     for key in sorted(k for k in context if not _is_cdk_owned(k) and k not in fields):
         close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
