@@ -30,7 +30,7 @@ def add_pattern_stacks(
             app,
             pattern.stack_name,
             profile=config.profile,
-            settings=getattr(config, pattern.settings_attr),
+            settings=config.settings_for(pattern),
             title=pattern.title,
             notes_section=pattern.notes_section,
             env=env,
@@ -59,7 +59,8 @@ CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
 
 
 def project_context(**overrides: Any) -> dict[str, Any]:
-    """cdk.json's context (feature flags and defaults) with overrides, as ``cdk synth`` sees it."""
+    """cdk.json's context (feature flags, and any overrides a user keeps there) with
+    ``overrides`` on top, as ``cdk synth -c ...`` sees it."""
     context = json.loads(CDK_JSON.read_text())["context"]
     context.update(overrides)
     return context

@@ -33,7 +33,6 @@ class Pattern:
         notes_section: the study-notes section(s) the pattern implements.
         summary: one line on what the stack builds.
         stack_class: the name of the stack class in the package's ``stack`` module.
-        settings_attr: the ``AppConfig`` attribute holding the pattern's settings.
     """
 
     id: str
@@ -43,7 +42,6 @@ class Pattern:
     notes_section: str
     summary: str
     stack_class: str
-    settings_attr: str
 
     @property
     def package(self) -> str:

@@ -12,7 +12,7 @@ Notes sections:
   (0.0001 to 1.0 spans four orders of magnitude), few jobs in parallel.
 
 A :class:`TrainingJobSpec` describes one job. :func:`validate` reports every problem at once
-as a :class:`TrainingSpecError` of :class:`ml_refarch.config.Problem` items;
+as a :class:`TrainingSpecError` of :class:`ml_refarch.settings.Problem` items;
 :func:`training_job_request` and :func:`tuning_job_request` validate and return the exact
 boto3 request (parameter names as the API spells them, keys in a fixed order).
 
@@ -42,7 +42,7 @@ from ml_refarch.aws_facts import (
     S3_URI,
     has_local_storage,
 )
-from ml_refarch.config import Problem
+from ml_refarch.settings import Problem
 
 #: Where the training container writes checkpoints; SageMaker syncs it with the S3 URI.
 CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"

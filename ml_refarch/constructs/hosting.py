@@ -48,9 +48,9 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from ml_refarch.aws_facts import SAGEMAKER_VARIANT_INSTANCE_COUNT, has_local_storage
-from ml_refarch.config import EndpointHostingSettings
 from ml_refarch.constructs.images import XGBOOST_FRAMEWORK, XGBOOST_VERSION, framework_image_uri
 from ml_refarch.constructs.isolated_vpc import IsolatedVpc
+from ml_refarch.endpoint_settings import EndpointHostingSettings
 from ml_refarch.model_artifacts import artifact_path
 
 #: What SageMaker needs from a variant's name (and what a scalable target's id embeds).

@@ -26,7 +26,6 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IDependable
 
-from ml_refarch.config import EndpointHostingSettings
 from ml_refarch.constructs.defaults import ResourceDefaults
 from ml_refarch.constructs.encryption_key import customer_managed_key
 from ml_refarch.constructs.execution_role import SageMakerExecutionRole
@@ -43,6 +42,7 @@ from ml_refarch.constructs.hosting import (
     xgboost_image_uri,
 )
 from ml_refarch.constructs.isolated_vpc import IsolatedVpc
+from ml_refarch.endpoint_settings import EndpointHostingSettings
 
 #: The name SageMaker's own examples give an endpoint's only production variant.
 ALL_TRAFFIC = "AllTraffic"

@@ -7,7 +7,6 @@ import pytest
 from aws_cdk.assertions import Template
 
 import ml_refarch  # noqa: F401  (points jsii at the pinned Node)
-from ml_refarch.config import EndpointHostingSettings
 from ml_refarch.constructs.defaults import ResourceDefaults
 from ml_refarch.constructs.hosting import Container, Serverless
 from ml_refarch.constructs.model_endpoint import (
@@ -19,6 +18,7 @@ from ml_refarch.constructs.model_endpoint import (
     committed_model_endpoint,
     construct_id_of,
 )
+from ml_refarch.endpoint_settings import EndpointHostingSettings
 from tests.support import only_resource, resources_of_type
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgboost:1"

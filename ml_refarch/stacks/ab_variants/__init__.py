@@ -17,5 +17,4 @@ PATTERN = Pattern(
         "instances with scaling and alarms; shift traffic without redeploying"
     ),
     stack_class="AbVariantsStack",
-    settings_attr="ab_variants",
 )

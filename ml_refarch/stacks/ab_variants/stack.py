@@ -14,7 +14,7 @@ containers). Resources:
 
 The weights are the starting split. ``UpdateEndpointWeightsAndCapacities`` shifts traffic on
 the running endpoint without redeploying (``scripts/smoke_ab_variants.py --set-weights``);
-a later ``cdk deploy`` that changes the configuration sets the weights from cdk.json again.
+a later ``cdk deploy`` that changes the configuration sets the weights from it again.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
-from ml_refarch.config import AbVariantsSettings, Profile
+from ml_refarch.config import Profile
 from ml_refarch.constructs.model_endpoint import ServedVariant, committed_model_endpoint
 from ml_refarch.endpoint_smoke import format_variant_models
 from ml_refarch.model_artifacts import RECIPES
+from ml_refarch.stacks.ab_variants.settings import AbVariantsSettings
 from ml_refarch.stacks.base import PatternStack
 
 

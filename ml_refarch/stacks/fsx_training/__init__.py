@@ -17,5 +17,4 @@ PATTERN = Pattern(
         "group, a scoped training role; spot jobs with checkpoints via ml_refarch.train"
     ),
     stack_class="FsxTrainingStack",
-    settings_attr="fsx_training",
 )

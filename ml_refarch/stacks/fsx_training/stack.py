@@ -23,12 +23,13 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import skip_checkov
-from ml_refarch.config import FsxTrainingSettings, Profile
+from ml_refarch.config import Profile
 from ml_refarch.constructs import SecureBucket, customer_managed_key
 from ml_refarch.constructs.execution_role import SageMakerExecutionRole
 from ml_refarch.constructs.images import framework_image_uri
 from ml_refarch.constructs.isolated_vpc import IsolatedVpc
 from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.fsx_training.settings import FsxTrainingSettings
 
 #: Lustre's network ports (FSx for Lustre user guide, "File system access control with
 #: Amazon VPC"): clients and servers talk on 988 and 1018-1023.

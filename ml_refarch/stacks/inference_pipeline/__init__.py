@@ -18,5 +18,4 @@ PATTERN = Pattern(
         "upload or schedule"
     ),
     stack_class="InferencePipelineStack",
-    settings_attr="inference_pipeline",
 )

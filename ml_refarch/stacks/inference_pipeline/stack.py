@@ -48,7 +48,7 @@ from constructs import Construct
 
 from ml_refarch.aws_facts import PIPELINE_MAX_CONTAINERS, PIPELINE_MIN_CONTAINERS
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.config import InferencePipelineSettings, Profile
+from ml_refarch.config import Profile
 from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.hosting import (
     Container,
@@ -71,6 +71,7 @@ from ml_refarch.model_artifacts import (
     PipelineStepArtifact,
 )
 from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.inference_pipeline.settings import InferencePipelineSettings
 
 INPUT_PREFIX = "input/"
 OUTPUT_PREFIX = "output/"

@@ -17,5 +17,4 @@ PATTERN = Pattern(
         "offline package installs, guardrails that keep jobs in the VPC"
     ),
     stack_class="IsolatedNotebookStack",
-    settings_attr="isolated_notebook",
 )

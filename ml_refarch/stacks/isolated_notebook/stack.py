@@ -19,9 +19,10 @@ import aws_cdk as cdk
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ml_refarch.config import IsolatedNotebookSettings, Profile
+from ml_refarch.config import Profile
 from ml_refarch.constructs.notebook_environment import NotebookEnvironment
 from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.isolated_notebook.settings import IsolatedNotebookSettings
 
 _Hook = sagemaker.CfnNotebookInstanceLifecycleConfig.NotebookInstanceLifecycleHookProperty
 

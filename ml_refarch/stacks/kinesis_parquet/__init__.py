@@ -17,5 +17,4 @@ PATTERN = Pattern(
         "date-partitioned S3, optional CSV transform Lambda"
     ),
     stack_class="KinesisParquetStack",
-    settings_attr="kinesis_parquet",
 )

@@ -28,9 +28,10 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.config import KinesisParquetSettings, Profile
+from ml_refarch.config import Profile
 from ml_refarch.constructs import SecureBucket, customer_managed_key, encrypted_log_group
 from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.kinesis_parquet.settings import KinesisParquetSettings
 
 LAMBDA_DIR = Path(__file__).resolve().parents[3] / "lambdas"
 

@@ -17,5 +17,4 @@ PATTERN = Pattern(
         "endpoint config and endpoint; retries, SNS alerts, encrypted logs, X-Ray"
     ),
     stack_class="MlWorkflowStack",
-    settings_attr="ml_workflow",
 )

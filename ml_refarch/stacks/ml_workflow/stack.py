@@ -29,7 +29,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.config import MlWorkflowSettings, Profile
+from ml_refarch.config import Profile
 from ml_refarch.constructs import SecureBucket, customer_managed_key
 from ml_refarch.constructs.execution_role import SageMakerExecutionRole
 from ml_refarch.constructs.images import framework_image_uri
@@ -42,6 +42,7 @@ from ml_refarch.constructs.workflow import (
     states_resource,
 )
 from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.ml_workflow.settings import MlWorkflowSettings
 from ml_refarch.training import (
     CODE_CHANNEL,
     ENTRY_POINT,

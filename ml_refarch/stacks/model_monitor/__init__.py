@@ -17,5 +17,4 @@ PATTERN = Pattern(
         "output, network isolation, VPC) against a baseline, CloudWatch drift alarm"
     ),
     stack_class="ModelMonitorStack",
-    settings_attr="model_monitor",
 )

@@ -39,7 +39,7 @@ from constructs import Construct
 
 from ml_refarch.aws_facts import has_local_storage
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.config import ModelMonitorSettings, Profile
+from ml_refarch.config import Profile
 from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.hosting import DataCapture, ModelArtifact
 from ml_refarch.constructs.images import (
@@ -56,6 +56,7 @@ from ml_refarch.constructs.model_endpoint import (
 )
 from ml_refarch.model_artifacts import DATASET_FEATURES, DEFAULT_MODEL
 from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.model_monitor.settings import ModelMonitorSettings
 
 #: Where things live in the monitor bucket.
 CAPTURE_PREFIX = "data-capture"

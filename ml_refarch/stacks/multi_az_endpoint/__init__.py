@@ -17,5 +17,4 @@ PATTERN = Pattern(
         "volumes, target tracking with cooldowns, 5xx and latency alarms to encrypted SNS"
     ),
     stack_class="MultiAzEndpointStack",
-    settings_attr="multi_az_endpoint",
 )

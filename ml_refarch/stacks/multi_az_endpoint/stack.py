@@ -22,11 +22,12 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
-from ml_refarch.config import MultiAzEndpointSettings, Profile
+from ml_refarch.config import Profile
 from ml_refarch.constructs.model_endpoint import ServedVariant, committed_model_endpoint
 from ml_refarch.endpoint_smoke import format_variant_models
 from ml_refarch.model_artifacts import DEFAULT_MODEL
 from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.multi_az_endpoint.settings import MultiAzEndpointSettings
 
 
 class MultiAzEndpointStack(PatternStack):

@@ -18,5 +18,4 @@ PATTERN = Pattern(
         "instances with scaling and alarms"
     ),
     stack_class="MultiModelEndpointStack",
-    settings_attr="multi_model_endpoint",
 )

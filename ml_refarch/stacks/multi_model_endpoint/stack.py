@@ -28,7 +28,7 @@ from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge, skip_checkov
-from ml_refarch.config import MultiModelEndpointSettings, Profile
+from ml_refarch.config import Profile
 from ml_refarch.constructs import SecureBucket, encrypted_log_group
 from ml_refarch.constructs.hosting import Container, xgboost_image_uri
 from ml_refarch.constructs.model_endpoint import (
@@ -39,6 +39,7 @@ from ml_refarch.constructs.model_endpoint import (
 )
 from ml_refarch.model_artifacts import MODELS_DIR, RECIPES
 from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.multi_model_endpoint.settings import MultiModelEndpointSettings
 
 #: Where the artifacts live in the bucket: the container's ModelDataUrl.
 MODELS_PREFIX = "models/"

@@ -18,5 +18,4 @@ PATTERN = Pattern(
         " throttling, encrypted access logs, WAF in production"
     ),
     stack_class="PublicEndpointStack",
-    settings_attr="public_endpoint",
 )

@@ -38,12 +38,13 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.config import Profile, PublicEndpointSettings
+from ml_refarch.config import Profile
 from ml_refarch.constructs import encrypted_log_group
 from ml_refarch.constructs.hosting import ModelArtifact
 from ml_refarch.constructs.model_endpoint import HostingFoundation, ModelEndpoint, ServedModel
 from ml_refarch.model_artifacts import DATASET_FEATURES, DEFAULT_MODEL
 from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.public_endpoint.settings import PublicEndpointSettings
 
 STAGE_NAME = "v1"
 RESOURCE_PATH = "predict"

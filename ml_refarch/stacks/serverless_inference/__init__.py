@@ -17,5 +17,4 @@ PATTERN = Pattern(
         "concurrency from config), no instances and no VPC, so it costs nothing idle"
     ),
     stack_class="ServerlessInferenceStack",
-    settings_attr="serverless_inference",
 )

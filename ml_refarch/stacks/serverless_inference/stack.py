@@ -23,7 +23,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.config import Profile, ServerlessInferenceSettings
+from ml_refarch.config import Profile
 from ml_refarch.constructs.hosting import ModelArtifact, Serverless
 from ml_refarch.constructs.model_endpoint import (
     HostingFoundation,
@@ -32,6 +32,7 @@ from ml_refarch.constructs.model_endpoint import (
     ServedVariant,
 )
 from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.serverless_inference.settings import ServerlessInferenceSettings
 
 VARIANT_NAME = "Serverless"
 

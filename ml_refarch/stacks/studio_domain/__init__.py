@@ -17,5 +17,4 @@ PATTERN = Pattern(
         " lifecycle configuration"
     ),
     stack_class="StudioDomainStack",
-    settings_attr="studio_domain",
 )

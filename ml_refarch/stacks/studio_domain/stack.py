@@ -15,9 +15,10 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ml_refarch.config import Profile, StudioDomainSettings
+from ml_refarch.config import Profile
 from ml_refarch.constructs.notebook_environment import NotebookEnvironment
 from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.studio_domain.settings import StudioDomainSettings
 
 
 class StudioDomainStack(PatternStack):

@@ -8,10 +8,11 @@ import aws_cdk as cdk
 import pytest
 
 from ml_refarch.compliance.ml_pack import MLSpecialtyChecks
-from ml_refarch.config import ConfigError, read_config
+from ml_refarch.config import read_config
 from ml_refarch.constructs.hosting import Container
 from ml_refarch.constructs.workflow import RETRYABLE_ERRORS
 from ml_refarch.model_artifacts import PIPELINE_ARTIFACTS
+from ml_refarch.stacks.inference_pipeline import PATTERN
 from ml_refarch.stacks.inference_pipeline import stack as module
 from ml_refarch.stacks.inference_pipeline.stack import (
     INPUT_FILTER,
@@ -308,7 +309,7 @@ def test_the_ml_rule_pack_judges_the_transform_state(monkeypatch):
         cdk.App(),
         STACK,
         profile=config.profile,
-        settings=config.inference_pipeline,
+        settings=config.settings_for(PATTERN),
         title="t",
         notes_section="n",
     )
@@ -322,61 +323,3 @@ def _types(template: dict) -> set[str]:
 
 def _rules(template: dict) -> list[dict]:
     return list(resources_of_type(template, "AWS::Events::Rule").values())
-
-
-# --- configuration ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("key", "value"),
-    [
-        (IP + "schedule", "daily"),
-        (IP + "schedule", "rate(0 days)"),
-        (IP + "schedule", "rate(1 days)"),  # EventBridge wants the singular for 1
-        (IP + "schedule", "rate(2 day)"),
-        (IP + "schedule", "rate(5 weeks)"),
-        (IP + "schedule", "cron(0 3 * * * *)"),  # no '?' in day-of-month or day-of-week
-        (IP + "schedule", "cron(0 3 ? * ? *)"),  # '?' in both
-        (IP + "schedule", "cron(0 3 * * ?)"),  # five fields
-        (IP + "schedule", "cron(0 3 * * ? *); rm"),
-        (IP + "schedule", 42),
-        (IP + "batch_strategy", "all"),
-        (IP + "max_payload_mib", "0"),
-        (IP + "max_payload_mib", "101"),
-        (IP + "max_concurrent_transforms", "0"),
-        (IP + "transform_instance_count", "0"),
-        (IP + "transform_instance_type", "m5.large"),
-        (IP + "instance_count", "1"),  # the notes: two or more for AZ spreading
-        (IP + "min_instance_count", "1"),
-        (IP + "instance_type", "ml.m5"),
-    ],
-)
-def test_bad_values_are_refused_with_key_value_allowed_and_fix(key, value):
-    with pytest.raises(ConfigError) as raised:
-        read_config({key: value})
-    (problem,) = [p for p in raised.value.problems if p.key == key]
-    assert problem.received == value and problem.allowed
-    assert f"-c {key}=" in problem.fix
-
-
-@pytest.mark.parametrize(
-    "value",
-    ["none", "rate(1 day)", "rate(12 hours)", "cron(0 3 * * ? *)", "cron(15 2 ? * MON-FRI *)"],
-)
-def test_schedule_accepts_eventbridge_expressions_and_none(value):
-    settings = read_config({IP + "schedule": value}).inference_pipeline
-    assert settings.schedule_expression == (None if value == "none" else value)
-
-
-def test_payload_times_concurrency_above_100_mb_is_refused():
-    with pytest.raises(ConfigError) as raised:
-        read_config({IP + "max_payload_mib": "30", IP + "max_concurrent_transforms": "4"})
-    (problem,) = raised.value.problems
-    assert problem.key == IP + "max_concurrent_transforms"
-    assert "at most 3" in problem.allowed and "100 MB" in problem.allowed
-
-
-def test_endpoint_bounds_are_checked_like_the_other_endpoints():
-    with pytest.raises(ConfigError) as raised:
-        read_config({IP + "instance_count": "5", IP + "max_instance_count": "4"})
-    assert [p.key for p in raised.value.problems] == [IP + "instance_count"]

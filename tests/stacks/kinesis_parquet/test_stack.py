@@ -10,6 +10,7 @@ from aws_cdk.assertions import Match, Template
 
 from ml_refarch.catalog import by_id
 from ml_refarch.config import PROFILES, read_config
+from ml_refarch.stacks.kinesis_parquet import PATTERN
 from tests.support import only_resource, project_context, resources_of_type
 
 STACK = "MlRefArch-KinesisParquet"
@@ -49,7 +50,7 @@ def small_stack(**context) -> Template:
         app,
         pattern.stack_name,
         profile=config.profile,
-        settings=config.kinesis_parquet,
+        settings=config.settings_for(PATTERN),
         title=pattern.title,
         notes_section=pattern.notes_section,
     )
@@ -175,7 +176,7 @@ def test_glue_table_columns_follow_config_and_point_at_the_data_prefix(sandbox):
     table = only_resource(sandbox, "AWS::Glue::Table")["Properties"]["TableInput"]
     descriptor = table["StorageDescriptor"]
     assert [(c["Name"], c["Type"]) for c in descriptor["Columns"]] == [
-        (c.name, c.type) for c in read_config({}).kinesis_parquet.columns
+        (c.name, c.type) for c in read_config({}).settings_for(PATTERN).columns
     ]
     assert "ParquetHiveSerDe" in descriptor["SerdeInfo"]["SerializationLibrary"]
     assert [p["Name"] for p in table["PartitionKeys"]] == ["year", "month", "day", "hour"]
@@ -319,7 +320,8 @@ def test_csv_input_adds_the_transform_lambda_before_conversion(csv):
     assert properties["TracingConfig"] == {"Mode": "Active"}
     assert properties["KmsKeyArn"] == key_ref(csv)
     columns = json.loads(properties["Environment"]["Variables"]["COLUMNS_JSON"])
-    assert [c["name"] for c in columns] == [c.name for c in read_config({}).kinesis_parquet.columns]
+    default_columns = read_config({}).settings_for(PATTERN).columns
+    assert [c["name"] for c in columns] == [c.name for c in default_columns]
     processing = firehose_destination(csv)["ProcessingConfiguration"]
     assert processing["Enabled"] is True
     (processor,) = processing["Processors"]

@@ -9,7 +9,7 @@ import pytest
 
 from ml_refarch.app import add_pattern_stacks, project_context
 from ml_refarch.aws_facts import monitoring_runs_per_day
-from ml_refarch.config import ConfigError, read_config
+from ml_refarch.config import read_config
 from ml_refarch.cost import estimate_stack, load_prices
 from ml_refarch.stacks.model_monitor.stack import (
     CAPTURE_PREFIX,
@@ -297,67 +297,6 @@ def test_a_pinned_region_gets_the_literal_analyzer_image():
 )
 def test_runs_per_day_of_each_schedule_form(expression, runs):
     assert monitoring_runs_per_day(expression) == runs
-
-
-BAD_SETTINGS = {
-    "sampling_percentage": ["0", "101", "half"],
-    "schedule_expression": [
-        "cron(0 24 ? * * *)",
-        "cron(0 0/25 ? * * *)",
-        "cron(*/5 * ? * * *)",
-        "rate(1 hour)",
-        "hourly",
-    ],
-    "monitoring_instance_type": ["m5.xlarge", "ml.m5"],
-    "monitoring_instance_count": ["0", "11"],
-    "monitoring_volume_size_gib": ["0", "16385"],
-    "max_runtime_seconds": ["59", "3601"],
-    "drift_threshold": ["0", "1.5", "-0.1", "nan"],
-    "instance_count": ["1"],
-    "min_instance_count": ["1"],
-}
-
-
-@pytest.mark.parametrize(
-    ("setting", "value"),
-    [(setting, value) for setting, values in BAD_SETTINGS.items() for value in values],
-)
-def test_bad_settings_are_named_with_what_is_allowed(setting, value):
-    with pytest.raises(ConfigError) as raised:
-        read_config(project_context(**{MON + setting: value}))
-    (problem,) = raised.value.problems
-    assert problem.key == MON + setting
-    assert problem.received == value
-    assert problem.allowed and problem.fix
-
-
-def test_every_bad_setting_is_reported_at_once():
-    with pytest.raises(ConfigError) as raised:
-        read_config(
-            project_context(
-                **{
-                    MON + "sampling_percentage": "0",
-                    MON + "schedule_expression": "cron(0 0 * * ? *)",
-                    MON + "drift_threshold": "2",
-                }
-            )
-        )
-    keys = {problem.key for problem in raised.value.problems}
-    assert keys == {
-        MON + "sampling_percentage",
-        MON + "schedule_expression",
-        MON + "drift_threshold",
-    }
-    assert "cron(0 * ? * * *)" in str(raised.value)
-
-
-def test_scaling_bounds_must_hold_the_starting_count():
-    with pytest.raises(ConfigError) as raised:
-        read_config(
-            project_context(**{MON + "max_instance_count": "3", MON + "instance_count": "4"})
-        )
-    (problem,) = raised.value.problems
-    assert problem.key == MON + "instance_count"
 
 
 # --- cost ----------------------------------------------------------------------------------------

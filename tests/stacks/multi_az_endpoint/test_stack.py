@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from ml_refarch.config import DEFAULTS, MULTI_AZ_REASON, ConfigError, read_config
 from tests.support import Variant, only_resource, resources_of_type, synthesize
 
 STACK = "MlRefArch-MultiAzEndpoint"
@@ -129,55 +128,3 @@ def test_settings_reach_the_template(tmp_path):
         if a["Properties"]["MetricName"] == "ModelLatency"
     ]
     assert latency[0]["Threshold"] == 120_000
-
-
-# --- bad input -----------------------------------------------------------------------------
-
-
-def problems(**overrides) -> dict[str, str]:
-    with pytest.raises(ConfigError) as raised:
-        read_config({**DEFAULTS, **{P + key: value for key, value in overrides.items()}})
-    return {problem.key: str(problem) for problem in raised.value.problems}
-
-
-@pytest.mark.parametrize("key", ["instance_count", "min_instance_count"])
-@pytest.mark.parametrize("value", ["1", 0, "one"])
-def test_fewer_than_two_instances_is_refused_with_the_notes_reason(key, value):
-    found = problems(**{key: value})
-    assert set(found) == {P + key}
-    assert MULTI_AZ_REASON in found[P + key]
-    assert "more than one instance" in found[P + key]
-
-
-@pytest.mark.parametrize(
-    ("key", "value"),
-    [
-        ("instance_type", "m5.large"),
-        ("instance_count", "101"),
-        ("max_instance_count", "1"),
-        ("target_invocations_per_instance", "0"),
-        ("scale_in_cooldown_seconds", "-1"),
-        ("scale_out_cooldown_seconds", "3601"),
-        ("latency_alarm_ms", "0"),
-        ("latency_alarm_ms", "60001"),
-    ],
-)
-def test_each_setting_refuses_values_out_of_range(key, value):
-    assert set(problems(**{key: value})) == {P + key}
-
-
-def test_a_maximum_below_the_minimum_is_refused():
-    found = problems(min_instance_count="4", max_instance_count="3", instance_count="4")
-    assert set(found) == {P + "max_instance_count"}
-    assert "at least multi-az-endpoint.min_instance_count (4)" in found[P + "max_instance_count"]
-
-
-@pytest.mark.parametrize("count", ["2", "5"])
-def test_the_starting_count_must_lie_within_the_scaling_bounds(count):
-    found = problems(instance_count=count, min_instance_count="3", max_instance_count="4")
-    assert set(found) == {P + "instance_count"}
-
-
-def test_every_problem_is_reported_at_once():
-    found = problems(instance_count="1", latency_alarm_ms="0", instance_type="big")
-    assert set(found) == {P + "instance_count", P + "latency_alarm_ms", P + "instance_type"}

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from ml_refarch.config import ConfigError, read_config
 from ml_refarch.model_artifacts import RECIPES
 from tests.support import Variant, only_resource, resources_of_type, synthesize
 
@@ -155,35 +154,3 @@ def test_production_keeps_and_versions_the_artifacts(production):
     assert bucket["DeletionPolicy"] == "Retain"
     assert bucket["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
     assert "LoggingConfiguration" in bucket["Properties"]
-
-
-# --- bad input ---------------------------------------------------------------------------
-
-
-def problems_of(context: dict) -> dict[str, object]:
-    with pytest.raises(ConfigError) as raised:
-        read_config(context)
-    return {problem.key: problem for problem in raised.value.problems}
-
-
-@pytest.mark.parametrize("count", ["1", "0", "101", "two"])
-def test_the_endpoint_keeps_two_instances_or_more(count):
-    assert MM + "instance_count" in problems_of({MM + "instance_count": count})
-
-
-def test_the_minimum_stays_at_two_for_availability_zones():
-    assert MM + "min_instance_count" in problems_of({MM + "min_instance_count": "1"})
-
-
-def test_the_scaling_bounds_must_agree():
-    assert MM + "max_instance_count" in problems_of(
-        {MM + "min_instance_count": "4", MM + "max_instance_count": "3", MM + "instance_count": 4}
-    )
-    problem = problems_of({MM + "instance_count": "6", MM + "max_instance_count": "4"})[
-        MM + "instance_count"
-    ]
-    assert problem.received == 6
-
-
-def test_the_instance_type_must_be_a_sagemaker_one():
-    assert MM + "instance_type" in problems_of({MM + "instance_type": "m5.large"})

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from ml_refarch.config import ConfigError, read_config
 from ml_refarch.model_artifacts import load_manifest, sample_csv
 from ml_refarch.stacks.public_endpoint.stack import (
     ACCESS_LOG_FIELDS,
@@ -419,58 +418,3 @@ def test_outputs_name_what_the_smoke_script_needs(sandbox):
     parts = outputs["PredictUrl"]["Value"]["Fn::Join"][1]
     assert parts[-1] == "/predict"
     assert {"Ref": logical_id(sandbox, "AWS::ApiGateway::Stage")} in parts
-
-
-# --------------------------------------------------------------------------------------
-# Bad input
-
-
-def problems_of(context: dict) -> dict[str, Any]:
-    with pytest.raises(ConfigError) as raised:
-        read_config(context)
-    return {problem.key: problem for problem in raised.value.problems}
-
-
-@pytest.mark.parametrize(
-    ("key", "value"),
-    [
-        ("auth", "cognito"),
-        ("auth", ""),
-        ("max_rows_per_request", 0),
-        ("max_rows_per_request", "1001"),
-        ("throttle_rate_per_second", 0),
-        ("throttle_rate_per_second", "fast"),
-        ("throttle_burst", 5001),
-        ("quota_requests_per_day", 0),
-        ("cloudwatch_role", "delete"),
-        ("waf_requests_per_5_minutes", 9),
-        ("instance_count", 1),
-        ("min_instance_count", 1),
-        ("instance_type", "m5.large"),
-    ],
-)
-def test_each_setting_rejects_bad_values(key, value):
-    problem = problems_of({PE + key: value})[PE + key]
-    assert problem.received == value and problem.allowed and problem.fix
-
-
-def test_a_burst_below_the_rate_is_rejected():
-    problem = problems_of({PE + "throttle_rate_per_second": 50, PE + "throttle_burst": 20})[
-        PE + "throttle_burst"
-    ]
-    assert "throttle_rate_per_second (50)" in problem.allowed
-
-
-def test_scaling_bounds_must_agree():
-    problems = problems_of({PE + "min_instance_count": 5, PE + "max_instance_count": 3})
-    assert PE + "max_instance_count" in problems
-
-
-def test_all_problems_are_reported_together():
-    problems = problems_of({PE + "auth": "none", PE + "cloudwatch_role": "maybe"})
-    assert {PE + "auth", PE + "cloudwatch_role"} <= set(problems)
-
-
-def test_command_line_strings_are_coerced():
-    config = read_config({PE + "auth": " API-KEY ", PE + "throttle_burst": "40"}).public_endpoint
-    assert (config.auth, config.throttle_burst) == ("api-key", 40)

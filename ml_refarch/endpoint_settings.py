@@ -1,0 +1,116 @@
+"""Settings every real-time endpoint pattern shares: its variants' instances and scaling.
+
+A pattern that hosts a model on instances subclasses :class:`EndpointHostingSettings`,
+starts its fields with :func:`endpoint_fields` and its check with :func:`endpoint_problems`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ml_refarch.settings import Field, Problem, instance_type, integer
+
+#: Why an endpoint variant keeps two or more instances (notes, "Inference").
+MULTI_AZ_REASON = (
+    "SageMaker spreads a variant's instances across Availability Zones only when it has "
+    "more than one instance"
+)
+
+
+@dataclass(frozen=True)
+class EndpointHostingSettings:
+    """What a real-time endpoint pattern sets for each of its instance variants.
+
+    Attributes:
+        instance_type: the variant's instances (``ml.m5.large``).
+        instance_count: instances each variant starts with (2 or more: see
+            :data:`MULTI_AZ_REASON`).
+        min_instance_count / max_instance_count: the bounds auto scaling keeps each variant
+            in; the minimum is 2 or more for the same reason.
+        target_invocations_per_instance: the invocations per instance per minute target
+            tracking holds.
+        scale_in_cooldown_seconds / scale_out_cooldown_seconds: the waits after a scaling
+            activity before the next one in that direction.
+        latency_alarm_ms: alarm when a variant's average model latency stays above this.
+    """
+
+    instance_type: str
+    instance_count: int
+    min_instance_count: int
+    max_instance_count: int
+    target_invocations_per_instance: int
+    scale_in_cooldown_seconds: int
+    scale_out_cooldown_seconds: int
+    latency_alarm_ms: int
+
+
+def endpoint_fields(**descriptions: str) -> dict[str, Field]:
+    """The fields of :class:`EndpointHostingSettings`; ``descriptions`` replace the docs'
+    default line of a field by name (``instance_type="Instances of the private endpoint"``)."""
+    multi_az = f"at least 2: {MULTI_AZ_REASON}"
+    fields = {
+        "instance_type": Field(
+            instance_type, "ml.m5.large", "ml.c5.large", "Instances of each variant"
+        ),
+        "instance_count": Field(
+            integer(2, 100, multi_az),
+            2,
+            "3",
+            "Instances each variant starts with, within the minimum and maximum below",
+        ),
+        "min_instance_count": Field(
+            integer(2, 100, multi_az), 2, "2", "Auto scaling never goes below this"
+        ),
+        "max_instance_count": Field(
+            integer(2, 100), 4, "6", "Auto scaling never goes above this (at least the minimum)"
+        ),
+        "target_invocations_per_instance": Field(
+            integer(1, 100000, "invocations per instance per minute"),
+            100,
+            "200",
+            "Invocations per instance per minute that target tracking holds",
+        ),
+        "scale_in_cooldown_seconds": Field(
+            integer(0, 3600), 300, "600", "Wait after removing instances before removing more"
+        ),
+        "scale_out_cooldown_seconds": Field(
+            integer(0, 3600), 60, "120", "Wait after adding instances before adding more"
+        ),
+        "latency_alarm_ms": Field(
+            integer(1, 60000, "a real-time invocation times out after 60 s"),
+            500,
+            "250",
+            "Alarm when average model latency stays above this for 5 minutes",
+        ),
+    }
+    unknown = sorted(set(descriptions) - set(fields))
+    if unknown:
+        raise TypeError(f"no endpoint field {unknown}")
+    for name, description in descriptions.items():
+        fields[name] = replace(fields[name], description=description)
+    return fields
+
+
+def endpoint_problems(settings: EndpointHostingSettings, prefix: str) -> list[Problem]:
+    """Auto scaling bounds that contradict each other or the starting instance count."""
+    problems = []
+    low, high = settings.min_instance_count, settings.max_instance_count
+    if low > high:
+        problems.append(
+            Problem(
+                key=prefix + "max_instance_count",
+                received=high,
+                allowed=f"at least {prefix}min_instance_count ({low})",
+                fix="raise the maximum or lower the minimum",
+            )
+        )
+    elif not low <= settings.instance_count <= high:
+        problems.append(
+            Problem(
+                key=prefix + "instance_count",
+                received=settings.instance_count,
+                allowed=f"from {prefix}min_instance_count ({low}) to max_instance_count ({high})",
+                fix="start the variant within the bounds auto scaling keeps it in",
+            )
+        )
+    return problems
