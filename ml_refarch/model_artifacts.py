@@ -64,8 +64,8 @@ class ModelRecipe:
         return MODELS_DIR / f"{self.name}.tar.gz"
 
 
-#: Two versions of one model: the A/B pattern serves both, the multi-model endpoint loads
-#: them by name, and the single-model patterns serve the first.
+#: Two versions of one model, shared by the units that host a model: a unit serves one, both
+#: or loads them by name; :data:`DEFAULT_MODEL` is the first.
 RECIPES: tuple[ModelRecipe, ...] = (
     ModelRecipe("churn-v1", rounds=20, max_depth=3, learning_rate=0.3, description="baseline"),
     ModelRecipe(
