@@ -1,8 +1,8 @@
-"""Rebuild the committed models (ml_refarch/assets/models/, ml_refarch/assets/pipeline/).
+"""Rebuild the committed models (ml_refarch/assets/models/ and the pattern units' own).
 
-Under ``models/``: the XGBoost models and their manifest. Under ``pipeline/``: the inference
-pipeline's preprocessing and postprocessing artifacts (handler code and JSON parameters), its
-XGBoost model and its manifest.
+Under ``assets/models/``: the shared XGBoost models and their manifest. Then each pattern
+unit whose ``artifacts`` module builds artifacts of its own (handler code, parameters, models
+and a manifest under the unit): see ``ml_refarch.model_artifacts.build_unit_artifacts``.
 
 The same code and xgboost version always write the same bytes, so ``--check`` (used by a
 test) can tell whether the committed files are what this script makes:
@@ -19,7 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ml_refarch.model_artifacts import MANIFEST_FILE, build_all, build_pipeline, manifest_bytes
+from ml_refarch.model_artifacts import (
+    MANIFEST_FILE,
+    build_all,
+    build_unit_artifacts,
+    manifest_bytes,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     files, manifest = build_all()
     files[MANIFEST_FILE] = manifest_bytes(manifest)
-    files.update(build_pipeline())
+    files.update(build_unit_artifacts())
     stale = [path for path, data in files.items() if not path.exists() or path.read_bytes() != data]
     if args.check:
         for path in stale:

@@ -27,7 +27,8 @@ _REPO_ROOT = str(Path(__file__).resolve().parents[1])
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
-from ml_refarch import smoke, train  # noqa: E402
+from ml_refarch import smoke  # noqa: E402
+from ml_refarch.stacks.fsx_training import train  # noqa: E402
 
 DEFAULT_STACK_NAME = "MlRefArch-FsxTraining"
 REQUIRED_OUTPUTS = ("FileSystemId", "BucketName", "DataUri", "OutputUri")

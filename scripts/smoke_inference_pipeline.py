@@ -33,7 +33,8 @@ if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
 from ml_refarch import smoke  # noqa: E402
-from ml_refarch.model_artifacts import load_pipeline_manifest, scores_match  # noqa: E402
+from ml_refarch.model_artifacts import scores_match  # noqa: E402
+from ml_refarch.stacks.inference_pipeline.artifacts import load_pipeline_manifest  # noqa: E402
 
 DEFAULT_STACK_NAME = "MlRefArch-InferencePipeline"
 REQUIRED_OUTPUTS = ("EndpointName", "BucketName", "StateMachineArn")

@@ -8,7 +8,7 @@ import json
 import botocore.exceptions
 import pytest
 
-from ml_refarch.model_artifacts import load_pipeline_manifest
+from ml_refarch.stacks.inference_pipeline.artifacts import load_pipeline_manifest
 from tests.load import load_script
 from tests.scripts import fakes
 from tests.scripts.fakes import Fake, Session

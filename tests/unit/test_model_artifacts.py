@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import tarfile
+import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,41 +91,51 @@ def test_scores_match_needs_same_length_and_tolerance():
     assert not scores_match([0.5], [0.51])
 
 
-# --- the inference pipeline's artifacts ------------------------------------------------------
+# --- artifacts of the pattern units ----------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def rebuilt_pipeline():
-    return model_artifacts.build_pipeline()
+class FakeUnit:
+    """A catalog entry whose ``artifacts`` module is ``module`` (or that has none)."""
+
+    def __init__(self, pattern_id: str, module: types.ModuleType | None) -> None:
+        self.id = pattern_id
+        self._module = module
+
+    def has_module(self, name: str) -> bool:
+        return name == model_artifacts.UNIT_ARTIFACTS_MODULE and self._module is not None
+
+    def module(self, name: str) -> types.ModuleType:
+        assert self.has_module(name)
+        return self._module
 
 
-def test_committed_pipeline_files_are_what_the_script_builds(rebuilt_pipeline):
-    assert set(rebuilt_pipeline) == {
-        *model_artifacts.PIPELINE_ARTIFACTS.values(),
-        model_artifacts.PIPELINE_MANIFEST_FILE,
-    }
-    for path, data in rebuilt_pipeline.items():
-        assert path.read_bytes() == data, f"{path} is stale: run scripts/make_models.py"
+def fake_artifacts(models: dict[str, Path], built: dict[Path, bytes]) -> types.ModuleType:
+    module = types.ModuleType("artifacts")
+    module.MODEL_ARTIFACTS = models
+    module.build_artifacts = lambda: built
+    return module
 
 
-def test_pipeline_artifacts_are_found_by_name_beside_the_churn_models():
-    for name, path in model_artifacts.PIPELINE_ARTIFACTS.items():
-        assert artifact_path(name) == path
-        assert path.stat().st_size < 20_000
-    with pytest.raises(KeyError, match="pipeline-preprocess, pipeline-xgboost"):
-        artifact_path("pipeline-sparkml")
-
-
-def test_pipeline_model_reads_the_preprocessed_columns_and_beats_chance():
-    manifest = model_artifacts.load_pipeline_manifest()
-    facts = manifest["model"]
-    categories = manifest["preprocessing"]["categorical"]["categories"]
-    assert facts["input_columns"] == model_artifacts.DATASET_FEATURES + len(categories)
-    assert facts["holdout_accuracy"] > 0.8
-    samples = manifest["samples"]
-    assert all(len(row.split(",")) == len(manifest["raw_columns"]) for row in samples["rows"])
-    threshold = manifest["postprocessing"]["threshold"]
-    assert samples["predicted"] == [
-        "churn" if score >= threshold else "stay" for score in samples["scores"]
+def test_units_add_their_artifacts_after_the_shared_models(tmp_path):
+    units = [
+        FakeUnit("plain", None),
+        FakeUnit("own-models", fake_artifacts({"own-a": tmp_path / "a.tar.gz"}, {})),
     ]
-    assert set(samples["predicted"]) == {"churn", "stay"}, "samples should show both labels"
+    found = model_artifacts.named_artifacts(units)
+    assert list(found) == [*(recipe.name for recipe in RECIPES), "own-a"]
+    assert found["own-a"] == tmp_path / "a.tar.gz"
+
+
+def test_a_unit_may_not_reuse_an_artifact_name(tmp_path):
+    unit = FakeUnit("clash", fake_artifacts({"churn-v1": tmp_path / "x.tar.gz"}, {}))
+    with pytest.raises(ValueError, match="clash: model artifact 'churn-v1' is already named"):
+        model_artifacts.named_artifacts([unit])
+
+
+def test_unit_builds_are_gathered(tmp_path):
+    units = [
+        FakeUnit("one", fake_artifacts({}, {tmp_path / "a": b"a"})),
+        FakeUnit("two", fake_artifacts({}, {tmp_path / "b": b"b"})),
+    ]
+    built = model_artifacts.build_unit_artifacts(units)
+    assert built == {tmp_path / "a": b"a", tmp_path / "b": b"b"}

@@ -14,7 +14,7 @@ PATTERN = Pattern(
     notes_section="S3; Data input; Sagemaker; Security",
     summary=(
         "Lustre file system linked to a KMS bucket, Lustre ports open only within its "
-        "group, a scoped training role; spot jobs with checkpoints via ml_refarch.train"
+        "group, a scoped training role; spot jobs with checkpoints via its train command"
     ),
     stack_class="FsxTrainingStack",
 )

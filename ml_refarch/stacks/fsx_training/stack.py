@@ -11,7 +11,7 @@ Resources:
   PERSISTENT_2 with a customer-managed key and a per-TiB throughput in production; its
   security group opens the Lustre ports (988, 1018-1023) only to itself,
 - a training role scoped to the bucket, the key, the file system and the VPC's network
-  interfaces; ``python -m ml_refarch.train`` starts jobs against it.
+  interfaces; ``python -m ml_refarch.stacks.fsx_training.train`` starts jobs against it.
 """
 
 from __future__ import annotations

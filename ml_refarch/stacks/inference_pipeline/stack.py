@@ -63,14 +63,14 @@ from ml_refarch.constructs.workflow import (
     notify_failure,
     states_resource,
 )
-from ml_refarch.model_artifacts import (
+from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.inference_pipeline.artifacts import (
     PIPELINE_CODE_DIR,
     PIPELINE_RECIPE,
     POSTPROCESS_STEP,
     PREPROCESS_STEP,
     PipelineStepArtifact,
 )
-from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.inference_pipeline.settings import InferencePipelineSettings
 
 INPUT_PREFIX = "input/"

@@ -11,7 +11,7 @@ VPC). Resources:
   from the configuration),
 - an ``AWS::SageMaker::DataQualityJobDefinition``: the Model Monitor analyzer reads the
   endpoint's captures, compares them with the baseline (``constraints.json`` and
-  ``statistics.json`` at fixed S3 URIs, written by ``scripts/baseline_model_monitor.py``)
+  ``statistics.json`` at fixed S3 URIs, written by :mod:`.baseline`)
   and writes reports; KMS volume and output keys, network isolation, the isolated VPC and
   inter-container encryption,
 - an ``AWS::SageMaker::MonitoringSchedule`` running it on a cron schedule (hourly by

@@ -11,9 +11,9 @@ from ml_refarch.compliance.ml_pack import MLSpecialtyChecks
 from ml_refarch.config import read_config
 from ml_refarch.constructs.hosting import Container
 from ml_refarch.constructs.workflow import RETRYABLE_ERRORS
-from ml_refarch.model_artifacts import PIPELINE_ARTIFACTS
 from ml_refarch.stacks.inference_pipeline import PATTERN
 from ml_refarch.stacks.inference_pipeline import stack as module
+from ml_refarch.stacks.inference_pipeline.artifacts import PIPELINE_ARTIFACTS
 from ml_refarch.stacks.inference_pipeline.stack import (
     INPUT_FILTER,
     OUTPUT_FILTER,

@@ -24,9 +24,9 @@ from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from ml_refarch import model_artifacts
-from ml_refarch.model_artifacts import (
-    DATASET_FEATURES,
-    MODEL_FILE_NAME,
+from ml_refarch.model_artifacts import DATASET_FEATURES, MODEL_FILE_NAME
+from ml_refarch.stacks.inference_pipeline import artifacts
+from ml_refarch.stacks.inference_pipeline.artifacts import (
     PIPELINE_ARTIFACTS,
     PIPELINE_DIR,
     PIPELINE_RECIPE,
@@ -48,7 +48,7 @@ ALLOWED_IMPORTS = {"__future__", "json", "math", "os", "numpy", "handler_common"
 @pytest.fixture(scope="module")
 def training():
     features, labels = model_artifacts.dataset()
-    plans = model_artifacts.make_plans(labels)
+    plans = artifacts.make_plans(labels)
     rows = model_artifacts.DATASET_ROWS - round(
         model_artifacts.DATASET_ROWS * model_artifacts.HOLDOUT_FRACTION
     )
@@ -98,7 +98,7 @@ def run_preprocess(body, content_type="text/csv", model=None):
 
 
 def test_fitted_parameters_are_what_scikit_learn_fits(training, sklearn_transformer):
-    parameters = model_artifacts.fit_preprocessing(*training)
+    parameters = artifacts.fit_preprocessing(*training)
     scaler = sklearn_transformer.named_transformers_["numbers"]
     encoder = sklearn_transformer.named_transformers_["plan"]
     np.testing.assert_allclose(parameters["numeric"]["means"], scaler.mean_, rtol=1e-12)
@@ -132,7 +132,7 @@ def test_preprocessing_gives_scikit_learns_matrix_for_generated_rows(sklearn_tra
 
 def test_constant_feature_is_left_unscaled_like_scikit_learn():
     features = np.array([[1.0, 5.0], [3.0, 5.0]])
-    parameters = model_artifacts.fit_preprocessing(features, ["a", "b"])
+    parameters = artifacts.fit_preprocessing(features, ["a", "b"])
     assert parameters["numeric"]["scales"] == list(StandardScaler().fit(features).scale_)
 
 

@@ -1,4 +1,4 @@
-"""scripts/baseline_model_monitor.py: the plan from the outputs, the dataset, the request."""
+"""model-monitor: the baseline command, from the outputs to the plan, the dataset, the request."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ import json
 import pytest
 
 from ml_refarch import model_artifacts, smoke
-from tests.load import load_script
+from ml_refarch.stacks.model_monitor import baseline
 from tests.scripts.fakes import Fake
-
-baseline = load_script("baseline_model_monitor")
 
 KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 OUTPUTS = {

@@ -1,9 +1,10 @@
-"""``python -m ml_refarch.train``: start a SageMaker training job on a deployed fsx-training stack.
+"""Start a SageMaker training job on a deployed fsx-training stack.
 
-Notes sections "Sagemaker" (managed spot training, checkpoints so an interrupted job
-resumes), "Data input" (File mode from FSx for Lustre), "Security" (KMS for the volume and
-the output, a VPC, network isolation, inter-node encryption for more than one instance) and
-"Automatic model tuning" (the metrics the job reports).
+Run as ``python -m ml_refarch.stacks.fsx_training.train``. Notes sections "Sagemaker"
+(managed spot training, checkpoints so an interrupted job resumes), "Data input" (File mode
+from FSx for Lustre), "Security" (KMS for the volume and the output, a VPC, network
+isolation, inter-node encryption for more than one instance) and "Automatic model tuning"
+(the metrics the job reports).
 
 The command reads the outputs of the ``MlRefArch-FsxTraining`` stack (or ``--outputs-json``),
 builds a :class:`ml_refarch.training.TrainingJobSpec` (the FSx channel, spot with the
@@ -21,8 +22,8 @@ specification or setup error (stack, outputs, region, credentials).
 
 Usage::
 
-    python -m ml_refarch.train --dry-run
-    python -m ml_refarch.train --region eu-west-1 --epochs 20 --wait
+    python -m ml_refarch.stacks.fsx_training.train --dry-run
+    python -m ml_refarch.stacks.fsx_training.train --region eu-west-1 --epochs 20 --wait
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from ml_refarch.smoke import (
     split_ids,
     stack_outputs,
 )
+from ml_refarch.stacks.fsx_training import PATTERN
 from ml_refarch.training import (
     SOURCE_NAME,
     FsxInput,
@@ -65,8 +67,8 @@ from ml_refarch.training import (
     training_job_request,
 )
 
-DEFAULT_STACK_NAME = "MlRefArch-FsxTraining"
-PATTERN_ID = "fsx-training"
+DEFAULT_STACK_NAME = PATTERN.stack_name
+PATTERN_ID = PATTERN.id
 #: The outputs the request is built from (MountName and BucketName are not needed).
 REQUIRED_OUTPUTS = (
     "FileSystemId",
@@ -126,7 +128,7 @@ def _positive_float(text: str) -> float:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m ml_refarch.train",
+        prog="python -m ml_refarch.stacks.fsx_training.train",
         description="Start a SageMaker training job that reads from the stack's FSx for Lustre.",
     )
     parser.add_argument("--stack", default=DEFAULT_STACK_NAME, help="CloudFormation stack name")

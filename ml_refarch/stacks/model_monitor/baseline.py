@@ -1,8 +1,8 @@
-"""Baseline the data quality monitor of a deployed ``MlRefArch-ModelMonitor`` stack.
+"""Baseline the data quality monitor of a deployed model-monitor stack.
 
 The monitoring schedule compares what the endpoint receives with ``constraints.json`` and
 ``statistics.json`` at fixed S3 URIs (the ``ConstraintsUri`` and ``StatisticsUri`` outputs).
-This script writes them:
+This command (``python -m ml_refarch.stacks.model_monitor.baseline``) writes them:
 
 1. builds the baseline dataset from the committed model's training rows
    (``ml_refarch.model_artifacts.dataset()``, the generator of
@@ -24,8 +24,8 @@ Exit codes: 0 baselined (or printed), 1 the job failed, 2 setup error.
 
 Usage::
 
-    python scripts/baseline_model_monitor.py [--stack MlRefArch-ModelMonitor] [--no-wait]
-    python scripts/baseline_model_monitor.py --dry-run [--outputs-file outputs.json]
+    python -m ml_refarch.stacks.model_monitor.baseline [--stack MlRefArch-ModelMonitor] [--no-wait]
+    python -m ml_refarch.stacks.model_monitor.baseline --dry-run [--outputs-file outputs.json]
 """
 
 from __future__ import annotations
@@ -42,14 +42,10 @@ from typing import Any
 
 import boto3
 
-# The script runs as a file and the package is not installed: import it from this checkout.
-_REPO_ROOT = str(Path(__file__).resolve().parents[1])
-if _REPO_ROOT not in sys.path:
-    sys.path.insert(0, _REPO_ROOT)
+from ml_refarch import model_artifacts, smoke
+from ml_refarch.stacks.model_monitor import PATTERN
 
-from ml_refarch import model_artifacts, smoke  # noqa: E402
-
-DEFAULT_STACK_NAME = "MlRefArch-ModelMonitor"
+DEFAULT_STACK_NAME = PATTERN.stack_name
 REQUIRED_OUTPUTS = (
     "RoleArn",
     "KeyArn",
@@ -222,7 +218,7 @@ def suggest_baseline(plan: BaselinePlan, sagemaker_session: Any, *, wait: bool) 
             subnets=list(plan.subnet_ids),
             security_group_ids=list(plan.security_group_ids),
         ),
-        tags=[{"Key": "ml-refarch:pattern", "Value": "model-monitor"}],
+        tags=[{"Key": "ml-refarch:pattern", "Value": PATTERN.id}],
     )
     return monitor.suggest_baseline(
         baseline_dataset=plan.dataset_uri,
@@ -326,7 +322,10 @@ def results_checks(s3: Any, sagemaker: Any, plan: BaselinePlan) -> list[smoke.Ch
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m ml_refarch.stacks.model_monitor.baseline",
+        description=__doc__.split("\n\n")[0],
+    )
     parser.add_argument("--stack", default=DEFAULT_STACK_NAME, help="CloudFormation stack name")
     parser.add_argument("--region", help="AWS region (default: the region of the stack's key)")
     parser.add_argument(
