@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import runpy
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,7 @@ import aws_cdk as cdk
 
 import ml_refarch  # noqa: F401  (points jsii at the pinned Node before aws_cdk starts it)
 from ml_refarch.app import add_pattern_stacks, project_context, register_packs
-from ml_refarch.catalog import PATTERNS
+from ml_refarch.catalog import PATTERNS, package_name
 from ml_refarch.config import read_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,28 +38,39 @@ class Variant:
     for_aws: bool = True
 
 
-NOTEBOOK_STACKS = frozenset({"MlRefArch-IsolatedNotebook", "MlRefArch-StudioDomain"})
-
-VARIANTS: dict[str, Variant] = {
+#: The app-wide variants; each pattern adds its settings variants in its tests' package.
+BASE_VARIANTS: dict[str, Variant] = {
     "sandbox": Variant({}),
     "production": Variant({"profile": "production"}),
-    "sandbox-csv": Variant(
-        {"kinesis-parquet.input_format": "csv"}, frozenset({"MlRefArch-KinesisParquet"})
-    ),
-    "sandbox-wheelhouse": Variant(
-        {
-            "isolated-notebook.package_source": "s3-wheelhouse",
-            "studio-domain.package_source": "s3-wheelhouse",
-        },
-        NOTEBOOK_STACKS,
-    ),
     # The deploy rehearsal's templates (tests/rehearsal): no Lambda-backed custom
     # resources, named Availability Zones, no bootstrap-version rule.
     "local": Variant({"target": "local"}, for_aws=False),
-    "sandbox-api-key": Variant(
-        {"public-endpoint.auth": "api-key"}, frozenset({"MlRefArch-PublicEndpoint"})
-    ),
 }
+
+#: The module in ``tests/stacks/<pattern>/`` where a pattern declares its settings variants:
+#: ``VARIANTS = {"sandbox-csv": {"kinesis-parquet.input_format": "csv"}}``. Patterns that
+#: declare a variant of one name are synthesized together in it, each with its own values.
+UNIT_VARIANTS_FILE = "variants.py"
+
+
+def unit_variants(patterns=PATTERNS, tests_root: Path = ROOT / "tests") -> dict[str, Variant]:
+    """The settings variants the patterns' test packages declare, merged by name."""
+    context: dict[str, dict[str, Any]] = {}
+    stacks: dict[str, set[str]] = {}
+    for pattern in patterns:
+        path = tests_root / "stacks" / package_name(pattern.id) / UNIT_VARIANTS_FILE
+        if not path.is_file():
+            continue
+        declared = runpy.run_path(str(path)).get("VARIANTS", {})
+        for name, overrides in declared.items():
+            if name in BASE_VARIANTS:
+                raise ValueError(f"{path}: variant {name!r} is an app-wide variant's name")
+            context.setdefault(name, {}).update(overrides)
+            stacks.setdefault(name, set()).add(pattern.stack_name)
+    return {name: Variant(context[name], frozenset(stacks[name])) for name in sorted(context)}
+
+
+VARIANTS: dict[str, Variant] = {**BASE_VARIANTS, **unit_variants()}
 
 #: (variant, stack name) for every stack a variant synthesizes.
 VARIANT_STACKS = [
