@@ -32,7 +32,8 @@ from ml_refarch.constructs.hosting import (
     Variant,
     xgboost_image_uri,
 )
-from ml_refarch.endpoint_smoke import format_variant_models
+from ml_refarch.smoke.endpoint import format_variant_models
+from ml_refarch.smoke.outputs import EndpointOutputs
 from ml_refarch.stacks.base import PatternStack
 
 
@@ -104,10 +105,16 @@ class EndpointPatternStack(PatternStack):
             encryption_key=self.hosting.key,
             topic=self.hosting.topic,
         )
-        self.output("EndpointName", self.endpoint.endpoint_name, "The real-time endpoint")
-        self.output("EndpointArn", self.endpoint.endpoint_arn, "What InvokeEndpoint grants name")
         self.output(
-            "VariantModels",
+            EndpointOutputs.ENDPOINT_NAME, self.endpoint.endpoint_name, "The real-time endpoint"
+        )
+        self.output(
+            EndpointOutputs.ENDPOINT_ARN,
+            self.endpoint.endpoint_arn,
+            "What InvokeEndpoint grants name",
+        )
+        self.output(
+            EndpointOutputs.VARIANT_MODELS,
             format_variant_models(
                 {
                     variant.name: next(n for n, m in self.models.items() if m is variant.model)
@@ -116,8 +123,12 @@ class EndpointPatternStack(PatternStack):
             ),
             "Production variants and the committed model each serves",
         )
-        self.output("AlertTopicArn", self.hosting.topic.topic_arn, "5xx and latency alarms")
-        self.output("KeyArn", self.hosting.key.key_arn, "Key of the volumes and the topic")
+        self.output(
+            EndpointOutputs.ALERT_TOPIC_ARN, self.hosting.topic.topic_arn, "5xx and latency alarms"
+        )
+        self.output(
+            EndpointOutputs.KEY_ARN, self.hosting.key.key_arn, "Key of the volumes and the topic"
+        )
 
     def model_names(self, settings: EndpointHostingSettings) -> Sequence[str]:
         """The committed models (``ml_refarch/assets/models``) the endpoint hosts."""
