@@ -13,6 +13,7 @@ prints the plan and calls no AWS API.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -154,10 +155,11 @@ def parser_for(pattern: catalog.Pattern, test: SmokeTest) -> argparse.ArgumentPa
 
 
 def default_session(region: str | None) -> Any:
-    """A boto3 session for ``region``; SetupError naming --region when it has no region or
-    credentials."""
+    """A boto3 session for ``region`` (default: ``AWS_REGION``, then boto3's own lookup:
+    ``AWS_DEFAULT_REGION`` and the profile); SetupError naming --region when it has no region
+    or no credentials."""
     try:
-        session = boto3.Session(region_name=region)
+        session = boto3.Session(region_name=region or os.environ.get("AWS_REGION") or None)
     except botocore.exceptions.BotoCoreError as error:  # e.g. a profile that does not exist
         raise SetupError(f"cannot create an AWS session: {error}") from None
     if not session.region_name:
@@ -213,7 +215,10 @@ def pattern_lines() -> list[str]:
     """One line per pattern with smoke checks: its id and what the checks do."""
     tests = smoke_tests()
     width = max(len(pattern_id) for pattern_id in tests)
-    return [f"  {pattern_id:<{width}}  {test.description}" for pattern_id, test in tests.items()]
+    return [
+        f"  {pattern_id:<{width}}  {test.description.replace('``', '')}"
+        for pattern_id, test in tests.items()
+    ]
 
 
 def main(argv: Sequence[str] | None = None, **injected: Any) -> int:
