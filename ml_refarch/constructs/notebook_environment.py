@@ -157,7 +157,7 @@ class NotebookEnvironment(Construct):
         return policies
 
     def add_outputs(self, stack: cdk.Stack, package_source: str) -> None:
-        """The outputs a smoke script and a data scientist need, shared by both patterns."""
+        """The outputs the smoke checks and a data scientist need, shared by both patterns."""
 
         def output(name: str, value: str, description: str) -> None:
             cdk.CfnOutput(stack, name, value=value, description=description)

@@ -1,12 +1,12 @@
-"""Smoke-test helpers of the real-time endpoint patterns (``multi-az-endpoint``, ``ab-variants``).
+"""Smoke-check helpers of the real-time endpoint stacks (``ml_refarch/stacks/_endpoint_common.py``).
 
 The stacks publish ``VariantModels`` (``AllTraffic=churn-v1`` or
 ``churn-v1=churn-v1,churn-v2=churn-v2``): which committed model each production variant
-serves. A smoke script sends the committed sample rows (``model_artifacts.sample_csv()``)
-with ``ContentType: text/csv`` and compares the scores with the ones the manifest records
+serves. The smoke checks send the committed sample rows (``model_artifacts.sample_csv()``)
+with ``ContentType: text/csv`` and compare the scores with the ones the manifest records
 for the model of the variant that answered (``InvokedProductionVariant``).
 
-Standard library and botocore only, so the scripts start without loading CDK.
+Standard library and botocore only, so the smoke command starts without loading CDK.
 """
 
 from __future__ import annotations

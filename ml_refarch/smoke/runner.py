@@ -53,7 +53,7 @@ class Run:
     """What a pattern's checks get: the arguments, outputs, AWS clients and test hooks.
 
     ``hooks`` holds what a test injects besides the session and ``sleep`` (for example the
-    HTTP sender of public-endpoint); each pattern documents the hooks it reads.
+    HTTP sender of an API smoke test); each pattern documents the hooks it reads.
     """
 
     args: argparse.Namespace

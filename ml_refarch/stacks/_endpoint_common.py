@@ -12,7 +12,7 @@ everything else is this base class:
 - a :class:`~ml_refarch.constructs.hosting.RealtimeEndpoint` whose every variant tracks
   invocations per instance between the configured bounds, with 5xx and model-latency alarms
   to the topic,
-- the outputs the smoke scripts read.
+- the outputs the smoke checks read (names in ml_refarch/smoke/outputs.py).
 """
 
 from __future__ import annotations

@@ -65,5 +65,9 @@ class PatternStack(cdk.Stack):
         return [f"{region}{letter}" for letter in LOCAL_ZONE_LETTERS]
 
     def output(self, name: str, value: str, description: str) -> cdk.CfnOutput:
-        """Add a stack output with a fixed logical id, so smoke scripts can rely on it."""
+        """Add a stack output with a fixed logical id, so smoke checks can rely on it.
+
+        ``name`` is one of the unit's ``outputs.Outputs`` constants, which the smoke checks
+        and tests read too.
+        """
         return cdk.CfnOutput(self, name, value=value, description=description)

@@ -157,3 +157,12 @@ def test_smoke_checks_require_declared_outputs(pattern_id):
     parser = runner.parser_for(pattern, test)
     required = set(test.outputs_for(parser.parse_args([])))
     assert required and required <= output_constants(pattern)
+
+
+def test_readme_and_pattern_pages_show_the_smoke_command():
+    root = Path(__file__).resolve().parents[2]
+    assert "| `smoke PATTERN" in (root / "README.md").read_text()
+    for pattern in catalog.discover():
+        page = (root / pattern.docs_page).read_text()
+        assert f"python -m ml_refarch smoke {pattern.id}" in page, pattern.docs_page
+        assert "scripts/smoke_" not in page, pattern.docs_page

@@ -13,7 +13,7 @@ containers). Resources:
   alarms on 5xx errors and model latency to an encrypted SNS topic.
 
 The weights are the starting split. ``UpdateEndpointWeightsAndCapacities`` shifts traffic on
-the running endpoint without redeploying (``scripts/smoke_ab_variants.py --set-weights``);
+the running endpoint without redeploying (``python -m ml_refarch smoke ab-variants --set-weights``);
 a later ``cdk deploy`` that changes the configuration sets the weights from cdk.json again.
 """
 

@@ -174,7 +174,7 @@ class MultiModelEndpointStack(PatternStack):
             sources=[
                 s3_deployment.Source.asset(
                     str(MODELS_DIR),
-                    # Only the artifacts: the manifest is for smoke scripts, not SageMaker.
+                    # Only the artifacts: the manifest is for the smoke checks, not SageMaker.
                     exclude=["*", *(f"!{name}" for name in COMMITTED_ARTIFACTS)],
                 )
             ],
