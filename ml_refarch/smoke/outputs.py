@@ -1,8 +1,11 @@
 """Output names that more than one pattern declares, shared by its stacks and smoke checks.
 
 A stack output's name is its logical id in the template and the key a smoke check reads
-(``describe_stacks``), so it is written once, here or in the unit's ``outputs.py``.
-Standard library only: stacks and constructs import it.
+(``describe_stacks``), so it is written once: each unit's ``outputs.py`` holds a class
+``Outputs`` of constants (``ENDPOINT_NAME = "EndpointName"``) that its stack
+(``self.output(Outputs.ENDPOINT_NAME, ...)``), its ``smoke.py`` and its tests use; outputs
+that several units declare through a shared base come from the classes here, which those
+units' ``Outputs`` extend. Standard library only: stacks and constructs import it.
 """
 
 from __future__ import annotations

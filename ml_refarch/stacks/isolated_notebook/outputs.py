@@ -1,9 +1,4 @@
-"""The stack outputs of the isolated-notebook pattern: their names, as the stack declares them.
-
-The stack (``self.output(Outputs.X, ...)``), the smoke checks (``smoke.py``) and the tests
-all use these constants; each name is the output's logical id in the template.
-The outputs shared with other patterns come from :class:`ml_refarch.smoke.outputs.NotebookOutputs`.
-"""
+"""The isolated-notebook stack's output names; the shared ones come from ``NotebookOutputs``."""
 
 from __future__ import annotations
 

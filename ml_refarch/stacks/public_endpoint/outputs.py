@@ -1,8 +1,4 @@
-"""The stack outputs of the public-endpoint pattern: their names, as the stack declares them.
-
-The stack (``self.output(Outputs.X, ...)``), the smoke checks (``smoke.py``) and the tests
-all use these constants; each name is the output's logical id in the template.
-"""
+"""The public-endpoint stack's output names (see ``ml_refarch/smoke/outputs.py``)."""
 
 from __future__ import annotations
 
