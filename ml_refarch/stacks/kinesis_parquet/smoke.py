@@ -22,23 +22,36 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime
 import io
 import json
 import random
-import struct
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ml_refarch.smoke.core import SetupError, SmokeFailure, require
+from ml_refarch.smoke.core import Log, SetupError, SmokeFailure, require
 from ml_refarch.smoke.runner import Run, SmokeTest
 from ml_refarch.stacks.kinesis_parquet.outputs import Outputs
+from ml_refarch.stacks.kinesis_parquet.records import (
+    DEFAULT_COLUMNS,
+    INPUT_FORMATS,
+    Column,
+    batch_entries,
+    check_schema,
+    choose_marker_column,
+    compare_rows,
+    encode_record,
+    entry_size,
+    generate_records,
+    make_run_id,
+    match_rows,
+    parse_columns,
+)
 
 REQUIRED_OUTPUTS = (
     Outputs.STREAM_NAME,
@@ -51,42 +64,11 @@ REQUIRED_OUTPUTS = (
     Outputs.INPUT_FORMAT,
     Outputs.COLUMNS_JSON,
 )
-INPUT_FORMATS = ("json", "csv")
-DEFAULT_COLUMNS = [
-    {"name": "event_id", "type": "string"},
-    {"name": "user_id", "type": "string"},
-    {"name": "session_id", "type": "string"},
-    {"name": "page", "type": "string"},
-    {"name": "event_type", "type": "string"},
-    {"name": "event_time", "type": "timestamp"},
-    {"name": "duration_ms", "type": "int"},
-    {"name": "revenue", "type": "double"},
-]
-INTEGER_BITS = {"tinyint": 8, "smallint": 16, "int": 32, "bigint": 64}
-ALLOWED_TYPES = frozenset(
-    {"string", "boolean", "float", "double", "date", "timestamp", *INTEGER_BITS}
-)
-
-# Kinesis PutRecords limits: 500 entries and 5 MiB (data + partition keys) per request.
-KINESIS_MAX_BATCH_RECORDS = 500
-KINESIS_MAX_BATCH_BYTES = 5 * 1024 * 1024
 PARQUET_MAGIC = b"PAR1"
 # S3 LastModified has one-second resolution and the local clock may drift slightly.
 LAST_MODIFIED_SLACK_SECONDS = 5
 MAX_REPORTED_MISMATCHES = 20
 
-# Values for generated string columns: commas, quotes and non-ASCII text make the CSV
-# quoting and the UTF-8 path part of every smoke run.
-STRING_SAMPLES = ("home", "Zoë", "東京", "café, menu", 'the "best" deal', "🚀 launch")
-
-T = TypeVar("T")
-Log = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: str
 
 
 @dataclass(frozen=True)
@@ -118,31 +100,6 @@ class PollResult:
 
 
 # --- configuration -----------------------------------------------------------------------
-
-
-def parse_columns(text: str) -> list[Column]:
-    """Parses a ColumnsJson value ([{"name": ..., "type": ...}, ...]); raises SetupError."""
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise SetupError(f"ColumnsJson is not valid JSON: {error}") from None
-    if not isinstance(raw, list) or not raw:
-        raise SetupError("ColumnsJson must be a non-empty JSON list of {name, type} objects")
-    columns: list[Column] = []
-    for position, item in enumerate(raw):
-        name = item.get("name") if isinstance(item, dict) else None
-        column_type = item.get("type") if isinstance(item, dict) else None
-        if not isinstance(name, str) or not name:
-            raise SetupError(f"ColumnsJson[{position}] has no column name")
-        if not isinstance(column_type, str) or column_type.lower() not in ALLOWED_TYPES:
-            raise SetupError(
-                f"ColumnsJson[{position}] ({name}) has unsupported type {column_type!r}"
-            )
-        columns.append(Column(name=name, type=column_type.lower()))
-    lowered = [column.name.lower() for column in columns]
-    if len(set(lowered)) != len(lowered):
-        raise SetupError("ColumnsJson has duplicate column names (Glue names are case-insensitive)")
-    return columns
 
 
 def listing_prefix(prefix: str) -> str:
@@ -181,118 +138,6 @@ def stack_outputs_from(values: Mapping[str, str]) -> StackOutputs:
     )
 
 
-def choose_marker_column(columns: Sequence[Column]) -> Column:
-    """The first string column carries the run id, so this run's rows can be told apart."""
-    for column in columns:
-        if column.type == "string":
-            return column
-    raise SetupError("the columns have no string column to carry the run marker")
-
-
-# --- record generation and encoding ------------------------------------------------------
-
-
-def make_run_id(rng: random.Random) -> str:
-    return f"smoke-{rng.getrandbits(48):012x}"
-
-
-def _generate_value(column: Column, rng: random.Random) -> Any:
-    if column.type == "string":
-        return f"{column.name}-{rng.choice(STRING_SAMPLES)}-{rng.randrange(10_000)}"
-    if column.type in INTEGER_BITS:
-        # The full signed range, so a too-narrow Parquet/Glue type shows up as a mismatch.
-        bound = 1 << (INTEGER_BITS[column.type] - 1)
-        return rng.randrange(-bound, bound)
-    if column.type == "boolean":
-        return rng.random() < 0.5
-    if column.type == "float":
-        # Quarter steps below 2**20 are exact in float32, so the Parquet value equals it.
-        return rng.randrange(-(2**22), 2**22) / 4
-    if column.type == "double":
-        return round(rng.uniform(0, 10_000), 2)
-    if column.type == "date":
-        day = datetime.date(2020, 1, 1) + datetime.timedelta(days=rng.randrange(3_650))
-        return day.isoformat()
-    if column.type == "timestamp":
-        base = datetime.datetime(2024, 1, 1)
-        moment = base + datetime.timedelta(milliseconds=rng.randrange(366 * 86_400_000))
-        # The java.sql.Timestamp form, which Firehose's Hive JSON SerDe parses by default.
-        return moment.isoformat(sep=" ", timespec="milliseconds")
-    raise SetupError(f"unsupported column type {column.type!r}")
-
-
-def generate_records(
-    columns: Sequence[Column], count: int, run_id: str, rng: random.Random
-) -> list[dict[str, Any]]:
-    """Makes ``count`` records; the marker column holds ``{run_id}-{index:06d}``."""
-    marker = choose_marker_column(columns)
-    records = []
-    for index in range(count):
-        record = {column.name: _generate_value(column, rng) for column in columns}
-        record[marker.name] = f"{run_id}-{index:06d}"
-        records.append(record)
-    return records
-
-
-def encode_json_line(record: dict[str, Any]) -> bytes:
-    return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-
-
-def _csv_field(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
-def encode_csv_line(record: dict[str, Any], columns: Sequence[Column]) -> bytes:
-    """One CSV row in column order, terminated by "\\n"."""
-    buffer = io.StringIO()
-    # With a "\r\n" terminator the writer also quotes fields holding a bare "\r"; with "\n"
-    # alone it would not, and the reader would split the row there.
-    csv.writer(buffer, lineterminator="\r\n").writerow(
-        [_csv_field(record.get(column.name)) for column in columns]
-    )
-    return (buffer.getvalue()[: -len("\r\n")] + "\n").encode()
-
-
-def encode_record(record: dict[str, Any], columns: Sequence[Column], input_format: str) -> bytes:
-    if input_format == "json":
-        return encode_json_line(record)
-    if input_format == "csv":
-        return encode_csv_line(record, columns)
-    raise SetupError(f"unsupported input format {input_format!r}")
-
-
-def batch_entries(
-    entries: Sequence[T],
-    max_records: int = KINESIS_MAX_BATCH_RECORDS,
-    max_bytes: int = KINESIS_MAX_BATCH_BYTES,
-    size: Callable[[T], int] = lambda entry: 0,
-) -> list[list[T]]:
-    """Splits entries into request-sized batches by count and by total ``size``."""
-    batches: list[list[T]] = []
-    current: list[T] = []
-    current_bytes = 0
-    for entry in entries:
-        entry_bytes = size(entry)
-        if current and (len(current) >= max_records or current_bytes + entry_bytes > max_bytes):
-            batches.append(current)
-            current, current_bytes = [], 0
-        current.append(entry)
-        current_bytes += entry_bytes
-    if current:
-        batches.append(current)
-    return batches
-
-
-def _entry_size(entry: dict[str, Any]) -> int:
-    return len(entry["Data"]) + len(entry["PartitionKey"].encode())
-
-
 # --- AWS calls -----------------------------------------------------------------------------
 
 
@@ -311,7 +156,7 @@ def put_records(
     after ``max_attempts`` tries.
     """
     stats = {"records": 0, "batches": 0, "retried": 0}
-    for batch in batch_entries(entries, size=_entry_size):
+    for batch in batch_entries(entries, size=entry_size):
         pending = list(batch)
         for attempt in range(1, max_attempts + 1):
             response = kinesis.put_records(StreamName=stream_name, Records=pending)
@@ -356,93 +201,6 @@ def read_parquet_rows(body: bytes) -> tuple[list[str], list[dict[str, Any]]]:
     # Hive-based writers store timestamps as INT96; millisecond units keep them plain datetimes.
     table = pq.read_table(io.BytesIO(body), coerce_int96_timestamp_unit="ms")
     return table.column_names, table.to_pylist()
-
-
-# --- matching and comparison ---------------------------------------------------------------
-
-
-def _lower_keys(row: dict[str, Any]) -> dict[str, Any]:
-    return {key.lower(): value for key, value in row.items()}
-
-
-def match_rows(
-    rows: Iterable[dict[str, Any]], marker_name: str, run_id: str
-) -> list[dict[str, Any]]:
-    """Rows whose marker column holds a value of this run. Keys are lower-cased, as in Glue."""
-    prefix = f"{run_id}-"
-    matched = []
-    for row in rows:
-        lowered = _lower_keys(row)
-        value = lowered.get(marker_name.lower())
-        if isinstance(value, str) and value.startswith(prefix):
-            matched.append(lowered)
-    return matched
-
-
-def _to_float32(value: float) -> float:
-    return struct.unpack("f", struct.pack("f", value))[0]
-
-
-def normalize_value(value: Any, column_type: str) -> Any:
-    """Puts a sent or a Parquet value in a comparable form for its column type."""
-    if value is None:
-        return None
-    if column_type in INTEGER_BITS:
-        return int(value)
-    if column_type == "float":
-        return _to_float32(float(value))
-    if column_type == "double":
-        return float(value)
-    if column_type == "boolean":
-        return bool(value)
-    if column_type == "date":
-        if isinstance(value, datetime.datetime):
-            value = value.date()
-        if isinstance(value, str):
-            value = datetime.date.fromisoformat(value)
-        return value.isoformat()
-    if column_type == "timestamp":
-        if hasattr(value, "to_pydatetime"):  # pandas.Timestamp
-            value = value.to_pydatetime()
-        if isinstance(value, str):
-            value = datetime.datetime.fromisoformat(value)
-        if value.tzinfo is not None:
-            value = value.astimezone(datetime.UTC).replace(tzinfo=None)
-        return value.isoformat(sep=" ", timespec="microseconds")
-    return value
-
-
-def compare_rows(
-    sent: dict[str, dict[str, Any]], found: dict[str, dict[str, Any]], columns: Sequence[Column]
-) -> list[str]:
-    """Mismatch descriptions for every found row whose values differ from what was sent."""
-    mismatches = []
-    for marker_value, row in sorted(found.items()):
-        record = sent.get(marker_value)
-        if record is None:
-            mismatches.append(f"{marker_value}: row was not sent by this run")
-            continue
-        for column in columns:
-            key = column.name.lower()
-            if key not in row:
-                mismatches.append(f"{marker_value}: column {column.name} missing from row")
-                continue
-            expected = normalize_value(record.get(column.name), column.type)
-            try:
-                actual = normalize_value(row[key], column.type)
-            except (TypeError, ValueError, AttributeError):
-                actual = row[key]
-            if expected != actual:
-                mismatches.append(
-                    f"{marker_value}: {column.name} sent {expected!r}, Parquet has {actual!r}"
-                )
-    return mismatches
-
-
-def check_schema(file_columns: Sequence[str], columns: Sequence[Column]) -> list[str]:
-    """Configured column names absent from a Parquet file's schema (compared case-insensitively)."""
-    present = {name.lower() for name in file_columns}
-    return [column.name for column in columns if column.name.lower() not in present]
 
 
 # --- polling --------------------------------------------------------------------------------
@@ -598,16 +356,47 @@ def plan(args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+def verdict(
+    result: PollResult,
+    sent: dict[str, dict[str, Any]],
+    outputs: StackOutputs,
+    timeout_seconds: float,
+    elapsed_seconds: float,
+    log: Log,
+) -> int:
+    """Logs what the rows showed and prints PASS or one FAIL line per problem; the exit code."""
+    problems, mismatches = evaluate(result, sent, outputs, timeout_seconds)
+    for mismatch in mismatches[:MAX_REPORTED_MISMATCHES]:
+        log(f"mismatch {mismatch}")
+    if result.duplicate_count:
+        log(
+            f"note: {result.duplicate_count} duplicate row(s), expected with at-least-once delivery"
+        )
+    if result.schemas and not any(
+        check_schema(file_columns, outputs.columns) for file_columns in result.schemas.values()
+    ):
+        log("schema ok: every configured column is present")
+    if result.found and not mismatches:
+        log(f"values ok: {len(result.found)} rows equal what was sent")
+
+    if problems:
+        for problem in problems:
+            print(f"FAIL: {problem}", flush=True)
+        return 1
+    print(
+        f"PASS: {len(result.found)}/{len(sent)} rows delivered as Parquet in "
+        f"{elapsed_seconds:.1f} s",
+        flush=True,
+    )
+    return 0
+
+
 def run(run: Run) -> int:
     """Puts the records, waits for their Parquet rows and prints PASS or each problem."""
-    args, sleep = run.args, run.sleep
+    args, sleep, log = run.args, run.sleep, run.log
     rng = random.Random(args.seed)
     started_monotonic = time.monotonic()
     started_at = datetime.datetime.now(datetime.UTC)
-
-    def log(message: str) -> None:
-        print(f"[{time.monotonic() - started_monotonic:6.1f}s] {message}", flush=True)
-
     outputs = stack_outputs_from(run.outputs)
     marker = choose_marker_column(outputs.columns)
     log(
@@ -655,30 +444,7 @@ def run(run: Run) -> int:
         f"{len(result.found)}/{len(sent)} rows after {result.polls} poll(s)"
     )
 
-    problems, mismatches = evaluate(result, sent, outputs, args.timeout_seconds)
-    for mismatch in mismatches[:MAX_REPORTED_MISMATCHES]:
-        log(f"mismatch {mismatch}")
-    if result.duplicate_count:
-        log(
-            f"note: {result.duplicate_count} duplicate row(s), expected with at-least-once delivery"
-        )
-    if result.schemas and not any(
-        check_schema(file_columns, outputs.columns) for file_columns in result.schemas.values()
-    ):
-        log("schema ok: every configured column is present")
-    if result.found and not mismatches:
-        log(f"values ok: {len(result.found)} rows equal what was sent")
-
-    if problems:
-        for problem in problems:
-            print(f"FAIL: {problem}", flush=True)
-        return 1
-    print(
-        f"PASS: {len(result.found)}/{len(sent)} rows delivered as Parquet in "
-        f"{elapsed_seconds:.1f} s",
-        flush=True,
-    )
-    return 0
+    return verdict(result, sent, outputs, args.timeout_seconds, elapsed_seconds, log)
 
 
 SMOKE = SmokeTest(

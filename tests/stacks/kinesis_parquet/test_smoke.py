@@ -24,6 +24,7 @@ from moto import mock_aws
 
 from ml_refarch.smoke import runner
 from ml_refarch.stacks.kinesis_parquet import PATTERN, smoke
+from ml_refarch.stacks.kinesis_parquet import records as kinesis_records
 from ml_refarch.stacks.kinesis_parquet.outputs import Outputs
 from tests.load import REPO_ROOT, load_by_path
 from tests.smoke_fakes import runner_for
@@ -74,14 +75,14 @@ def good_outputs(**overrides: str) -> list[dict[str, str]]:
         Outputs.GLUE_DATABASE_NAME: "ml_refarch",
         Outputs.GLUE_TABLE_NAME: "clickstream",
         Outputs.INPUT_FORMAT: "json",
-        Outputs.COLUMNS_JSON: json.dumps(smoke.DEFAULT_COLUMNS),
+        Outputs.COLUMNS_JSON: json.dumps(kinesis_records.DEFAULT_COLUMNS),
     }
     values.update(overrides)
     return [{"OutputKey": key, "OutputValue": value} for key, value in values.items()]
 
 
 def columns_of(raw: list[dict[str, str]]) -> list[Any]:
-    return smoke.parse_columns(json.dumps(raw))
+    return kinesis_records.parse_columns(json.dumps(raw))
 
 
 # --- outputs and columns ---------------------------------------------------------------------
@@ -93,7 +94,7 @@ def test_parse_stack_outputs() -> None:
     assert (outputs.data_prefix, outputs.error_prefix) == ("data/", "errors/")
     assert outputs.input_format == "csv"
     assert [c.name for c in outputs.columns][:2] == ["event_id", "user_id"]
-    assert outputs.columns[5] == smoke.Column("event_time", "timestamp")
+    assert outputs.columns[5] == kinesis_records.Column("event_time", "timestamp")
 
 
 def test_parse_stack_outputs_missing_key_names_it() -> None:
@@ -136,9 +137,9 @@ def test_firehose_expressions_are_cut_from_prefixes() -> None:
 
 def test_marker_column_is_first_string_column() -> None:
     columns = columns_of([{"name": "n", "type": "int"}, {"name": "id", "type": "string"}])
-    assert smoke.choose_marker_column(columns).name == "id"
+    assert kinesis_records.choose_marker_column(columns).name == "id"
     with pytest.raises(smoke.SetupError, match="no string column"):
-        smoke.choose_marker_column(columns_of([{"name": "n", "type": "int"}]))
+        kinesis_records.choose_marker_column(columns_of([{"name": "n", "type": "int"}]))
 
 
 # --- generation and encoding -------------------------------------------------------------------
@@ -146,7 +147,7 @@ def test_marker_column_is_first_string_column() -> None:
 
 def test_generated_records_match_columns_and_types() -> None:
     columns = columns_of(ALL_TYPES)
-    records = smoke.generate_records(columns, 200, "smoke-abc", random.Random(1))
+    records = kinesis_records.generate_records(columns, 200, "smoke-abc", random.Random(1))
 
     assert len(records) == 200
     assert [r["event_id"] for r in records] == [f"smoke-abc-{i:06d}" for i in range(200)]
@@ -165,12 +166,12 @@ def test_generated_records_match_columns_and_types() -> None:
 
 
 def test_generation_is_deterministic_with_a_seed() -> None:
-    columns = columns_of(smoke.DEFAULT_COLUMNS)
+    columns = columns_of(kinesis_records.DEFAULT_COLUMNS)
 
     def run(seed: int) -> tuple[str, list[dict[str, Any]]]:
         rng = random.Random(seed)
-        run_id = smoke.make_run_id(rng)
-        return run_id, smoke.generate_records(columns, 20, run_id, rng)
+        run_id = kinesis_records.make_run_id(rng)
+        return run_id, kinesis_records.generate_records(columns, 20, run_id, rng)
 
     assert run(7) == run(7)
     assert run(7)[0] != run(8)[0]
@@ -181,10 +182,12 @@ def test_csv_encoding_quotes_and_round_trips() -> None:
     columns = columns_of([ALL_TYPES[0], {"name": "note", "type": "string"}])
     awkward = ["a,b", 'say "hi"', "line\nbreak", "carriage\rreturn", "Zoë 東京 🚀", " spaced "]
     for text in awkward:
-        line = smoke.encode_csv_line({"event_id": "id-1", "note": text}, columns).decode()
+        line = kinesis_records.encode_csv_line({"event_id": "id-1", "note": text}, columns).decode()
         assert line.endswith("\n") and not line.endswith("\r\n")
         assert list(csv.reader(io.StringIO(line, newline=""))) == [["id-1", text]]
-    assert smoke.encode_csv_line({"event_id": "x", "note": "a,b"}, columns) == b'x,"a,b"\n'
+    assert (
+        kinesis_records.encode_csv_line({"event_id": "x", "note": "a,b"}, columns) == b'x,"a,b"\n'
+    )
 
 
 def test_csv_encoding_of_typed_values() -> None:
@@ -202,13 +205,13 @@ def test_csv_encoding_of_typed_values() -> None:
         "event_time": "2024-01-31 12:00:00.000",
         "page": None,
     }
-    assert smoke.encode_csv_line(record, columns) == (
+    assert kinesis_records.encode_csv_line(record, columns) == (
         b"e,false,-1,2,3,9223372036854775807,0.25,1e-07,2024-01-31,2024-01-31 12:00:00.000,\n"
     )
 
 
 def test_json_encoding_is_one_utf8_line() -> None:
-    line = smoke.encode_json_line({"event_id": "Zoë", "n": 1})
+    line = kinesis_records.encode_json_line({"event_id": "Zoë", "n": 1})
     assert line == '{"event_id":"Zoë","n":1}\n'.encode()
 
 
@@ -216,22 +219,22 @@ def test_json_encoding_is_one_utf8_line() -> None:
 def test_csv_records_pass_the_transform_lambda_and_equal_the_json_encoding(seed: int) -> None:
     columns = columns_of(ALL_TYPES)
     lambda_columns = transform.parse_columns(json.dumps(ALL_TYPES))
-    records = smoke.generate_records(columns, 50, f"smoke-{seed}", random.Random(seed))
+    records = kinesis_records.generate_records(columns, 50, f"smoke-{seed}", random.Random(seed))
     for record in records:
-        csv_line = smoke.encode_record(record, columns, "csv").decode()
-        json_line = smoke.encode_record(record, columns, "json").decode()
+        csv_line = kinesis_records.encode_record(record, columns, "csv").decode()
+        json_line = kinesis_records.encode_record(record, columns, "json").decode()
         assert transform.convert_row(csv_line, lambda_columns) == json.loads(json_line)
 
 
 def test_batching_by_count() -> None:
-    batches = smoke.batch_entries(list(range(1201)))
+    batches = kinesis_records.batch_entries(list(range(1201)))
     assert [len(b) for b in batches] == [500, 500, 201]
     assert [x for b in batches for x in b] == list(range(1201))
-    assert smoke.batch_entries([]) == []
+    assert kinesis_records.batch_entries([]) == []
 
 
 def test_batching_by_bytes() -> None:
-    batches = smoke.batch_entries(["x" * 400] * 10, max_bytes=1000, size=len)
+    batches = kinesis_records.batch_entries(["x" * 400] * 10, max_bytes=1000, size=len)
     assert [len(b) for b in batches] == [2, 2, 2, 2, 2]
 
 
@@ -295,26 +298,30 @@ def test_match_rows_uses_run_prefix_and_lowercases_keys() -> None:
         {"Event_ID": None, "n": 3},
         {"Event_ID": "other", "n": 4},
     ]
-    assert smoke.match_rows(rows, "event_id", "smoke-1") == [{"event_id": "smoke-1-000001", "n": 1}]
+    assert kinesis_records.match_rows(rows, "event_id", "smoke-1") == [
+        {"event_id": "smoke-1-000001", "n": 1}
+    ]
 
 
 def test_normalize_value_handles_parquet_representations() -> None:
     utc_plus_2 = datetime.timezone(datetime.timedelta(hours=2))
     aware = datetime.datetime(2024, 5, 1, 14, 0, 0, 123000, tzinfo=utc_plus_2)
-    assert smoke.normalize_value(aware, "timestamp") == "2024-05-01 12:00:00.123000"
-    assert smoke.normalize_value("2024-05-01 12:00:00.123", "timestamp") == (
+    assert kinesis_records.normalize_value(aware, "timestamp") == "2024-05-01 12:00:00.123000"
+    assert kinesis_records.normalize_value("2024-05-01 12:00:00.123", "timestamp") == (
         "2024-05-01 12:00:00.123000"
     )
-    assert smoke.normalize_value(datetime.date(2024, 5, 1), "date") == "2024-05-01"
-    assert smoke.normalize_value(0.1, "float") == smoke.normalize_value(0.100000001, "float")
-    assert smoke.normalize_value(None, "int") is None
+    assert kinesis_records.normalize_value(datetime.date(2024, 5, 1), "date") == "2024-05-01"
+    assert kinesis_records.normalize_value(0.1, "float") == kinesis_records.normalize_value(
+        0.100000001, "float"
+    )
+    assert kinesis_records.normalize_value(None, "int") is None
 
 
 def test_compare_rows_reports_each_difference() -> None:
     columns = columns_of([{"name": "id", "type": "string"}, {"name": "n", "type": "int"}])
     sent = {"r-1": {"id": "r-1", "n": 1}, "r-2": {"id": "r-2", "n": 2}}
     found = {"r-1": {"id": "r-1", "n": 1}, "r-2": {"id": "r-2", "n": 3}, "r-9": {"id": "r-9"}}
-    assert smoke.compare_rows(sent, found, columns) == [
+    assert kinesis_records.compare_rows(sent, found, columns) == [
         "r-2: n sent 2, Parquet has 3",
         "r-9: row was not sent by this run",
     ]
@@ -322,8 +329,8 @@ def test_compare_rows_reports_each_difference() -> None:
 
 def test_check_schema_is_case_insensitive() -> None:
     columns = columns_of([{"name": "Event_Id", "type": "string"}, {"name": "n", "type": "int"}])
-    assert smoke.check_schema(["event_id", "n", "extra"], columns) == []
-    assert smoke.check_schema(["event_id"], columns) == ["n"]
+    assert kinesis_records.check_schema(["event_id", "n", "extra"], columns) == []
+    assert kinesis_records.check_schema(["event_id"], columns) == ["n"]
 
 
 def test_evaluate_collects_every_problem_but_tolerates_duplicates() -> None:
@@ -377,7 +384,7 @@ def test_dry_run_needs_no_aws(monkeypatch, capsys) -> None:
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("smoke-")]
     assert len(rows) == 3
-    assert all(len(next(csv.reader([row]))) == len(smoke.DEFAULT_COLUMNS) for row in rows)
+    assert all(len(next(csv.reader([row]))) == len(kinesis_records.DEFAULT_COLUMNS) for row in rows)
     assert "event_id" in out and PATTERN.stack_name in out
 
 
@@ -520,7 +527,7 @@ def run_main(argv: list[str], sleep: Callable[[float], None]) -> int:
 
 @pytest.mark.parametrize(
     ("columns", "input_format", "records"),
-    [(smoke.DEFAULT_COLUMNS, "json", 60), (ALL_TYPES, "csv", 40)],
+    [(kinesis_records.DEFAULT_COLUMNS, "json", 60), (ALL_TYPES, "csv", 40)],
     ids=["clickstream-json", "all-types-csv"],
 )
 def test_main_succeeds_when_parquet_arrives(
@@ -540,19 +547,19 @@ def test_main_succeeds_when_parquet_arrives(
 
 
 def test_main_fails_on_changed_values(aws, capsys) -> None:
-    create_stack(aws, smoke.DEFAULT_COLUMNS, "json")
+    create_stack(aws, kinesis_records.DEFAULT_COLUMNS, "json")
 
     def tamper(rows: list[dict[str, Any]]) -> None:
         rows[0]["revenue"] += 1
 
-    sleep = fake_firehose(aws, smoke.DEFAULT_COLUMNS, "json", tamper=tamper)
+    sleep = fake_firehose(aws, kinesis_records.DEFAULT_COLUMNS, "json", tamper=tamper)
     assert run_main(["--records", "5"], sleep) == 1
     out = capsys.readouterr().out
     assert "FAIL: 1 value mismatch(es)" in out and "revenue sent" in out
 
 
 def test_main_fails_when_error_objects_appear(aws, capsys) -> None:
-    create_stack(aws, smoke.DEFAULT_COLUMNS, "csv")
+    create_stack(aws, kinesis_records.DEFAULT_COLUMNS, "csv")
 
     def sleep(seconds: float) -> None:
         aws["s3"].put_object(
@@ -566,7 +573,7 @@ def test_main_fails_when_error_objects_appear(aws, capsys) -> None:
 
 
 def test_main_times_out_without_parquet(aws, capsys) -> None:
-    create_stack(aws, smoke.DEFAULT_COLUMNS, "json")
+    create_stack(aws, kinesis_records.DEFAULT_COLUMNS, "json")
     sleeps: list[float] = []
 
     assert run_main(["--records", "5", "--timeout-seconds", "0"], sleeps.append) == 1
