@@ -20,6 +20,7 @@ from typing import Any
 
 from ml_refarch.model_artifacts import load_manifest, parse_scores, sample_csv, scores_match
 from ml_refarch.smoke.core import Check, Deadline, Log, SetupError
+from ml_refarch.smoke.outputs import EndpointOutputs
 
 PAIR_SEPARATOR = ","
 NAME_SEPARATOR = "="
@@ -208,6 +209,29 @@ def sample_body_and_manifest() -> tuple[str, dict[str, Any]]:
     """The request body of sample rows and the manifest they come from."""
     manifest = load_manifest()
     return sample_csv(manifest), manifest
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """What a smoke check sends to an endpoint stack and what each variant must answer."""
+
+    endpoint_name: str
+    body: str
+    variant_models: dict[str, str]
+    expected: dict[str, list[float]]
+
+
+def expectations(outputs: Mapping[str, str]) -> Expectations:
+    """The endpoint, the sample rows and each variant's expected scores, from the
+    ``EndpointName`` and ``VariantModels`` outputs; SetupError when they are unusable."""
+    body, manifest = sample_body_and_manifest()
+    variant_models = parse_variant_models(outputs[EndpointOutputs.VARIANT_MODELS])
+    return Expectations(
+        endpoint_name=outputs[EndpointOutputs.ENDPOINT_NAME],
+        body=body,
+        variant_models=variant_models,
+        expected=expected_scores(variant_models, manifest),
+    )
 
 
 def answers_check(answers: Sequence[Answer]) -> Check:

@@ -162,10 +162,9 @@ def run(run: Run) -> list[smoke.Check]:
     log = run.log
     args, outputs = run.args, run.outputs
     sagemaker, runtime = run.client("sagemaker"), run.client("sagemaker-runtime")
-    name = outputs[Outputs.ENDPOINT_NAME]
-    body, manifest = endpoint_smoke.sample_body_and_manifest()
-    variant_models = endpoint_smoke.parse_variant_models(outputs[Outputs.VARIANT_MODELS])
-    expected = endpoint_smoke.expected_scores(variant_models, manifest)
+    target = endpoint_smoke.expectations(outputs)
+    name, body, variant_models = target.endpoint_name, target.body, target.variant_models
+    expected = target.expected
     deadline = run.deadline()
     in_service, description = endpoint_smoke.wait_in_service(
         sagemaker, name, deadline, args.poll_seconds, log

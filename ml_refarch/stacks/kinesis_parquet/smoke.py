@@ -70,7 +70,6 @@ LAST_MODIFIED_SLACK_SECONDS = 5
 MAX_REPORTED_MISMATCHES = 20
 
 
-
 @dataclass(frozen=True)
 class StackOutputs:
     stream_name: str

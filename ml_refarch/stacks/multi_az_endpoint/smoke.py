@@ -138,10 +138,9 @@ def plan(args: argparse.Namespace) -> str:
 def run(run: Run) -> list[smoke.Check]:
     args, outputs = run.args, run.outputs
     sagemaker, runtime = run.client("sagemaker"), run.client("sagemaker-runtime")
-    name = outputs[Outputs.ENDPOINT_NAME]
-    body, manifest = endpoint_smoke.sample_body_and_manifest()
-    variant_models = endpoint_smoke.parse_variant_models(outputs[Outputs.VARIANT_MODELS])
-    expected = endpoint_smoke.expected_scores(variant_models, manifest)
+    target = endpoint_smoke.expectations(outputs)
+    name, body, variant_models = target.endpoint_name, target.body, target.variant_models
+    expected = target.expected
     in_service, description = endpoint_smoke.wait_in_service(
         sagemaker, name, run.deadline(), args.poll_seconds, run.log
     )
