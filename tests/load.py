@@ -25,4 +25,3 @@ def load_by_path(name: str, path: Path) -> ModuleType:
     finally:
         sys.dont_write_bytecode = dont_write_bytecode
     return module
-
