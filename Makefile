@@ -19,6 +19,12 @@ $(VENV)/.runtime: requirements.txt constraints.txt | $(PY)
 	$(PY) -m pip install $(PIP_FLAGS) -r requirements.txt -c constraints.txt
 	touch $@
 
+# The project itself, editable, so `python -m ml_refarch ...` and the scripts import it from
+# any directory (no sys.path changes); its dependencies come from the pinned set above.
+$(VENV)/.project: pyproject.toml $(VENV)/.runtime
+	$(PY) -m pip install $(PIP_FLAGS) --no-deps -e .
+	touch $@
+
 # checkov pins an old boto3, so it lives in a venv of its own (see requirements-checkov.txt).
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt constraints-checkov.txt | $(PY)
 	$(PYTHON) -m venv $(CHECKOV_VENV)
@@ -33,7 +39,7 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.runtime
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(VENV)/.runtime node_modules/.installed
+setup: $(VENV)/.runtime $(VENV)/.project node_modules/.installed
 
 setup-dev: setup $(VENV)/.dev
 

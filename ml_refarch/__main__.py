@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ml_refarch import catalog
+from ml_refarch import catalog, smoke
 
 
 def _list(_: argparse.Namespace) -> int:
@@ -173,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         help="bootstrap and deploy with the pinned CDK CLI (make deploy-local) instead of boto3",
     )
     rehearse.set_defaults(run=_rehearse)
+    smoke.add_command(commands)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -10,7 +10,7 @@ They are trained on the logistic dataset of ``scripts/make_training_data.py`` (8
 features, label 1 with probability sigmoid(w.x)), so a good model reaches about 0.89
 accuracy. ``manifest.json`` next to them records, per model, its training settings and
 hold-out accuracy, and for everyone a few sample rows with each model's expected scores:
-smoke scripts send those rows to a deployed endpoint and compare the answer.
+smoke tests send those rows to a deployed endpoint and compare the answer.
 
 Regenerate (the same inputs give the same bytes; a test checks the committed files)::
 

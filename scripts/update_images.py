@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ml_refarch.constructs.images import IMAGES_FILE, sdk_table
 

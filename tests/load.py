@@ -25,8 +25,3 @@ def load_by_path(name: str, path: Path) -> ModuleType:
     finally:
         sys.dont_write_bytecode = dont_write_bytecode
     return module
-
-
-def load_script(name: str) -> ModuleType:
-    """``scripts/<name>.py``, as module ``name``."""
-    return load_by_path(name, REPO_ROOT / "scripts" / f"{name}.py")

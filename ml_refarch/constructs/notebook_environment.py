@@ -22,6 +22,7 @@ from ml_refarch.constructs.isolated_vpc import CORE_SERVICES, NOTEBOOK_SERVICES,
 from ml_refarch.constructs.package_repository import PackageRepository
 from ml_refarch.constructs.secure_bucket import SecureBucket
 from ml_refarch.lifecycle import render_script
+from ml_refarch.smoke.outputs import NotebookOutputs
 
 WHEELHOUSE_PREFIX = "wheelhouse/"
 
@@ -162,28 +163,42 @@ class NotebookEnvironment(Construct):
         return policies
 
     def add_outputs(self, stack: cdk.Stack, package_source: str) -> None:
-        """The outputs a smoke script and a data scientist need, shared by both patterns."""
+        """The outputs the smoke checks and a data scientist need, shared by both patterns."""
 
         def output(name: str, value: str, description: str) -> None:
             cdk.CfnOutput(stack, name, value=value, description=description)
 
-        output("DataBucketName", self.data_bucket.bucket_name, "Data bucket")
-        output("JobRoleArn", self.execution_role.role_arn, "Role for jobs and models")
-        output("DataScientistRoleArn", self.data_scientist_role.role_arn, "Notebook role")
+        output(NotebookOutputs.DATA_BUCKET_NAME, self.data_bucket.bucket_name, "Data bucket")
         output(
-            "SubnetIds",
+            NotebookOutputs.JOB_ROLE_ARN, self.execution_role.role_arn, "Role for jobs and models"
+        )
+        output(
+            NotebookOutputs.DATA_SCIENTIST_ROLE_ARN,
+            self.data_scientist_role.role_arn,
+            "Notebook role",
+        )
+        output(
+            NotebookOutputs.SUBNET_IDS,
             cdk.Fn.join(",", [subnet.subnet_id for subnet in self.network.subnets]),
             "Isolated subnets for jobs (comma-separated)",
         )
         output(
-            "SecurityGroupId",
+            NotebookOutputs.SECURITY_GROUP_ID,
             self.network.workload_security_group.security_group_id,
             "Security group for jobs",
         )
-        output("KeyArn", self.key.key_arn, "KMS key for volumes and outputs")
-        output("PackageSource", package_source, "Where packages come from")
+        output(NotebookOutputs.KEY_ARN, self.key.key_arn, "KMS key for volumes and outputs")
+        output(NotebookOutputs.PACKAGE_SOURCE, package_source, "Where packages come from")
         if self.packages is not None:
-            output("CodeArtifactDomain", self.packages.domain_name, "CodeArtifact domain")
-            output("CodeArtifactRepository", self.packages.repository_name, "Repository")
+            output(
+                NotebookOutputs.CODE_ARTIFACT_DOMAIN,
+                self.packages.domain_name,
+                "CodeArtifact domain",
+            )
+            output(
+                NotebookOutputs.CODE_ARTIFACT_REPOSITORY,
+                self.packages.repository_name,
+                "Repository",
+            )
         else:
-            output("WheelhouseUri", self.wheelhouse_uri, "Upload wheels here")
+            output(NotebookOutputs.WHEELHOUSE_URI, self.wheelhouse_uri, "Upload wheels here")

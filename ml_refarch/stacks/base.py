@@ -8,6 +8,9 @@ from constructs import Construct
 
 from ml_refarch.config import LOCAL_REGION, Profile
 from ml_refarch.constructs.defaults import ResourceDefaults
+from ml_refarch.constructs.model_endpoint import ModelEndpoint
+from ml_refarch.smoke.endpoint import format_variant_models
+from ml_refarch.smoke.outputs import EndpointOutputs
 
 #: Availability Zones of a ``local``-target stack that is not pinned to a region.
 LOCAL_ZONE_LETTERS = ("a", "b", "c")
@@ -94,5 +97,30 @@ class PatternStack(cdk.Stack):
         return [f"{region}{letter}" for letter in LOCAL_ZONE_LETTERS]
 
     def output(self, name: str, value: str, description: str) -> cdk.CfnOutput:
-        """Add a stack output with a fixed logical id, so smoke scripts can rely on it."""
+        """Add a stack output with a fixed logical id, so smoke checks can rely on it.
+
+        ``name`` is one of the unit's ``outputs.Outputs`` constants, which the smoke checks
+        and tests read too.
+        """
         return cdk.CfnOutput(self, name, value=value, description=description)
+
+    def endpoint_outputs(self, endpoint: ModelEndpoint) -> None:
+        """The outputs every stack around one committed-model endpoint declares
+        (:class:`~ml_refarch.smoke.outputs.EndpointOutputs`), which the endpoint smoke
+        checks read."""
+        foundation = endpoint.foundation
+        self.output(EndpointOutputs.ENDPOINT_NAME, endpoint.endpoint_name, "The real-time endpoint")
+        self.output(
+            EndpointOutputs.ENDPOINT_ARN, endpoint.endpoint_arn, "What InvokeEndpoint grants name"
+        )
+        self.output(
+            EndpointOutputs.VARIANT_MODELS,
+            format_variant_models(endpoint.variant_models),
+            "Production variants and the committed model each serves",
+        )
+        self.output(
+            EndpointOutputs.ALERT_TOPIC_ARN, foundation.topic.topic_arn, "5xx and latency alarms"
+        )
+        self.output(
+            EndpointOutputs.KEY_ARN, foundation.key.key_arn, "Key of the volumes and the topic"
+        )

@@ -25,11 +25,11 @@ def test_readme_carries_the_catalog_table():
     )
 
 
-def test_every_pattern_has_a_docs_page_and_a_smoke_script():
+def test_every_pattern_has_a_docs_page_smoke_checks_and_output_names():
     for pattern in catalog.PATTERNS:
         assert (ROOT / pattern.docs_page).is_file(), pattern.docs_page
-        script = ROOT / "scripts" / f"smoke_{pattern.id.replace('-', '_')}.py"
-        assert script.is_file(), script
+        assert pattern.has_module("smoke") and pattern.has_module("outputs"), pattern.package
+        assert hasattr(pattern.module("smoke"), "SMOKE"), pattern.package
 
 
 def test_pattern_ids_and_stack_names_are_unique_and_well_formed():

@@ -13,8 +13,8 @@ containers). Resources:
   alarms on 5xx errors and model latency to an encrypted SNS topic.
 
 The weights are the starting split. ``UpdateEndpointWeightsAndCapacities`` shifts traffic on
-the running endpoint without redeploying (``scripts/smoke_ab_variants.py --set-weights``);
-a later ``cdk deploy`` that changes the configuration sets the weights from it again.
+the running endpoint without redeploying (``python -m ml_refarch smoke ab-variants --set-weights``);
+a later ``cdk deploy`` that changes the configuration sets the weights from the configuration again.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from constructs import Construct
 
 from ml_refarch.config import Profile
 from ml_refarch.constructs.model_endpoint import ServedVariant, committed_model_endpoint
-from ml_refarch.endpoint_smoke import format_variant_models
 from ml_refarch.model_artifacts import RECIPES
 from ml_refarch.stacks.ab_variants.settings import AbVariantsSettings
 from ml_refarch.stacks.base import PatternStack
@@ -69,12 +68,4 @@ class AbVariantsStack(PatternStack):
             hosting=settings,
         )
         self.hosting = self.endpoint.foundation
-        self.output("EndpointName", self.endpoint.endpoint_name, "The real-time endpoint")
-        self.output("EndpointArn", self.endpoint.endpoint_arn, "What InvokeEndpoint grants name")
-        self.output(
-            "VariantModels",
-            format_variant_models(self.endpoint.variant_models),
-            "Production variants and the committed model each serves",
-        )
-        self.output("AlertTopicArn", self.hosting.topic.topic_arn, "5xx and latency alarms")
-        self.output("KeyArn", self.hosting.key.key_arn, "Key of the volumes and the topic")
+        self.endpoint_outputs(self.endpoint)

@@ -29,6 +29,7 @@ from ml_refarch.constructs.execution_role import SageMakerExecutionRole
 from ml_refarch.constructs.images import framework_image_uri
 from ml_refarch.constructs.isolated_vpc import IsolatedVpc
 from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.fsx_training.outputs import Outputs
 from ml_refarch.stacks.fsx_training.settings import FsxTrainingSettings
 
 #: Lustre's network ports (FSx for Lustre user guide, "File system access control with
@@ -158,27 +159,31 @@ class FsxTrainingStack(PatternStack):
 
         image_uri = framework_image_uri(self)
         bucket_url = self.bucket.s3_url_for_object
-        self.output("FileSystemId", self.file_system.ref, "Lustre file system")
-        self.output("MountName", self.file_system.attr_lustre_mount_name, "Lustre mount name")
+        self.output(Outputs.FILE_SYSTEM_ID, self.file_system.ref, "Lustre file system")
         self.output(
-            "DirectoryPath",
+            Outputs.MOUNT_NAME, self.file_system.attr_lustre_mount_name, "Lustre mount name"
+        )
+        self.output(
+            Outputs.DIRECTORY_PATH,
             f"/{self.file_system.attr_lustre_mount_name}{FILE_SYSTEM_PATH}",
             "FSx path of the training data (the FileSystemDataSource DirectoryPath)",
         )
-        self.output("SubnetIds", subnet.subnet_id, "Subnet for training jobs (the file system's)")
         self.output(
-            "SecurityGroupId",
+            Outputs.SUBNET_IDS, subnet.subnet_id, "Subnet for training jobs (the file system's)"
+        )
+        self.output(
+            Outputs.SECURITY_GROUP_ID,
             self.network.workload_security_group.security_group_id,
             "Security group for training jobs (Lustre ports open within it)",
         )
-        self.output("TrainingRoleArn", self.training_role.role_arn, "Training job role")
-        self.output("BucketName", self.bucket.bucket_name, "Training bucket")
-        self.output("DataUri", bucket_url(DATA_PREFIX), "Upload training data here")
-        self.output("CheckpointUri", bucket_url("checkpoints/"), "Spot checkpoints")
-        self.output("OutputUri", bucket_url("output/"), "Model artifacts")
-        self.output("CodeUri", bucket_url("code/"), "Training code, one prefix per job")
-        self.output("KeyArn", key.key_arn, "KMS key for volumes and outputs")
-        self.output("ImageUri", image_uri, "scikit-learn training image for this region")
+        self.output(Outputs.TRAINING_ROLE_ARN, self.training_role.role_arn, "Training job role")
+        self.output(Outputs.BUCKET_NAME, self.bucket.bucket_name, "Training bucket")
+        self.output(Outputs.DATA_URI, bucket_url(DATA_PREFIX), "Upload training data here")
+        self.output(Outputs.CHECKPOINT_URI, bucket_url("checkpoints/"), "Spot checkpoints")
+        self.output(Outputs.OUTPUT_URI, bucket_url("output/"), "Model artifacts")
+        self.output(Outputs.CODE_URI, bucket_url("code/"), "Training code, one prefix per job")
+        self.output(Outputs.KEY_ARN, key.key_arn, "KMS key for volumes and outputs")
+        self.output(Outputs.IMAGE_URI, image_uri, "scikit-learn training image for this region")
 
     def _allow_fsx_data_repository(self, key) -> None:
         # FSx reads the linked bucket through a service-linked role named after the file

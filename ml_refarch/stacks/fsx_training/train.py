@@ -41,7 +41,7 @@ from typing import Any
 import boto3
 import botocore.exceptions
 
-from ml_refarch.smoke import (
+from ml_refarch.smoke.core import (
     Deadline,
     Log,
     SetupError,

@@ -71,6 +71,7 @@ from ml_refarch.stacks.inference_pipeline.artifacts import (
     PREPROCESS_STEP,
     PipelineStepArtifact,
 )
+from ml_refarch.stacks.inference_pipeline.outputs import Outputs
 from ml_refarch.stacks.inference_pipeline.settings import InferencePipelineSettings
 
 INPUT_PREFIX = "input/"
@@ -261,24 +262,28 @@ class InferencePipelineStack(PatternStack):
         log_group = workflow.log_group
         self.rules = self._rules()
 
-        self.output("EndpointName", self.endpoint.endpoint_name, "Invoke with raw CSV records")
-        self.output("ModelName", self.model.model_name, "The three-container pipeline model")
-        self.output("BucketName", self.bucket.bucket_name, "Batch input and output bucket")
         self.output(
-            "InputUri",
+            Outputs.ENDPOINT_NAME, self.endpoint.endpoint_name, "Invoke with raw CSV records"
+        )
+        self.output(Outputs.MODEL_NAME, self.model.model_name, "The three-container pipeline model")
+        self.output(Outputs.BUCKET_NAME, self.bucket.bucket_name, "Batch input and output bucket")
+        self.output(
+            Outputs.INPUT_URI,
             self.bucket.s3_url_for_object(INPUT_PREFIX),
             "Upload id,f1..f8,plan CSV here",
         )
         self.output(
-            "OutputUri",
+            Outputs.OUTPUT_URI,
             self.bucket.s3_url_for_object(OUTPUT_PREFIX),
             "Predictions (id,label,score), one folder per run",
         )
         self.output(
-            "StateMachineArn", self.state_machine.state_machine_arn, "The batch transform workflow"
+            Outputs.STATE_MACHINE_ARN,
+            self.state_machine.state_machine_arn,
+            "The batch transform workflow",
         )
-        self.output("TopicArn", self.foundation.topic.topic_arn, "Alarms and failed runs")
-        self.output("LogGroupName", log_group.log_group_name, "Execution history")
+        self.output(Outputs.TOPIC_ARN, self.foundation.topic.topic_arn, "Alarms and failed runs")
+        self.output(Outputs.LOG_GROUP_NAME, log_group.log_group_name, "Execution history")
 
     # --- data access of the jobs -----------------------------------------------------------
 

@@ -22,6 +22,7 @@ from constructs import Construct
 from ml_refarch.config import Profile
 from ml_refarch.constructs.notebook_environment import NotebookEnvironment
 from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.isolated_notebook.outputs import Outputs
 from ml_refarch.stacks.isolated_notebook.settings import IsolatedNotebookSettings
 
 _Hook = sagemaker.CfnNotebookInstanceLifecycleConfig.NotebookInstanceLifecycleHookProperty
@@ -95,14 +96,16 @@ class IsolatedNotebookStack(PatternStack):
         for dependency in environment.permissions:
             self.notebook.node.add_dependency(dependency)
 
-        self.output("NotebookName", self.notebook.attr_notebook_instance_name, "Notebook instance")
         self.output(
-            "LifecycleConfigName",
+            Outputs.NOTEBOOK_NAME, self.notebook.attr_notebook_instance_name, "Notebook instance"
+        )
+        self.output(
+            Outputs.LIFECYCLE_CONFIG_NAME,
             self.lifecycle.attr_notebook_instance_lifecycle_config_name,
             "Lifecycle configuration",
         )
         self.output(
-            "NotebookEndpointId",
+            Outputs.NOTEBOOK_ENDPOINT_ID,
             environment.network.endpoints["SageMakerNotebook"].vpc_endpoint_id,
             "VPC endpoint presigned notebook URLs must come through",
         )

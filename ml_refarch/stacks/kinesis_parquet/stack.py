@@ -31,6 +31,7 @@ from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.config import Profile
 from ml_refarch.constructs import SecureBucket, customer_managed_key, encrypted_log_group
 from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.kinesis_parquet.outputs import Outputs
 from ml_refarch.stacks.kinesis_parquet.settings import KinesisParquetSettings
 
 LAMBDA_DIR = Path(__file__).resolve().parents[3] / "lambdas"
@@ -202,20 +203,24 @@ class KinesisParquetStack(PatternStack):
 
         self.delivery_stream = self._delivery_stream(key, database_name, delivery_logs)
 
-        self.output("StreamName", self.stream.stream_name, "Kinesis data stream to write to")
+        self.output(Outputs.STREAM_NAME, self.stream.stream_name, "Kinesis data stream to write to")
         self.output(
-            "DeliveryStreamName",
+            Outputs.DELIVERY_STREAM_NAME,
             self.delivery_stream.ref,
             "Firehose delivery stream that converts records to Parquet",
         )
-        self.output("BucketName", self.bucket.bucket_name, "Bucket holding the Parquet files")
-        self.output("DataPrefix", DATA_PREFIX, "Prefix of the Parquet objects")
-        self.output("ErrorPrefix", ERROR_PREFIX, "Prefix of records Firehose could not deliver")
-        self.output("GlueDatabaseName", database_name, "Glue database of the table")
-        self.output("GlueTableName", "events", "Glue table describing the Parquet files")
-        self.output("InputFormat", settings.input_format, "Format producers must send")
         self.output(
-            "ColumnsJson",
+            Outputs.BUCKET_NAME, self.bucket.bucket_name, "Bucket holding the Parquet files"
+        )
+        self.output(Outputs.DATA_PREFIX, DATA_PREFIX, "Prefix of the Parquet objects")
+        self.output(
+            Outputs.ERROR_PREFIX, ERROR_PREFIX, "Prefix of records Firehose could not deliver"
+        )
+        self.output(Outputs.GLUE_DATABASE_NAME, database_name, "Glue database of the table")
+        self.output(Outputs.GLUE_TABLE_NAME, "events", "Glue table describing the Parquet files")
+        self.output(Outputs.INPUT_FORMAT, settings.input_format, "Format producers must send")
+        self.output(
+            Outputs.COLUMNS_JSON,
             json.dumps([{"name": c.name, "type": c.type} for c in settings.columns]),
             "Columns of the table, in order",
         )

@@ -42,6 +42,7 @@ from ml_refarch.constructs.workflow import (
     states_resource,
 )
 from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.ml_workflow.outputs import Outputs
 from ml_refarch.stacks.ml_workflow.settings import MlWorkflowSettings
 from ml_refarch.training import (
     CODE_CHANNEL,
@@ -219,13 +220,19 @@ class MlWorkflowStack(PatternStack):
         self.state_machine = workflow.state_machine
         log_group = workflow.log_group
 
-        self.output("StateMachineArn", self.state_machine.state_machine_arn, "The workflow")
-        self.output("TopicArn", self.topic.topic_arn, "Failure notifications (subscribe here)")
-        self.output("BucketName", self.bucket.bucket_name, "Training bucket")
-        self.output("DataUri", self.bucket.s3_url_for_object("data/"), "train/ and validation/")
-        self.output("EndpointName", self.endpoint_name, "The endpoint the workflow deploys")
-        self.output("LogGroupName", log_group.log_group_name, "Execution history")
-        self.output("JobRoleArn", self.execution_role.role_arn, "Role of jobs and the endpoint")
+        self.output(Outputs.STATE_MACHINE_ARN, self.state_machine.state_machine_arn, "The workflow")
+        self.output(
+            Outputs.TOPIC_ARN, self.topic.topic_arn, "Failure notifications (subscribe here)"
+        )
+        self.output(Outputs.BUCKET_NAME, self.bucket.bucket_name, "Training bucket")
+        self.output(
+            Outputs.DATA_URI, self.bucket.s3_url_for_object("data/"), "train/ and validation/"
+        )
+        self.output(Outputs.ENDPOINT_NAME, self.endpoint_name, "The endpoint the workflow deploys")
+        self.output(Outputs.LOG_GROUP_NAME, log_group.log_group_name, "Execution history")
+        self.output(
+            Outputs.JOB_ROLE_ARN, self.execution_role.role_arn, "Role of jobs and the endpoint"
+        )
 
     # --- the state machine ----------------------------------------------------------------
 

@@ -42,34 +42,36 @@ from typing import Any
 
 import boto3
 
-from ml_refarch import model_artifacts, smoke
+from ml_refarch import model_artifacts
+from ml_refarch.smoke import core as smoke
 from ml_refarch.stacks.model_monitor import PATTERN
+from ml_refarch.stacks.model_monitor.outputs import Outputs
 
 DEFAULT_STACK_NAME = PATTERN.stack_name
 REQUIRED_OUTPUTS = (
-    "RoleArn",
-    "KeyArn",
-    "SubnetIds",
-    "SecurityGroupIds",
-    "BaselineDatasetUri",
-    "BaselineResultsUri",
-    "MonitoringInstanceType",
-    "MonitoringInstanceCount",
-    "MonitoringVolumeSizeGiB",
-    "MaxRuntimeSeconds",
+    Outputs.ROLE_ARN,
+    Outputs.KEY_ARN,
+    Outputs.SUBNET_IDS,
+    Outputs.SECURITY_GROUP_IDS,
+    Outputs.BASELINE_DATASET_URI,
+    Outputs.BASELINE_RESULTS_URI,
+    Outputs.MONITORING_INSTANCE_TYPE,
+    Outputs.MONITORING_INSTANCE_COUNT,
+    Outputs.MONITORING_VOLUME_SIZE_GI_B,
+    Outputs.MAX_RUNTIME_SECONDS,
 )
 #: What ``--dry-run`` shows without ``--outputs-file``: outputs shaped like a deployment's.
 EXAMPLE_OUTPUTS = {
-    "RoleArn": "arn:aws:iam::123456789012:role/MlRefArch-ModelMonitor-ExecutionRole-EXAMPLE",
-    "KeyArn": "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000",
-    "SubnetIds": "subnet-0example0000000a,subnet-0example0000000b",
-    "SecurityGroupIds": "sg-0example000000000",
-    "BaselineDatasetUri": "s3://mlrefarch-modelmonitor-example/baseline/dataset/baseline.csv",
-    "BaselineResultsUri": "s3://mlrefarch-modelmonitor-example/baseline/results",
-    "MonitoringInstanceType": "ml.m5.xlarge",
-    "MonitoringInstanceCount": "1",
-    "MonitoringVolumeSizeGiB": "30",
-    "MaxRuntimeSeconds": "1800",
+    Outputs.ROLE_ARN: "arn:aws:iam::123456789012:role/MlRefArch-ModelMonitor-ExecutionRole-EXAMPLE",
+    Outputs.KEY_ARN: "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000",
+    Outputs.SUBNET_IDS: "subnet-0example0000000a,subnet-0example0000000b",
+    Outputs.SECURITY_GROUP_IDS: "sg-0example000000000",
+    Outputs.BASELINE_DATASET_URI: "s3://mlrefarch-modelmonitor-example/baseline/dataset/baseline.csv",
+    Outputs.BASELINE_RESULTS_URI: "s3://mlrefarch-modelmonitor-example/baseline/results",
+    Outputs.MONITORING_INSTANCE_TYPE: "ml.m5.xlarge",
+    Outputs.MONITORING_INSTANCE_COUNT: "1",
+    Outputs.MONITORING_VOLUME_SIZE_GI_B: "30",
+    Outputs.MAX_RUNTIME_SECONDS: "1800",
 }
 #: The baseline's CSV layout: no header, the endpoint's output columns first.
 DATASET_FORMAT = {"csv": {"header": False, "output_columns_position": "START"}}
@@ -122,34 +124,34 @@ def plan_from_outputs(
         SetupError: naming missing or malformed outputs.
     """
     smoke.require(outputs, *REQUIRED_OUTPUTS)
-    key_parts = outputs["KeyArn"].split(":")
+    key_parts = outputs[Outputs.KEY_ARN].split(":")
     if len(key_parts) < 6 or key_parts[2] != "kms":
-        raise smoke.SetupError(f"output KeyArn is not a KMS key ARN: {outputs['KeyArn']!r}")
-    subnets = tuple(smoke.split_ids(outputs["SubnetIds"]))
-    groups = tuple(smoke.split_ids(outputs["SecurityGroupIds"]))
+        raise smoke.SetupError(f"output KeyArn is not a KMS key ARN: {outputs[Outputs.KEY_ARN]!r}")
+    subnets = tuple(smoke.split_ids(outputs[Outputs.SUBNET_IDS]))
+    groups = tuple(smoke.split_ids(outputs[Outputs.SECURITY_GROUP_IDS]))
     if len(subnets) < 2:
         raise smoke.SetupError(
             f"output SubnetIds must list subnets in two or more zones, got {subnets}"
         )
     if not groups:
         raise smoke.SetupError("output SecurityGroupIds lists no security group")
-    split_s3_uri(outputs["BaselineDatasetUri"])
-    if not outputs["BaselineResultsUri"].startswith("s3://"):
+    split_s3_uri(outputs[Outputs.BASELINE_DATASET_URI])
+    if not outputs[Outputs.BASELINE_RESULTS_URI].startswith("s3://"):
         raise smoke.SetupError(
-            f"output BaselineResultsUri is not an S3 URI: {outputs['BaselineResultsUri']!r}"
+            f"output BaselineResultsUri is not an S3 URI: {outputs[Outputs.BASELINE_RESULTS_URI]!r}"
         )
     return BaselinePlan(
         region=region or key_parts[3],
-        role_arn=outputs["RoleArn"],
-        key_arn=outputs["KeyArn"],
+        role_arn=outputs[Outputs.ROLE_ARN],
+        key_arn=outputs[Outputs.KEY_ARN],
         subnet_ids=subnets,
         security_group_ids=groups,
-        dataset_uri=outputs["BaselineDatasetUri"],
-        results_uri=outputs["BaselineResultsUri"].rstrip("/"),
-        instance_type=outputs["MonitoringInstanceType"],
-        instance_count=_whole_number(outputs, "MonitoringInstanceCount"),
-        volume_size_gib=_whole_number(outputs, "MonitoringVolumeSizeGiB"),
-        max_runtime_seconds=_whole_number(outputs, "MaxRuntimeSeconds"),
+        dataset_uri=outputs[Outputs.BASELINE_DATASET_URI],
+        results_uri=outputs[Outputs.BASELINE_RESULTS_URI].rstrip("/"),
+        instance_type=outputs[Outputs.MONITORING_INSTANCE_TYPE],
+        instance_count=_whole_number(outputs, Outputs.MONITORING_INSTANCE_COUNT),
+        volume_size_gib=_whole_number(outputs, Outputs.MONITORING_VOLUME_SIZE_GI_B),
+        max_runtime_seconds=_whole_number(outputs, Outputs.MAX_RUNTIME_SECONDS),
         job_name=job_name,
     )
 

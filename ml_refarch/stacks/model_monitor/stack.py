@@ -56,6 +56,7 @@ from ml_refarch.constructs.model_endpoint import (
 )
 from ml_refarch.model_artifacts import DATASET_FEATURES, DEFAULT_MODEL
 from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.model_monitor.outputs import Outputs
 from ml_refarch.stacks.model_monitor.settings import ModelMonitorSettings
 
 #: Where things live in the monitor bucket.
@@ -255,48 +256,57 @@ class ModelMonitorStack(PatternStack):
         self.drift_alarm = self._drift_alarm(schedule_name, foundation)
 
         outputs = {
-            "EndpointName": (self.endpoint.endpoint_name, "The monitored endpoint"),
-            "VariantName": (ALL_TRAFFIC, "Its production variant"),
-            "ScheduleName": (schedule_name, "The data quality monitoring schedule"),
-            "JobDefinitionName": (job_definition_name, "The data quality job definition"),
-            "BucketName": (self.bucket.bucket_name, "Captures, baseline and reports"),
-            "CaptureUri": (
+            Outputs.ENDPOINT_NAME: (self.endpoint.endpoint_name, "The monitored endpoint"),
+            Outputs.VARIANT_NAME: (ALL_TRAFFIC, "Its production variant"),
+            Outputs.SCHEDULE_NAME: (schedule_name, "The data quality monitoring schedule"),
+            Outputs.JOB_DEFINITION_NAME: (job_definition_name, "The data quality job definition"),
+            Outputs.BUCKET_NAME: (self.bucket.bucket_name, "Captures, baseline and reports"),
+            Outputs.CAPTURE_URI: (
                 self.bucket.s3_url_for_object(CAPTURE_PREFIX),
                 "Where the endpoint's captured requests and responses land",
             ),
-            "BaselineDatasetUri": (
+            Outputs.BASELINE_DATASET_URI: (
                 self.bucket.s3_url_for_object(BASELINE_DATASET_KEY),
                 "The baseline CSV the baseline script uploads",
             ),
-            "BaselineResultsUri": (
+            Outputs.BASELINE_RESULTS_URI: (
                 self.bucket.s3_url_for_object(BASELINE_RESULTS_PREFIX),
                 "Where the baselining job writes constraints.json and statistics.json",
             ),
-            "ConstraintsUri": (constraints_uri, "The constraints the monitor checks"),
-            "StatisticsUri": (statistics_uri, "The baseline statistics the monitor compares"),
-            "ReportsUri": (reports_uri, "Monitoring reports and violations"),
-            "RoleArn": (role.role_arn, "Role of the endpoint, baselining and monitoring jobs"),
-            "KeyArn": (key.key_arn, "Key of the bucket, job volumes and outputs"),
-            "SubnetIds": (cdk.Fn.join(",", subnets), "Isolated subnets of the jobs"),
-            "SecurityGroupIds": (cdk.Fn.join(",", security_groups), "Security group of jobs"),
-            "MonitoringInstanceType": (
+            Outputs.CONSTRAINTS_URI: (constraints_uri, "The constraints the monitor checks"),
+            Outputs.STATISTICS_URI: (
+                statistics_uri,
+                "The baseline statistics the monitor compares",
+            ),
+            Outputs.REPORTS_URI: (reports_uri, "Monitoring reports and violations"),
+            Outputs.ROLE_ARN: (
+                role.role_arn,
+                "Role of the endpoint, baselining and monitoring jobs",
+            ),
+            Outputs.KEY_ARN: (key.key_arn, "Key of the bucket, job volumes and outputs"),
+            Outputs.SUBNET_IDS: (cdk.Fn.join(",", subnets), "Isolated subnets of the jobs"),
+            Outputs.SECURITY_GROUP_IDS: (
+                cdk.Fn.join(",", security_groups),
+                "Security group of jobs",
+            ),
+            Outputs.MONITORING_INSTANCE_TYPE: (
                 settings.monitoring_instance_type,
                 "Instance type of monitoring and baselining jobs",
             ),
-            "MonitoringInstanceCount": (
+            Outputs.MONITORING_INSTANCE_COUNT: (
                 str(settings.monitoring_instance_count),
                 "Instances of monitoring and baselining jobs",
             ),
-            "MonitoringVolumeSizeGiB": (
+            Outputs.MONITORING_VOLUME_SIZE_GI_B: (
                 str(settings.monitoring_volume_size_gib),
                 "ML storage volume of monitoring and baselining jobs",
             ),
-            "MaxRuntimeSeconds": (
+            Outputs.MAX_RUNTIME_SECONDS: (
                 str(settings.max_runtime_seconds),
                 "Time limit of monitoring and baselining jobs",
             ),
-            "DriftAlarmName": (self.drift_alarm.alarm_name, "Alarm on baseline drift"),
-            "TopicArn": (foundation.topic.topic_arn, "Alarm notifications (subscribe here)"),
+            Outputs.DRIFT_ALARM_NAME: (self.drift_alarm.alarm_name, "Alarm on baseline drift"),
+            Outputs.TOPIC_ARN: (foundation.topic.topic_arn, "Alarm notifications (subscribe here)"),
         }
         for name, (value, description) in outputs.items():
             self.output(name, value, description)

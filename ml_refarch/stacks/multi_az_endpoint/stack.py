@@ -24,7 +24,6 @@ from constructs import Construct
 
 from ml_refarch.config import Profile
 from ml_refarch.constructs.model_endpoint import ServedVariant, committed_model_endpoint
-from ml_refarch.endpoint_smoke import format_variant_models
 from ml_refarch.model_artifacts import DEFAULT_MODEL
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.multi_az_endpoint.settings import MultiAzEndpointSettings
@@ -64,12 +63,4 @@ class MultiAzEndpointStack(PatternStack):
             hosting=settings,
         )
         self.hosting = self.endpoint.foundation
-        self.output("EndpointName", self.endpoint.endpoint_name, "The real-time endpoint")
-        self.output("EndpointArn", self.endpoint.endpoint_arn, "What InvokeEndpoint grants name")
-        self.output(
-            "VariantModels",
-            format_variant_models(self.endpoint.variant_models),
-            "Production variants and the committed model each serves",
-        )
-        self.output("AlertTopicArn", self.hosting.topic.topic_arn, "5xx and latency alarms")
-        self.output("KeyArn", self.hosting.key.key_arn, "Key of the volumes and the topic")
+        self.endpoint_outputs(self.endpoint)

@@ -39,6 +39,7 @@ from ml_refarch.constructs.model_endpoint import (
 )
 from ml_refarch.model_artifacts import MODELS_DIR, RECIPES
 from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.multi_model_endpoint.outputs import Outputs
 from ml_refarch.stacks.multi_model_endpoint.settings import MultiModelEndpointSettings
 
 #: Where the artifacts live in the bucket: the container's ModelDataUrl.
@@ -122,16 +123,18 @@ class MultiModelEndpointStack(PatternStack):
         self.model = hosted.models[SERVED_MODEL]
         self.endpoint = hosted.endpoint
 
-        self.output("EndpointName", self.endpoint.endpoint_name, "The multi-model endpoint")
-        self.output("VariantName", VARIANT_NAME, "Its one variant (all models share it)")
-        self.output("ModelsBucketName", self.bucket.bucket_name, "Bucket of the artifacts")
-        self.output("ModelsUri", self.models_uri, "Prefix the container loads models from")
+        self.output(Outputs.ENDPOINT_NAME, self.endpoint.endpoint_name, "The multi-model endpoint")
+        self.output(Outputs.VARIANT_NAME, VARIANT_NAME, "Its one variant (all models share it)")
+        self.output(Outputs.MODELS_BUCKET_NAME, self.bucket.bucket_name, "Bucket of the artifacts")
+        self.output(Outputs.MODELS_URI, self.models_uri, "Prefix the container loads models from")
         self.output(
-            "CommittedModels",
+            Outputs.COMMITTED_MODELS,
             ",".join(COMMITTED_ARTIFACTS),
             "TargetModel names of the artifacts the stack publishes",
         )
-        self.output("AlarmTopicArn", self.foundation.topic.topic_arn, "Alarms (subscribe here)")
+        self.output(
+            Outputs.ALARM_TOPIC_ARN, self.foundation.topic.topic_arn, "Alarms (subscribe here)"
+        )
 
     def _grant_model_reads(self) -> None:
         """Let SageMaker read artifacts under the prefix, and nothing else in the bucket."""
@@ -173,7 +176,7 @@ class MultiModelEndpointStack(PatternStack):
             sources=[
                 s3_deployment.Source.asset(
                     str(MODELS_DIR),
-                    # Only the artifacts: the manifest is for smoke scripts, not SageMaker.
+                    # Only the artifacts: the manifest is for the smoke checks, not SageMaker.
                     exclude=["*", *(f"!{name}" for name in COMMITTED_ARTIFACTS)],
                 )
             ],

@@ -44,6 +44,7 @@ from ml_refarch.constructs.hosting import ModelArtifact
 from ml_refarch.constructs.model_endpoint import HostingFoundation, ModelEndpoint, ServedModel
 from ml_refarch.model_artifacts import DATASET_FEATURES, DEFAULT_MODEL
 from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.public_endpoint.outputs import Outputs
 from ml_refarch.stacks.public_endpoint.settings import PublicEndpointSettings
 
 STAGE_NAME = "v1"
@@ -212,20 +213,32 @@ class PublicEndpointStack(PatternStack):
             )
         self._acknowledge_stage()
 
-        self.output("ApiUrl", self.api.url, "Base URL of the v1 stage")
-        self.output("PredictUrl", self.api.url_for_path(f"/{RESOURCE_PATH}"), "POST JSON rows here")
-        self.output("AuthMode", settings.auth, "iam (SigV4) or api-key (x-api-key header)")
-        self.output("MaxRowsPerRequest", str(settings.max_rows_per_request), "Rows a body may hold")
-        self.output("RestApiId", self.api.rest_api_id, "The REST API")
-        self.output("StageName", STAGE_NAME, "The deployed stage")
-        self.output("EndpointName", self.endpoint.endpoint_name, "The private SageMaker endpoint")
-        self.output("IntegrationRoleArn", self.integration_role.role_arn, "Role API Gateway uses")
-        self.output("AccessLogGroupName", self.access_logs.log_group_name, "JSON access logs")
-        self.output("AlertTopicArn", foundation.topic.topic_arn, "Endpoint alarms")
+        self.output(Outputs.API_URL, self.api.url, "Base URL of the v1 stage")
+        self.output(
+            Outputs.PREDICT_URL, self.api.url_for_path(f"/{RESOURCE_PATH}"), "POST JSON rows here"
+        )
+        self.output(Outputs.AUTH_MODE, settings.auth, "iam (SigV4) or api-key (x-api-key header)")
+        self.output(
+            Outputs.MAX_ROWS_PER_REQUEST, str(settings.max_rows_per_request), "Rows a body may hold"
+        )
+        self.output(Outputs.REST_API_ID, self.api.rest_api_id, "The REST API")
+        self.output(Outputs.STAGE_NAME, STAGE_NAME, "The deployed stage")
+        self.output(
+            Outputs.ENDPOINT_NAME, self.endpoint.endpoint_name, "The private SageMaker endpoint"
+        )
+        self.output(
+            Outputs.INTEGRATION_ROLE_ARN, self.integration_role.role_arn, "Role API Gateway uses"
+        )
+        self.output(
+            Outputs.ACCESS_LOG_GROUP_NAME, self.access_logs.log_group_name, "JSON access logs"
+        )
+        self.output(Outputs.ALERT_TOPIC_ARN, foundation.topic.topic_arn, "Endpoint alarms")
         if self.api_key is not None:
-            self.output("ApiKeyId", self.api_key.key_id, "Key id; read the value with get-api-key")
+            self.output(
+                Outputs.API_KEY_ID, self.api_key.key_id, "Key id; read the value with get-api-key"
+            )
         if self.web_acl is not None:
-            self.output("WebAclArn", self.web_acl.attr_arn, "WAF web ACL on the stage")
+            self.output(Outputs.WEB_ACL_ARN, self.web_acl.attr_arn, "WAF web ACL on the stage")
 
     # --- the API -------------------------------------------------------------------------
 

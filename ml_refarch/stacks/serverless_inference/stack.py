@@ -32,6 +32,7 @@ from ml_refarch.constructs.model_endpoint import (
     ServedVariant,
 )
 from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.serverless_inference.outputs import Outputs
 from ml_refarch.stacks.serverless_inference.settings import ServerlessInferenceSettings
 
 VARIANT_NAME = "Serverless"
@@ -112,7 +113,9 @@ class ServerlessInferenceStack(PatternStack):
             "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured",
             "PCI.DSS.321-SageMakerEndpointConfigurationKMSKeyConfigured",
         )
-        self.output("EndpointName", self.endpoint.endpoint_name, "The serverless endpoint")
-        self.output("VariantName", VARIANT_NAME, "Its one (serverless) variant")
-        self.output("ModelName", settings.model, "Committed model it serves (manifest name)")
-        self.output("AlarmTopicArn", self.foundation.topic.topic_arn, "Alarms (subscribe here)")
+        self.output(Outputs.ENDPOINT_NAME, self.endpoint.endpoint_name, "The serverless endpoint")
+        self.output(Outputs.VARIANT_NAME, VARIANT_NAME, "Its one (serverless) variant")
+        self.output(Outputs.MODEL_NAME, settings.model, "Committed model it serves (manifest name)")
+        self.output(
+            Outputs.ALARM_TOPIC_ARN, self.foundation.topic.topic_arn, "Alarms (subscribe here)"
+        )

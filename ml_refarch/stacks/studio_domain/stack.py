@@ -18,6 +18,7 @@ from constructs import Construct
 from ml_refarch.config import Profile
 from ml_refarch.constructs.notebook_environment import NotebookEnvironment
 from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.studio_domain.outputs import Outputs
 from ml_refarch.stacks.studio_domain.settings import StudioDomainSettings
 
 
@@ -105,9 +106,13 @@ class StudioDomainStack(PatternStack):
             ),
         )
 
-        self.output("DomainId", self.domain.attr_domain_id, "Studio domain")
-        self.output("DomainUrl", self.domain.attr_url, "Studio URL (through the VPC only)")
-        self.output("UserProfileName", settings.user_profile_name, "Studio user profile")
-        self.output("HomeEfsId", self.domain.attr_home_efs_file_system_id, "Home file system")
-        self.output("LifecycleConfigArn", lifecycle_arn, "JupyterLab lifecycle configuration")
+        self.output(Outputs.DOMAIN_ID, self.domain.attr_domain_id, "Studio domain")
+        self.output(Outputs.DOMAIN_URL, self.domain.attr_url, "Studio URL (through the VPC only)")
+        self.output(Outputs.USER_PROFILE_NAME, settings.user_profile_name, "Studio user profile")
+        self.output(
+            Outputs.HOME_EFS_ID, self.domain.attr_home_efs_file_system_id, "Home file system"
+        )
+        self.output(
+            Outputs.LIFECYCLE_CONFIG_ARN, lifecycle_arn, "JupyterLab lifecycle configuration"
+        )
         environment.add_outputs(self, settings.package_source)

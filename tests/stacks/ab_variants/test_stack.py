@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ml_refarch.stacks.ab_variants.outputs import Outputs
 from tests.support import Variant, only_resource, resources_of_type, synthesize
 
 STACK = "MlRefArch-AbVariants"
@@ -48,7 +49,10 @@ def test_each_variant_serves_its_own_model_version(template):
         properties = model["Properties"]
         assert properties["EnableNetworkIsolation"] is True
         assert len(properties["VpcConfig"]["Subnets"]) >= 2
-    assert template["Outputs"]["VariantModels"]["Value"] == "churn-v1=churn-v1,churn-v2=churn-v2"
+    assert (
+        template["Outputs"][Outputs.VARIANT_MODELS]["Value"]
+        == "churn-v1=churn-v1,churn-v2=churn-v2"
+    )
 
 
 def test_every_variant_scales_and_raises_alarms(template):

@@ -9,6 +9,7 @@ import pytest
 
 from ml_refarch.cfn import literal_text
 from ml_refarch.constructs.images import framework_image_uri, image_uris_by_region
+from ml_refarch.stacks.fsx_training.outputs import Outputs
 from tests.support import only_resource, resources_of_type
 
 STACK = "MlRefArch-FsxTraining"
@@ -76,7 +77,7 @@ def test_file_system_sits_in_an_isolated_subnet_without_interface_endpoints(sand
     assert "isolated" in subnet["Ref"]
     endpoints = resources_of_type(sandbox, "AWS::EC2::VPCEndpoint").values()
     assert [e["Properties"].get("VpcEndpointType", "Gateway") for e in endpoints] == ["Gateway"]
-    assert sandbox["Outputs"]["SubnetIds"]["Value"] == subnet
+    assert sandbox["Outputs"][Outputs.SUBNET_IDS]["Value"] == subnet
 
 
 def test_training_role_is_scoped_to_the_bucket_key_and_file_system(sandbox):
@@ -122,24 +123,24 @@ def test_key_admits_only_this_accounts_fsx_data_repository_role(sandbox):
 
 def test_outputs_give_the_train_command_everything_it_reads(sandbox):
     assert set(sandbox["Outputs"]) >= {
-        "FileSystemId",
-        "MountName",
-        "DirectoryPath",
-        "SubnetIds",
-        "SecurityGroupId",
-        "TrainingRoleArn",
-        "BucketName",
-        "CheckpointUri",
-        "OutputUri",
-        "KeyArn",
-        "ImageUri",
+        Outputs.FILE_SYSTEM_ID,
+        Outputs.MOUNT_NAME,
+        Outputs.DIRECTORY_PATH,
+        Outputs.SUBNET_IDS,
+        Outputs.SECURITY_GROUP_ID,
+        Outputs.TRAINING_ROLE_ARN,
+        Outputs.BUCKET_NAME,
+        Outputs.CHECKPOINT_URI,
+        Outputs.OUTPUT_URI,
+        Outputs.KEY_ARN,
+        Outputs.IMAGE_URI,
     }
-    directory = sandbox["Outputs"]["DirectoryPath"]["Value"]
+    directory = sandbox["Outputs"][Outputs.DIRECTORY_PATH]["Value"]
     assert literal_text(directory) == "/*/data"
 
 
 def test_image_uri_maps_every_region_the_sdk_knows(sandbox):
-    image = sandbox["Outputs"]["ImageUri"]["Value"]
+    image = sandbox["Outputs"][Outputs.IMAGE_URI]["Value"]
     (mapping_id, region, attribute) = image["Fn::FindInMap"]
     assert region == {"Ref": "AWS::Region"} and attribute == "uri"
     mapping = sandbox["Mappings"][mapping_id]

@@ -13,6 +13,7 @@ from ml_refarch.app import add_pattern_stacks
 from ml_refarch.cfn import literal_text
 from ml_refarch.config import read_config
 from ml_refarch.constructs.guardrails import sagemaker_job_guardrails
+from ml_refarch.stacks.isolated_notebook.outputs import Outputs
 from tests.support import only_resource, project_context, resources_of_type
 
 NOTEBOOK = "MlRefArch-IsolatedNotebook"
@@ -191,7 +192,7 @@ def test_wheelhouse_variant_syncs_from_the_data_bucket(synthesized):
     script = lifecycle_text(config["Properties"]["OnStart"][0]["Content"])
     assert "PACKAGE_SOURCE=s3-wheelhouse" in script
     assert "WHEELHOUSE_S3_URI='s3://*/wheelhouse/'" in script
-    assert template["Outputs"]["WheelhouseUri"]
+    assert template["Outputs"][Outputs.WHEELHOUSE_URI]
 
 
 def test_codeartifact_proxies_pypi_with_a_customer_managed_key(notebook):
@@ -238,18 +239,18 @@ def test_notebook_may_pass_only_the_job_role(notebook):
 
 def test_outputs_give_the_smoke_script_what_it_reads(notebook):
     assert set(notebook["Outputs"]) >= {
-        "NotebookName",
-        "LifecycleConfigName",
-        "NotebookEndpointId",
-        "DataBucketName",
-        "JobRoleArn",
-        "DataScientistRoleArn",
-        "SubnetIds",
-        "SecurityGroupId",
-        "KeyArn",
-        "PackageSource",
-        "CodeArtifactDomain",
-        "CodeArtifactRepository",
+        Outputs.NOTEBOOK_NAME,
+        Outputs.LIFECYCLE_CONFIG_NAME,
+        Outputs.NOTEBOOK_ENDPOINT_ID,
+        Outputs.DATA_BUCKET_NAME,
+        Outputs.JOB_ROLE_ARN,
+        Outputs.DATA_SCIENTIST_ROLE_ARN,
+        Outputs.SUBNET_IDS,
+        Outputs.SECURITY_GROUP_ID,
+        Outputs.KEY_ARN,
+        Outputs.PACKAGE_SOURCE,
+        Outputs.CODE_ARTIFACT_DOMAIN,
+        Outputs.CODE_ARTIFACT_REPOSITORY,
     }
 
 

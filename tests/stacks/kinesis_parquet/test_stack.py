@@ -11,6 +11,7 @@ from aws_cdk.assertions import Match, Template
 from ml_refarch.catalog import by_id
 from ml_refarch.config import PROFILES, read_config
 from ml_refarch.stacks.kinesis_parquet import PATTERN
+from ml_refarch.stacks.kinesis_parquet.outputs import Outputs
 from tests.support import only_resource, project_context, resources_of_type
 
 STACK = "MlRefArch-KinesisParquet"
@@ -205,7 +206,7 @@ def test_custom_columns_reach_the_table_and_the_outputs():
         },
     )
     outputs = template.to_json()["Outputs"]
-    assert json.loads(outputs["ColumnsJson"]["Value"]) == [
+    assert json.loads(outputs[Outputs.COLUMNS_JSON]["Value"]) == [
         {"name": "id", "type": "string"},
         {"name": "score", "type": "double"},
     ]
@@ -289,8 +290,8 @@ def test_outputs_give_a_smoke_script_everything_it_needs(sandbox):
         "InputFormat",
         "ColumnsJson",
     }
-    assert outputs["InputFormat"]["Value"] == "json"
-    assert outputs["DataPrefix"]["Value"] == "data/"
+    assert outputs[Outputs.INPUT_FORMAT]["Value"] == "json"
+    assert outputs[Outputs.DATA_PREFIX]["Value"] == "data/"
 
 
 def test_stack_description_names_the_pattern_and_notes_section(sandbox):
@@ -328,7 +329,7 @@ def test_csv_input_adds_the_transform_lambda_before_conversion(csv):
     assert processor["Type"] == "Lambda"
     parameters = {p["ParameterName"]: p["ParameterValue"] for p in processor["Parameters"]}
     assert parameters["LambdaArn"] == {"Fn::GetAtt": [function_id, "Arn"]}
-    assert csv["Outputs"]["InputFormat"]["Value"] == "csv"
+    assert csv["Outputs"][Outputs.INPUT_FORMAT]["Value"] == "csv"
     # Firehose may invoke exactly this function and nothing else.
     policies = resources_of_type(csv, "AWS::IAM::ManagedPolicy").values()
     lambda_statements = [

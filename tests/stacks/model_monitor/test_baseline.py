@@ -8,23 +8,25 @@ import json
 
 import pytest
 
-from ml_refarch import model_artifacts, smoke
+from ml_refarch import model_artifacts
+from ml_refarch.smoke import core as smoke
 from ml_refarch.stacks.model_monitor import baseline
-from tests.scripts.fakes import Fake
+from ml_refarch.stacks.model_monitor.outputs import Outputs
+from tests.smoke_fakes import Fake
 
 KEY = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 OUTPUTS = {
-    "RoleArn": "arn:aws:iam::111122223333:role/monitor-role",
-    "KeyArn": KEY,
-    "SubnetIds": "subnet-aaa,subnet-bbb",
-    "SecurityGroupIds": "sg-123",
-    "BaselineDatasetUri": "s3://monitor-bucket/baseline/dataset/baseline.csv",
-    "BaselineResultsUri": "s3://monitor-bucket/baseline/results",
-    "MonitoringInstanceType": "ml.m5.large",
-    "MonitoringInstanceCount": "2",
-    "MonitoringVolumeSizeGiB": "40",
-    "MaxRuntimeSeconds": "900",
-    "EndpointName": "ignored-by-the-baseline",
+    Outputs.ROLE_ARN: "arn:aws:iam::111122223333:role/monitor-role",
+    Outputs.KEY_ARN: KEY,
+    Outputs.SUBNET_IDS: "subnet-aaa,subnet-bbb",
+    Outputs.SECURITY_GROUP_IDS: "sg-123",
+    Outputs.BASELINE_DATASET_URI: "s3://monitor-bucket/baseline/dataset/baseline.csv",
+    Outputs.BASELINE_RESULTS_URI: "s3://monitor-bucket/baseline/results",
+    Outputs.MONITORING_INSTANCE_TYPE: "ml.m5.large",
+    Outputs.MONITORING_INSTANCE_COUNT: "2",
+    Outputs.MONITORING_VOLUME_SIZE_GI_B: "40",
+    Outputs.MAX_RUNTIME_SECONDS: "900",
+    Outputs.ENDPOINT_NAME: "ignored-by-the-baseline",
 }
 
 

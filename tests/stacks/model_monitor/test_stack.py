@@ -11,6 +11,7 @@ from ml_refarch.app import add_pattern_stacks, project_context
 from ml_refarch.aws_facts import monitoring_runs_per_day
 from ml_refarch.config import read_config
 from ml_refarch.cost import estimate_stack, load_prices
+from ml_refarch.stacks.model_monitor.outputs import Outputs
 from ml_refarch.stacks.model_monitor.stack import (
     CAPTURE_PREFIX,
     COLUMNS,
@@ -150,7 +151,9 @@ def test_schedule_runs_the_job_definition_hourly(template):
     assert config["ScheduleConfig"]["ScheduleExpression"] == "cron(0 * ? * * *)"
     assert job_id in schedule["DependsOn"]
     outputs = template["Outputs"]
-    assert outputs["ScheduleName"]["Value"] == schedule["Properties"]["MonitoringScheduleName"]
+    assert (
+        outputs[Outputs.SCHEDULE_NAME]["Value"] == schedule["Properties"]["MonitoringScheduleName"]
+    )
 
 
 def test_role_reaches_only_the_monitor_prefixes_and_the_metric_namespace(template):
@@ -211,26 +214,26 @@ def test_drift_alarm_takes_the_largest_column_drift_to_the_encrypted_topic(templ
 def test_outputs_carry_what_the_scripts_need(template):
     outputs = template["Outputs"]
     for name in (
-        "EndpointName",
-        "VariantName",
-        "CaptureUri",
-        "BaselineDatasetUri",
-        "BaselineResultsUri",
-        "ConstraintsUri",
-        "StatisticsUri",
-        "RoleArn",
-        "KeyArn",
-        "SubnetIds",
-        "SecurityGroupIds",
-        "MonitoringInstanceType",
-        "MonitoringInstanceCount",
-        "MonitoringVolumeSizeGiB",
-        "MaxRuntimeSeconds",
-        "ScheduleName",
-        "DriftAlarmName",
+        Outputs.ENDPOINT_NAME,
+        Outputs.VARIANT_NAME,
+        Outputs.CAPTURE_URI,
+        Outputs.BASELINE_DATASET_URI,
+        Outputs.BASELINE_RESULTS_URI,
+        Outputs.CONSTRAINTS_URI,
+        Outputs.STATISTICS_URI,
+        Outputs.ROLE_ARN,
+        Outputs.KEY_ARN,
+        Outputs.SUBNET_IDS,
+        Outputs.SECURITY_GROUP_IDS,
+        Outputs.MONITORING_INSTANCE_TYPE,
+        Outputs.MONITORING_INSTANCE_COUNT,
+        Outputs.MONITORING_VOLUME_SIZE_GI_B,
+        Outputs.MAX_RUNTIME_SECONDS,
+        Outputs.SCHEDULE_NAME,
+        Outputs.DRIFT_ALARM_NAME,
     ):
         assert name in outputs, name
-    assert outputs["BaselineResultsUri"]["Value"] == s3_uri(template, "/baseline/results")
+    assert outputs[Outputs.BASELINE_RESULTS_URI]["Value"] == s3_uri(template, "/baseline/results")
 
 
 def test_production_profile_keeps_the_monitor_bucket(synthesized):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ml_refarch.stacks.multi_az_endpoint.outputs import Outputs
 from tests.support import Variant, only_resource, resources_of_type, synthesize
 
 STACK = "MlRefArch-MultiAzEndpoint"
@@ -89,10 +90,10 @@ def test_5xx_and_latency_alarms_go_to_an_encrypted_topic(template):
 
 def test_outputs_name_the_endpoint_and_its_model(template):
     outputs = template["Outputs"]
-    assert outputs["VariantModels"]["Value"] == "AllTraffic=churn-v1"
+    assert outputs[Outputs.VARIANT_MODELS]["Value"] == "AllTraffic=churn-v1"
     endpoint_id = logical_id(template, "AWS::SageMaker::Endpoint")
-    assert outputs["EndpointName"]["Value"] == {"Fn::GetAtt": [endpoint_id, "EndpointName"]}
-    assert outputs["EndpointArn"]["Value"] == {"Ref": endpoint_id}
+    assert outputs[Outputs.ENDPOINT_NAME]["Value"] == {"Fn::GetAtt": [endpoint_id, "EndpointName"]}
+    assert outputs[Outputs.ENDPOINT_ARN]["Value"] == {"Ref": endpoint_id}
     assert {"AlertTopicArn", "KeyArn"} <= set(outputs)
     assert "multi-az-endpoint" in template["Description"]
 

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from ml_refarch.model_artifacts import RECIPES
+from ml_refarch.stacks.multi_model_endpoint.outputs import Outputs
 from tests.support import Variant, only_resource, resources_of_type, synthesize
 
 STACK = "MlRefArch-MultiModelEndpoint"
@@ -143,7 +144,7 @@ def test_alarms_go_to_the_encrypted_topic(template):
 
 def test_outputs_name_the_committed_targets(template):
     outputs = template["Outputs"]
-    assert outputs["CommittedModels"]["Value"] == ",".join(COMMITTED)
+    assert outputs[Outputs.COMMITTED_MODELS]["Value"] == ",".join(COMMITTED)
     assert {"EndpointName", "ModelsBucketName", "ModelsUri"} <= set(outputs)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from ml_refarch.model_artifacts import load_manifest, sample_csv
+from ml_refarch.stacks.public_endpoint.outputs import Outputs
 from ml_refarch.stacks.public_endpoint.stack import (
     ACCESS_LOG_FIELDS,
     CSV_REQUEST_TEMPLATE,
@@ -149,8 +150,8 @@ def test_iam_auth_is_the_default_and_has_no_key(sandbox):
     props = method(sandbox)
     assert props["AuthorizationType"] == "AWS_IAM" and props["ApiKeyRequired"] is False
     assert not resources_of_type(sandbox, "AWS::ApiGateway::ApiKey")
-    assert "ApiKeyId" not in sandbox["Outputs"]
-    assert sandbox["Outputs"]["AuthMode"]["Value"] == "iam"
+    assert Outputs.API_KEY_ID not in sandbox["Outputs"]
+    assert sandbox["Outputs"][Outputs.AUTH_MODE]["Value"] == "iam"
 
 
 def test_api_key_auth_needs_a_key_under_a_throttled_usage_plan_and_outputs_only_its_id(api_key):
@@ -165,8 +166,8 @@ def test_api_key_auth_needs_a_key_under_a_throttled_usage_plan_and_outputs_only_
     assert api_stage["Stage"] == {"Ref": logical_id(api_key, "AWS::ApiGateway::Stage")}
     link = only_resource(api_key, "AWS::ApiGateway::UsagePlanKey")["Properties"]
     assert link["KeyId"] == {"Ref": key_id} and link["KeyType"] == "API_KEY"
-    assert api_key["Outputs"]["ApiKeyId"]["Value"] == {"Ref": key_id}
-    assert api_key["Outputs"]["AuthMode"]["Value"] == "api-key"
+    assert api_key["Outputs"][Outputs.API_KEY_ID]["Value"] == {"Ref": key_id}
+    assert api_key["Outputs"][Outputs.AUTH_MODE]["Value"] == "api-key"
 
 
 # --------------------------------------------------------------------------------------
@@ -376,7 +377,7 @@ def test_an_existing_cloudwatch_role_leaves_the_account_setting_alone(api_key):
 
 def test_the_sandbox_has_no_web_acl(sandbox):
     assert not resources_of_type(sandbox, "AWS::WAFv2::WebACL")
-    assert "WebAclArn" not in sandbox["Outputs"]
+    assert Outputs.WEB_ACL_ARN not in sandbox["Outputs"]
 
 
 def test_production_puts_a_logged_web_acl_on_the_stage(production):
@@ -412,9 +413,15 @@ def test_production_puts_a_logged_web_acl_on_the_stage(production):
 
 def test_outputs_name_what_the_smoke_script_needs(sandbox):
     outputs = sandbox["Outputs"]
-    for name in ("ApiUrl", "PredictUrl", "AuthMode", "MaxRowsPerRequest", "EndpointName"):
+    for name in (
+        Outputs.API_URL,
+        Outputs.PREDICT_URL,
+        Outputs.AUTH_MODE,
+        Outputs.MAX_ROWS_PER_REQUEST,
+        Outputs.ENDPOINT_NAME,
+    ):
         assert name in outputs, name
-    assert outputs["MaxRowsPerRequest"]["Value"] == "50"
-    parts = outputs["PredictUrl"]["Value"]["Fn::Join"][1]
+    assert outputs[Outputs.MAX_ROWS_PER_REQUEST]["Value"] == "50"
+    parts = outputs[Outputs.PREDICT_URL]["Value"]["Fn::Join"][1]
     assert parts[-1] == "/predict"
     assert {"Ref": logical_id(sandbox, "AWS::ApiGateway::Stage")} in parts

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ml_refarch.cost import KMS_KEY_MONTH, estimate_stack, load_prices
+from ml_refarch.stacks.serverless_inference.outputs import Outputs
 from tests.support import Variant, only_resource, resources_of_type, synthesize
 
 STACK = "MlRefArch-ServerlessInference"
@@ -56,7 +57,7 @@ def test_settings_reach_the_variant_including_provisioned_concurrency(provisione
         "ProvisionedConcurrency": 200,
     }
     outputs = provisioned["Outputs"]
-    assert outputs["ModelName"]["Value"] == "churn-v2"
+    assert outputs[Outputs.MODEL_NAME]["Value"] == "churn-v2"
 
 
 def test_no_vpc_is_built_and_the_model_runs_outside_one(template):
@@ -110,5 +111,7 @@ def test_idle_cost_is_only_the_key_and_serverless_use_is_named(template, provisi
 
 
 def test_outputs_name_what_the_smoke_script_reads(template):
-    assert {"EndpointName", "VariantName", "ModelName"} <= set(template["Outputs"])
-    assert template["Outputs"]["ModelName"]["Value"] == "churn-v1"
+    assert {Outputs.ENDPOINT_NAME, Outputs.VARIANT_NAME, Outputs.MODEL_NAME} <= set(
+        template["Outputs"]
+    )
+    assert template["Outputs"][Outputs.MODEL_NAME]["Value"] == "churn-v1"

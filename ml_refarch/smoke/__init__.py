@@ -1,0 +1,36 @@
+"""Smoke tests of deployed stacks: ``python -m ml_refarch smoke <pattern>``.
+
+- :mod:`ml_refarch.smoke.core`: checks, stack outputs, reporting, deadlines, exit codes.
+- :mod:`ml_refarch.smoke.runner`: the command; finds ``SMOKE`` in each pattern's
+  ``ml_refarch/stacks/<pattern>/smoke.py`` through the catalog.
+- :mod:`ml_refarch.smoke.endpoint`: invoking real-time endpoints and judging their scores.
+- :mod:`ml_refarch.smoke.guardrails`: the notebook patterns' guardrail simulation.
+
+This module imports nothing heavy, so registering the command keeps ``list`` fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_command(commands: Any) -> None:
+    """Registers ``smoke`` on ``python -m ml_refarch``'s subcommands.
+
+    Everything after ``smoke`` goes to :func:`ml_refarch.smoke.runner.main` as it is, so each
+    pattern's options (and ``smoke PATTERN --help``) come from that pattern's command line.
+    """
+    command = commands.add_parser(
+        "smoke",
+        help="check a deployed pattern's stack (smoke PATTERN --help for its options)",
+        add_help=False,
+    )
+    command.add_argument("argv", nargs=argparse.REMAINDER)
+    command.set_defaults(run=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ml_refarch.smoke.runner import main
+
+    return main(args.argv)

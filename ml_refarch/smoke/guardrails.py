@@ -1,0 +1,257 @@
+"""Checks shared by the notebook patterns: SageMaker guardrails and the package source.
+
+:func:`guardrail_checks` verifies a data scientist's SageMaker guardrails with
+``iam:SimulatePrincipalPolicy``: it evaluates the role's policies against simulated requests
+(a compliant job, then the same job with one control left out or turned off) without
+creating anything, so it is safe against a real account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import botocore.exceptions
+
+from ml_refarch.smoke.core import Check, SetupError, aws_error_message, require
+
+ALLOWED = "allowed"
+EXPLICIT_DENY = "explicitDeny"
+
+#: Name of the resource in simulated ARNs; the simulation never creates it.
+SIMULATED_RESOURCE_NAME = "ml-refarch-smoke-simulated"
+#: An endpoint id that belongs to no stack, for the request the guardrail must deny.
+FOREIGN_VPC_ENDPOINT_ID = "vpce-0000000000000000"
+
+PACKAGE_SOURCES = {
+    "codeartifact": ("CodeArtifactDomain", "CodeArtifactRepository"),
+    "s3-wheelhouse": ("WheelhouseUri",),
+}
+
+
+def package_source(outputs: Mapping[str, str]) -> str:
+    """Describes where notebooks get packages; raises SetupError if the outputs disagree."""
+    require(outputs, "PackageSource")
+    source = outputs["PackageSource"]
+    if source not in PACKAGE_SOURCES:
+        raise SetupError(
+            f"PackageSource output must be one of {', '.join(PACKAGE_SOURCES)}, got {source!r}"
+        )
+    require(outputs, *PACKAGE_SOURCES[source])
+    if source == "codeartifact":
+        return (
+            f"codeartifact (domain {outputs['CodeArtifactDomain']}, "
+            f"repository {outputs['CodeArtifactRepository']})"
+        )
+    return f"s3-wheelhouse ({outputs['WheelhouseUri']})"
+
+
+@dataclass(frozen=True)
+class SimulatedRequest:
+    """A request to evaluate with the IAM policy simulator, and the decision it must get.
+
+    ``context`` holds ContextEntries in the SimulatePrincipalPolicy format. ``resource_type``
+    is the SageMaker resource type in the ARN of the simulated resource.
+    """
+
+    name: str
+    action: str
+    resource_type: str
+    context: tuple[dict[str, Any], ...]
+    expected: str
+
+
+def context_entry(key: str, key_type: str, values: Iterable[str]) -> dict[str, Any]:
+    """One ContextEntries item: ``context_entry("sagemaker:VpcSubnets", "stringList", ids)``.
+
+    Booleans are ``context_entry(key, "boolean", ["true"])``.
+    """
+    return {"ContextKeyName": key, "ContextKeyValues": list(values), "ContextKeyType": key_type}
+
+
+def guardrail_requests(
+    *, subnet_ids: Sequence[str], key_arn: str, endpoint_ids: Sequence[str] | None = None
+) -> list[SimulatedRequest]:
+    """The requests :func:`guardrail_checks` simulates, with the decisions they must get.
+
+    Each compliant request must be allowed, so the guardrails leave the data scientist able
+    to work; each request with one control left out, or turned off, must hit an explicit
+    Deny. "Left out" and "off" are separate requests because the policy denies them with
+    separate statements.
+    """
+    subnets = context_entry("sagemaker:VpcSubnets", "stringList", subnet_ids)
+    volume_key = context_entry("sagemaker:VolumeKmsKey", "string", [key_arn])
+
+    def flag(key: str, value: bool) -> dict[str, Any]:
+        return context_entry(key, "boolean", ["true" if value else "false"])
+
+    isolation = "sagemaker:NetworkIsolation"
+    encryption = "sagemaker:InterContainerTrafficEncryption"
+    job_controls = {
+        "sagemaker:VpcSubnets": subnets,
+        isolation: flag(isolation, True),
+        encryption: flag(encryption, True),
+        "sagemaker:VolumeKmsKey": volume_key,
+    }
+    model_controls = {"sagemaker:VpcSubnets": subnets, isolation: flag(isolation, True)}
+
+    def request(
+        action: str,
+        resource_type: str,
+        what: str,
+        context: Iterable[dict[str, Any]],
+        expected: str,
+    ) -> SimulatedRequest:
+        return SimulatedRequest(
+            name=f"guardrail {action} {what} -> {expected}",
+            action=f"sagemaker:{action}",
+            resource_type=resource_type,
+            context=tuple(context),
+            expected=expected,
+        )
+
+    def without(controls: dict[str, dict[str, Any]], key: str) -> list[dict[str, Any]]:
+        return [entry for name, entry in controls.items() if name != key]
+
+    def turned_off(controls: dict[str, dict[str, Any]], key: str) -> list[dict[str, Any]]:
+        return [*without(controls, key), flag(key, False)]
+
+    training = ("CreateTrainingJob", "training-job")
+    requests = [request(*training, "compliant", job_controls.values(), ALLOWED)]
+    for key in job_controls:
+        requests.append(
+            request(*training, f"without {key}", without(job_controls, key), EXPLICIT_DENY)
+        )
+    for key in (isolation, encryption):
+        requests.append(
+            request(*training, f"with {key}=false", turned_off(job_controls, key), EXPLICIT_DENY)
+        )
+
+    model = ("CreateModel", "model")
+    requests += [
+        request(*model, "compliant", model_controls.values(), ALLOWED),
+        request(*model, f"without {isolation}", without(model_controls, isolation), EXPLICIT_DENY),
+        request(
+            *model, f"with {isolation}=false", turned_off(model_controls, isolation), EXPLICIT_DENY
+        ),
+        request(
+            *model,
+            "without sagemaker:VpcSubnets",
+            without(model_controls, "sagemaker:VpcSubnets"),
+            EXPLICIT_DENY,
+        ),
+    ]
+
+    transform = ("CreateTransformJob", "transform-job")
+    requests += [
+        request(*transform, "compliant", [volume_key], ALLOWED),
+        request(*transform, "without sagemaker:VolumeKmsKey", [], EXPLICIT_DENY),
+    ]
+
+    if endpoint_ids:
+        presigned = ("CreatePresignedNotebookInstanceUrl", "notebook-instance")
+
+        def source_vpce(endpoint_id: str) -> list[dict[str, Any]]:
+            return [context_entry("aws:SourceVpce", "string", [endpoint_id])]
+
+        requests += [
+            request(*presigned, f"via {endpoint_ids[0]}", source_vpce(endpoint_ids[0]), ALLOWED),
+            request(
+                *presigned,
+                f"via {FOREIGN_VPC_ENDPOINT_ID}",
+                source_vpce(FOREIGN_VPC_ENDPOINT_ID),
+                EXPLICIT_DENY,
+            ),
+            request(*presigned, "from outside any VPC endpoint", [], EXPLICIT_DENY),
+        ]
+    return requests
+
+
+def format_context(context: Iterable[Mapping[str, Any]]) -> str:
+    """``key (type) = v1,v2; ...`` or ``(no context keys)``, for log lines and dry runs."""
+    parts = [
+        f"{entry['ContextKeyName']} ({entry['ContextKeyType']}) = "
+        + ",".join(entry["ContextKeyValues"])
+        for entry in context
+    ]
+    return "; ".join(parts) if parts else "(no context keys)"
+
+
+def _arn_parts(arn: str) -> list[str]:
+    parts = arn.split(":", 5)
+    return parts if len(parts) == 6 and parts[0] == "arn" else []
+
+
+def _evaluation(response: Mapping[str, Any], action: str) -> tuple[str, str]:
+    """The decision for ``action`` in a SimulatePrincipalPolicy response, and notes on it."""
+    for result in response.get("EvaluationResults", []):
+        if result.get("EvalActionName", "").lower() != action.lower():
+            continue
+        notes = []
+        missing = result.get("MissingContextValues") or []
+        if missing:
+            notes.append(f"missing context values: {', '.join(missing)}")
+        boundary = result.get("PermissionsBoundaryDecisionDetail", {})
+        if boundary and not boundary.get("AllowedByPermissionsBoundary", True):
+            notes.append("denied by the permissions boundary")
+        organizations = result.get("OrganizationsDecisionDetail", {})
+        if organizations and not organizations.get("AllowedByOrganizations", True):
+            notes.append("denied by an organizations policy")
+        return result.get("EvalDecision", "unknown"), "; ".join(notes)
+    return "no result", ""
+
+
+def guardrail_checks(
+    iam_client: Any,
+    role_arn: str,
+    *,
+    subnet_ids: Sequence[str],
+    key_arn: str,
+    endpoint_ids: Sequence[str] | None = None,
+) -> list[Check]:
+    """Simulates :func:`guardrail_requests` as ``role_arn``; one Check per request.
+
+    Each request names one resource of the matching type in the role's account, in the
+    region of ``key_arn`` (the stack's region): the role's Allow statements are scoped to
+    such ARNs, and a simulation against the default resource ``*`` would not match them.
+    If the simulator cannot be called (for example, the caller lacks
+    ``iam:SimulatePrincipalPolicy``), the checks end with one failed check naming the error.
+    """
+    role_parts = _arn_parts(role_arn)
+    if not role_parts or role_parts[2] != "iam":
+        raise SetupError(f"DataScientistRoleArn is not an IAM role ARN: {role_arn!r}")
+    partition, account = role_parts[1], role_parts[4]
+    key_parts = _arn_parts(key_arn)
+    region = key_parts[3] if key_parts else ""
+    if not region:
+        raise SetupError(f"KeyArn is not a regional KMS key ARN: {key_arn!r}")
+
+    checks: list[Check] = []
+    requests = guardrail_requests(subnet_ids=subnet_ids, key_arn=key_arn, endpoint_ids=endpoint_ids)
+    for position, request in enumerate(requests):
+        resource_arn = (
+            f"arn:{partition}:sagemaker:{region}:{account}:"
+            f"{request.resource_type}/{SIMULATED_RESOURCE_NAME}"
+        )
+        try:
+            response = iam_client.simulate_principal_policy(
+                PolicySourceArn=role_arn,
+                ActionNames=[request.action],
+                ResourceArns=[resource_arn],
+                ContextEntries=list(request.context),
+            )
+        except botocore.exceptions.ClientError as error:
+            checks.append(
+                Check(
+                    "guardrail simulation",
+                    False,
+                    f"iam:SimulatePrincipalPolicy failed ({aws_error_message(error)}); "
+                    f"{len(requests) - position} of {len(requests)} requests not simulated",
+                )
+            )
+            break
+        decision, notes = _evaluation(response, request.action)
+        detail = f"{decision} (expected {request.expected})" + (f"; {notes}" if notes else "")
+        checks.append(Check(request.name, decision == request.expected, detail))
+    return checks

@@ -1,0 +1,255 @@
+"""ml_refarch/stacks/model_monitor/smoke.py against fake AWS clients."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+import botocore.exceptions
+import pytest
+
+from ml_refarch import model_artifacts
+from ml_refarch.smoke import core as smoke
+from ml_refarch.stacks.model_monitor import PATTERN
+from ml_refarch.stacks.model_monitor import smoke as smoke_monitor
+from ml_refarch.stacks.model_monitor.outputs import Outputs
+from tests import smoke_fakes as fakes
+from tests.smoke_fakes import Session, runner_for
+
+main = runner_for(PATTERN)
+
+OUTPUTS = {
+    Outputs.ENDPOINT_NAME: "Endpoint-abc",
+    Outputs.VARIANT_NAME: "AllTraffic",
+    Outputs.CAPTURE_URI: "s3://monitor-bucket/data-capture",
+    Outputs.CONSTRAINTS_URI: "s3://monitor-bucket/baseline/results/constraints.json",
+    Outputs.STATISTICS_URI: "s3://monitor-bucket/baseline/results/statistics.json",
+    Outputs.SCHEDULE_NAME: "MlRefArch-ModelMonitor-data-quality",
+}
+START = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
+MANIFEST = model_artifacts.load_manifest()
+SENT = model_artifacts.sample_csv(MANIFEST)
+ANSWER = "\n".join(str(s) for s in MANIFEST["samples"]["scores"]["churn-v1"]) + "\n"
+PREFIX = "data-capture/Endpoint-abc/AllTraffic/"
+
+
+class Fake(fakes.Fake):
+    last_repeats = True  # a poll keeps seeing the last state it was given
+
+
+class Pages:
+    def __init__(self, listings: list[list[dict]]):
+        self.listings = listings
+
+    def paginate(self, **_):
+        contents = self.listings.pop(0) if len(self.listings) > 1 else self.listings[0]
+        return [{"Contents": contents}]
+
+
+class FakeS3(Fake):
+    exceptions = botocore.exceptions
+
+    def __init__(self, listings, files=None, missing=()):
+        super().__init__(
+            get_object=lambda Bucket, Key: {"Body": io.BytesIO(files[Key].encode())},
+            head_object=self._head,
+        )
+        self.listings = Pages(listings)
+        self.missing = set(missing)
+
+    def _head(self, Bucket, Key):
+        if Key in self.missing:
+            raise botocore.exceptions.ClientError(
+                {"Error": {"Code": "404", "Message": "Not Found"}}, "HeadObject"
+            )
+        return {}
+
+    def get_paginator(self, name):
+        assert name == "list_objects_v2"
+        return self.listings
+
+
+def capture_line(sent=SENT, answer=ANSWER, encoding="CSV") -> str:
+    def part(text):
+        data = base64.b64encode(text.encode()).decode() if encoding == "BASE64" else text
+        return {
+            "observedContentType": "text/csv",
+            "mode": "INPUT",
+            "data": data,
+            "encoding": encoding,
+        }
+
+    return json.dumps(
+        {
+            "captureData": {"endpointInput": part(sent), "endpointOutput": part(answer)},
+            "eventMetadata": {"eventId": "1"},
+        }
+    )
+
+
+def listing(key, minutes_after_start=2):
+    return {"Key": key, "LastModified": START + timedelta(minutes=minutes_after_start)}
+
+
+def run_captures(s3, timeout=60.0):
+    slept = []
+    checks = smoke_monitor.capture_checks(
+        s3,
+        OUTPUTS,
+        since=START,
+        sent=SENT,
+        answer=ANSWER,
+        deadline=smoke.Deadline(timeout, sleep=slept.append),
+        poll_seconds=20.0,
+        log=lambda _: None,
+    )
+    return [(c.name, c.passed) for c in checks], slept
+
+
+# --- invoking --------------------------------------------------------------------------------
+
+
+def test_invoke_check_compares_the_scores_with_the_manifest():
+    runtime = Fake(invoke_endpoint=lambda **_: {"Body": io.BytesIO(ANSWER.encode())})
+    check, answer = smoke_monitor.invoke_check(runtime, "Endpoint-abc")
+    assert check.passed and answer == ANSWER
+    ((_, kwargs),) = runtime.calls
+    assert kwargs["Body"] == SENT.encode() and kwargs["ContentType"] == "text/csv"
+
+
+@pytest.mark.parametrize("body", ["0.5\n0.5\n0.5\n0.5\n0.5\n", "error: model not loaded"])
+def test_invoke_check_fails_on_other_scores_or_no_scores(body):
+    runtime = Fake(invoke_endpoint=lambda **_: {"Body": io.BytesIO(body.encode())})
+    check, _ = smoke_monitor.invoke_check(runtime, "Endpoint-abc")
+    assert not check.passed
+
+
+# --- captures ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["CSV", "BASE64"])
+def test_a_captured_record_matches_the_request_in_either_encoding(encoding):
+    (record,) = smoke_monitor.captured_records(capture_line(encoding=encoding) + "\nnot json\n")
+    assert smoke_monitor.record_matches(record, SENT, ANSWER)
+    (other,) = smoke_monitor.captured_records(capture_line(sent="1,2,3\n"))
+    assert not smoke_monitor.record_matches(other, SENT, ANSWER)
+
+
+def test_captures_pass_once_a_new_file_holds_the_request():
+    key = PREFIX + "2026/11/25/12/file.jsonl"
+    old = PREFIX + "2026/11/25/11/old.jsonl"
+    s3 = FakeS3(
+        [[listing(old, -30)], [listing(old, -30), listing(key)]],
+        files={key: capture_line()},
+    )
+    results, slept = run_captures(s3)
+    assert results == [
+        ("capture files appear", True),
+        ("a capture holds the request and response", True),
+    ]
+    assert slept == [20.0]
+    assert not any(k == "get_object" and kw["Key"] == old for k, kw in s3.calls)
+
+
+def test_captures_fail_when_nothing_arrives_in_time():
+    results, slept = run_captures(FakeS3([[]]), timeout=50.0)
+    assert results == [
+        ("capture files appear", False),
+        ("a capture holds the request and response", False),
+    ]
+    assert sum(slept) == 50.0
+
+
+def test_captures_of_other_requests_do_not_count():
+    key = PREFIX + "2026/11/25/12/other.jsonl"
+    s3 = FakeS3([[listing(key)]], files={key: capture_line(sent="9,9,9\n")})
+    results, _ = run_captures(s3, timeout=20.0)
+    assert results == [
+        ("capture files appear", True),
+        ("a capture holds the request and response", False),
+    ]
+
+
+# --- baseline and schedule ---------------------------------------------------------------------
+
+
+def test_missing_baseline_files_fail_with_the_script_to_run():
+    s3 = FakeS3([[]], missing={"baseline/results/statistics.json"})
+    checks = smoke_monitor.baseline_checks(s3, OUTPUTS)
+    assert [c.passed for c in checks] == [True, False]
+    assert "python -m ml_refarch.stacks.model_monitor.baseline" in checks[1].detail
+
+
+def schedule(status="Scheduled", last=None):
+    described = {
+        "MonitoringScheduleStatus": status,
+        "MonitoringScheduleConfig": {"ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}},
+    }
+    if last is not None:
+        described["LastMonitoringExecutionSummary"] = last
+    return Fake(describe_monitoring_schedule=described)
+
+
+@pytest.mark.parametrize(
+    ("status", "last", "passed", "reported"),
+    [
+        ("Scheduled", None, [True, True], "no execution yet"),
+        ("Scheduled", {"MonitoringExecutionStatus": "Completed"}, [True, True], "Completed"),
+        (
+            "Scheduled",
+            {"MonitoringExecutionStatus": "CompletedWithViolations"},
+            [True, True],
+            Outputs.REPORTS_URI,
+        ),
+        (
+            "Scheduled",
+            {"MonitoringExecutionStatus": "Failed", "FailureReason": "baseline not found"},
+            [True, False],
+            "baseline not found",
+        ),
+        ("Stopped", None, [False, True], "Stopped"),
+    ],
+)
+def test_schedule_checks_report_the_last_execution(status, last, passed, reported):
+    checks = smoke_monitor.schedule_checks(schedule(status, last), OUTPUTS[Outputs.SCHEDULE_NAME])
+    assert [c.passed for c in checks] == passed
+    assert reported in " ".join(c.detail for c in checks)
+
+
+# --- the whole run -----------------------------------------------------------------------------
+
+
+def test_main_passes_against_a_healthy_deployment(capsys):
+    key = PREFIX + "2026/11/25/12/file.jsonl"
+    session = Session(
+        cloudformation=fakes.stack(OUTPUTS),
+        sagemaker=schedule(last={"MonitoringExecutionStatus": "Completed"}),
+        s3=FakeS3([[], [listing(key)]], files={key: capture_line()}),
+        **{
+            "sagemaker-runtime": Fake(
+                invoke_endpoint=lambda **_: {"Body": io.BytesIO(ANSWER.encode())}
+            )
+        },
+    )
+    code = main(["--poll-seconds", "1"], session=session, sleep=lambda _: None, now=lambda: START)
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "PASS: all 7 checks passed" in printed
+
+
+def test_main_without_outputs_is_a_setup_error(capsys):
+    session = Session(
+        cloudformation=fakes.stack({}),
+        sagemaker=Fake(),
+        s3=FakeS3([[]]),
+        **{"sagemaker-runtime": Fake()},
+    )
+    assert main([], session=session, sleep=lambda _: None) == 2
+    assert Outputs.ENDPOINT_NAME in capsys.readouterr().err
+
+
+def test_dry_run_needs_no_aws(capsys):
+    assert main(["--dry-run"]) == 0
+    assert "5 sample rows" in capsys.readouterr().out
