@@ -118,6 +118,8 @@ def report(timings: Sequence[Timing], stacks: int, repeat: int) -> list[str]:
 
 
 def main(argv: list[str] | None = None, runner: Runner = run) -> int:
+    if str(ROOT) not in sys.path:  # run as a file, from any directory
+        sys.path.insert(0, str(ROOT))
     from ml_refarch.catalog import PATTERNS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
