@@ -9,8 +9,10 @@ directory:
 - the full app, every stack.
 
 The per-stack marginal cost is (all stacks - one stack) / (stacks - 1): what each further
-stack adds to ``make synth``. The issue's budget is 0.5 s per stack on 2 cores. Figures from a
-machine that runs other work meanwhile are noisy: repeat (``--repeat``) and compare medians.
+stack adds to ``make synth``; the same in CPU seconds (the synths' processes' user + system
+time) is printed too, as it depends less on other work on the machine. The issue's budget is
+0.5 s per stack on 2 cores. Figures from a machine that runs other work meanwhile are noisy:
+repeat (``--repeat``) and compare medians.
 
 A failing command (a synth, or the suite) is reported with its exit status; the figures
 measured so far are still printed, and the exit status is 1.
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -56,6 +59,9 @@ class Timing:
     name: str
     seconds: float | None
     returncode: int = 0
+    #: user + system CPU seconds of the command and its children: less sensitive than the
+    #: wall time to other work on the machine.
+    cpu_seconds: float | None = None
     stderr_tail: str = ""
 
     @property
@@ -72,9 +78,9 @@ def run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
 
 def measure(name: str, command: list[str], env: dict[str, str], repeat: int, runner: Runner):
     """Run ``command`` ``repeat`` times; stop at the first failure and report it."""
-    seconds = []
+    seconds, cpu = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), children_cpu_seconds()
         result = runner(command, env)
         elapsed = time.perf_counter() - start
         if result.returncode != 0:
@@ -82,7 +88,14 @@ def measure(name: str, command: list[str], env: dict[str, str], repeat: int, run
             tail = "\n".join(output.splitlines()[-5:])
             return Timing(name, elapsed, result.returncode, tail)
         seconds.append(elapsed)
-    return Timing(name, statistics.median(seconds))
+        cpu.append(children_cpu_seconds() - start_cpu)
+    return Timing(name, statistics.median(seconds), cpu_seconds=statistics.median(cpu))
+
+
+def children_cpu_seconds() -> float:
+    """CPU seconds used so far by finished child processes (and theirs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def synth_command(app: str | None, outdir: Path) -> list[str]:
@@ -93,11 +106,14 @@ def synth_command(app: str | None, outdir: Path) -> list[str]:
 
 def report(timings: Sequence[Timing], stacks: int, repeat: int) -> list[str]:
     """The table, then the per-stack marginal cost when both synths it needs succeeded."""
-    lines = [f"{'measurement':<48} {'seconds':>8}"]
+    lines = [f"{'measurement':<48} {'seconds':>8} {'CPU s':>8}"]
     for t in timings:
-        figure = f"{t.seconds:>8.1f}" if t.seconds is not None else f"{'-':>8}"
+        figures = " ".join(
+            f"{value:>8.1f}" if value is not None else f"{'-':>8}"
+            for value in (t.seconds, t.cpu_seconds)
+        )
         status = f"  FAILED (exit {t.returncode})" if t.failed else ""
-        lines.append(f"{t.name:<48} {figure}{status}")
+        lines.append(f"{t.name:<48} {figures}{status}")
     by_name = {t.name.split(" (")[0]: t for t in timings}
     one, every = by_name.get("one stack"), by_name.get("all stacks")
     if one and every and not one.failed and not every.failed and stacks > 1:
@@ -107,6 +123,9 @@ def report(timings: Sequence[Timing], stacks: int, repeat: int) -> list[str]:
             f"per-stack marginal cost: ({every.seconds:.1f} - {one.seconds:.1f}) / "
             f"({stacks} - 1) = {marginal:.2f} s, {verdict} the {BUDGET_S_PER_STACK} s budget"
         )
+        if every.cpu_seconds is not None and one.cpu_seconds is not None:
+            cpu = (every.cpu_seconds - one.cpu_seconds) / (stacks - 1)
+            lines.append(f"in CPU time: {cpu:.2f} s per stack")
     runs = "one run each" if repeat == 1 else f"median of {repeat} runs each"
     lines.append(
         f"({runs}, {os.cpu_count()} CPUs; other work on this machine makes the figures noisy)"
