@@ -259,7 +259,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "docs",
-        "write the generated documents (README tables, docs/rules.md)",
+        "write every generated document (README tables, docs/*.md)",
         _docs,
         _docs_arguments,
     ),

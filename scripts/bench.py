@@ -86,7 +86,7 @@ def measure(name: str, command: list[str], env: dict[str, str], repeat: int, run
         if result.returncode != 0:
             output = f"{result.stdout or ''}\n{result.stderr or ''}".strip()
             tail = "\n".join(output.splitlines()[-5:])
-            return Timing(name, elapsed, result.returncode, tail)
+            return Timing(name, elapsed, result.returncode, stderr_tail=tail)
         seconds.append(elapsed)
         cpu.append(children_cpu_seconds() - start_cpu)
     return Timing(name, statistics.median(seconds), cpu_seconds=statistics.median(cpu))
