@@ -9,7 +9,7 @@ CHECKOV_VENV := $(VENV)/checkov
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 
-.PHONY: setup setup-dev synth test deploy-local bench lint format clean
+.PHONY: setup setup-dev synth docs test deploy-local bench lint format clean
 
 $(PY):
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ml-refarch needs Python 3.11 or newer")'
@@ -43,9 +43,17 @@ setup: $(VENV)/.runtime $(VENV)/.project node_modules/.installed
 
 setup-dev: setup $(VENV)/.dev
 
+# With several stacks the CLI writes "Successfully synthesized to ..." and "Supply a stack id
+# (...) to display its template." to stderr; only those two lines are dropped (everything
+# else on stderr, errors and warnings, still shows, and a failing synth still fails).
+SYNTH_NOISE := -e '/^Successfully synthesized to /d' -e '/^Supply a stack id (/d'
 synth: setup
-	npx cdk synth --quiet >/dev/null
+	bash -o pipefail -c "npx cdk synth --quiet 2>&1 >/dev/null | sed $(SYNTH_NOISE) >&2"
 	$(PY) -m ml_refarch summary cdk.out
+
+# The README's pattern and idle-cost tables and docs/rules.md (ml_refarch/generated_docs.py).
+docs: setup
+	$(PY) -m ml_refarch docs
 
 test: setup-dev
 	$(PY) -m pytest

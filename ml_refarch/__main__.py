@@ -1,21 +1,20 @@
-"""Command line: ``python -m ml_refarch list | summary | check | rules``.
+"""Command line: ``python -m ml_refarch COMMAND``; ``--help`` lists the commands.
 
-- ``list``: the pattern catalog.
-- ``summary [CDK_OUT]``: per stack, resources and acknowledged findings (``make synth``).
-- ``check [CDK_OUT] [--sarif FILE] [--junit FILE]``: every rule pack, cfn-lint and checkov
-  over any cloud assembly; exit 0 clean, 1 on errors, 2 on bad input.
-- ``rules``: the MLSpecialty rules as Markdown (``docs/rules.md``).
-- ``cost [--profile P] [--markdown]``: each stack's idle monthly cost estimate.
-- ``diagram PATTERN | --all``: draw a pattern's architecture into ``docs/diagrams/``.
-- ``rehearse [--cdk-cli]``: deploy every stack to a local moto server and check what exists.
+Each command is one row of ``COMMANDS``: its name, a one-line help, the function that runs it
+and the function that adds its arguments. Add a command with one row.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
+import signal
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from ml_refarch import catalog, smoke
+from ml_refarch import catalog
 
 
 def _list(_: argparse.Namespace) -> int:
@@ -29,13 +28,19 @@ def _list(_: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from ml_refarch.compliance.report import AssemblyError, read_assembly, summary_lines
+    from ml_refarch.compliance.report import (
+        AssemblyError,
+        assembly_line,
+        read_assembly,
+        summary_lines,
+    )
 
     try:
         reports = read_assembly(args.cdk_out)
     except AssemblyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    print(assembly_line(reports))
     for line in summary_lines(reports):
         print(line)
     from ml_refarch.cost import (
@@ -135,47 +140,178 @@ def _rehearse(args: argparse.Namespace) -> int:
         return 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ml_refarch", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="print the pattern catalog").set_defaults(run=_list)
-    summary = commands.add_parser(
-        "summary", help="per stack: resources and acknowledged findings in a cloud assembly"
-    )
-    summary.add_argument("cdk_out", nargs="?", default="cdk.out")
-    summary.set_defaults(run=_summary)
-    check = commands.add_parser(
-        "check", help="run every rule pack, cfn-lint and checkov over a cloud assembly"
-    )
-    check.add_argument("cdk_out", nargs="?", default="cdk.out", help="default: cdk.out")
-    check.add_argument("--sarif", metavar="FILE", help="also write the findings as SARIF 2.1.0")
-    check.add_argument("--junit", metavar="FILE", help="also write the findings as JUnit XML")
-    check.add_argument("--no-cfn-lint", action="store_true", help="do not run cfn-lint")
-    check.add_argument("--no-checkov", action="store_true", help="do not run checkov")
-    check.set_defaults(run=_check)
-    commands.add_parser("rules", help="print the MLSpecialty rules as Markdown").set_defaults(
-        run=_rules
-    )
-    cost = commands.add_parser("cost", help="estimate each stack's monthly cost when idle")
-    cost.add_argument("--profile", choices=("sandbox", "production"), default="sandbox")
-    cost.add_argument("--markdown", action="store_true", help="the table the README carries")
-    cost.set_defaults(run=_cost)
-    diagram = commands.add_parser("diagram", help="draw a pattern's architecture (SVG)")
-    diagram.add_argument("pattern", nargs="?", help="pattern id, e.g. kinesis-parquet")
-    diagram.add_argument("--all", action="store_true", help="every pattern")
-    diagram.set_defaults(run=_diagram)
-    rehearse = commands.add_parser(
-        "rehearse", help="deploy every stack to a local moto server and check what exists"
-    )
-    rehearse.add_argument(
+def _docs(args: argparse.Namespace) -> int:
+    from ml_refarch import generated_docs
+    from ml_refarch.config import ConfigError
+
+    try:
+        files = generated_docs.expected()
+    except (ConfigError, generated_docs.StaleMarkers) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    root = generated_docs.ROOT
+    if args.check:
+        stale = generated_docs.stale(files)
+        for path in stale:
+            print(f"stale: {path.relative_to(root)} (run make docs)", file=sys.stderr)
+        return 1 if stale else 0
+    for path in generated_docs.write(files):
+        print(f"wrote {path.relative_to(root)}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# Arguments
+
+
+def _no_arguments(_: argparse.ArgumentParser) -> None:
+    pass
+
+
+def _summary_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("cdk_out", nargs="?", default="cdk.out", help="default: cdk.out")
+
+
+def _check_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("cdk_out", nargs="?", default="cdk.out", help="default: cdk.out")
+    parser.add_argument("--sarif", metavar="FILE", help="also write the findings as SARIF 2.1.0")
+    parser.add_argument("--junit", metavar="FILE", help="also write the findings as JUnit XML")
+    parser.add_argument("--no-cfn-lint", action="store_true", help="do not run cfn-lint")
+    parser.add_argument("--no-checkov", action="store_true", help="do not run checkov")
+
+
+def _cost_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", choices=("sandbox", "production"), default="sandbox")
+    parser.add_argument("--markdown", action="store_true", help="the table the README carries")
+
+
+def _diagram_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("pattern", nargs="?", help="pattern id, e.g. kinesis-parquet")
+    parser.add_argument("--all", action="store_true", help="every pattern")
+
+
+def _rehearse_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--cdk-cli",
         action="store_true",
         help="bootstrap and deploy with the pinned CDK CLI (make deploy-local) instead of boto3",
     )
-    rehearse.set_defaults(run=_rehearse)
-    smoke.add_command(commands)
-    args = parser.parse_args(argv)
-    return args.run(args)
+
+
+def _docs_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 when a document is stale"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# The commands
+
+
+def lazy(target: str) -> Callable:
+    """``"module:function"`` as a function that imports its module when first called."""
+    module, _, name = target.partition(":")
+
+    def call(*args, **kwargs):
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    return call
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: ``run(args)`` returns the exit status; ``arguments(parser)`` adds
+    its arguments. Either may be ``lazy("module:function")`` to keep ``--help`` fast."""
+
+    name: str
+    help: str
+    run: Callable[[argparse.Namespace], int]
+    arguments: Callable[[argparse.ArgumentParser], None] = _no_arguments
+    #: The command reads its own ``--help`` (it passes the rest of the line on).
+    own_help: bool = False
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("list", "print the pattern catalog", _list),
+    Command(
+        "summary",
+        "per stack of an assembly: resources, acknowledged findings, cost",
+        _summary,
+        _summary_arguments,
+    ),
+    Command(
+        "check",
+        "rule packs, cfn-lint and checkov over any assembly; exit 0/1/2",
+        _check,
+        _check_arguments,
+    ),
+    Command("rules", "print the MLSpecialty rules as Markdown (docs/rules.md)", _rules),
+    Command("cost", "estimate each stack's monthly cost when idle", _cost, _cost_arguments),
+    Command(
+        "diagram",
+        "draw a pattern's architecture (docs/diagrams/*.svg)",
+        _diagram,
+        _diagram_arguments,
+    ),
+    Command(
+        "rehearse",
+        "deploy every stack to a local moto server and check what exists",
+        _rehearse,
+        _rehearse_arguments,
+    ),
+    Command(
+        "smoke",
+        "check a deployed pattern's stack (see smoke PATTERN --help)",
+        lazy("ml_refarch.smoke:run"),
+        lazy("ml_refarch.smoke:arguments"),
+        own_help=True,
+    ),
+    Command(
+        "docs",
+        "write every generated document (README tables, docs/*.md)",
+        _docs,
+        _docs_arguments,
+    ),
+)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line: one subparser per row of ``COMMANDS``."""
+    root = argparse.ArgumentParser(
+        prog="python -m ml_refarch",
+        description="ml-refarch: AWS CDK reference architectures for the AWS ML Specialty "
+        "patterns. Run from the project root.",
+    )
+    commands = root.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", title="commands"
+    )
+    for command in COMMANDS:
+        sub = commands.add_parser(
+            command.name,
+            help=command.help,
+            description=command.help,
+            add_help=not command.own_help,
+        )
+        command.arguments(sub)
+        sub.set_defaults(run=command.run)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        own = next((c for c in COMMANDS if c.own_help and argv[:1] == [c.name]), None)
+        # A command that reads its own line gets it whole, options and --help included.
+        args = argparse.Namespace(argv=argv[1:]) if own else parser().parse_args(argv)
+        status = (own or args).run(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (``summary | head -1``): stop quietly, as a process killed
+        # by SIGPIPE does, and keep Python from failing again when it flushes at exit.
+        # https://docs.python.org/3/library/signal.html#note-on-sigpipe
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+    return status
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ accuracy. ``manifest.json`` next to them records, per model, its training settin
 hold-out accuracy, and for everyone a few sample rows with each model's expected scores:
 smoke tests send those rows to a deployed endpoint and compare the answer.
 
-Regenerate (the same inputs give the same bytes; a test checks the committed files)::
+Regenerate (the same inputs give the same models, to the last digits a CPU may round
+differently; a test checks the committed files with ``artifacts_match``)::
 
     .venv/bin/python scripts/make_models.py
 
@@ -273,3 +274,108 @@ def build_unit_artifacts(patterns: Iterable[Pattern] | None = None) -> dict[Path
     for _pattern, module in _unit_artifact_modules(patterns):
         files.update(module.build_artifacts())
     return files
+
+
+# --- comparing a rebuild with the committed files --------------------------------------------
+#
+# The same code, data and library versions give the same model on every machine, but not the
+# same bytes: XGBoost's histogram sums and numpy's vectorised means add in an order that
+# depends on the CPU's vector width, so floats can differ in their last digits (seen between
+# Intel and AMD machines), and another zlib can compress the same tar differently. A rebuild
+# therefore matches the committed file when it holds the same members, the same code and
+# text, the same JSON structure, keys, strings and integers, and floats within
+# ``FLOAT_TOLERANCE`` (relative, or absolute near zero).
+
+#: How far a rebuilt float may be from the committed one: far above the last-digit
+#: differences, far below any change to the data or the training settings.
+FLOAT_TOLERANCE = 1e-6
+
+
+def artifacts_match(path: Path, committed: bytes, rebuilt: bytes) -> bool:
+    """Whether ``committed`` (the bytes of ``path``) holds what ``rebuilt`` holds."""
+    if committed == rebuilt:
+        return True
+    if path.name.endswith(".tar.gz"):
+        ours, theirs = _tar_members(committed), _tar_members(rebuilt)
+        return (
+            ours is not None
+            and theirs is not None
+            and ours.keys() == theirs.keys()
+            and all(_same_content(ours[name], theirs[name]) for name in ours)
+        )
+    return _same_content(committed, rebuilt)
+
+
+def json_match(committed: Any, rebuilt: Any, tolerance: float = FLOAT_TOLERANCE) -> bool:
+    """Parsed JSON values equal but for floats (and numbers written as text) within
+    ``tolerance``; booleans, integers and keys compare exactly."""
+    if isinstance(committed, bool) or isinstance(rebuilt, bool):
+        return committed is rebuilt
+    if isinstance(committed, float | int) and isinstance(rebuilt, float | int):
+        if isinstance(committed, int) and isinstance(rebuilt, int):
+            return committed == rebuilt
+        return _close(committed, rebuilt, tolerance)
+    if isinstance(committed, dict) and isinstance(rebuilt, dict):
+        return committed.keys() == rebuilt.keys() and all(
+            json_match(committed[k], rebuilt[k], tolerance) for k in committed
+        )
+    if isinstance(committed, list) and isinstance(rebuilt, list):
+        return len(committed) == len(rebuilt) and all(
+            json_match(a, b, tolerance) for a, b in zip(committed, rebuilt, strict=True)
+        )
+    if isinstance(committed, str) and isinstance(rebuilt, str):
+        return committed == rebuilt or _same_number_text(committed, rebuilt, tolerance)
+    return False
+
+
+def _close(a: float, b: float, tolerance: float) -> bool:
+    import math
+
+    return math.isclose(a, b, rel_tol=tolerance, abs_tol=tolerance)
+
+
+def _same_number_text(committed: str, rebuilt: str, tolerance: float) -> bool:
+    """``"5E-1"`` and ``"0.5"``, or the sample rows ``"0.1,2.5,basic"``: the same fields,
+    numbers within ``tolerance``."""
+    ours, theirs = committed.split(","), rebuilt.split(",")
+    if len(ours) != len(theirs):
+        return False
+    for a, b in zip(ours, theirs, strict=True):
+        if a == b:
+            continue
+        try:
+            if not _close(float(a), float(b), tolerance):
+                return False
+        except ValueError:
+            return False
+    return True
+
+
+def _same_content(committed: bytes, rebuilt: bytes) -> bool:
+    if committed == rebuilt:
+        return True
+    try:
+        return json_match(json.loads(committed), json.loads(rebuilt))
+    except ValueError:  # not JSON (code, text): only the same bytes match
+        return False
+
+
+def _tar_members(data: bytes) -> dict[str, bytes] | None:
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            return {
+                member.name: tar.extractfile(member).read()  # type: ignore[union-attr]
+                for member in tar.getmembers()
+                if member.isfile()
+            }
+    except (tarfile.TarError, OSError):
+        return None
+
+
+def stale_artifacts(files: dict[Path, bytes]) -> list[Path]:
+    """The paths whose committed file does not match the rebuilt bytes in ``files``."""
+    return [
+        path
+        for path, data in files.items()
+        if not path.is_file() or not artifacts_match(path, path.read_bytes(), data)
+    ]

@@ -4,8 +4,10 @@ Under ``assets/models/``: the shared XGBoost models and their manifest. Then eac
 unit whose ``artifacts`` module builds artifacts of its own (handler code, parameters, models
 and a manifest under the unit): see ``ml_refarch.model_artifacts.build_unit_artifacts``.
 
-The same code and xgboost version always write the same bytes, so ``--check`` (used by a
-test) can tell whether the committed files are what this script makes:
+The same code and xgboost version always build the same models; their floats may differ in
+the last digits from one CPU to another, so ``--check`` (and a test) compare the files'
+content with a tolerance (``model_artifacts.artifacts_match``), and only files that differ
+beyond it are written:
 
     .venv/bin/python scripts/make_models.py [--check]
 """
@@ -21,6 +23,7 @@ from ml_refarch.model_artifacts import (
     build_all,
     build_unit_artifacts,
     manifest_bytes,
+    stale_artifacts,
 )
 
 
@@ -33,15 +36,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     files, manifest = build_all()
     files[MANIFEST_FILE] = manifest_bytes(manifest)
     files.update(build_unit_artifacts())
-    stale = [path for path, data in files.items() if not path.exists() or path.read_bytes() != data]
+    stale = stale_artifacts(files)
     if args.check:
         for path in stale:
             print(f"stale: {path}", file=sys.stderr)
         return 1 if stale else 0
-    for path, data in files.items():
+    for path in stale:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        print(f"wrote {path} ({len(data)} bytes)")
+        path.write_bytes(files[path])
+        print(f"wrote {path} ({len(files[path])} bytes)")
+    if not stale:
+        print("every committed model is current")
     for name, facts in manifest["models"].items():
         print(f"{name}: hold-out accuracy {facts['holdout_accuracy']}")
     return 0

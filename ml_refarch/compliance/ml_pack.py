@@ -77,41 +77,66 @@ class MLSpecialtyChecks(NagPack):
             write_suppressions_to_cloud_formation=write_suppressions_to_cloud_formation,
         )
         self._pack_name = PACK_PREFIX
-        self._stacks: dict[str, dict[str, Resource]] = {}
+        #: Every resource read so far, by its construct's jsii reference (a key that costs no
+        #: call into Node).
+        self._resources: dict[str, Resource] = {}
 
     @property
     def name(self) -> str:
         return PACK_NAME
 
     def _check_resource(self, node: cdk.CfnResource) -> None:
-        resource_type = node.cfn_resource_type
+        resource = self._resources.get(_ref(node))
+        resource_type = resource.type if resource else node.cfn_resource_type
         applicable = [r for r in RULES if resource_type in r.resource_types]
         if not applicable:
             return
-        resource = self._resource(node)
+        if resource is None:
+            # The first resource of its stack (or one added since): read the whole stack,
+            # as the rules look at a resource's neighbours.
+            self._resources.update(_stack_resources(cdk.Stack.of(node)))
+            resource = self._resources[_ref(node)]
         for rule in applicable:
             self._apply_rule(_AppliedRule(rule, node, resource))
 
-    def _resource(self, node: cdk.CfnResource) -> Resource:
-        stack = cdk.Stack.of(node)
-        logical_id = stack.resolve(node.logical_id)
-        resources = self._stacks.get(stack.node.path)
-        if resources is None or logical_id not in resources:
-            resources = self._stacks[stack.node.path] = _stack_resources(stack)
-        return resources[logical_id]
+
+def _ref(construct: cdk.CfnResource) -> str:
+    """The id of the Node object behind ``construct``: the same for every Python proxy of it."""
+    return construct.__jsii_ref__.ref  # type: ignore[attr-defined]
 
 
 def _stack_resources(stack: cdk.Stack) -> dict[str, Resource]:
+    """Every CloudFormation resource of ``stack`` (not of its nested stacks), by ``_ref``.
+
+    Each call into Node costs a round trip, so the logical ids and properties of all the
+    stack's resources are resolved in one call.
+    """
+    constructs = stack.node.find_all()
+    nested = tuple(
+        f"{c.node.path}/" for c in constructs if isinstance(c, cdk.Stack) and c is not stack
+    )
+    own = []
+    for construct in constructs:
+        if isinstance(construct, cdk.CfnResource):
+            path = construct.node.path
+            if not path.startswith(nested):
+                own.append((construct, path))
+    resolved = stack.resolve(
+        {
+            str(index): {"id": construct.logical_id, "properties": construct._cfn_properties}
+            for index, (construct, _) in enumerate(own)
+        }
+    )
     resources: dict[str, Resource] = {}
-    for construct in stack.node.find_all():
-        if not isinstance(construct, cdk.CfnResource) or cdk.Stack.of(construct) is not stack:
-            continue
-        logical_id = stack.resolve(construct.logical_id)
-        resources[logical_id] = Resource(
+    by_ref: dict[str, Resource] = {}
+    for index, (construct, path) in enumerate(own):
+        values = resolved[str(index)]
+        logical_id = values["id"]
+        resources[logical_id] = by_ref[_ref(construct)] = Resource(
             logical_id=logical_id,
             type=construct.cfn_resource_type,
-            properties=lower_keys(stack.resolve(construct._cfn_properties) or {}),
-            path=construct.node.path,
+            properties=lower_keys(values.get("properties") or {}),
+            path=path,
             stack=resources,
         )
-    return resources
+    return by_ref

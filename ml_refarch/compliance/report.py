@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,3 +112,47 @@ def summary_lines(reports: list[StackReport]) -> list[str]:
 
 def _by_pack(counts: Counter) -> str:
     return ", ".join(f"{name} {counts.get(name, 0)}" for name in PACKS)
+
+
+# --------------------------------------------------------------------------------------
+# Which profile and target an assembly holds
+
+#: The stack description names the profile (ml_refarch/stacks/base.py) ...
+_PROFILE_IN_DESCRIPTION = re.compile(r"\((\w+) profile\)")
+#: ... and every stack is tagged with it.
+_PROFILE_TAG = "ml-refarch:profile"
+
+
+def template_profile(template: dict) -> str | None:
+    """The profile a template was synthesized for, from its description or its tags."""
+    found = _PROFILE_IN_DESCRIPTION.search(template.get("Description", ""))
+    if found:
+        return found.group(1)
+    for resource in template.get("Resources", {}).values():
+        tags = resource.get("Properties", {}).get("Tags")
+        if isinstance(tags, list):
+            for tag in tags:
+                if isinstance(tag, dict) and tag.get("Key") == _PROFILE_TAG:
+                    return tag.get("Value")
+    return None
+
+
+def template_target(template: dict) -> str:
+    """``local`` for the deploy rehearsal's templates: they carry no bootstrap-version rule."""
+    return "aws" if "CheckBootstrapVersion" in template.get("Rules", {}) else "local"
+
+
+def _one_of(values: set, what: str) -> str:
+    if not values or values == {None}:
+        return f"unknown {what}"
+    if len(values) > 1:
+        return f"mixed {what}s ({', '.join(sorted(str(v) for v in values))})"
+    return f"{next(iter(values))} {what}"
+
+
+def assembly_line(reports: list[StackReport]) -> str:
+    """``assembly: 12 stacks, sandbox profile, aws target`` (or mixed / unknown)."""
+    profiles = {template_profile(r.template) for r in reports}
+    targets = {template_target(r.template) for r in reports}
+    stacks = f"{len(reports)} stack{'' if len(reports) == 1 else 's'}"
+    return f"assembly: {stacks}, {_one_of(profiles, 'profile')}, {_one_of(targets, 'target')}"

@@ -12,25 +12,16 @@ This module imports nothing heavy, so registering the command keeps ``list`` fas
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 
-def add_command(commands: Any) -> None:
-    """Registers ``smoke`` on ``python -m ml_refarch``'s subcommands.
-
-    Everything after ``smoke`` goes to :func:`ml_refarch.smoke.runner.main` as it is, so each
-    pattern's options (and ``smoke PATTERN --help``) come from that pattern's command line.
-    """
-    command = commands.add_parser(
-        "smoke",
-        help="check a deployed pattern's stack (smoke PATTERN --help for its options)",
-        add_help=False,
-    )
-    command.add_argument("argv", nargs=argparse.REMAINDER)
-    command.set_defaults(run=_run)
+def arguments(parser: argparse.ArgumentParser) -> None:
+    """``smoke``'s command line: everything after ``smoke`` goes to
+    :func:`ml_refarch.smoke.runner.main` as it is, so each pattern's options (and
+    ``smoke PATTERN --help``) come from that pattern's command line."""
+    parser.add_argument("argv", nargs=argparse.REMAINDER)
 
 
-def _run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from ml_refarch.smoke.runner import main
 
     return main(args.argv)

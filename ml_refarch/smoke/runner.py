@@ -225,7 +225,8 @@ def main(argv: Sequence[str] | None = None, **injected: Any) -> int:
     """``smoke <pattern> [options]``; without a known pattern, lists the patterns (exit 2)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     usage = "usage: python -m ml_refarch smoke PATTERN [--stack-name NAME] [--region REGION] "
-    usage += "[--dry-run] [options]"
+    usage += "[--dry-run] [options]\n\nCheck a deployed pattern's stack against AWS; "
+    usage += "smoke PATTERN --help lists that pattern's checks and options."
     if not argv or argv[0] in ("-h", "--help"):
         print("\n".join([usage, "", "patterns:", *pattern_lines()]))
         return 0 if argv else 2

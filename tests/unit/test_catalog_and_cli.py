@@ -7,21 +7,19 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from ml_refarch import catalog
-from ml_refarch.__main__ import main
-from ml_refarch.compliance.report import read_assembly, summary_lines
+from ml_refarch.__main__ import COMMANDS, main
+from ml_refarch.compliance.report import StackReport, assembly_line, read_assembly, summary_lines
 from tests.support import ROOT
 
 
 def test_readme_carries_the_catalog_table():
     readme = (ROOT / "README.md").read_text()
     assert catalog.markdown_table() in readme, (
-        "README.md's pattern table differs from ml_refarch/catalog.py; paste "
-        "`python -c 'from ml_refarch import catalog; print(catalog.markdown_table())'`"
+        "README.md's pattern table differs from ml_refarch/catalog.py: run make docs"
     )
 
 
@@ -56,9 +54,9 @@ def test_list_prints_every_pattern(capsys):
 def test_summary_prints_a_line_per_stack_and_totals(synthesized, capsys):
     outdir = synthesized("sandbox").outdir
     assert main(["summary", str(outdir)]) == 0
-    lines = [
-        line for line in capsys.readouterr().out.splitlines() if not line.startswith("warning")
-    ]
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "assembly: 12 stacks, sandbox profile, aws target"
+    lines = [line for line in out[1:] if not line.startswith("warning")]
     reports = read_assembly(outdir)
     assert lines == summary_lines(reports)
     assert len(lines) == len(reports) + 1
@@ -98,7 +96,7 @@ def test_readme_carries_the_sandbox_idle_cost_table(synthesized):
     costs = estimate_assembly(synthesized("sandbox").templates, prices)
     table = cost_table_markdown(costs, "sandbox", prices)
     assert table in (ROOT / "README.md").read_text(), (
-        "README.md's idle-cost table is stale: paste `python -m ml_refarch cost --markdown`"
+        "README.md's idle-cost table is stale: run make docs"
     )
 
 
@@ -132,11 +130,115 @@ def test_every_pattern_page_embeds_its_diagram():
 
 
 def test_readme_documents_every_subcommand():
-    from ml_refarch import __main__ as cli
-
     readme = (ROOT / "README.md").read_text()
-    source = Path(cli.__file__).read_text()
-    commands = re.findall(r'commands\.add_parser\(\s*"([a-z]+)"', source)
-    assert set(commands) == {"list", "summary", "check", "rules", "cost", "diagram", "rehearse"}
+    commands = [command.name for command in COMMANDS]
+    assert set(commands) >= {
+        "list", "summary", "check", "rules", "cost", "diagram", "rehearse", "docs"
+    }  # fmt: skip
     for command in commands:
         assert f"| `{command}" in readme, command
+
+
+# --------------------------------------------------------------------------------------
+# --help, closed pipes, the assembly's profile
+
+
+def _commands_in_help(text: str) -> list[str]:
+    """The subcommands a ``--help`` text lists under ``commands:``, one per line."""
+    section = text.split("commands:", 1)[1]
+    return re.findall(r"^    ([a-z][a-z-]*)\s{2,}\S", section, flags=re.MULTILINE)
+
+
+def _help(argv: list[str], capsys) -> str:
+    """What ``--help`` prints; argparse exits, a command that reads its own line returns."""
+    try:
+        status = main(argv)
+    except SystemExit as exited:
+        status = exited.code
+    assert status == 0
+    return capsys.readouterr().out
+
+
+def test_help_lists_every_subcommand_with_a_one_line_help(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    text = _help(["--help"], capsys)
+    assert _commands_in_help(text) == [command.name for command in COMMANDS]
+    for command in COMMANDS:
+        assert f"    {command.name:<8}  {command.help}\n" in text, command.name
+        assert len(command.help) <= 70 and "\n" not in command.help
+    assert "``" not in text  # no docstring markup
+
+
+def test_help_check_finds_a_subcommand_missing_from_help(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    text = _help(["--help"], capsys)
+    without_docs = "\n".join(line for line in text.splitlines() if " docs " not in line)
+    assert "docs" not in _commands_in_help(without_docs)
+
+
+@pytest.mark.parametrize("command", [c.name for c in COMMANDS])
+def test_every_subcommand_has_its_own_help(command, capsys):
+    text = _help([command, "--help"], capsys)
+    assert text.startswith(f"usage: python -m ml_refarch {command}")
+    assert next(c for c in COMMANDS if c.name == command).help.split()[0] in text
+
+
+def _run_with_closed_stdout(args: list[str]) -> subprocess.CompletedProcess:
+    """Run ``args`` with stdout a pipe whose reading end is already closed (``| head -0``)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run(
+            args, cwd=ROOT, stdout=write_end, stderr=subprocess.PIPE, text=True, check=False
+        )
+    finally:
+        os.close(write_end)
+
+
+@pytest.mark.parametrize("argv", [["list"], ["rules"], ["--help"], ["summary"]])
+def test_a_closed_stdout_ends_quietly(argv, synthesized):
+    if argv == ["summary"]:
+        argv = ["summary", str(synthesized("sandbox").outdir)]
+    result = _run_with_closed_stdout([sys.executable, "-m", "ml_refarch", *argv])
+    assert result.stderr == ""
+    assert result.returncode in (0, 141)  # --help may exit before it writes; 141 = SIGPIPE
+
+
+def test_the_closed_stdout_check_sees_a_traceback():
+    result = _run_with_closed_stdout([sys.executable, "-c", "print('x' * 100_000)"])
+    assert "BrokenPipeError" in result.stderr
+
+
+def _template(profile: str | None, *, local: bool = False, tag_only: bool = False) -> dict:
+    template: dict = {"Resources": {}}
+    if profile and not tag_only:
+        template["Description"] = f"ml-refarch pattern x ({profile} profile): X."
+    if profile and tag_only:
+        tags = [{"Key": "ml-refarch:profile", "Value": profile}]
+        template["Resources"]["Key"] = {"Type": "AWS::KMS::Key", "Properties": {"Tags": tags}}
+    if not local:
+        template["Rules"] = {"CheckBootstrapVersion": {}}
+    return template
+
+
+def _line(*templates: dict) -> str:
+    return assembly_line([StackReport(f"S{i}", t) for i, t in enumerate(templates)])
+
+
+def test_assembly_line_names_the_profile_and_target():
+    assert _line(_template("sandbox")) == "assembly: 1 stack, sandbox profile, aws target"
+    assert _line(_template("production", tag_only=True), _template("production")) == (
+        "assembly: 2 stacks, production profile, aws target"
+    )
+    assert _line(_template("sandbox", local=True)).endswith("sandbox profile, local target")
+    assert _line(_template("sandbox"), _template("production", local=True)) == (
+        "assembly: 2 stacks, mixed profiles (production, sandbox), mixed targets (aws, local)"
+    )
+    assert _line(_template(None)) == "assembly: 1 stack, unknown profile, aws target"
+    assert _line() == "assembly: 0 stacks, unknown profile, unknown target"
+
+
+def test_summary_names_the_local_target(synthesized, capsys):
+    assert main(["summary", str(synthesized("local").outdir)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first == "assembly: 12 stacks, sandbox profile, local target"

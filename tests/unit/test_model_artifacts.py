@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tarfile
 import types
 from pathlib import Path
@@ -15,6 +16,9 @@ from ml_refarch.model_artifacts import (
     MODEL_FILE_NAME,
     RECIPES,
     artifact_path,
+    artifacts_match,
+    deterministic_tarball,
+    json_match,
     load_manifest,
     parse_scores,
     sample_csv,
@@ -30,8 +34,13 @@ def rebuilt():
 def test_committed_files_are_what_the_script_builds(rebuilt):
     files, manifest = rebuilt
     for path, data in files.items():
-        assert path.read_bytes() == data, f"{path} is stale: run scripts/make_models.py"
-    assert model_artifacts.MANIFEST_FILE.read_bytes() == model_artifacts.manifest_bytes(manifest)
+        assert artifacts_match(path, path.read_bytes(), data), (
+            f"{path} is stale: run scripts/make_models.py"
+        )
+    manifest_file = model_artifacts.MANIFEST_FILE
+    assert artifacts_match(
+        manifest_file, manifest_file.read_bytes(), model_artifacts.manifest_bytes(manifest)
+    )
 
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda r: r.name)
@@ -139,3 +148,78 @@ def test_unit_builds_are_gathered(tmp_path):
     ]
     built = model_artifacts.build_unit_artifacts(units)
     assert built == {tmp_path / "a": b"a", tmp_path / "b": b"b"}
+
+
+# --- what a rebuild must match: the content, not the bytes a CPU rounds ---------------------
+
+
+def _last_digit_off(value: float) -> float:
+    return value * (1 + 3e-15)
+
+
+def _model_json() -> dict:
+    with tarfile.open(RECIPES[0].artifact_path) as tar:
+        return json.loads(tar.extractfile(MODEL_FILE_NAME).read())  # type: ignore[union-attr]
+
+
+def _leaf_values(model: dict) -> list[float]:
+    return model["learner"]["gradient_booster"]["model"]["trees"][0]["base_weights"]
+
+
+def _tarball(model: dict) -> bytes:
+    return deterministic_tarball({MODEL_FILE_NAME: json.dumps(model).encode()})
+
+
+def test_a_model_whose_floats_differ_in_the_last_digit_matches():
+    model = _model_json()
+    rounded = json.loads(json.dumps(model))
+    weights = _leaf_values(rounded)
+    weights[:] = [_last_digit_off(w) for w in weights]
+    path = RECIPES[0].artifact_path
+    assert _tarball(model) != _tarball(rounded)
+    assert artifacts_match(path, _tarball(model), _tarball(rounded))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda m: _leaf_values(m).__setitem__(0, _leaf_values(m)[0] + 1e-3),
+        lambda m: m["learner"]["gradient_booster"]["model"]["trees"].pop(),
+        lambda m: m["learner"]["gradient_booster"]["model"]["trees"][0][
+            "split_indices"
+        ].__setitem__(0, 7),
+        lambda m: m["learner"].__setitem__("objective", {"name": "reg:squarederror"}),
+        lambda m: m.__setitem__("extra", 1),
+    ],
+    ids=["a leaf value", "a tree less", "a split feature", "the objective", "a key more"],
+)
+def test_a_model_that_differs_beyond_rounding_does_not_match(change):
+    model = _model_json()
+    changed = json.loads(json.dumps(model))
+    change(changed)
+    assert not artifacts_match(RECIPES[0].artifact_path, _tarball(model), _tarball(changed))
+
+
+def test_code_and_members_must_match_exactly():
+    path = Path("step.tar.gz")
+    code = {"code/preprocess.py": b"x = 1\n", "preprocessing.json": b"{}"}
+    assert artifacts_match(path, deterministic_tarball(code), deterministic_tarball(dict(code)))
+    edited = {**code, "code/preprocess.py": b"x = 1.0000000001\n"}
+    assert not artifacts_match(path, deterministic_tarball(code), deterministic_tarball(edited))
+    fewer = {"preprocessing.json": b"{}"}
+    assert not artifacts_match(path, deterministic_tarball(code), deterministic_tarball(fewer))
+
+
+def test_manifest_numbers_match_within_the_tolerance_only():
+    manifest = load_manifest()
+    row = manifest["samples"]["rows"][0]
+    first, rest = row.split(",", 1)
+    nudged = json.loads(json.dumps(manifest))
+    nudged["samples"]["rows"][0] = f"{float(first) + 1e-9:.9f},{rest}"
+    nudged["samples"]["scores"]["churn-v1"][0] += 1e-9
+    assert json_match(manifest, nudged)
+    nudged["samples"]["scores"]["churn-v1"][0] += 1e-3
+    assert not json_match(manifest, nudged)
+    assert not json_match({"rows": 2000}, {"rows": 2001})
+    assert not json_match({"flag": True}, {"flag": 1})
+    assert not json_match(["basic"], ["premium"])
