@@ -186,7 +186,7 @@ def _cost_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _diagram_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("pattern", nargs="?", help="pattern id, e.g. kinesis-parquet")
+    parser.add_argument("pattern", nargs="?", help="pattern id (python -m ml_refarch list)")
     parser.add_argument("--all", action="store_true", help="every pattern")
 
 

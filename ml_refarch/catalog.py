@@ -26,9 +26,9 @@ class Pattern:
     """One catalog entry, defined as ``PATTERN`` in the pattern package's ``__init__``.
 
     Attributes:
-        id: the pattern id used in docs and context keys (``kinesis-parquet``).
+        id: the pattern id used in docs and context keys (``streaming-ingest``).
         order: where the pattern stands in tables and listings (ascending; leave gaps).
-        stack_name: the CloudFormation stack and CDK stack id (``MlRefArch-KinesisParquet``).
+        stack_name: the CloudFormation stack and CDK stack id (``MlRefArch-StreamingIngest``).
         title: a short title.
         notes_section: the study-notes section(s) the pattern implements.
         summary: one line on what the stack builds.
@@ -45,7 +45,7 @@ class Pattern:
 
     @property
     def package(self) -> str:
-        """The pattern's package (``ml_refarch.stacks.kinesis_parquet``)."""
+        """The pattern's package (``ml_refarch.stacks.streaming_ingest``)."""
         return f"{STACKS_PACKAGE}.{package_name(self.id)}"
 
     def module(self, name: str) -> ModuleType:
@@ -67,7 +67,7 @@ class Pattern:
 
 
 def package_name(pattern_id: str) -> str:
-    """``kinesis-parquet`` -> ``kinesis_parquet``."""
+    """``streaming-ingest`` -> ``streaming_ingest``."""
     return pattern_id.replace("-", "_")
 
 

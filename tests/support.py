@@ -48,7 +48,7 @@ BASE_VARIANTS: dict[str, Variant] = {
 }
 
 #: The module in ``tests/stacks/<pattern>/`` where a pattern declares its settings variants:
-#: ``VARIANTS = {"sandbox-csv": {"kinesis-parquet.input_format": "csv"}}``. Patterns that
+#: ``VARIANTS = {"sandbox-csv": {"<pattern-id>.input_format": "csv"}}``. Patterns that
 #: declare a variant of one name are synthesized together in it, each with its own values.
 UNIT_VARIANTS_FILE = "variants.py"
 

@@ -1,6 +1,6 @@
 """What a VPC-only notebook (instance or Studio) needs around it.
 
-Shared by the ``isolated-notebook`` and ``studio-domain`` patterns: a key, an isolated VPC
+Shared by the notebook-instance and Studio patterns: a key, an isolated VPC
 with the endpoints notebooks call, a data bucket, a job execution role, a guarded
 data-scientist role, the package source, and the lifecycle script that installs packages.
 """

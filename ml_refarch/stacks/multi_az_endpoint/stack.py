@@ -14,7 +14,8 @@ capacity and cooldowns), "SG Endpoint" (an endpoint answers only signed requests
   (2 or more) and maximum, with both cooldowns,
 - CloudWatch alarms on 5xx errors and average model latency, sent to an encrypted SNS topic.
 
-Built from :class:`~ml_refarch.constructs.model_endpoint.ModelEndpoint`, as ``ab-variants`` is.
+Built from :class:`~ml_refarch.constructs.model_endpoint.ModelEndpoint`, as the A/B variants
+pattern is.
 """
 
 from __future__ import annotations

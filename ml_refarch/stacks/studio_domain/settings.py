@@ -50,7 +50,7 @@ FIELDS = {
         packages,
         "scikit-learn,xgboost",
         "scikit-learn,xgboost",
-        "What it installs (written as for `isolated-notebook.packages`)",
+        "What it installs: comma-separated requirement specifiers",
     ),
 }
 

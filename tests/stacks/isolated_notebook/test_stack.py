@@ -1,8 +1,7 @@
-"""isolated-notebook and studio-domain: the notes' controls, asserted on the templates."""
+"""isolated-notebook: the notes' controls, asserted on the template."""
 
 from __future__ import annotations
 
-import base64
 import json
 
 import aws_cdk as cdk
@@ -14,10 +13,16 @@ from ml_refarch.cfn import literal_text
 from ml_refarch.config import read_config
 from ml_refarch.constructs.guardrails import sagemaker_job_guardrails
 from ml_refarch.stacks.isolated_notebook.outputs import Outputs
+from tests.notebook_templates import (
+    guardrail_statements,
+    interface_services,
+    lifecycle_text,
+    logical_id_of,
+    workload_group,
+)
 from tests.support import only_resource, project_context, resources_of_type
 
 NOTEBOOK = "MlRefArch-IsolatedNotebook"
-STUDIO = "MlRefArch-StudioDomain"
 CORE = {"sagemaker.api", "sagemaker.runtime", "sts", "logs", "notebook"}
 CODEARTIFACT = {"codeartifact.api", "codeartifact.repositories"}
 
@@ -25,41 +30,6 @@ CODEARTIFACT = {"codeartifact.api", "codeartifact.repositories"}
 @pytest.fixture(scope="module")
 def notebook(synthesized):
     return synthesized("sandbox").templates[NOTEBOOK]
-
-
-@pytest.fixture(scope="module")
-def studio(synthesized):
-    return synthesized("sandbox").templates[STUDIO]
-
-
-def logical_id_of(template: dict, resource_type: str) -> str:
-    (logical_id,) = resources_of_type(template, resource_type)
-    return logical_id
-
-
-def interface_services(template: dict) -> set[str]:
-    services = set()
-    for endpoint in resources_of_type(template, "AWS::EC2::VPCEndpoint").values():
-        properties = endpoint["Properties"]
-        if properties.get("VpcEndpointType") == "Interface":
-            assert properties["PrivateDnsEnabled"] is True
-            name = literal_text(properties["ServiceName"])
-            services.add(name.split("*.", 1)[1])
-    return services
-
-
-def workload_group(template: dict) -> str:
-    (group_id,) = [
-        logical_id
-        for logical_id in resources_of_type(template, "AWS::EC2::SecurityGroup")
-        if "WorkloadSecurityGroup" in logical_id
-    ]
-    return group_id
-
-
-def lifecycle_text(content: dict) -> str:
-    """The script's literal text, with deploy-time values shown as ``*``."""
-    return literal_text(content["Fn::Base64"])
 
 
 # --- the notebook instance -------------------------------------------------------------------
@@ -204,15 +174,6 @@ def test_codeartifact_proxies_pypi_with_a_customer_managed_key(notebook):
     assert repository["ExternalConnections"] == ["public:pypi"]
 
 
-def guardrail_statements(template: dict) -> list[dict]:
-    (policy,) = [
-        p["Properties"]
-        for logical_id, p in resources_of_type(template, "AWS::IAM::ManagedPolicy").items()
-        if "DataScientistPolicy" in logical_id
-    ]
-    return policy["PolicyDocument"]["Statement"]
-
-
 def test_notebook_role_carries_the_guardrails_and_the_presigned_url_deny(notebook):
     role = only_resource(notebook, "AWS::SageMaker::NotebookInstance")["Properties"]["RoleArn"]
     assert "DataScientistRole" in role["Fn::GetAtt"][0]
@@ -252,58 +213,3 @@ def test_outputs_give_the_smoke_script_what_it_reads(notebook):
         Outputs.CODE_ARTIFACT_DOMAIN,
         Outputs.CODE_ARTIFACT_REPOSITORY,
     }
-
-
-# --- Studio -----------------------------------------------------------------------------------
-
-
-def test_studio_domain_is_vpc_only_with_kms_and_the_guarded_role(studio):
-    domain = only_resource(studio, "AWS::SageMaker::Domain")["Properties"]
-    assert domain["AppNetworkAccessType"] == "VpcOnly"
-    assert domain["AuthMode"] == "IAM"
-    assert domain["KmsKeyId"] == {"Fn::GetAtt": [logical_id_of(studio, "AWS::KMS::Key"), "Arn"]}
-    assert len(domain["SubnetIds"]) == 2
-    settings = domain["DefaultUserSettings"]
-    assert "DataScientistRole" in settings["ExecutionRole"]["Fn::GetAtt"][0]
-    assert settings["SecurityGroups"] == [{"Fn::GetAtt": [workload_group(studio), "GroupId"]}]
-    lifecycle = {
-        "Fn::GetAtt": [
-            logical_id_of(studio, "AWS::SageMaker::StudioLifecycleConfig"),
-            "StudioLifecycleConfigArn",
-        ]
-    }
-    jupyter = settings["JupyterLabAppSettings"]
-    assert jupyter["LifecycleConfigArns"] == [lifecycle]
-    assert jupyter["DefaultResourceSpec"]["LifecycleConfigArn"] == lifecycle
-
-
-def test_studio_user_profile_uses_the_guarded_role(studio):
-    profile = only_resource(studio, "AWS::SageMaker::UserProfile")["Properties"]
-    assert profile["UserProfileName"] == "data-scientist"
-    assert "DataScientistRole" in profile["UserSettings"]["ExecutionRole"]["Fn::GetAtt"][0]
-
-
-def test_studio_lifecycle_is_a_jupyterlab_config_running_as_the_studio_user(studio):
-    config = only_resource(studio, "AWS::SageMaker::StudioLifecycleConfig")["Properties"]
-    assert config["StudioLifecycleConfigAppType"] == "JupyterLab"
-    script = lifecycle_text(config["StudioLifecycleConfigContent"])
-    assert "TARGET=studio" in script and "PACKAGE_SOURCE=codeartifact" in script
-    encoded = base64.b64encode(script.encode()).decode()
-    assert len(encoded) <= 16384
-
-
-def test_studio_opens_only_nfs_and_app_ports_inside_its_group(studio):
-    group = {"Fn::GetAtt": [workload_group(studio), "GroupId"]}
-    internal = [
-        rule["Properties"]
-        for rule in resources_of_type(studio, "AWS::EC2::SecurityGroupIngress").values()
-        if rule["Properties"]["GroupId"] == group
-    ]
-    assert sorted((r["FromPort"], r["ToPort"]) for r in internal) == [(2049, 2049), (8192, 65535)]
-    assert all(r["SourceSecurityGroupId"] == group for r in internal)
-
-
-def test_studio_needs_no_presigned_url_guardrail_but_keeps_the_job_guardrails(studio):
-    sids = {s.get("Sid") for s in guardrail_statements(studio)}
-    assert "DenyPresignedUrlOutsideVpcEndpoint" not in sids
-    assert {s.sid for s in sagemaker_job_guardrails()} <= sids
