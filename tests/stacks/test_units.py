@@ -136,7 +136,9 @@ def test_the_unit_has_its_tests_docs_page_and_diagram(pattern):
     tests = ROOT / "tests" / "stacks" / package_name(pattern.id)
     for name in ("__init__.py", *UNIT_TESTS):
         assert (tests / name).is_file(), f"{tests / name} is missing"
-    assert (ROOT / pattern.docs_page).is_file()
+    page = " ".join((ROOT / pattern.docs_page).read_text(encoding="utf-8").split())
+    assert f"`ml_refarch/stacks/{package_name(pattern.id)}/" in page, "the page names its unit"
+    assert f"python -m ml_refarch smoke {pattern.id}" in page, "the page shows its smoke test"
     assert (ROOT / "docs" / "diagrams" / f"{pattern.id}.svg").is_file()
 
 
