@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ml_refarch import catalog
+from ml_refarch.config import PROFILES
 
 
 def _list(_: argparse.Namespace) -> int:
@@ -181,7 +182,7 @@ def _check_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _cost_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", choices=("sandbox", "production"), default="sandbox")
+    parser.add_argument("--profile", choices=tuple(PROFILES), default="sandbox")
     parser.add_argument("--markdown", action="store_true", help="the table the README carries")
 
 
