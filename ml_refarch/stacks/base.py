@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import Any, ClassVar
+
 import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from ml_refarch.catalog import Pattern
 from ml_refarch.config import LOCAL_REGION, Profile
 from ml_refarch.constructs.defaults import ResourceDefaults
 
@@ -46,13 +50,24 @@ class PatternStack(cdk.Stack):
     Availability Zones instead of asking CloudFormation (``Fn::GetAZs``) and leaves out the
     bootstrap-version rule, whose SSM parameter a fresh stand-in does not have.
 
+    A pattern's stack defines only :meth:`build`, which this constructor calls with the
+    pattern's settings; the pattern (id, title, notes section) is the ``PATTERN`` of the
+    stack class's package.
+
     Attributes:
         profile: the deployment profile (for stack-level choices such as a web ACL).
+        settings: the pattern's settings.
         defaults: the profile as construct props (:func:`resource_defaults`).
     """
 
-    #: Pattern id from the catalog, set by each subclass.
-    pattern_id: str = ""
+    #: The unit's catalog entry (its package's ``PATTERN``) and its id, set for each subclass.
+    pattern: ClassVar[Pattern]
+    pattern_id: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.pattern = importlib.import_module(cls.__module__.rpartition(".")[0]).PATTERN
+        cls.pattern_id = cls.pattern.id
 
     def __init__(
         self,
@@ -60,17 +75,20 @@ class PatternStack(cdk.Stack):
         construct_id: str,
         *,
         profile: Profile,
-        title: str,
-        notes_section: str,
+        settings: Any,
+        title: str | None = None,
+        notes_section: str | None = None,
         env: cdk.Environment | None = None,
     ) -> None:
+        pattern = self.pattern
         super().__init__(
             scope,
             construct_id,
             env=env,
             description=(
-                f"ml-refarch pattern {self.pattern_id} ({profile.name} profile): {title}. "
-                f"Study notes section: {notes_section}."
+                f"ml-refarch pattern {pattern.id} ({profile.name} profile): "
+                f"{pattern.title if title is None else title}. Study notes section: "
+                f"{pattern.notes_section if notes_section is None else notes_section}."
             ),
             termination_protection=profile.termination_protection,
             synthesizer=(
@@ -80,9 +98,15 @@ class PatternStack(cdk.Stack):
             ),
         )
         self.profile = profile
+        self.settings = settings
         self.defaults = resource_defaults(profile)
-        cdk.Tags.of(self).add("ml-refarch:pattern", self.pattern_id)
+        cdk.Tags.of(self).add("ml-refarch:pattern", pattern.id)
         cdk.Tags.of(self).add("ml-refarch:profile", profile.name)
+        self.build(settings)
+
+    def build(self, settings: Any) -> None:
+        """Add the pattern's resources; ``self.profile`` and ``self.defaults`` are set."""
+        raise NotImplementedError(f"{type(self).__name__} does not define build()")
 
     @property
     def availability_zones(self) -> list[str]:

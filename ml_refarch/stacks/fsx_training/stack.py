@@ -16,14 +16,11 @@ Resources:
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_fsx as fsx
 from aws_cdk import aws_iam as iam
-from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import skip_checkov
-from ml_refarch.config import Profile
 from ml_refarch.constructs import SecureBucket, customer_managed_key
 from ml_refarch.constructs.execution_role import SageMakerExecutionRole
 from ml_refarch.constructs.images import framework_image_uri
@@ -49,27 +46,12 @@ class FsxTrainingStack(PatternStack):
         training_role: the role training jobs run as.
     """
 
-    pattern_id = "fsx-training"
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        profile: Profile,
-        settings: FsxTrainingSettings,
-        title: str,
-        notes_section: str,
-        env: cdk.Environment | None = None,
-    ) -> None:
-        super().__init__(
-            scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
-        )
-        persistent = profile.persistent_file_systems
+    def build(self, settings: FsxTrainingSettings) -> None:
+        persistent = self.profile.persistent_file_systems
         key = customer_managed_key(
             self,
             "DataKey",
-            description=f"{construct_id}: training data, Lustre, volumes and outputs",
+            description=f"{self.node.id}: training data, Lustre, volumes and outputs",
             removal_policy=self.defaults.removal_policy,
             allow_cloudwatch_logs=True,
         )

@@ -44,11 +44,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
-from constructs import Construct
 
 from ml_refarch.aws_facts import PIPELINE_MAX_CONTAINERS, PIPELINE_MIN_CONTAINERS
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.config import Profile
 from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.hosting import (
     Container,
@@ -140,23 +138,7 @@ class InferencePipelineStack(PatternStack):
         rules: the EventBridge rules that start it, by name.
     """
 
-    pattern_id = "inference-pipeline"
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        profile: Profile,
-        settings: InferencePipelineSettings,
-        title: str,
-        notes_section: str,
-        env: cdk.Environment | None = None,
-    ) -> None:
-        super().__init__(
-            scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
-        )
-        self.settings = settings
+    def build(self, settings: InferencePipelineSettings) -> None:
         preprocess = ModelArtifact(self, "PreprocessArtifact", model_name=PREPROCESS_STEP.name)
         predictor = ModelArtifact(self, "PredictorArtifact", model_name=PIPELINE_RECIPE.name)
         postprocess = ModelArtifact(self, "PostprocessArtifact", model_name=POSTPROCESS_STEP.name)

@@ -25,10 +25,8 @@ from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.config import Profile
 from ml_refarch.constructs import SecureBucket, customer_managed_key, encrypted_log_group
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.kinesis_parquet.settings import KinesisParquetSettings
@@ -52,33 +50,12 @@ class KinesisParquetStack(PatternStack):
         transform_function: the CSV-to-JSON Lambda, or ``None`` for JSON input.
     """
 
-    pattern_id = "kinesis-parquet"
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        profile: Profile,
-        settings: KinesisParquetSettings,
-        title: str,
-        notes_section: str,
-        env: cdk.Environment | None = None,
-    ) -> None:
-        super().__init__(
-            scope,
-            construct_id,
-            profile=profile,
-            title=title,
-            notes_section=notes_section,
-            env=env,
-        )
-        self.settings = settings
+    def build(self, settings: KinesisParquetSettings) -> None:
 
         key = customer_managed_key(
             self,
             "DataKey",
-            description=f"{construct_id}: stream, Parquet bucket and delivery logs",
+            description=f"{self.node.id}: stream, Parquet bucket and delivery logs",
             removal_policy=self.defaults.removal_policy,
             allow_cloudwatch_logs=True,
         )
@@ -119,14 +96,14 @@ class KinesisParquetStack(PatternStack):
         )
         self.bucket = secure_bucket.bucket
 
-        database_name = construct_id.lower().replace("-", "_")
+        database_name = self.node.id.lower().replace("-", "_")
         database = glue.CfnDatabase(
             self,
             "Database",
             catalog_id=self.account,
             database_input=glue.CfnDatabase.DatabaseInputProperty(
                 name=database_name,
-                description=f"{construct_id}: tables over the Parquet bucket",
+                description=f"{self.node.id}: tables over the Parquet bucket",
             ),
         )
         location = f"s3://{self.bucket.bucket_name}/{DATA_PREFIX}"

@@ -26,10 +26,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
-from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.config import Profile
 from ml_refarch.constructs import SecureBucket, customer_managed_key
 from ml_refarch.constructs.execution_role import SageMakerExecutionRole
 from ml_refarch.constructs.images import framework_image_uri
@@ -70,27 +68,11 @@ class MlWorkflowStack(PatternStack):
         training_spec: the job every run trains (names and checkpoint paths are per run).
     """
 
-    pattern_id = "ml-workflow"
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        profile: Profile,
-        settings: MlWorkflowSettings,
-        title: str,
-        notes_section: str,
-        env: cdk.Environment | None = None,
-    ) -> None:
-        super().__init__(
-            scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
-        )
-        self.settings = settings
+    def build(self, settings: MlWorkflowSettings) -> None:
         self.key = customer_managed_key(
             self,
             "DataKey",
-            description=f"{construct_id}: training data, volumes, outputs, logs, alerts",
+            description=f"{self.node.id}: training data, volumes, outputs, logs, alerts",
             removal_policy=self.defaults.removal_policy,
             allow_cloudwatch_logs=True,
         )
@@ -137,7 +119,7 @@ class MlWorkflowStack(PatternStack):
             # Built into the app's output directory, which cdk synth (or the caller) owns.
             path=str(
                 write_source_tarball(
-                    Path(cdk.Stage.of(self).outdir) / "ml-refarch-sources" / construct_id
+                    Path(cdk.Stage.of(self).outdir) / "ml-refarch-sources" / self.node.id
                 )
             ),
         )
@@ -162,7 +144,7 @@ class MlWorkflowStack(PatternStack):
             master_key=self.key,
             enforce_ssl=True,
         )
-        self.endpoint_name = f"{construct_id.lower()}-endpoint"
+        self.endpoint_name = f"{self.node.id.lower()}-endpoint"
         subnets = [subnet.subnet_id for subnet in self.network.subnets]
         security_groups = [self.network.workload_security_group.security_group_id]
         self.training_spec = TrainingJobSpec(
@@ -188,7 +170,7 @@ class MlWorkflowStack(PatternStack):
         workflow = audited_workflow(
             self,
             "Workflow",
-            state_machine_name=f"{construct_id}-train-and-deploy",
+            state_machine_name=f"{self.node.id}-train-and-deploy",
             definition=self._definition(subnets, security_groups),
             description="ML workflow: SageMaker jobs, model, endpoint; failure alerts; logs",
             statements=self._workflow_statements(),

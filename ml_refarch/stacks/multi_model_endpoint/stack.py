@@ -22,13 +22,10 @@ A request picks its model with ``TargetModel`` (the artifact's key below the pre
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_deployment as s3_deployment
-from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge, skip_checkov
-from ml_refarch.config import Profile
 from ml_refarch.constructs import SecureBucket, encrypted_log_group
 from ml_refarch.constructs.hosting import Container, xgboost_image_uri
 from ml_refarch.constructs.model_endpoint import (
@@ -63,23 +60,7 @@ class MultiModelEndpointStack(PatternStack):
         endpoint: the endpoint configuration and endpoint, with scaling and alarms.
     """
 
-    pattern_id = "multi-model-endpoint"
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        profile: Profile,
-        settings: MultiModelEndpointSettings,
-        title: str,
-        notes_section: str,
-        env: cdk.Environment | None = None,
-    ) -> None:
-        super().__init__(
-            scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
-        )
-        self.settings = settings
+    def build(self, settings: MultiModelEndpointSettings) -> None:
         self.foundation = HostingFoundation(
             self, "Hosting", defaults=self.defaults, purpose="multi-model endpoint"
         )

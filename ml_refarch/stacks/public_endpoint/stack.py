@@ -35,10 +35,8 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
-from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.config import Profile
 from ml_refarch.constructs import encrypted_log_group
 from ml_refarch.constructs.hosting import ModelArtifact
 from ml_refarch.constructs.model_endpoint import HostingFoundation, ModelEndpoint, ServedModel
@@ -160,23 +158,7 @@ class PublicEndpointStack(PatternStack):
         web_acl: the WAF web ACL in the production profile, else ``None``.
     """
 
-    pattern_id = "public-endpoint"
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        profile: Profile,
-        settings: PublicEndpointSettings,
-        title: str,
-        notes_section: str,
-        env: cdk.Environment | None = None,
-    ) -> None:
-        super().__init__(
-            scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
-        )
-        self.settings = settings
+    def build(self, settings: PublicEndpointSettings) -> None:
         artifact = ModelArtifact(self, "Artifact", model_name=DEFAULT_MODEL)
         foundation = HostingFoundation(
             self, "Hosting", defaults=self.defaults, purpose="public endpoint", artifacts=[artifact]
@@ -190,7 +172,7 @@ class PublicEndpointStack(PatternStack):
             hosting=settings,
         ).endpoint
 
-        self.api = self._api(construct_id)
+        self.api = self._api(self.node.id)
         self.integration_role = self._integration_role()
         self.method = self._predict_method()
         self.api_key: apigw.IApiKey | None = None
@@ -198,7 +180,7 @@ class PublicEndpointStack(PatternStack):
         if settings.auth == "api-key":
             self._usage_plan()
         self.web_acl: wafv2.CfnWebACL | None = None
-        if profile.web_acl:
+        if self.profile.web_acl:
             self._web_acl()
         else:
             acknowledge(
