@@ -220,14 +220,11 @@ class HostingFoundation(Construct):
         )
         self.network: IsolatedVpc | None = None
         if network:
-            self.network = IsolatedVpc(
+            self.network = IsolatedVpc.from_defaults(
                 self,
                 "Network",
+                defaults,
                 encryption_key=self.key,
-                max_azs=defaults.max_azs,
-                log_retention=defaults.log_retention,
-                removal_policy=defaults.removal_policy,
-                custom_resources=defaults.custom_resources,
                 services=dict(interface_endpoints or {}),
             )
         execution_role = SageMakerExecutionRole(

@@ -78,25 +78,19 @@ class NotebookEnvironment(Construct):
                 if codeartifact_source or not endpoint_id.startswith("CodeArtifact")
             },
         }
-        self.network = IsolatedVpc(
+        self.network = IsolatedVpc.from_defaults(
             self,
             "Network",
+            defaults,
             encryption_key=self.key,
-            max_azs=defaults.max_azs,
-            log_retention=defaults.log_retention,
-            removal_policy=defaults.removal_policy,
-            custom_resources=defaults.custom_resources,
             services=services,
             internal_ports=internal_ports,
         )
-        self.data_bucket = SecureBucket(
+        self.data_bucket = SecureBucket.from_defaults(
             self,
             "Data",
+            defaults,
             encryption_key=self.key,
-            removal_policy=defaults.removal_policy,
-            auto_delete_objects=defaults.auto_delete_objects,
-            versioned=defaults.versioned_buckets,
-            access_logs=defaults.access_logs,
             contents="notebook datasets and the package wheelhouse",
             no_replication_because=(
                 "The bucket holds working copies for notebook experiments and, optionally, a "

@@ -6,12 +6,14 @@ import importlib
 from typing import Any, ClassVar
 
 import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ml_refarch.catalog import Pattern
 from ml_refarch.config import LOCAL_REGION, Profile
 from ml_refarch.constructs.defaults import ResourceDefaults
+from ml_refarch.constructs.log_group import encrypted_log_group
 
 #: Availability Zones of a ``local``-target stack that is not pinned to a region.
 LOCAL_ZONE_LETTERS = ("a", "b", "c")
@@ -103,6 +105,17 @@ class PatternStack(cdk.Stack):
         cdk.Tags.of(self).add("ml-refarch:pattern", pattern.id)
         cdk.Tags.of(self).add("ml-refarch:profile", profile.name)
         self.build(settings)
+
+    def log_group(self, construct_id: str, encryption_key: kms.IKey) -> logs.LogGroup:
+        """An encrypted log group (:func:`encrypted_log_group`) with the profile's retention
+        and removal policy."""
+        return encrypted_log_group(
+            self,
+            construct_id,
+            encryption_key=encryption_key,
+            retention=self.defaults.log_retention,
+            removal_policy=self.defaults.removal_policy,
+        )
 
     def build(self, settings: Any) -> None:
         """Add the pattern's resources; ``self.profile`` and ``self.defaults`` are set."""

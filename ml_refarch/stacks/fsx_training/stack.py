@@ -56,25 +56,19 @@ class FsxTrainingStack(PatternStack):
             allow_cloudwatch_logs=True,
         )
         self._allow_fsx_data_repository(key)
-        self.network = IsolatedVpc(
+        self.network = IsolatedVpc.from_defaults(
             self,
             "Network",
-            max_azs=self.defaults.max_azs,
-            log_retention=self.defaults.log_retention,
-            removal_policy=self.defaults.removal_policy,
-            custom_resources=self.defaults.custom_resources,
+            self.defaults,
             encryption_key=key,
             services={},
             internal_ports=LUSTRE_PORTS,
         )
-        self.bucket = SecureBucket(
+        self.bucket = SecureBucket.from_defaults(
             self,
             "Training",
+            self.defaults,
             encryption_key=key,
-            removal_policy=self.defaults.removal_policy,
-            auto_delete_objects=self.defaults.auto_delete_objects,
-            versioned=self.defaults.versioned_buckets,
-            access_logs=self.defaults.access_logs,
             contents="training data, checkpoints and model artifacts",
             no_replication_because=(
                 "Training data is a copy of a source the team keeps elsewhere, checkpoints are "

@@ -150,14 +150,11 @@ class InferencePipelineStack(PatternStack):
             artifacts=[preprocess, predictor, postprocess],
         )
         key = self.foundation.key
-        self.bucket = SecureBucket(
+        self.bucket = SecureBucket.from_defaults(
             self,
             "Data",
+            self.defaults,
             encryption_key=key,
-            removal_policy=self.defaults.removal_policy,
-            auto_delete_objects=self.defaults.auto_delete_objects,
-            versioned=self.defaults.versioned_buckets,
-            access_logs=self.defaults.access_logs,
             contents="records to transform and their predictions",
             no_replication_because=(
                 "The bucket holds copies of records scored in batch and their predictions, "

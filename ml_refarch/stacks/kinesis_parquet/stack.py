@@ -27,7 +27,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.constructs import SecureBucket, customer_managed_key, encrypted_log_group
+from ml_refarch.constructs import SecureBucket, customer_managed_key
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.kinesis_parquet.settings import KinesisParquetSettings
 
@@ -80,14 +80,11 @@ class KinesisParquetStack(PatternStack):
             "AwsSolutions-KDS3",
         )
 
-        secure_bucket = SecureBucket(
+        secure_bucket = SecureBucket.from_defaults(
             self,
             "Parquet",
+            self.defaults,
             encryption_key=key,
-            removal_policy=self.defaults.removal_policy,
-            auto_delete_objects=self.defaults.auto_delete_objects,
-            versioned=self.defaults.versioned_buckets,
-            access_logs=self.defaults.access_logs,
             contents="Parquet files rebuilt from the stream",
             no_replication_because=(
                 "Every object here is derived from the stream and can be re-ingested by "
@@ -158,13 +155,7 @@ class KinesisParquetStack(PatternStack):
         )
         self.table.node.add_dependency(database)
 
-        delivery_logs = encrypted_log_group(
-            self,
-            "DeliveryLogs",
-            encryption_key=key,
-            retention=self.defaults.log_retention,
-            removal_policy=self.defaults.removal_policy,
-        )
+        delivery_logs = self.log_group("DeliveryLogs", key)
         logs.LogStream(
             self,
             "DeliveryLogStream",
@@ -199,13 +190,7 @@ class KinesisParquetStack(PatternStack):
 
     def _csv_transform(self, key) -> lambda_.Function:
         """The Firehose transform that turns each CSV row into one JSON object."""
-        log_group = encrypted_log_group(
-            self,
-            "TransformLogs",
-            encryption_key=key,
-            retention=self.defaults.log_retention,
-            removal_policy=self.defaults.removal_policy,
-        )
+        log_group = self.log_group("TransformLogs", key)
         role = iam.Role(
             self,
             "TransformRole",

@@ -77,13 +77,10 @@ class MlWorkflowStack(PatternStack):
             allow_cloudwatch_logs=True,
         )
         distributed = settings.instance_count > 1
-        self.network = IsolatedVpc(
+        self.network = IsolatedVpc.from_defaults(
             self,
             "Network",
-            max_azs=self.defaults.max_azs,
-            log_retention=self.defaults.log_retention,
-            removal_policy=self.defaults.removal_policy,
-            custom_resources=self.defaults.custom_resources,
+            self.defaults,
             encryption_key=self.key,
             # Network-isolated jobs and endpoints need only the S3 gateway.
             services={},
@@ -98,14 +95,11 @@ class MlWorkflowStack(PatternStack):
                 "NIST.800.53.R5-EC2RestrictedCommonPorts",
                 "PCI.DSS.321-EC2RestrictedCommonPorts",
             )
-        self.bucket = SecureBucket(
+        self.bucket = SecureBucket.from_defaults(
             self,
             "Training",
+            self.defaults,
             encryption_key=self.key,
-            removal_policy=self.defaults.removal_policy,
-            auto_delete_objects=self.defaults.auto_delete_objects,
-            versioned=self.defaults.versioned_buckets,
-            access_logs=self.defaults.access_logs,
             contents="training data, checkpoints and model artifacts",
             no_replication_because=(
                 "Training data is a copy of a source the team keeps elsewhere, checkpoints are "

@@ -109,14 +109,11 @@ class ModelMonitorStack(PatternStack):
         )
         key, role, network = foundation.key, foundation.role, foundation.network
         assert network is not None
-        self.bucket = SecureBucket(
+        self.bucket = SecureBucket.from_defaults(
             self,
             "MonitorData",
+            self.defaults,
             encryption_key=key,
-            removal_policy=self.defaults.removal_policy,
-            auto_delete_objects=self.defaults.auto_delete_objects,
-            versioned=self.defaults.versioned_buckets,
-            access_logs=self.defaults.access_logs,
             contents="captured requests and responses, the baseline and monitoring reports",
             no_replication_because=(
                 "Captures are a sample of live traffic kept for drift analysis, and baselines "

@@ -26,7 +26,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_deployment as s3_deployment
 
 from ml_refarch.compliance.acknowledge import acknowledge, skip_checkov
-from ml_refarch.constructs import SecureBucket, encrypted_log_group
+from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.hosting import Container, xgboost_image_uri
 from ml_refarch.constructs.model_endpoint import (
     HostingFoundation,
@@ -65,14 +65,11 @@ class MultiModelEndpointStack(PatternStack):
             self, "Hosting", defaults=self.defaults, purpose="multi-model endpoint"
         )
         key = self.foundation.key
-        self.bucket = SecureBucket(
+        self.bucket = SecureBucket.from_defaults(
             self,
             "Models",
+            self.defaults,
             encryption_key=key,
-            removal_policy=self.defaults.removal_policy,
-            auto_delete_objects=self.defaults.auto_delete_objects,
-            versioned=self.defaults.versioned_buckets,
-            access_logs=self.defaults.access_logs,
             contents="model artifacts",
             no_replication_because=(
                 "The bucket holds model artifacts whose sources are kept elsewhere: the "
@@ -141,13 +138,7 @@ class MultiModelEndpointStack(PatternStack):
 
     def _publish_committed_artifacts(self) -> s3_deployment.BucketDeployment:
         """Copy the committed artifacts under the prefix when the stack deploys."""
-        log_group = encrypted_log_group(
-            self,
-            "PublishModelsLogs",
-            encryption_key=self.foundation.key,
-            retention=self.defaults.log_retention,
-            removal_policy=self.defaults.removal_policy,
-        )
+        log_group = self.log_group("PublishModelsLogs", self.foundation.key)
         deployment = s3_deployment.BucketDeployment(
             self,
             "PublishModels",

@@ -37,7 +37,6 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.constructs import encrypted_log_group
 from ml_refarch.constructs.hosting import ModelArtifact
 from ml_refarch.constructs.model_endpoint import HostingFoundation, ModelEndpoint, ServedModel
 from ml_refarch.model_artifacts import DATASET_FEATURES, DEFAULT_MODEL
@@ -213,13 +212,7 @@ class PublicEndpointStack(PatternStack):
 
     def _api(self, construct_id: str) -> apigw.RestApi:
         settings = self.settings
-        self.access_logs = encrypted_log_group(
-            self,
-            "AccessLogs",
-            encryption_key=self.key,
-            retention=self.defaults.log_retention,
-            removal_policy=self.defaults.removal_policy,
-        )
+        self.access_logs = self.log_group("AccessLogs", self.key)
         api = apigw.RestApi(
             self,
             "Api",
