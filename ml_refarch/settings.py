@@ -244,28 +244,25 @@ def boolean(value: Any) -> bool:
     raise Invalid(boolean.allowed)  # type: ignore[attr-defined]
 
 
-@parser("a 12-digit AWS account id")
-def account(value: Any) -> str:
-    text = str(value).strip() if isinstance(value, (str, int)) else ""
-    if not ACCOUNT_ID.fullmatch(text):
-        raise Invalid(account.allowed)  # type: ignore[attr-defined]
-    return text
+def matching(pattern: re.Pattern[str], allowed: str, *, numbers: bool = False) -> Parser:
+    """A string ``pattern`` matches in full, surrounding white space dropped; with
+    ``numbers``, a whole number is read as its digits (a JSON context value)."""
+
+    @parser(allowed)
+    def parse(value: Any) -> str:
+        if numbers and isinstance(value, int):
+            value = str(value)
+        text = value.strip() if isinstance(value, str) else ""
+        if not pattern.fullmatch(text):
+            raise Invalid(allowed)
+        return text
+
+    return parse
 
 
-@parser("an AWS region name such as 'us-east-1'")
-def region(value: Any) -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    if not REGION_NAME.fullmatch(text):
-        raise Invalid(region.allowed)  # type: ignore[attr-defined]
-    return text
-
-
-@parser("a SageMaker instance type such as 'ml.t3.medium'")
-def instance_type(value: Any) -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    if not INSTANCE_TYPE.fullmatch(text):
-        raise Invalid(instance_type.allowed)  # type: ignore[attr-defined]
-    return text
+account = matching(ACCOUNT_ID, "a 12-digit AWS account id", numbers=True)
+region = matching(REGION_NAME, "an AWS region name such as 'us-east-1'")
+instance_type = matching(INSTANCE_TYPE, "a SageMaker instance type such as 'ml.t3.medium'")
 
 
 @parser(
