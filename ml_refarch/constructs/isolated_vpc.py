@@ -18,7 +18,6 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge, acknowledge_cdk_provider
-from ml_refarch.constructs.defaults import ResourceDefaults
 from ml_refarch.constructs.log_group import encrypted_log_group
 
 S = ec2.InterfaceVpcEndpointAwsService
@@ -74,30 +73,6 @@ class IsolatedVpc(Construct):
             ``internal_ports`` only; nothing else may connect in; outbound is HTTPS.
         endpoints: the interface endpoints by construct id.
     """
-
-    @classmethod
-    def from_defaults(
-        cls,
-        scope: Construct,
-        construct_id: str,
-        defaults: ResourceDefaults,
-        *,
-        encryption_key: kms.IKey,
-        services: dict[str, ec2.InterfaceVpcEndpointAwsService] | None = None,
-        internal_ports: Sequence[ec2.Port] = (),
-    ) -> IsolatedVpc:
-        """A VPC whose zones, log retention, removal and custom resources follow ``defaults``."""
-        return cls(
-            scope,
-            construct_id,
-            encryption_key=encryption_key,
-            max_azs=defaults.max_azs,
-            log_retention=defaults.log_retention,
-            removal_policy=defaults.removal_policy,
-            custom_resources=defaults.custom_resources,
-            services=services,
-            internal_ports=internal_ports,
-        )
 
     def __init__(
         self,

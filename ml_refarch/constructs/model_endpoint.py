@@ -220,10 +220,10 @@ class HostingFoundation(Construct):
         )
         self.network: IsolatedVpc | None = None
         if network:
-            self.network = IsolatedVpc.from_defaults(
+            self.network = IsolatedVpc(
                 self,
                 "Network",
-                defaults,
+                **defaults.vpc_props(),
                 encryption_key=self.key,
                 services=dict(interface_endpoints or {}),
             )

@@ -78,18 +78,18 @@ class NotebookEnvironment(Construct):
                 if codeartifact_source or not endpoint_id.startswith("CodeArtifact")
             },
         }
-        self.network = IsolatedVpc.from_defaults(
+        self.network = IsolatedVpc(
             self,
             "Network",
-            defaults,
+            **defaults.vpc_props(),
             encryption_key=self.key,
             services=services,
             internal_ports=internal_ports,
         )
-        self.data_bucket = SecureBucket.from_defaults(
+        self.data_bucket = SecureBucket(
             self,
             "Data",
-            defaults,
+            **defaults.bucket_props(),
             encryption_key=self.key,
             contents="notebook datasets and the package wheelhouse",
             no_replication_because=(

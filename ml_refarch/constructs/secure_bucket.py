@@ -8,7 +8,6 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge, acknowledge_cdk_provider
-from ml_refarch.constructs.defaults import ResourceDefaults
 
 #: The compliance packs' rules that ask for cross-region replication.
 REPLICATION_RULES = (
@@ -134,27 +133,3 @@ class SecureBucket(Construct):
                 purpose="empties sandbox buckets while the stack is deleted",
                 calls="the S3 API",
             )
-
-    @classmethod
-    def from_defaults(
-        cls,
-        scope: Construct,
-        construct_id: str,
-        defaults: ResourceDefaults,
-        *,
-        encryption_key: kms.IKey,
-        contents: str,
-        no_replication_because: str | None = None,
-    ) -> SecureBucket:
-        """A bucket whose removal, emptying, versioning and access logs follow ``defaults``."""
-        return cls(
-            scope,
-            construct_id,
-            encryption_key=encryption_key,
-            removal_policy=defaults.removal_policy,
-            auto_delete_objects=defaults.auto_delete_objects,
-            versioned=defaults.versioned_buckets,
-            access_logs=defaults.access_logs,
-            contents=contents,
-            no_replication_because=no_replication_because,
-        )

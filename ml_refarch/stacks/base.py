@@ -13,6 +13,7 @@ from constructs import Construct
 from ml_refarch.catalog import Pattern
 from ml_refarch.config import LOCAL_REGION, Profile
 from ml_refarch.constructs.defaults import ResourceDefaults
+from ml_refarch.constructs.encryption_key import customer_managed_key
 from ml_refarch.constructs.log_group import encrypted_log_group
 
 #: Availability Zones of a ``local``-target stack that is not pinned to a region.
@@ -105,6 +106,17 @@ class PatternStack(cdk.Stack):
         cdk.Tags.of(self).add("ml-refarch:pattern", pattern.id)
         cdk.Tags.of(self).add("ml-refarch:profile", profile.name)
         self.build(settings)
+
+    def data_key(self, purpose: str) -> kms.Key:
+        """The stack's customer-managed key ``DataKey`` (CloudWatch Logs may use it too),
+        described as ``<stack>: <purpose>``, removed as the profile says."""
+        return customer_managed_key(
+            self,
+            "DataKey",
+            description=f"{self.node.id}: {purpose}",
+            removal_policy=self.defaults.removal_policy,
+            allow_cloudwatch_logs=True,
+        )
 
     def log_group(self, construct_id: str, encryption_key: kms.IKey) -> logs.LogGroup:
         """An encrypted log group (:func:`encrypted_log_group`) with the profile's retention

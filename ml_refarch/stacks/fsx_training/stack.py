@@ -21,7 +21,7 @@ from aws_cdk import aws_fsx as fsx
 from aws_cdk import aws_iam as iam
 
 from ml_refarch.compliance.acknowledge import skip_checkov
-from ml_refarch.constructs import SecureBucket, customer_managed_key
+from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.execution_role import SageMakerExecutionRole
 from ml_refarch.constructs.images import framework_image_uri
 from ml_refarch.constructs.isolated_vpc import IsolatedVpc
@@ -48,26 +48,20 @@ class FsxTrainingStack(PatternStack):
 
     def build(self, settings: FsxTrainingSettings) -> None:
         persistent = self.profile.persistent_file_systems
-        key = customer_managed_key(
-            self,
-            "DataKey",
-            description=f"{self.node.id}: training data, Lustre, volumes and outputs",
-            removal_policy=self.defaults.removal_policy,
-            allow_cloudwatch_logs=True,
-        )
+        key = self.data_key("training data, Lustre, volumes and outputs")
         self._allow_fsx_data_repository(key)
-        self.network = IsolatedVpc.from_defaults(
+        self.network = IsolatedVpc(
             self,
             "Network",
-            self.defaults,
+            **self.defaults.vpc_props(),
             encryption_key=key,
             services={},
             internal_ports=LUSTRE_PORTS,
         )
-        self.bucket = SecureBucket.from_defaults(
+        self.bucket = SecureBucket(
             self,
             "Training",
-            self.defaults,
+            **self.defaults.bucket_props(),
             encryption_key=key,
             contents="training data, checkpoints and model artifacts",
             no_replication_because=(

@@ -150,10 +150,10 @@ class InferencePipelineStack(PatternStack):
             artifacts=[preprocess, predictor, postprocess],
         )
         key = self.foundation.key
-        self.bucket = SecureBucket.from_defaults(
+        self.bucket = SecureBucket(
             self,
             "Data",
-            self.defaults,
+            **self.defaults.bucket_props(),
             encryption_key=key,
             contents="records to transform and their predictions",
             no_replication_because=(

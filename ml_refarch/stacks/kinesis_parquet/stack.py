@@ -27,7 +27,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.constructs import SecureBucket, customer_managed_key
+from ml_refarch.constructs import SecureBucket
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.kinesis_parquet.settings import KinesisParquetSettings
 
@@ -52,13 +52,7 @@ class KinesisParquetStack(PatternStack):
 
     def build(self, settings: KinesisParquetSettings) -> None:
 
-        key = customer_managed_key(
-            self,
-            "DataKey",
-            description=f"{self.node.id}: stream, Parquet bucket and delivery logs",
-            removal_policy=self.defaults.removal_policy,
-            allow_cloudwatch_logs=True,
-        )
+        key = self.data_key("stream, Parquet bucket and delivery logs")
 
         self.stream = kinesis.Stream(
             self,
@@ -80,10 +74,10 @@ class KinesisParquetStack(PatternStack):
             "AwsSolutions-KDS3",
         )
 
-        secure_bucket = SecureBucket.from_defaults(
+        secure_bucket = SecureBucket(
             self,
             "Parquet",
-            self.defaults,
+            **self.defaults.bucket_props(),
             encryption_key=key,
             contents="Parquet files rebuilt from the stream",
             no_replication_because=(

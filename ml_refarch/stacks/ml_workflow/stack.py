@@ -28,7 +28,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.constructs import SecureBucket, customer_managed_key
+from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.execution_role import SageMakerExecutionRole
 from ml_refarch.constructs.images import framework_image_uri
 from ml_refarch.constructs.isolated_vpc import IsolatedVpc
@@ -69,18 +69,12 @@ class MlWorkflowStack(PatternStack):
     """
 
     def build(self, settings: MlWorkflowSettings) -> None:
-        self.key = customer_managed_key(
-            self,
-            "DataKey",
-            description=f"{self.node.id}: training data, volumes, outputs, logs, alerts",
-            removal_policy=self.defaults.removal_policy,
-            allow_cloudwatch_logs=True,
-        )
+        self.key = self.data_key("training data, volumes, outputs, logs, alerts")
         distributed = settings.instance_count > 1
-        self.network = IsolatedVpc.from_defaults(
+        self.network = IsolatedVpc(
             self,
             "Network",
-            self.defaults,
+            **self.defaults.vpc_props(),
             encryption_key=self.key,
             # Network-isolated jobs and endpoints need only the S3 gateway.
             services={},
@@ -95,10 +89,10 @@ class MlWorkflowStack(PatternStack):
                 "NIST.800.53.R5-EC2RestrictedCommonPorts",
                 "PCI.DSS.321-EC2RestrictedCommonPorts",
             )
-        self.bucket = SecureBucket.from_defaults(
+        self.bucket = SecureBucket(
             self,
             "Training",
-            self.defaults,
+            **self.defaults.bucket_props(),
             encryption_key=self.key,
             contents="training data, checkpoints and model artifacts",
             no_replication_because=(

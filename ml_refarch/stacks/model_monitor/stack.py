@@ -109,10 +109,10 @@ class ModelMonitorStack(PatternStack):
         )
         key, role, network = foundation.key, foundation.role, foundation.network
         assert network is not None
-        self.bucket = SecureBucket.from_defaults(
+        self.bucket = SecureBucket(
             self,
             "MonitorData",
-            self.defaults,
+            **self.defaults.bucket_props(),
             encryption_key=key,
             contents="captured requests and responses, the baseline and monitoring reports",
             no_replication_because=(

@@ -25,7 +25,12 @@ from __future__ import annotations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_deployment as s3_deployment
 
-from ml_refarch.compliance.acknowledge import acknowledge, skip_checkov
+from ml_refarch.compliance.acknowledge import (
+    DEPLOY_TIME_HANDLER_CHECKOV,
+    DEPLOY_TIME_HANDLER_RULES,
+    acknowledge,
+    skip_checkov,
+)
 from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.hosting import Container, xgboost_image_uri
 from ml_refarch.constructs.model_endpoint import (
@@ -65,10 +70,10 @@ class MultiModelEndpointStack(PatternStack):
             self, "Hosting", defaults=self.defaults, purpose="multi-model endpoint"
         )
         key = self.foundation.key
-        self.bucket = SecureBucket.from_defaults(
+        self.bucket = SecureBucket(
             self,
             "Models",
-            self.defaults,
+            **self.defaults.bucket_props(),
             encryption_key=key,
             contents="model artifacts",
             no_replication_because=(
@@ -171,18 +176,11 @@ class MultiModelEndpointStack(PatternStack):
             "models/ prefix: it runs only while CloudFormation creates, updates or deletes "
             "the stack, is invoked synchronously (a failure fails the deployment, so a DLQ "
             "has nothing to catch), calls only S3, and CDK pins its runtime and code.",
-            "AwsSolutions-L1",
-            "HIPAA.Security-LambdaConcurrency",
-            "HIPAA.Security-LambdaDLQ",
-            "HIPAA.Security-LambdaInsideVPC",
-            "NIST.800.53.R5-LambdaConcurrency",
-            "NIST.800.53.R5-LambdaDLQ",
-            "NIST.800.53.R5-LambdaInsideVPC",
-            "PCI.DSS.321-LambdaInsideVPC",
-            "Serverless-LambdaDLQ",
-            "Serverless-LambdaLatestVersion",
-            "Serverless-LambdaTracing",
-            checkov=("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"),
+            # Sorted, as the acknowledgments have always been listed (the template keeps them).
+            *sorted(
+                ("AwsSolutions-L1", "Serverless-LambdaLatestVersion", *DEPLOY_TIME_HANDLER_RULES)
+            ),
+            checkov=DEPLOY_TIME_HANDLER_CHECKOV,
         )
         skip_checkov(
             handler,
