@@ -55,6 +55,7 @@ from ml_refarch.constructs.hosting import (
 )
 from ml_refarch.constructs.images import framework_image_uri
 from ml_refarch.constructs.model_endpoint import HostingFoundation, ModelEndpoint, ServedModel
+from ml_refarch.constructs.service_role import service_role
 from ml_refarch.constructs.workflow import (
     RETRYABLE_ERRORS,
     audited_workflow,
@@ -450,16 +451,11 @@ class InferencePipelineStack(PatternStack):
     # --- what starts it -------------------------------------------------------------------
 
     def _rules(self) -> dict[str, events.Rule]:
-        starter = iam.Role(
+        starter, _ = service_role(
             self,
-            "StarterRole",
-            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+            "Starter",
+            service="events.amazonaws.com",
             description="EventBridge rules that start the inference pipeline batch transform",
-        )
-        iam.ManagedPolicy(
-            self,
-            "StarterPolicy",
-            roles=[starter],
             statements=[
                 iam.PolicyStatement(
                     sid="StartRun",

@@ -28,6 +28,7 @@ from aws_cdk import aws_logs as logs
 
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs import SecureBucket
+from ml_refarch.constructs.service_role import service_role
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.kinesis_parquet.settings import KinesisParquetSettings
 
@@ -185,16 +186,11 @@ class KinesisParquetStack(PatternStack):
     def _csv_transform(self, key) -> lambda_.Function:
         """The Firehose transform that turns each CSV row into one JSON object."""
         log_group = self.log_group("TransformLogs", key)
-        role = iam.Role(
+        role, policy = service_role(
             self,
-            "TransformRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            "Transform",
+            service="lambda.amazonaws.com",
             description="CSV-to-JSON transform: write its own logs and traces",
-        )
-        policy = iam.ManagedPolicy(
-            self,
-            "TransformPolicy",
-            roles=[role],
             statements=[
                 iam.PolicyStatement(
                     actions=["logs:CreateLogStream", "logs:PutLogEvents"],

@@ -39,6 +39,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs.hosting import ModelArtifact
 from ml_refarch.constructs.model_endpoint import HostingFoundation, ModelEndpoint, ServedModel
+from ml_refarch.constructs.service_role import service_role
 from ml_refarch.model_artifacts import DATASET_FEATURES, DEFAULT_MODEL
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.public_endpoint.settings import PublicEndpointSettings
@@ -313,18 +314,13 @@ class PublicEndpointStack(PatternStack):
         return account
 
     def _integration_role(self) -> iam.Role:
-        role = iam.Role(
-            self,
-            "IntegrationRole",
-            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
-            description="API Gateway calls InvokeEndpoint on the public-endpoint endpoint only",
-        )
         # A customer-managed policy rather than grant_invoke's default (inline) policy.
-        iam.ManagedPolicy(
+        role, _ = service_role(
             self,
-            "IntegrationPolicy",
-            roles=[role],
-            description="InvokeEndpoint on the public-endpoint endpoint, nothing else",
+            "Integration",
+            service="apigateway.amazonaws.com",
+            description="API Gateway calls InvokeEndpoint on the public-endpoint endpoint only",
+            policy_description="InvokeEndpoint on the public-endpoint endpoint, nothing else",
             statements=[self.endpoint.invoke_statement()],
         )
         return role
