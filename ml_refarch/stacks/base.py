@@ -16,6 +16,10 @@ from ml_refarch.constructs.defaults import ResourceDefaults
 from ml_refarch.constructs.encryption_key import customer_managed_key
 from ml_refarch.constructs.log_group import encrypted_log_group
 
+#: The tags every resource of a pattern stack carries: the pattern id and the profile name.
+PATTERN_TAG = "ml-refarch:pattern"
+PROFILE_TAG = "ml-refarch:profile"
+
 #: Availability Zones of a ``local``-target stack that is not pinned to a region.
 LOCAL_ZONE_LETTERS = ("a", "b", "c")
 
@@ -103,9 +107,20 @@ class PatternStack(cdk.Stack):
         self.profile = profile
         self.settings = settings
         self.defaults = resource_defaults(profile)
-        cdk.Tags.of(self).add("ml-refarch:pattern", pattern.id)
-        cdk.Tags.of(self).add("ml-refarch:profile", profile.name)
+        cdk.Tags.of(self).add(PATTERN_TAG, pattern.id)
+        cdk.Tags.of(self).add(PROFILE_TAG, profile.name)
         self.build(settings)
+
+    @property
+    def request_tags(self) -> list[dict[str, str]]:
+        """The pattern tag as an API request's ``Tags``, for what a state machine creates
+        outside the stack (CloudFormation's tags do not reach it)."""
+        return [{"Key": PATTERN_TAG, "Value": self.pattern_id}]
+
+    def arn_prefix(self, service: str) -> str:
+        """``arn:<partition>:<service>:<region>:<account>``: the start of this stack's ARNs of
+        ``service``, for resources it names rather than creates."""
+        return f"arn:{self.partition}:{service}:{self.region}:{self.account}"
 
     def data_key(self, purpose: str) -> kms.Key:
         """The stack's customer-managed key ``DataKey`` (CloudWatch Logs may use it too),

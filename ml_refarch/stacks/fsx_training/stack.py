@@ -107,10 +107,7 @@ class FsxTrainingStack(PatternStack):
         )
         association.apply_removal_policy(self.defaults.removal_policy)
 
-        file_system_arn = (
-            f"arn:{self.partition}:fsx:{self.region}:{self.account}:file-system/"
-            f"{self.file_system.ref}"
-        )
+        file_system_arn = f"{self.arn_prefix('fsx')}:file-system/{self.file_system.ref}"
         self.training_role = SageMakerExecutionRole(
             self,
             "TrainingRole",

@@ -335,7 +335,7 @@ class InferencePipelineStack(PatternStack):
                 "JoinSource": "Input",
                 "OutputFilter": OUTPUT_FILTER,
             },
-            "Tags": [{"Key": "ml-refarch:pattern", "Value": self.pattern_id}],
+            "Tags": self.request_tags,
         }
 
     def _definition(self) -> sfn.IChainable:
@@ -422,8 +422,8 @@ class InferencePipelineStack(PatternStack):
 
     def _workflow_statements(self) -> list[iam.PolicyStatement]:
         """What the states call, besides alerts, logs and traces."""
-        arn = f"arn:{self.partition}:sagemaker:{self.region}:{self.account}"
-        events_arn = f"arn:{self.partition}:events:{self.region}:{self.account}:rule"
+        arn = self.arn_prefix("sagemaker")
+        events_arn = f"{self.arn_prefix('events')}:rule"
         return [
             iam.PolicyStatement(
                 sid="FindInput",

@@ -275,7 +275,7 @@ class KinesisParquetStack(PatternStack):
             description="Firehose: read the stream, look up the Glue schema, write Parquet",
         )
         log_stream_arn = (
-            f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:"
+            f"{self.arn_prefix('logs')}:log-group:"
             f"{delivery_logs.log_group_name}:log-stream:{DELIVERY_LOG_STREAM}"
         )
         statements = [
@@ -306,11 +306,9 @@ class KinesisParquetStack(PatternStack):
             iam.PolicyStatement(
                 actions=["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"],
                 resources=[
-                    f"arn:{self.partition}:glue:{self.region}:{self.account}:catalog",
-                    f"arn:{self.partition}:glue:{self.region}:{self.account}:database/"
-                    f"{database_name}",
-                    f"arn:{self.partition}:glue:{self.region}:{self.account}:table/"
-                    f"{database_name}/events",
+                    f"{self.arn_prefix('glue')}:catalog",
+                    f"{self.arn_prefix('glue')}:database/{database_name}",
+                    f"{self.arn_prefix('glue')}:table/{database_name}/events",
                 ],
             ),
             iam.PolicyStatement(actions=["logs:PutLogEvents"], resources=[log_stream_arn]),

@@ -39,7 +39,7 @@ from ml_refarch.constructs.workflow import (
     notify_failure,
     states_resource,
 )
-from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.base import PATTERN_TAG, PatternStack
 from ml_refarch.stacks.ml_workflow.settings import MlWorkflowSettings
 from ml_refarch.training import (
     CODE_CHANNEL,
@@ -152,7 +152,7 @@ class MlWorkflowStack(PatternStack):
             security_group_ids=tuple(security_groups),
             network_isolation=True,
             hyperparameters={"epochs": "10", "learning_rate": "0.01"},
-            tags={"ml-refarch:pattern": self.pattern_id},
+            tags={PATTERN_TAG: self.pattern_id},
             code_input=S3Input(f"s3://{code.s3_bucket_name}/{code.s3_object_key}"),
         )
         workflow = audited_workflow(
@@ -311,7 +311,7 @@ class MlWorkflowStack(PatternStack):
                                 "SAGEMAKER_SUBMIT_DIRECTORY": f"/opt/ml/model/{CODE_CHANNEL}",
                             },
                         },
-                        "Tags": [{"Key": "ml-refarch:pattern", "Value": self.pattern_id}],
+                        "Tags": self.request_tags,
                     },
                     "ResultPath": None,
                 },
@@ -333,7 +333,7 @@ class MlWorkflowStack(PatternStack):
                                 "InstanceType": settings.endpoint_instance_type,
                             }
                         ],
-                        "Tags": [{"Key": "ml-refarch:pattern", "Value": self.pattern_id}],
+                        "Tags": self.request_tags,
                     },
                     "ResultPath": None,
                 },
@@ -356,7 +356,7 @@ class MlWorkflowStack(PatternStack):
                     "Parameters": {
                         "EndpointName": self.endpoint_name,
                         "EndpointConfigName.$": "States.Format('config-{}', $.run.id)",
-                        "Tags": [{"Key": "ml-refarch:pattern", "Value": self.pattern_id}],
+                        "Tags": self.request_tags,
                     },
                     "ResultPath": None,
                 },
@@ -398,8 +398,8 @@ class MlWorkflowStack(PatternStack):
 
     def _workflow_statements(self) -> list[iam.PolicyStatement]:
         """What the states call, besides alerts, logs and traces."""
-        arn = f"arn:{self.partition}:sagemaker:{self.region}:{self.account}"
-        events = f"arn:{self.partition}:events:{self.region}:{self.account}:rule"
+        arn = self.arn_prefix("sagemaker")
+        events = f"{self.arn_prefix('events')}:rule"
         return [
             iam.PolicyStatement(
                 sid="TrainAndTune",
