@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -16,9 +17,11 @@ def service_role(
     description: str,
     statements: Sequence[iam.PolicyStatement],
     policy_description: str | None = None,
+    conditions: Mapping[str, Any] | None = None,
 ) -> tuple[iam.Role, iam.ManagedPolicy]:
     """The role ``<name>Role`` that only ``service`` (``events.amazonaws.com``) may assume,
-    and the managed policy ``<name>Policy`` attached to it with ``statements``.
+    under ``conditions`` when given, and the managed policy ``<name>Policy`` attached to it
+    with ``statements``.
 
     A managed policy attached through ``roles=[...]`` rather than the role's default inline
     policy: the compliance packs refuse inline policies (``IAMNoInlinePolicy``).
@@ -26,7 +29,7 @@ def service_role(
     role = iam.Role(
         scope,
         f"{name}Role",
-        assumed_by=iam.ServicePrincipal(service),
+        assumed_by=iam.ServicePrincipal(service, conditions=conditions),
         description=description,
     )
     policy = iam.ManagedPolicy(

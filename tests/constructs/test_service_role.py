@@ -31,3 +31,19 @@ def test_the_role_trusts_one_service_and_carries_a_managed_policy():
         stack.get_logical_id(role.node.default_child)
     ]
     assert policy_body["Properties"].get("Description", "") == ""  # none unless given
+
+
+def test_the_trust_may_carry_conditions():
+    stack = cdk.Stack(cdk.App(), "Tiny")
+    service_role(
+        stack,
+        "Delivery",
+        service="firehose.amazonaws.com",
+        conditions={"StringEquals": {"sts:ExternalId": "123456789012"}},
+        description="delivers",
+        statements=[iam.PolicyStatement(actions=["s3:PutObject"], resources=["*"])],
+    )
+    template = Template.from_stack(stack).to_json()
+    (role_body,) = resources_of_type(template, "AWS::IAM::Role").values()
+    (statement,) = role_body["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": "123456789012"}}

@@ -264,16 +264,6 @@ class KinesisParquetStack(PatternStack):
         self, key, database_name: str, delivery_logs: logs.LogGroup
     ) -> firehose.CfnDeliveryStream:
         """Firehose from the stream to Parquet on S3, with its least-privilege role."""
-        role = iam.Role(
-            self,
-            "DeliveryRole",
-            assumed_by=iam.ServicePrincipal(
-                "firehose.amazonaws.com",
-                # Only this account's delivery streams may assume the role.
-                conditions={"StringEquals": {"sts:ExternalId": self.account}},
-            ),
-            description="Firehose: read the stream, look up the Glue schema, write Parquet",
-        )
         log_stream_arn = (
             f"{self.arn_prefix('logs')}:log-group:"
             f"{delivery_logs.log_group_name}:log-stream:{DELIVERY_LOG_STREAM}"
@@ -320,7 +310,15 @@ class KinesisParquetStack(PatternStack):
                     resources=[self.transform_function.function_arn],
                 )
             )
-        policy = iam.ManagedPolicy(self, "DeliveryPolicy", roles=[role], statements=statements)
+        role, policy = service_role(
+            self,
+            "Delivery",
+            service="firehose.amazonaws.com",
+            # Only this account's delivery streams may assume the role.
+            conditions={"StringEquals": {"sts:ExternalId": self.account}},
+            description="Firehose: read the stream, look up the Glue schema, write Parquet",
+            statements=statements,
+        )
         bucket_id = self.get_logical_id(self.bucket.node.default_child)
         acknowledge(
             policy,

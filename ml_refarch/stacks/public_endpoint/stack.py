@@ -268,21 +268,14 @@ class PublicEndpointStack(PatternStack):
         stop the logs of every other API in the region.
         """
         stack = cdk.Stack.of(self)
-        role = iam.Role(
-            self,
-            "ApiGatewayLogsRole",
-            assumed_by=iam.ServicePrincipal(
-                "apigateway.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            ),
-            description="API Gateway CloudWatch Logs role of this account and region",
-        )
         log_groups = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
-        policy = iam.ManagedPolicy(
+        role, policy = service_role(
             self,
-            "ApiGatewayLogsPolicy",
-            roles=[role],
-            description="Lets API Gateway create and write the log groups of stages",
+            "ApiGatewayLogs",
+            service="apigateway.amazonaws.com",
+            conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            description="API Gateway CloudWatch Logs role of this account and region",
+            policy_description="Lets API Gateway create and write the log groups of stages",
             statements=[
                 iam.PolicyStatement(
                     sid="StageLogs",
