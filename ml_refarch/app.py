@@ -31,8 +31,6 @@ def add_pattern_stacks(
             pattern.stack_name,
             profile=config.profile,
             settings=config.settings_for(pattern),
-            title=pattern.title,
-            notes_section=pattern.notes_section,
             env=env,
         )
     return stacks

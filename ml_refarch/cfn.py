@@ -3,15 +3,20 @@
 The bottom layer: compliance rules, cost, diagrams and the rehearsal read templates through
 this module. It imports nothing from the rest of the project.
 
-- **Resources**: :func:`resources`, :func:`resources_of_type`, :func:`resources_by_type`.
+- **Resources**: :func:`resources`, :func:`resources_of_type`, :func:`resources_by_type`,
+  :func:`properties_of`.
 - **Intrinsics**: :func:`is_intrinsic`; values CloudFormation knows only at deploy time are
   :class:`Unresolved` when read through :func:`get`.
 - **References**: :func:`references` (``Ref``, ``Fn::GetAtt`` and the names in an
-  ``Fn::Sub`` string), :func:`referenced_ids`, :func:`ref_target`, :func:`sub_names`.
+  ``Fn::Sub`` string, with the property holding each), :func:`resource_references` (those
+  of a resource, with its ``DependsOn``), :func:`referenced_ids`, :func:`ref_target`,
+  :func:`sub_names`.
 - **Values**: :func:`get` (a dotted, case-insensitive path), :func:`present`,
-  :func:`number`, :func:`truthy`, :func:`as_list`, :func:`literal_text` (the literal parts
-  of an ``Fn::Join``), :func:`joined_text` and :func:`parse_json_text` (a JSON document
-  written as ``Fn::Join`` or ``Fn::Sub``, such as a state machine definition).
+  :func:`number`, :func:`integer`, :func:`truthy`, :func:`as_list`, :func:`literal_text`
+  (the literal parts of an ``Fn::Join``), :func:`joined_text` and :func:`parse_json_text`
+  (a JSON document written as ``Fn::Join`` or ``Fn::Sub``, such as a state machine
+  definition), :func:`walk_mappings`.
+- **IAM roles**: :func:`trusted_services`.
 - **Physical ids**: :func:`resolve_ids` puts a deployed stack's physical ids in place of
   references.
 
@@ -40,6 +45,12 @@ def resources(template: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     if not isinstance(found, Mapping):
         return {}
     return {logical_id: body for logical_id, body in found.items() if isinstance(body, Mapping)}
+
+
+def properties_of(resource: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A resource's ``Properties``, or an empty dict when it has none (or not a mapping)."""
+    properties = resource.get("Properties") if isinstance(resource, Mapping) else None
+    return properties if isinstance(properties, Mapping) else {}
 
 
 def resources_of_type(
@@ -164,17 +175,29 @@ def references(value: Any, key: str = "") -> Iterator[Reference]:
 
 
 def _sub_references(argument: Any, key: str) -> Iterator[Reference]:
-    text, variables = argument, {}
+    """The names in the text first, then the references in the rest (document order)."""
+    text, variables, rest = argument, {}, []
     if isinstance(argument, (list, tuple)) and argument:
-        text = argument[0]
+        text, rest = argument[0], list(argument[1:])
         variables = argument[1] if len(argument) > 1 and isinstance(argument[1], Mapping) else {}
-        yield from references(list(argument), key)
-    elif not isinstance(argument, str):
-        yield from references(argument, key)
     if isinstance(text, str):
         for name, attribute in sub_names(text):
             if name not in variables:
                 yield Reference(name, "Fn::Sub", attribute, key)
+    else:
+        rest.insert(0, text)
+    yield from references(rest, key)
+
+
+def resource_references(resource: Mapping[str, Any]) -> list[Reference]:
+    """What a resource refers to: the :func:`references` in its ``Properties``, then each
+    ``DependsOn`` entry (function and key ``DependsOn``)."""
+    found = list(references(properties_of(resource)))
+    depends_on = resource.get("DependsOn", [])
+    for target in [depends_on] if isinstance(depends_on, str) else as_list(depends_on):
+        if isinstance(target, str):
+            found.append(Reference(target, "DependsOn", key="DependsOn"))
+    return found
 
 
 def referenced_ids(value: Any, *, with_sub: bool = False) -> set[str]:
@@ -299,6 +322,15 @@ def number(value: Any) -> float | None:
         except ValueError:
             return None
     return None
+
+
+def integer(value: Any) -> int | None:
+    """A literal whole :func:`number` (``2``, ``"2"``, ``2.0``) as an ``int``, else ``None``;
+    a string counts only when it is digits."""
+    if isinstance(value, str) and not value.strip().isdigit():
+        return None  # "1e3", "-1", "2.0" are not integer literals
+    found = number(value)
+    return int(found) if found is not None and found.is_integer() else None
 
 
 def truthy(value: Any) -> bool | None:
@@ -432,128 +464,8 @@ def parse_json_text(value: Any) -> Any:
         return None
 
 
-# ---------------------------------------------------------------------------------------
-# References with the property that holds them (Ref, Fn::GetAtt, Fn::Sub, DependsOn)
-# ---------------------------------------------------------------------------------------
-
-
-def property_references(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
-    """(name, innermost property key) of every ``Ref``, ``Fn::GetAtt`` and ``Fn::Sub``
-    reference in ``value``, in document order.
-
-    The key is the nearest enclosing property name (intrinsic function names do not count),
-    ``key`` for a reference at the top. Names are whatever the template refers to: logical
-    ids, parameters and pseudo-parameters (``AWS::Region``) alike; callers keep the ones
-    they know. A name that an ``Fn::Sub`` variable map defines is not a reference, but the
-    references inside that map's values are.
-    """
-    if isinstance(value, dict):
-        if len(value) == 1:
-            ((name, argument),) = value.items()
-            if name == "Ref":
-                if isinstance(argument, str):
-                    yield argument, key
-                return
-            if name == "Fn::GetAtt":
-                target = argument[0] if isinstance(argument, list) else str(argument)
-                yield target.split(".")[0], key
-                return
-            if name == "Fn::Sub":
-                text, variables = (argument, {}) if isinstance(argument, str) else argument
-                for match in _SUB_NAME.finditer(text):
-                    if match.group(1) not in variables:
-                        yield match.group(1), key
-                yield from property_references(variables, key)
-                return
-        for name, item in value.items():
-            yield from property_references(item, key if name.startswith("Fn::") else name)
-    elif isinstance(value, list):
-        for item in value:
-            yield from property_references(item, key)
-
-
-def resource_references(resource: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(name, property key) of what a resource refers to: its ``Properties``
-    (:func:`property_references`), then each ``DependsOn`` entry with the key ``DependsOn``."""
-    found = list(property_references(resource.get("Properties", {})))
-    depends_on = resource.get("DependsOn", [])
-    for target in [depends_on] if isinstance(depends_on, str) else depends_on:
-        found.append((target, "DependsOn"))
-    return found
-
-
 # --------------------------------------------------------------------------------------
-# Resources, literals and intrinsics (first used by the cost estimate)
-
-#: What stands for a deploy-time value inside the text :func:`joined_strings` returns.
-UNRESOLVED_TEXT = "__unresolved__"
-
-
-def resource_pairs_by_type(template: Mapping[str, Any]) -> dict[str, list[tuple[str, dict]]]:
-    """The template's resources as ``(logical_id, resource)`` pairs by type, ids sorted."""
-    resources = template.get("Resources") or {}
-    by_type: dict[str, list[tuple[str, dict]]] = {}
-    for logical_id in sorted(resources):
-        resource = resources[logical_id]
-        if isinstance(resource, dict):
-            by_type.setdefault(str(resource.get("Type")), []).append((logical_id, resource))
-    return by_type
-
-
-def properties_of(resource: Mapping[str, Any]) -> dict:
-    """A resource's ``Properties``, or an empty dict when it has none (or not a mapping)."""
-    properties = resource.get("Properties")
-    return properties if isinstance(properties, dict) else {}
-
-
-def reference_target(value: Any) -> str | None:
-    """The logical id ``value`` is a ``Ref`` or ``Fn::GetAtt`` to, else ``None``.
-
-    Only a value that *is* the reference counts; one that contains references (an
-    ``Fn::Join`` with a ``Ref`` inside) is not a reference to a resource.
-    """
-    if not isinstance(value, Mapping) or len(value) != 1:
-        return None
-    ((key, target),) = value.items()
-    if str(key).lower() not in ("ref", "fn::getatt") or not target:
-        return None
-    ids = referenced_ids(value)
-    return next(iter(ids)) if len(ids) == 1 else None
-
-
-def integer_literal(value: Any) -> int | None:
-    """An integer literal (CloudFormation also accepts digits in a string), else ``None``."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
-
-
-def joined_strings(value: Any) -> str | None:
-    """A string property's text, with the string parts of an ``Fn::Join`` joined.
-
-    CDK renders a state machine definition as ``Fn::Join`` of JSON text and tokens; the
-    tokens sit inside JSON strings, so :data:`UNRESOLVED_TEXT` in their place keeps the text
-    parseable. ``Fn::Sub`` gives its template text. Anything else is ``None``.
-    """
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and len(value) == 1:
-        join = value.get("Fn::Join")
-        if isinstance(join, list) and len(join) == 2 and isinstance(join[1], list):
-            separator = join[0] if isinstance(join[0], str) else ""
-            return separator.join(p if isinstance(p, str) else UNRESOLVED_TEXT for p in join[1])
-        sub = value.get("Fn::Sub")
-        if isinstance(sub, str):
-            return sub
-        if isinstance(sub, list) and sub and isinstance(sub[0], str):
-            return sub[0]
-    return None
+# Walking values
 
 
 def walk_mappings(value: Any) -> Iterator[dict]:
@@ -565,3 +477,20 @@ def walk_mappings(value: Any) -> Iterator[dict]:
     elif isinstance(value, list):
         for child in value:
             yield from walk_mappings(child)
+
+
+# --------------------------------------------------------------------------------------
+# IAM roles
+
+
+def trusted_services(role: Mapping[str, Any]) -> set[str]:
+    """The service principals (``sagemaker.amazonaws.com``) a role's trust policy names in
+    its statements' ``Principal.Service``; literal strings only."""
+    document = properties_of(role).get("AssumeRolePolicyDocument")
+    statements = document.get("Statement", []) if isinstance(document, Mapping) else []
+    services: set[str] = set()
+    for statement in as_list(statements):
+        principal = statement.get("Principal") if isinstance(statement, Mapping) else None
+        service = principal.get("Service") if isinstance(principal, Mapping) else None
+        services.update(item for item in as_list(service) if isinstance(item, str))
+    return services

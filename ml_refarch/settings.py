@@ -18,7 +18,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ml_refarch.aws_facts import MODEL_MONITOR_SCHEDULE_FORMS, monitoring_runs_per_day
+from ml_refarch.aws_facts import (
+    ACCOUNT_ID,
+    INSTANCE_TYPE,
+    MODEL_MONITOR_SCHEDULE_FORMS,
+    REGION_NAME,
+    monitoring_runs_per_day,
+)
 from ml_refarch.lifecycle import check_requirement
 
 # --------------------------------------------------------------------------------------
@@ -238,31 +244,25 @@ def boolean(value: Any) -> bool:
     raise Invalid(boolean.allowed)  # type: ignore[attr-defined]
 
 
-@parser("a 12-digit AWS account id")
-def account(value: Any) -> str:
-    text = str(value).strip() if isinstance(value, (str, int)) else ""
-    if not re.fullmatch(r"\d{12}", text):
-        raise Invalid(account.allowed)  # type: ignore[attr-defined]
-    return text
+def matching(pattern: re.Pattern[str], allowed: str, *, numbers: bool = False) -> Parser:
+    """A string ``pattern`` matches in full, surrounding white space dropped; with
+    ``numbers``, a whole number is read as its digits (a JSON context value)."""
+
+    @parser(allowed)
+    def parse(value: Any) -> str:
+        if numbers and isinstance(value, int):
+            value = str(value)
+        text = value.strip() if isinstance(value, str) else ""
+        if not pattern.fullmatch(text):
+            raise Invalid(allowed)
+        return text
+
+    return parse
 
 
-@parser("an AWS region name such as 'us-east-1'")
-def region(value: Any) -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    if not re.fullmatch(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d", text):
-        raise Invalid(region.allowed)  # type: ignore[attr-defined]
-    return text
-
-
-_INSTANCE_TYPE = re.compile(r"ml\.[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|[0-9]*xlarge)")
-
-
-@parser("a SageMaker instance type such as 'ml.t3.medium'")
-def instance_type(value: Any) -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    if not _INSTANCE_TYPE.fullmatch(text):
-        raise Invalid(instance_type.allowed)  # type: ignore[attr-defined]
-    return text
+account = matching(ACCOUNT_ID, "a 12-digit AWS account id", numbers=True)
+region = matching(REGION_NAME, "an AWS region name such as 'us-east-1'")
+instance_type = matching(INSTANCE_TYPE, "a SageMaker instance type such as 'ml.t3.medium'")
 
 
 @parser(

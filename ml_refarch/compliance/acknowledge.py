@@ -9,6 +9,22 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct, IConstruct
 
+#: The packs' Lambda rules that ask for what a handler CloudFormation calls synchronously
+#: while it deploys needs nothing of (reserved concurrency, a DLQ, a VPC, tracing), and
+#: checkov's checks of the same.
+DEPLOY_TIME_HANDLER_RULES = (
+    "HIPAA.Security-LambdaConcurrency",
+    "HIPAA.Security-LambdaDLQ",
+    "HIPAA.Security-LambdaInsideVPC",
+    "NIST.800.53.R5-LambdaConcurrency",
+    "NIST.800.53.R5-LambdaDLQ",
+    "NIST.800.53.R5-LambdaInsideVPC",
+    "PCI.DSS.321-LambdaInsideVPC",
+    "Serverless-LambdaDLQ",
+    "Serverless-LambdaTracing",
+)
+DEPLOY_TIME_HANDLER_CHECKOV = ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117")
+
 
 def acknowledge(
     construct: IConstruct, reason: str, *rule_ids: str, checkov: tuple[str, ...] = ()
@@ -75,18 +91,7 @@ def acknowledge_cdk_provider(
     handler = provider.node.try_find_child("Handler")
     if isinstance(handler, cdk.CfnResource):
         acknowledge(
-            handler,
-            reason,
-            "HIPAA.Security-LambdaConcurrency",
-            "HIPAA.Security-LambdaDLQ",
-            "HIPAA.Security-LambdaInsideVPC",
-            "NIST.800.53.R5-LambdaConcurrency",
-            "NIST.800.53.R5-LambdaDLQ",
-            "NIST.800.53.R5-LambdaInsideVPC",
-            "PCI.DSS.321-LambdaInsideVPC",
-            "Serverless-LambdaDLQ",
-            "Serverless-LambdaTracing",
-            checkov=("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"),
+            handler, reason, *DEPLOY_TIME_HANDLER_RULES, checkov=DEPLOY_TIME_HANDLER_CHECKOV
         )
     role = provider.node.try_find_child("Role")
     if isinstance(role, cdk.CfnResource):

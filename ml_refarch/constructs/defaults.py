@@ -9,6 +9,7 @@ hosting foundation, the notebook environment) takes the whole set.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
@@ -48,3 +49,23 @@ class ResourceDefaults:
     def auto_delete_objects(self) -> bool:
         """Empty buckets on delete: when they are destroyed and a custom resource may do it."""
         return not self.retains_data and self.custom_resources
+
+    def bucket_props(self) -> dict[str, Any]:
+        """A :class:`~ml_refarch.constructs.secure_bucket.SecureBucket`'s removal, emptying,
+        versioning and access-log props."""
+        return {
+            "removal_policy": self.removal_policy,
+            "auto_delete_objects": self.auto_delete_objects,
+            "versioned": self.versioned_buckets,
+            "access_logs": self.access_logs,
+        }
+
+    def vpc_props(self) -> dict[str, Any]:
+        """An :class:`~ml_refarch.constructs.isolated_vpc.IsolatedVpc`'s zones, log
+        retention, removal and custom-resource props."""
+        return {
+            "max_azs": self.max_azs,
+            "log_retention": self.log_retention,
+            "removal_policy": self.removal_policy,
+            "custom_resources": self.custom_resources,
+        }

@@ -19,6 +19,7 @@ from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge, acknowledge_cdk_provider
 from ml_refarch.constructs.log_group import encrypted_log_group
+from ml_refarch.constructs.service_role import service_role
 
 S = ec2.InterfaceVpcEndpointAwsService
 
@@ -195,16 +196,11 @@ class IsolatedVpc(Construct):
             retention=retention,
             removal_policy=removal_policy,
         )
-        role = iam.Role(
+        role, _ = service_role(
             self,
-            "FlowLogRole",
-            assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com"),
+            "FlowLog",
+            service="vpc-flow-logs.amazonaws.com",
             description="VPC flow logs: write to this VPC's flow-log group",
-        )
-        iam.ManagedPolicy(
-            self,
-            "FlowLogPolicy",
-            roles=[role],
             statements=[
                 iam.PolicyStatement(
                     actions=[

@@ -223,11 +223,8 @@ class HostingFoundation(Construct):
             self.network = IsolatedVpc(
                 self,
                 "Network",
+                **defaults.vpc_props(),
                 encryption_key=self.key,
-                max_azs=defaults.max_azs,
-                log_retention=defaults.log_retention,
-                removal_policy=defaults.removal_policy,
-                custom_resources=defaults.custom_resources,
                 services=dict(interface_endpoints or {}),
             )
         execution_role = SageMakerExecutionRole(

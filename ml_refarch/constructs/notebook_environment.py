@@ -82,22 +82,16 @@ class NotebookEnvironment(Construct):
         self.network = IsolatedVpc(
             self,
             "Network",
+            **defaults.vpc_props(),
             encryption_key=self.key,
-            max_azs=defaults.max_azs,
-            log_retention=defaults.log_retention,
-            removal_policy=defaults.removal_policy,
-            custom_resources=defaults.custom_resources,
             services=services,
             internal_ports=internal_ports,
         )
         self.data_bucket = SecureBucket(
             self,
             "Data",
+            **defaults.bucket_props(),
             encryption_key=self.key,
-            removal_policy=defaults.removal_policy,
-            auto_delete_objects=defaults.auto_delete_objects,
-            versioned=defaults.versioned_buckets,
-            access_logs=defaults.access_logs,
             contents="notebook datasets and the package wheelhouse",
             no_replication_because=(
                 "The bucket holds working copies for notebook experiments and, optionally, a "

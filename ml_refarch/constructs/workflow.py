@@ -25,6 +25,7 @@ from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs.log_group import encrypted_log_group
+from ml_refarch.constructs.service_role import service_role
 
 #: API errors worth retrying: throttling and account limits clear up; others do not.
 RETRYABLE_ERRORS = [
@@ -114,16 +115,11 @@ def audited_workflow(
         retention=log_retention,
         removal_policy=log_removal_policy,
     )
-    role = iam.Role(
+    role, policy = service_role(
         scope,
-        "WorkflowRole",
-        assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
+        "Workflow",
+        service="states.amazonaws.com",
         description=description,
-    )
-    policy = iam.ManagedPolicy(
-        scope,
-        "WorkflowPolicy",
-        roles=[role],
         statements=[
             *statements,
             iam.PolicyStatement(

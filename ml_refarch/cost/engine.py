@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import ml_refarch.cost.pricers  # noqa: F401  (registers the pricers)
-from ml_refarch.cfn import resource_pairs_by_type
+from ml_refarch.cfn import resources_by_type
 from ml_refarch.cost.lines import CostLine, StackCost, Usage
 from ml_refarch.cost.prices import PriceTable
 from ml_refarch.cost.registry import PRICERS, TemplateContext
@@ -21,7 +21,7 @@ def estimate_stack(template: dict, prices: PriceTable, stack_name: str = "templa
     Raises:
         MissingPriceError: an instance type or FSx tier the price table does not list.
     """
-    context = TemplateContext(prices, resource_pairs_by_type(template))
+    context = TemplateContext(prices, resources_by_type(template))
     lines: list[CostLine] = []
     usage: list[Usage] = []
     for registered in PRICERS:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from ml_refarch.cfn import properties_of, reference_target, referenced_ids
+from ml_refarch.cfn import properties_of, ref_target, referenced_ids
 from ml_refarch.cost.lines import CostLine, Usage, unit_price
 from ml_refarch.cost.prices import PriceTable
 
@@ -34,7 +35,8 @@ class TemplateContext:
     """
 
     prices: PriceTable
-    by_type: Mapping[str, list[Entry]]
+    #: :func:`ml_refarch.cfn.resources_by_type`: type -> logical id -> resource.
+    by_type: Mapping[str, Mapping[str, Any]]
 
     @property
     def hours(self) -> float:
@@ -43,7 +45,7 @@ class TemplateContext:
 
     def of_type(self, *types: str) -> list[Entry]:
         """The resources of ``types``, sorted by logical id."""
-        found = [entry for resource_type in types for entry in self.by_type.get(resource_type, [])]
+        found = [entry for type_ in types for entry in self.by_type.get(type_, {}).items()]
         return sorted(found, key=lambda entry: entry[0])
 
     def has(self, resource_type: str) -> bool:
@@ -66,18 +68,18 @@ class TemplateContext:
             resource_type
             for resource_type, entries in self.by_type.items()
             if resource_type not in ignore
-            for other_id, other in entries
+            for other_id, other in entries.items()
             if other_id != logical_id and logical_id in referenced_ids(other.get("Properties"))
         }
 
     def custom_resource_handlers(self) -> set[str | None]:
         """The logical ids custom resources name as their ``ServiceToken``."""
         return {
-            reference_target(properties_of(resource).get("ServiceToken"))
+            ref_target(properties_of(resource).get("ServiceToken"))
             for resource_type, entries in self.by_type.items()
             if resource_type.startswith("Custom::")
             or resource_type == "AWS::CloudFormation::CustomResource"
-            for _, resource in entries
+            for resource in entries.values()
         }
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import networkx as nx
 
 from ml_refarch import catalog
+from ml_refarch.cfn import trusted_services
 from ml_refarch.diagram.model import (
     ENCRYPTS,
     KMS_GROUP,
@@ -33,7 +34,7 @@ from ml_refarch.diagram.model import (
     PatternFlows,
 )
 from ml_refarch.diagram.services import service_group, short_name, type_name
-from ml_refarch.diagram.template import ParsedTemplate, endpoint_service, trusted_services
+from ml_refarch.diagram.template import ParsedTemplate, endpoint_service
 
 #: Labels of dependency edges between two types, where "uses" says too little.
 RELATION_LABELS: dict[tuple[str, str], str] = {

@@ -10,12 +10,12 @@ system). References come from :mod:`ml_refarch.cfn`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ml_refarch.cfn import property_references, resource_references
+from ml_refarch.aws_facts import endpoint_service_short_name
+from ml_refarch.cfn import joined_text, properties_of, references, resource_references
 
 #: Plumbing that is left out, with everything that refers to it.
 SKIPPED_TYPES = frozenset(
@@ -48,29 +48,12 @@ FOLDED_TYPES: dict[str, tuple[str, bool]] = {
 #: Provider plumbing: skipped when only skipped resources refer to it.
 _PROVIDER_TYPES = frozenset({"AWS::Lambda::Function", "AWS::IAM::Role", "AWS::Logs::LogGroup"})
 #: Keys of IAM policy documents: a reference there grants, it does not connect.
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+\.")
 
 
 def endpoint_service(resource: Mapping[str, Any]) -> str:
     """``sagemaker.api`` for a VPC endpoint to com.amazonaws.<region>.sagemaker.api."""
-    name = resource.get("Properties", {}).get("ServiceName", "")
-    if isinstance(name, dict) and "Fn::Join" in name:
-        name = "".join(part for part in name["Fn::Join"][1] if isinstance(part, str))
-    if not isinstance(name, str):
-        return ""
-    name = name.removeprefix("com.amazonaws.")
-    return _REGION.sub("", name).lstrip(".")
-
-
-def trusted_services(resource: Mapping[str, Any]) -> set[str]:
-    """The service principals a role's trust policy admits."""
-    document = resource.get("Properties", {}).get("AssumeRolePolicyDocument", {})
-    services: set[str] = set()
-    for statement in document.get("Statement", []):
-        principal = statement.get("Principal", {})
-        service = principal.get("Service", []) if isinstance(principal, dict) else []
-        services.update([service] if isinstance(service, str) else service)
-    return services
+    name = joined_text(properties_of(resource).get("ServiceName", ""))
+    return "" if name is None else endpoint_service_short_name(name)
 
 
 @dataclass
@@ -88,7 +71,11 @@ class ParsedTemplate:
         resources = dict(sorted(template.get("Resources", {}).items()))
         self = cls(resources)
         self.references = {
-            logical_id: [(t, key) for t, key in resource_references(resource) if t in resources]
+            logical_id: [
+                (found.logical_id, found.key)
+                for found in resource_references(resource)
+                if found.logical_id in resources
+            ]
             for logical_id, resource in resources.items()
         }
         self._skip_plumbing()
@@ -123,9 +110,9 @@ class ParsedTemplate:
             host_property, transfer = FOLDED_TYPES[resource_type]
             properties = self.resources[logical_id].get("Properties", {})
             hosts = [
-                target
-                for target, _ in property_references(properties.get(host_property))
-                if target in self.resources
+                found.logical_id
+                for found in references(properties.get(host_property))
+                if found.logical_id in self.resources
             ]
             if not hosts and resource_type == "AWS::IAM::ManagedPolicy":
                 # Attached from the role's side (ManagedPolicyArns) instead.

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import Any, ClassVar
+
 import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from ml_refarch.catalog import Pattern
 from ml_refarch.config import LOCAL_REGION, Profile
 from ml_refarch.constructs.defaults import ResourceDefaults
+from ml_refarch.constructs.encryption_key import customer_managed_key
+from ml_refarch.constructs.log_group import encrypted_log_group
 from ml_refarch.constructs.model_endpoint import ModelEndpoint
 from ml_refarch.smoke.endpoint import format_variant_models
 from ml_refarch.smoke.outputs import EndpointOutputs
+
+#: The tags every resource of a pattern stack carries: the pattern id and the profile name.
+PATTERN_TAG = "ml-refarch:pattern"
+PROFILE_TAG = "ml-refarch:profile"
 
 #: Availability Zones of a ``local``-target stack that is not pinned to a region.
 LOCAL_ZONE_LETTERS = ("a", "b", "c")
@@ -49,13 +60,24 @@ class PatternStack(cdk.Stack):
     Availability Zones instead of asking CloudFormation (``Fn::GetAZs``) and leaves out the
     bootstrap-version rule, whose SSM parameter a fresh stand-in does not have.
 
+    A pattern's stack defines only :meth:`build`, which this constructor calls with the
+    pattern's settings; the pattern (id, title, notes section) is the ``PATTERN`` of the
+    stack class's package.
+
     Attributes:
         profile: the deployment profile (for stack-level choices such as a web ACL).
+        settings: the pattern's settings.
         defaults: the profile as construct props (:func:`resource_defaults`).
     """
 
-    #: Pattern id from the catalog, set by each subclass.
-    pattern_id: str = ""
+    #: The unit's catalog entry (its package's ``PATTERN``) and its id, set for each subclass.
+    pattern: ClassVar[Pattern]
+    pattern_id: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.pattern = importlib.import_module(cls.__module__.rpartition(".")[0]).PATTERN
+        cls.pattern_id = cls.pattern.id
 
     def __init__(
         self,
@@ -63,17 +85,20 @@ class PatternStack(cdk.Stack):
         construct_id: str,
         *,
         profile: Profile,
-        title: str,
-        notes_section: str,
+        settings: Any,
+        title: str | None = None,
+        notes_section: str | None = None,
         env: cdk.Environment | None = None,
     ) -> None:
+        pattern = self.pattern
         super().__init__(
             scope,
             construct_id,
             env=env,
             description=(
-                f"ml-refarch pattern {self.pattern_id} ({profile.name} profile): {title}. "
-                f"Study notes section: {notes_section}."
+                f"ml-refarch pattern {pattern.id} ({profile.name} profile): "
+                f"{pattern.title if title is None else title}. Study notes section: "
+                f"{pattern.notes_section if notes_section is None else notes_section}."
             ),
             termination_protection=profile.termination_protection,
             synthesizer=(
@@ -83,9 +108,48 @@ class PatternStack(cdk.Stack):
             ),
         )
         self.profile = profile
+        self.settings = settings
         self.defaults = resource_defaults(profile)
-        cdk.Tags.of(self).add("ml-refarch:pattern", self.pattern_id)
-        cdk.Tags.of(self).add("ml-refarch:profile", profile.name)
+        cdk.Tags.of(self).add(PATTERN_TAG, pattern.id)
+        cdk.Tags.of(self).add(PROFILE_TAG, profile.name)
+        self.build(settings)
+
+    @property
+    def request_tags(self) -> list[dict[str, str]]:
+        """The pattern tag as an API request's ``Tags``, for what a state machine creates
+        outside the stack (CloudFormation's tags do not reach it)."""
+        return [{"Key": PATTERN_TAG, "Value": self.pattern_id}]
+
+    def arn_prefix(self, service: str) -> str:
+        """``arn:<partition>:<service>:<region>:<account>``: the start of this stack's ARNs of
+        ``service``, for resources it names rather than creates."""
+        return f"arn:{self.partition}:{service}:{self.region}:{self.account}"
+
+    def data_key(self, purpose: str) -> kms.Key:
+        """The stack's customer-managed key ``DataKey`` (CloudWatch Logs may use it too),
+        described as ``<stack>: <purpose>``, removed as the profile says."""
+        return customer_managed_key(
+            self,
+            "DataKey",
+            description=f"{self.node.id}: {purpose}",
+            removal_policy=self.defaults.removal_policy,
+            allow_cloudwatch_logs=True,
+        )
+
+    def log_group(self, construct_id: str, encryption_key: kms.IKey) -> logs.LogGroup:
+        """An encrypted log group (:func:`encrypted_log_group`) with the profile's retention
+        and removal policy."""
+        return encrypted_log_group(
+            self,
+            construct_id,
+            encryption_key=encryption_key,
+            retention=self.defaults.log_retention,
+            removal_policy=self.defaults.removal_policy,
+        )
+
+    def build(self, settings: Any) -> None:
+        """Add the pattern's resources; ``self.profile`` and ``self.defaults`` are set."""
+        raise NotImplementedError(f"{type(self).__name__} does not define build()")
 
     @property
     def availability_zones(self) -> list[str]:

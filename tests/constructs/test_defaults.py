@@ -88,6 +88,26 @@ def test_a_bucket_follows_its_props_not_a_profile():
     assert resources_of_type(throwaway, "Custom::S3AutoDeleteObjects")
 
 
+def test_bucket_and_vpc_props_carry_the_profile():
+    production = resource_defaults(PROFILES["production"])
+    assert production.bucket_props() == {
+        "removal_policy": cdk.RemovalPolicy.RETAIN,
+        "auto_delete_objects": False,
+        "versioned": True,
+        "access_logs": True,
+    }
+    assert production.vpc_props() == {
+        "max_azs": 3,
+        "log_retention": logs.RetentionDays.ONE_YEAR,
+        "removal_policy": cdk.RemovalPolicy.RETAIN,
+        "custom_resources": True,
+    }
+    sandbox = _bucket_template(**ResourceDefaults().bucket_props())
+    (bucket,) = resources_of_type(sandbox, "AWS::S3::Bucket").values()
+    assert bucket["DeletionPolicy"] == "Delete"
+    assert resources_of_type(sandbox, "Custom::S3AutoDeleteObjects")
+
+
 def test_key_and_log_group_are_the_l2s_themselves():
     stack = cdk.Stack(cdk.App(), "Tiny")
     key = customer_managed_key(

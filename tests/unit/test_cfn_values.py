@@ -6,17 +6,19 @@ import pytest
 
 from ml_refarch.aws_facts import endpoint_service_short_name, step_functions_task_action
 from ml_refarch.cfn import (
-    UNRESOLVED_TEXT,
-    integer_literal,
-    joined_strings,
+    PLACEHOLDER,
+    integer,
+    joined_text,
     properties_of,
-    reference_target,
-    resource_pairs_by_type,
+    ref_target,
+    referenced_ids,
+    resources_by_type,
+    trusted_services,
     walk_mappings,
 )
 
 
-def test_resource_pairs_by_type_sorts_ids_and_skips_what_is_not_a_resource():
+def test_resources_by_type_sorts_ids_and_skips_what_is_not_a_resource():
     template = {
         "Resources": {
             "B": {"Type": "AWS::KMS::Key"},
@@ -25,12 +27,12 @@ def test_resource_pairs_by_type_sorts_ids_and_skips_what_is_not_a_resource():
             "Broken": "not a resource",
         }
     }
-    by_type = resource_pairs_by_type(template)
-    assert {t: [i for i, _ in entries] for t, entries in by_type.items()} == {
+    by_type = resources_by_type(template)
+    assert {t: list(entries) for t, entries in by_type.items()} == {
         "AWS::KMS::Key": ["A", "B"],
         "AWS::S3::Bucket": ["C"],
     }
-    assert resource_pairs_by_type({}) == {} and resource_pairs_by_type({"Resources": None}) == {}
+    assert resources_by_type({}) == {} and resources_by_type({"Resources": None}) == {}
 
 
 def test_properties_of_is_a_dict_always():
@@ -51,27 +53,50 @@ def test_properties_of_is_a_dict_always():
         ("Config", None),
     ],
 )
-def test_reference_target_is_the_one_id_a_reference_points_at(value, target):
-    assert reference_target(value) == target
+def test_ref_target_is_the_one_id_a_reference_points_at(value, target):
+    assert ref_target(value) == target
+
+
+def test_referenced_ids_of_an_empty_getatt_is_empty():
+    assert referenced_ids({"Fn::GetAtt": []}) == set()
+    assert referenced_ids({"A": {"Fn::GetAtt": []}, "B": {"Ref": "X"}}) == {"X"}
 
 
 @pytest.mark.parametrize(
     ("value", "number"),
     [(3, 3), ("12", 12), (" 7 ", 7), (2.0, 2), (2.5, None), ("1e3", None), (True, None)],
 )
-def test_integer_literal(value, number):
-    assert integer_literal(value) == number
-    assert integer_literal({"Ref": "Count"}) is None
+def test_integer(value, number):
+    assert integer(value) == number
+    assert integer({"Ref": "Count"}) is None
 
 
-def test_joined_strings_keeps_the_literal_text_and_marks_tokens():
+def test_joined_text_keeps_the_literal_text_and_marks_tokens():
     joined = {"Fn::Join": ["", ['{"a":"arn:', {"Ref": "AWS::Partition"}, ':x"}']]}
-    assert joined_strings(joined) == '{"a":"arn:' + UNRESOLVED_TEXT + ':x"}'
-    assert joined_strings({"Fn::Join": [".", ["a", "b"]]}) == "a.b"
-    assert joined_strings({"Fn::Sub": "com.amazonaws.${AWS::Region}.sts"}).endswith(".sts")
-    assert joined_strings({"Fn::Sub": ["text ${X}", {"X": "y"}]}) == "text ${X}"
-    assert joined_strings("plain") == "plain"
-    assert joined_strings({"Ref": "Name"}) is None and joined_strings(3) is None
+    assert joined_text(joined) == '{"a":"arn:' + PLACEHOLDER + ':x"}'
+    assert joined_text({"Fn::Join": [".", ["a", "b"]]}) == "a.b"
+    assert joined_text({"Fn::Sub": "com.amazonaws.${AWS::Region}.sts"}).endswith(".sts")
+    assert joined_text({"Fn::Sub": ["text ${X}", {"X": "y"}]}) == "text ${X}"
+    assert joined_text("plain") == "plain"
+    assert joined_text({"Ref": "Name"}) is None and joined_text(3) is None
+
+
+def test_trusted_services_reads_each_statement_principal():
+    role = {
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Statement": [
+                    {"Principal": {"Service": "sagemaker.amazonaws.com"}},
+                    {"Principal": {"Service": ["lambda.amazonaws.com", {"Ref": "X"}]}},
+                    {"Principal": {"AWS": "arn:aws:iam::123456789012:root"}},
+                    {"Principal": "*"},
+                ]
+            }
+        }
+    }
+    assert trusted_services(role) == {"sagemaker.amazonaws.com", "lambda.amazonaws.com"}
+    assert trusted_services({"Properties": {"AssumeRolePolicyDocument": {"Ref": "D"}}}) == set()
+    assert trusted_services({}) == set()
 
 
 def test_walk_mappings_visits_every_dict_depth_first():
@@ -85,7 +110,8 @@ def test_walk_mappings_visits_every_dict_depth_first():
     [
         ("com.amazonaws.us-east-1.sagemaker.api", "sagemaker.api"),
         ("aws.sagemaker.us-east-1.notebook", "notebook"),
-        ("com.amazonaws.__unresolved__.sts", "sts"),
+        ("com.amazonaws.<token>.sts", "sts"),
+        ("com.amazonaws..sagemaker.api", "sagemaker.api"),
         ("com.amazonaws.s3", "s3"),
         ("vpce-svc-123", "vpce-svc-123"),
     ],

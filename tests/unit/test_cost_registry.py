@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ml_refarch import catalog
-from ml_refarch.cfn import resource_pairs_by_type
+from ml_refarch.cfn import resources_by_type
 from ml_refarch.cost import (
     PRICERS,
     USAGE_ORDER,
@@ -156,7 +156,7 @@ def test_a_pricer_that_yields_something_else_fails_naming_itself(prices, restore
 def test_the_context_answers_cross_resource_questions(prices):
     context = TemplateContext(
         prices,
-        resource_pairs_by_type(
+        resources_by_type(
             template(
                 ("Role", "AWS::IAM::Role", {}),
                 ("Policy", "AWS::IAM::Policy", {"Roles": [{"Ref": "Role"}]}),

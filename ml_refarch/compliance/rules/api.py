@@ -34,6 +34,7 @@ def _stages_of(method: Resource) -> list[Resource] | None:
 @rule(
     "AG1",
     types=METHOD,
+    applies=_reaches_sagemaker,
     info="An API method that invokes a SageMaker endpoint is open to anyone.",
     explanation=(
         "The endpoint itself accepts only signed requests; an API Gateway method with no "
@@ -43,8 +44,6 @@ def _stages_of(method: Resource) -> list[Resource] | None:
     notes="SG Endpoint",
 )
 def api_method_authorized(resource: Resource):
-    if not _reaches_sagemaker(resource):
-        return NOT_APPLICABLE
     kind = resource.get("AuthorizationType")
     if isinstance(kind, Unresolved):
         return NOT_APPLICABLE
@@ -66,6 +65,7 @@ def _throttled_by_usage_plan(method: Resource, api) -> bool:
 @rule(
     "AG2",
     types=METHOD,
+    applies=_reaches_sagemaker,
     info="An API method that invokes a SageMaker endpoint has no throttling.",
     explanation=(
         "Every request reaches an endpoint billed by instance or by invocation. Stage "
@@ -75,8 +75,6 @@ def _throttled_by_usage_plan(method: Resource, api) -> bool:
     notes="SG Endpoint",
 )
 def api_method_throttled(resource: Resource):
-    if not _reaches_sagemaker(resource):
-        return NOT_APPLICABLE
     stages = _stages_of(resource)
     if stages is None:
         return NOT_APPLICABLE
@@ -94,6 +92,7 @@ def api_method_throttled(resource: Resource):
 @rule(
     "AG3",
     types=METHOD,
+    applies=_reaches_sagemaker,
     info="An API method that invokes a SageMaker endpoint has no access logging.",
     explanation=(
         "Once API Gateway fronts an endpoint, its access log is the only record of who "
@@ -102,8 +101,6 @@ def api_method_throttled(resource: Resource):
     notes="SG Endpoint",
 )
 def api_method_access_logged(resource: Resource):
-    if not _reaches_sagemaker(resource):
-        return NOT_APPLICABLE
     stages = _stages_of(resource)
     if stages is None:
         return NOT_APPLICABLE

@@ -13,6 +13,7 @@ never what they are. Reading values (:func:`~ml_refarch.cfn.get`,
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from ml_refarch.cfn import (
     is_intrinsic,
     lower_keys,
     number,
+    present,
     raw,
     referenced_ids,
     resources,
@@ -42,6 +44,11 @@ def judge(value: Any, passes: Callable[[Any], bool]) -> str:
     if isinstance(value, Unresolved):
         return NOT_APPLICABLE
     return COMPLIANT if passes(value) else NON_COMPLIANT
+
+
+def judge_present(value: Any) -> str:
+    """Compliant when ``value`` is set (a literal or a deploy-time value), else not."""
+    return COMPLIANT if present(value) else NON_COMPLIANT
 
 
 def judge_number(
@@ -143,6 +150,16 @@ PACK_PREFIX = "MLS"
 RULES: list[Rule] = []
 
 
+def _guarded(
+    check: Callable[[Resource], Verdict], applies: Callable[[Resource], bool]
+) -> Callable[[Resource], Verdict]:
+    @functools.wraps(check)
+    def guarded(resource: Resource) -> Verdict:
+        return check(resource) if applies(resource) else NOT_APPLICABLE
+
+    return guarded
+
+
 def rule(
     suffix: str,
     *,
@@ -151,12 +168,19 @@ def rule(
     explanation: str,
     notes: str,
     level: str = "error",
+    applies: Callable[[Resource], bool] | None = None,
 ) -> Callable[[Callable[[Resource], Verdict]], Callable[[Resource], Verdict]]:
-    """Register the decorated function as rule ``MLS-<suffix>``."""
+    """Register the decorated function as rule ``MLS-<suffix>``.
+
+    With ``applies``, a resource for which it is false is not applicable and the function
+    is not called for it (the registered check and the returned function both guard).
+    """
     if level not in ("error", "warning"):
         raise ValueError(f"level must be 'error' or 'warning', not {level!r}")
 
     def register(check: Callable[[Resource], Verdict]) -> Callable[[Resource], Verdict]:
+        if applies is not None:
+            check = _guarded(check, applies)
         if any(existing.suffix == suffix for existing in RULES):
             raise ValueError(f"rule {PACK_PREFIX}-{suffix} is registered twice")
         RULES.append(

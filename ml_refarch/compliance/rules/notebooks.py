@@ -9,6 +9,7 @@ from ml_refarch.compliance.rules.model import (
     NOT_APPLICABLE,
     Resource,
     judge,
+    judge_present,
     rule,
 )
 
@@ -56,7 +57,7 @@ def notebook_root_disabled(resource: Resource):
     notes=NOTES,
 )
 def notebook_volume_kms(resource: Resource):
-    return COMPLIANT if present(resource.get("KmsKeyId")) else NON_COMPLIANT
+    return judge_present(resource.get("KmsKeyId"))
 
 
 @rule(
@@ -70,7 +71,7 @@ def notebook_volume_kms(resource: Resource):
     notes=NOTES,
 )
 def notebook_in_subnet(resource: Resource):
-    return COMPLIANT if present(resource.get("SubnetId")) else NON_COMPLIANT
+    return judge_present(resource.get("SubnetId"))
 
 
 @rule(

@@ -7,12 +7,13 @@ Notes sections "S3" (FSx for Lustre serves S3 training data; KMS for sensitive d
 from __future__ import annotations
 
 from ml_refarch.aws_facts import LUSTRE_PORT_RANGES
-from ml_refarch.cfn import Unresolved, as_list, get, number, present, raw
+from ml_refarch.cfn import Unresolved, as_list, get, number, raw
 from ml_refarch.compliance.rules.model import (
     COMPLIANT,
     NON_COMPLIANT,
     NOT_APPLICABLE,
     Resource,
+    judge_present,
     rule,
 )
 
@@ -40,6 +41,7 @@ def _feeds_sagemaker(bucket: Resource) -> bool:
 @rule(
     "S3B1",
     types=BUCKET,
+    applies=_feeds_sagemaker,
     info="A bucket that SageMaker reads or writes is not encrypted with KMS by default.",
     explanation=(
         "Training data, model artifacts and captured inference data are often sensitive. "
@@ -50,8 +52,6 @@ def _feeds_sagemaker(bucket: Resource) -> bool:
     notes="S3",
 )
 def ml_bucket_kms(resource: Resource):
-    if not _feeds_sagemaker(resource):
-        return NOT_APPLICABLE
     rules = resource.get("BucketEncryption.ServerSideEncryptionConfiguration")
     if isinstance(rules, Unresolved):
         return NOT_APPLICABLE
@@ -61,6 +61,10 @@ def ml_bucket_kms(resource: Resource):
     if any(isinstance(algorithm, Unresolved) for algorithm in algorithms):
         return NOT_APPLICABLE
     return COMPLIANT if any(a in _KMS_ALGORITHMS for a in algorithms) else NON_COMPLIANT
+
+
+def _is_lustre(resource: Resource) -> bool:
+    return str(resource.get("FileSystemType", "")).upper() == "LUSTRE"
 
 
 def _covers_lustre(rule_body) -> bool:
@@ -83,6 +87,7 @@ def _from_itself(rule_body, group: Resource) -> bool:
 @rule(
     "FX1",
     types=FSX,
+    applies=_is_lustre,
     info="The Lustre file system's security group opens Lustre ports to other sources.",
     explanation=(
         "Ports 988 and 1018-1023 carry Lustre traffic between the file system and its "
@@ -92,8 +97,6 @@ def _from_itself(rule_body, group: Resource) -> bool:
     notes="S3",
 )
 def lustre_ports_self_only(resource: Resource):
-    if str(resource.get("FileSystemType", "")).upper() != "LUSTRE":
-        return NOT_APPLICABLE
     groups = [resource.resolve_ref(g) for g in as_list(resource.get("SecurityGroupIds"))]
     groups = [g for g in groups if g is not None]
     if not groups:
@@ -115,6 +118,7 @@ def lustre_ports_self_only(resource: Resource):
 @rule(
     "FX2",
     types=FSX,
+    applies=_is_lustre,
     info="A persistent Lustre file system is not encrypted with a customer-managed key.",
     explanation=(
         "Persistent deployment types keep training data for the life of the file system. "
@@ -124,8 +128,6 @@ def lustre_ports_self_only(resource: Resource):
     notes="S3",
 )
 def persistent_lustre_cmk(resource: Resource):
-    if str(resource.get("FileSystemType", "")).upper() != "LUSTRE":
-        return NOT_APPLICABLE
     deployment = resource.get("LustreConfiguration.DeploymentType")
     if isinstance(deployment, Unresolved):
         return NOT_APPLICABLE
@@ -134,4 +136,4 @@ def persistent_lustre_cmk(resource: Resource):
     key = resource.get("KmsKeyId")
     if isinstance(key, str) and key.endswith("alias/aws/fsx"):
         return NON_COMPLIANT
-    return COMPLIANT if present(key) else NON_COMPLIANT
+    return judge_present(key)

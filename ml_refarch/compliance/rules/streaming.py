@@ -17,6 +17,7 @@ from ml_refarch.compliance.rules.model import (
     NOT_APPLICABLE,
     Resource,
     judge_number,
+    judge_present,
     rule,
 )
 
@@ -28,23 +29,27 @@ VIDEO_STREAM = "AWS::KinesisVideo::Stream"
 MIN_VIDEO_RETENTION_HOURS = 1
 
 
-def _converting_destination(resource: Resource):
-    """The S3 destination of a delivery stream that converts records, or ``None``."""
-    destination = resource.get("ExtendedS3DestinationConfiguration")
+def _destination(resource: Resource):
+    """The delivery stream's extended S3 destination (``None`` without one)."""
+    return resource.get("ExtendedS3DestinationConfiguration")
+
+
+def _converts(resource: Resource) -> bool:
+    """Whether the delivery stream converts records (to Parquet or ORC) on their way to S3."""
+    destination = _destination(resource)
     if not isinstance(destination, dict):
-        return None
+        return False
     conversion = get(destination, "DataFormatConversionConfiguration")
     if not isinstance(conversion, dict):
-        return None
+        return False
     # Enabled defaults to true once a conversion configuration is given.
-    if truthy(get(conversion, "Enabled", True)) is False:
-        return None
-    return destination
+    return truthy(get(conversion, "Enabled", True)) is not False
 
 
 @rule(
     "FH1",
     types=FIREHOSE,
+    applies=_converts,
     info="Firehose converts records to Parquet/ORC with a buffer below 64 MiB.",
     explanation=(
         "Record format conversion needs a buffer of at least 64 MiB, and larger buffers give "
@@ -54,9 +59,7 @@ def _converting_destination(resource: Resource):
     notes="Kinesis data firehose",
 )
 def firehose_conversion_buffer(resource: Resource):
-    destination = _converting_destination(resource)
-    if destination is None:
-        return NOT_APPLICABLE
+    destination = _destination(resource)
     size_mib = get(destination, "BufferingHints.SizeInMBs")
     return judge_number(size_mib, minimum=FIREHOSE_CONVERSION_MIN_BUFFER_MIB)
 
@@ -64,6 +67,7 @@ def firehose_conversion_buffer(resource: Resource):
 @rule(
     "FH2",
     types=FIREHOSE,
+    applies=_converts,
     info="Firehose converts records but has no error-output prefix.",
     explanation=(
         "Records that fail conversion (a wrong type, a missing field) are written under the "
@@ -73,15 +77,14 @@ def firehose_conversion_buffer(resource: Resource):
     notes="Kinesis data firehose",
 )
 def firehose_error_prefix(resource: Resource):
-    destination = _converting_destination(resource)
-    if destination is None:
-        return NOT_APPLICABLE
-    return COMPLIANT if present(get(destination, "ErrorOutputPrefix")) else NON_COMPLIANT
+    destination = _destination(resource)
+    return judge_present(get(destination, "ErrorOutputPrefix"))
 
 
 @rule(
     "FH3",
     types=FIREHOSE,
+    applies=_converts,
     info="Firehose writes converted records to S3 without a KMS key.",
     explanation=(
         "Converted training data should be encrypted with a customer-managed key on write. "
@@ -90,11 +93,9 @@ def firehose_error_prefix(resource: Resource):
     notes="Kinesis data firehose",
 )
 def firehose_destination_kms(resource: Resource):
-    destination = _converting_destination(resource)
-    if destination is None:
-        return NOT_APPLICABLE
+    destination = _destination(resource)
     key_arn = get(destination, "EncryptionConfiguration.KMSEncryptionConfig.AWSKMSKeyARN")
-    return COMPLIANT if present(key_arn) else NON_COMPLIANT
+    return judge_present(key_arn)
 
 
 @rule(
@@ -148,7 +149,7 @@ def video_stream_kms(resource: Resource):
     key = resource.get("KmsKeyId")
     if isinstance(key, str) and key.endswith("alias/aws/kinesisvideo"):
         return NON_COMPLIANT
-    return COMPLIANT if present(key) else NON_COMPLIANT
+    return judge_present(key)
 
 
 @rule(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ml_refarch.cfn import integer_literal, properties_of, reference_target
+from ml_refarch.cfn import integer, properties_of, ref_target
 from ml_refarch.cost.lines import CostLine, Group, Usage, plural, show, unpriced
 from ml_refarch.cost.prices import ENDPOINT_INSTANCE_HOUR
 from ml_refarch.cost.registry import Entry, Priced, TemplateContext, pricer
@@ -52,7 +52,7 @@ def endpoints(live: list[Entry], context: TemplateContext) -> Iterator[Priced]:
 
 def _config_id(reference: Any, configs: dict[str, dict]) -> str | None:
     """The configuration an endpoint names: by reference, or by its literal name."""
-    config_id = reference_target(reference)
+    config_id = ref_target(reference)
     if config_id is None and isinstance(reference, str):
         config_id = next(
             (
@@ -90,7 +90,7 @@ def _count_instances(
                 f"{where}: InstanceType is {show(instance_type)}, not counted",
             )
             continue
-        count = integer_literal(variant.get("InitialInstanceCount"))
+        count = integer(variant.get("InitialInstanceCount"))
         group = groups.setdefault(instance_type, Group())
         if count is None:
             group.unresolved(

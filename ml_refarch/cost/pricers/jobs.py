@@ -26,7 +26,7 @@ from ml_refarch.aws_facts import (
     monitoring_runs_per_day,
     step_functions_task_action,
 )
-from ml_refarch.cfn import integer_literal, joined_strings, properties_of, walk_mappings
+from ml_refarch.cfn import integer, joined_text, properties_of, trusted_services, walk_mappings
 from ml_refarch.cost.lines import Usage, money, show, unit_price
 from ml_refarch.cost.prices import ENDPOINT_INSTANCE_HOUR
 from ml_refarch.cost.registry import Entry, Priced, TemplateContext, pricer
@@ -48,13 +48,7 @@ def job_roles(roles: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     notebook or Studio domain uses, does.
     """
     for logical_id, resource in roles:
-        document = properties_of(resource).get("AssumeRolePolicyDocument")
-        trusted = False
-        for node in walk_mappings(document):
-            service = node.get("Service")
-            services = service if isinstance(service, list) else [service]
-            trusted = trusted or SAGEMAKER_SERVICE_PRINCIPAL in services
-        if not trusted:
+        if SAGEMAKER_SERVICE_PRINCIPAL not in trusted_services(resource):
             continue
         users = context.referring_types(logical_id, ignore=IAM_ROLE_ATTACHMENTS)
         if not users or users - SAGEMAKER_HOSTING_ROLE_USERS:
@@ -99,7 +93,7 @@ def state_machines(machines: list[Entry], context: TemplateContext) -> Iterator[
 
 def _definition_text(properties: dict) -> str | None:
     if "DefinitionString" in properties:
-        return joined_strings(properties["DefinitionString"])
+        return joined_text(properties["DefinitionString"])
     if isinstance(properties.get("Definition"), dict):
         return json.dumps(properties["Definition"])
     return None
@@ -143,7 +137,7 @@ def _deployed_endpoints(definition: Any, context: TemplateContext) -> list[str]:
         for variant in variants:
             if not isinstance(variant, dict):
                 return [_GENERIC_DEPLOYED_ENDPOINT]
-            count = integer_literal(variant.get("InitialInstanceCount"))
+            count = integer(variant.get("InitialInstanceCount"))
             instance_type = variant.get("InstanceType")
             if (
                 count is None
@@ -181,14 +175,14 @@ def monitoring_schedules(schedules: list[Entry], context: TemplateContext) -> It
             runs = "an unreadable number of"
         job = definitions.get(config.get("MonitoringJobDefinitionName")) or {}
         cluster = (job.get("JobResources") or {}).get("ClusterConfig") or {}
-        count = integer_literal(cluster.get("InstanceCount"))
+        count = integer(cluster.get("InstanceCount"))
         instance_type = cluster.get("InstanceType")
         instances = (
             f"{count} x {instance_type}"
             if count is not None and isinstance(instance_type, str)
             else "instances not readable from the template"
         )
-        limit = integer_literal((job.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds"))
+        limit = integer((job.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds"))
         yield Usage(
             "monitoring",
             f"Model Monitor schedule {logical_id} ({show(expression)}): {runs} processing "

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ml_refarch.aws_facts import VPC_ENDPOINT_DEFAULT_TYPE, endpoint_service_short_name
-from ml_refarch.cfn import joined_strings, properties_of
+from ml_refarch.cfn import joined_text, properties_of
 from ml_refarch.cost.lines import CostLine, Group, Usage, plural, show, unit_price, unpriced
 from ml_refarch.cost.prices import INTERFACE_ENDPOINT_AZ_HOUR, NAT_GATEWAY_HOUR
 from ml_refarch.cost.registry import Entry, Priced, TemplateContext, pricer
@@ -74,7 +74,7 @@ def interface_endpoints(endpoints: list[Entry], context: TemplateContext) -> Ite
 
 def _service_name(value: Any) -> str | None:
     """``com.amazonaws.<region>.sagemaker.api`` -> ``sagemaker.api``; None if unreadable."""
-    text = joined_strings(value)
+    text = joined_text(value)
     return None if text is None else endpoint_service_short_name(text)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ml_refarch.aws_facts import NOTEBOOK_DEFAULT_VOLUME_GB
-from ml_refarch.cfn import integer_literal, properties_of
+from ml_refarch.cfn import integer, properties_of
 from ml_refarch.cost.lines import CostLine, Group, Usage, plural, show, unit_price, unpriced
 from ml_refarch.cost.prices import ML_STORAGE_GB_MONTH, NOTEBOOK_INSTANCE_HOUR
 from ml_refarch.cost.registry import Entry, Priced, TemplateContext, pricer
@@ -36,7 +36,7 @@ def notebook_instances(notebooks: list[Entry], context: TemplateContext) -> Iter
                 quantity=1,
             )
         volume = properties.get("VolumeSizeInGB")
-        size = integer_literal(volume)
+        size = integer(volume)
         if volume is None:
             size = NOTEBOOK_DEFAULT_VOLUME_GB
         elif size is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ml_refarch.aws_facts import LUSTRE_DEFAULT_DEPLOYMENT_TYPE, LUSTRE_MIN_STORAGE_GIB
-from ml_refarch.cfn import integer_literal, properties_of
+from ml_refarch.cfn import integer, properties_of
 from ml_refarch.cost.lines import CostLine, Group, Usage, plural, show, unit_price, unpriced
 from ml_refarch.cost.prices import (
     FSX_LUSTRE_GB_MONTH,
@@ -80,7 +80,7 @@ def lustre_file_systems(file_systems: list[Entry], context: TemplateContext) -> 
         # Fails early, naming the file, when the tier is not in the table.
         context.prices.usd_for(FSX_LUSTRE_GB_MONTH, kind, "FSx for Lustre deployment")
         group = groups.setdefault((kind, label), Group())
-        capacity = integer_literal(properties.get("StorageCapacity"))
+        capacity = integer(properties.get("StorageCapacity"))
         if capacity is None:
             capacity = LUSTRE_MIN_STORAGE_GIB
             group.unresolved(
@@ -103,7 +103,7 @@ def lustre_file_systems(file_systems: list[Entry], context: TemplateContext) -> 
         )
     yield from unresolved
     if any(
-        integer_literal(properties_of(resource).get("AutomaticBackupRetentionDays"))
+        integer(properties_of(resource).get("AutomaticBackupRetentionDays"))
         for _, resource in file_systems
     ):
         yield Usage("fsx-backup", "FSx for Lustre backups per GB-month")
@@ -116,7 +116,7 @@ def _lustre_tier(
     if not deployment.startswith("PERSISTENT"):
         return deployment, deployment, []
     notes: list[str] = []
-    throughput = integer_literal(lustre.get("PerUnitStorageThroughput"))
+    throughput = integer(lustre.get("PerUnitStorageThroughput"))
     label = f"{deployment} at {throughput} MB/s/TiB"
     if throughput is None:
         throughput = _lowest_tier(deployment, prices)

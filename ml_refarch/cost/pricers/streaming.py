@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ml_refarch.aws_facts import FIREHOSE_SERIALIZER_FORMATS, KINESIS_DEFAULT_STREAM_MODE
-from ml_refarch.cfn import integer_literal, properties_of, walk_mappings
+from ml_refarch.cfn import integer, properties_of, walk_mappings
 from ml_refarch.cost.lines import CostLine, Group, Usage, plural, show
 from ml_refarch.cost.prices import KINESIS_ON_DEMAND_STREAM_HOUR, KINESIS_SHARD_HOUR
 from ml_refarch.cost.registry import Entry, Priced, TemplateContext, pricer
@@ -42,7 +42,7 @@ def kinesis_streams(streams: list[Entry], context: TemplateContext) -> Iterator[
             )
             count = 1
         else:
-            count = integer_literal(properties.get("ShardCount"))
+            count = integer(properties.get("ShardCount"))
             if count is None:
                 shards.unresolved(
                     f"{logical_id}: ShardCount is {show(properties.get('ShardCount'))}, "

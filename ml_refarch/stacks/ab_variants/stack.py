@@ -19,10 +19,6 @@ a later ``cdk deploy`` that changes the configuration sets the weights from the 
 
 from __future__ import annotations
 
-import aws_cdk as cdk
-from constructs import Construct
-
-from ml_refarch.config import Profile
 from ml_refarch.constructs.model_endpoint import ServedVariant, committed_model_endpoint
 from ml_refarch.model_artifacts import RECIPES
 from ml_refarch.stacks.ab_variants.settings import AbVariantsSettings
@@ -38,23 +34,7 @@ class AbVariantsStack(PatternStack):
         endpoint: the models and the endpoint, its scaling and alarms.
     """
 
-    pattern_id = "ab-variants"
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        profile: Profile,
-        settings: AbVariantsSettings,
-        title: str,
-        notes_section: str,
-        env: cdk.Environment | None = None,
-    ) -> None:
-        super().__init__(
-            scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
-        )
-        self.settings = settings
+    def build(self, settings: AbVariantsSettings) -> None:
         # The config allows at most one weight per committed model, in RECIPES order.
         names = [recipe.name for recipe in RECIPES[: len(settings.weights)]]
         self.endpoint = committed_model_endpoint(

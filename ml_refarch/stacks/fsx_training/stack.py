@@ -16,15 +16,12 @@ Resources:
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_fsx as fsx
 from aws_cdk import aws_iam as iam
-from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import skip_checkov
-from ml_refarch.config import Profile
-from ml_refarch.constructs import SecureBucket, customer_managed_key
+from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.execution_role import SageMakerExecutionRole
 from ml_refarch.constructs.images import framework_image_uri
 from ml_refarch.constructs.isolated_vpc import IsolatedVpc
@@ -50,38 +47,14 @@ class FsxTrainingStack(PatternStack):
         training_role: the role training jobs run as.
     """
 
-    pattern_id = "fsx-training"
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        profile: Profile,
-        settings: FsxTrainingSettings,
-        title: str,
-        notes_section: str,
-        env: cdk.Environment | None = None,
-    ) -> None:
-        super().__init__(
-            scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
-        )
-        persistent = profile.persistent_file_systems
-        key = customer_managed_key(
-            self,
-            "DataKey",
-            description=f"{construct_id}: training data, Lustre, volumes and outputs",
-            removal_policy=self.defaults.removal_policy,
-            allow_cloudwatch_logs=True,
-        )
+    def build(self, settings: FsxTrainingSettings) -> None:
+        persistent = self.profile.persistent_file_systems
+        key = self.data_key("training data, Lustre, volumes and outputs")
         self._allow_fsx_data_repository(key)
         self.network = IsolatedVpc(
             self,
             "Network",
-            max_azs=self.defaults.max_azs,
-            log_retention=self.defaults.log_retention,
-            removal_policy=self.defaults.removal_policy,
-            custom_resources=self.defaults.custom_resources,
+            **self.defaults.vpc_props(),
             encryption_key=key,
             services={},
             internal_ports=LUSTRE_PORTS,
@@ -89,11 +62,8 @@ class FsxTrainingStack(PatternStack):
         self.bucket = SecureBucket(
             self,
             "Training",
+            **self.defaults.bucket_props(),
             encryption_key=key,
-            removal_policy=self.defaults.removal_policy,
-            auto_delete_objects=self.defaults.auto_delete_objects,
-            versioned=self.defaults.versioned_buckets,
-            access_logs=self.defaults.access_logs,
             contents="training data, checkpoints and model artifacts",
             no_replication_because=(
                 "Training data is a copy of a source the team keeps elsewhere, checkpoints are "
@@ -138,10 +108,7 @@ class FsxTrainingStack(PatternStack):
         )
         association.apply_removal_policy(self.defaults.removal_policy)
 
-        file_system_arn = (
-            f"arn:{self.partition}:fsx:{self.region}:{self.account}:file-system/"
-            f"{self.file_system.ref}"
-        )
+        file_system_arn = f"{self.arn_prefix('fsx')}:file-system/{self.file_system.ref}"
         self.training_role = SageMakerExecutionRole(
             self,
             "TrainingRole",

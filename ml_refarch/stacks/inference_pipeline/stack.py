@@ -44,11 +44,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
-from constructs import Construct
 
 from ml_refarch.aws_facts import PIPELINE_MAX_CONTAINERS, PIPELINE_MIN_CONTAINERS
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.config import Profile
 from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.hosting import (
     Container,
@@ -57,6 +55,7 @@ from ml_refarch.constructs.hosting import (
 )
 from ml_refarch.constructs.images import framework_image_uri
 from ml_refarch.constructs.model_endpoint import HostingFoundation, ModelEndpoint, ServedModel
+from ml_refarch.constructs.service_role import service_role
 from ml_refarch.constructs.workflow import (
     RETRYABLE_ERRORS,
     audited_workflow,
@@ -141,23 +140,7 @@ class InferencePipelineStack(PatternStack):
         rules: the EventBridge rules that start it, by name.
     """
 
-    pattern_id = "inference-pipeline"
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        profile: Profile,
-        settings: InferencePipelineSettings,
-        title: str,
-        notes_section: str,
-        env: cdk.Environment | None = None,
-    ) -> None:
-        super().__init__(
-            scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
-        )
-        self.settings = settings
+    def build(self, settings: InferencePipelineSettings) -> None:
         preprocess = ModelArtifact(self, "PreprocessArtifact", model_name=PREPROCESS_STEP.name)
         predictor = ModelArtifact(self, "PredictorArtifact", model_name=PIPELINE_RECIPE.name)
         postprocess = ModelArtifact(self, "PostprocessArtifact", model_name=POSTPROCESS_STEP.name)
@@ -172,11 +155,8 @@ class InferencePipelineStack(PatternStack):
         self.bucket = SecureBucket(
             self,
             "Data",
+            **self.defaults.bucket_props(),
             encryption_key=key,
-            removal_policy=self.defaults.removal_policy,
-            auto_delete_objects=self.defaults.auto_delete_objects,
-            versioned=self.defaults.versioned_buckets,
-            access_logs=self.defaults.access_logs,
             contents="records to transform and their predictions",
             no_replication_because=(
                 "The bucket holds copies of records scored in batch and their predictions, "
@@ -360,7 +340,7 @@ class InferencePipelineStack(PatternStack):
                 "JoinSource": "Input",
                 "OutputFilter": OUTPUT_FILTER,
             },
-            "Tags": [{"Key": "ml-refarch:pattern", "Value": self.pattern_id}],
+            "Tags": self.request_tags,
         }
 
     def _definition(self) -> sfn.IChainable:
@@ -447,8 +427,8 @@ class InferencePipelineStack(PatternStack):
 
     def _workflow_statements(self) -> list[iam.PolicyStatement]:
         """What the states call, besides alerts, logs and traces."""
-        arn = f"arn:{self.partition}:sagemaker:{self.region}:{self.account}"
-        events_arn = f"arn:{self.partition}:events:{self.region}:{self.account}:rule"
+        arn = self.arn_prefix("sagemaker")
+        events_arn = f"{self.arn_prefix('events')}:rule"
         return [
             iam.PolicyStatement(
                 sid="FindInput",
@@ -476,16 +456,11 @@ class InferencePipelineStack(PatternStack):
     # --- what starts it -------------------------------------------------------------------
 
     def _rules(self) -> dict[str, events.Rule]:
-        starter = iam.Role(
+        starter, _ = service_role(
             self,
-            "StarterRole",
-            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+            "Starter",
+            service="events.amazonaws.com",
             description="EventBridge rules that start the inference pipeline batch transform",
-        )
-        iam.ManagedPolicy(
-            self,
-            "StarterPolicy",
-            roles=[starter],
             statements=[
                 iam.PolicyStatement(
                     sid="StartRun",

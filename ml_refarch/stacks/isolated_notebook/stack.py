@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_sagemaker as sagemaker
-from constructs import Construct
 
-from ml_refarch.config import Profile
 from ml_refarch.constructs.notebook_environment import NotebookEnvironment
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.isolated_notebook.outputs import Outputs
@@ -37,27 +35,12 @@ class IsolatedNotebookStack(PatternStack):
         lifecycle: its lifecycle configuration (L1).
     """
 
-    pattern_id = "isolated-notebook"
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        profile: Profile,
-        settings: IsolatedNotebookSettings,
-        title: str,
-        notes_section: str,
-        env: cdk.Environment | None = None,
-    ) -> None:
-        super().__init__(
-            scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
-        )
+    def build(self, settings: IsolatedNotebookSettings) -> None:
         self.notebook_environment = NotebookEnvironment(
             self,
             "Environment",
             defaults=self.defaults,
-            name=construct_id.lower(),
+            name=self.node.id.lower(),
             package_source=settings.package_source,
             packages=settings.packages,
             lifecycle_target="notebook-instance",

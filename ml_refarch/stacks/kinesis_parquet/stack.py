@@ -25,11 +25,10 @@ from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.config import Profile
-from ml_refarch.constructs import SecureBucket, customer_managed_key, encrypted_log_group
+from ml_refarch.constructs import SecureBucket
+from ml_refarch.constructs.service_role import service_role
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.kinesis_parquet.outputs import Outputs
 from ml_refarch.stacks.kinesis_parquet.settings import KinesisParquetSettings
@@ -53,36 +52,9 @@ class KinesisParquetStack(PatternStack):
         transform_function: the CSV-to-JSON Lambda, or ``None`` for JSON input.
     """
 
-    pattern_id = "kinesis-parquet"
+    def build(self, settings: KinesisParquetSettings) -> None:
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        profile: Profile,
-        settings: KinesisParquetSettings,
-        title: str,
-        notes_section: str,
-        env: cdk.Environment | None = None,
-    ) -> None:
-        super().__init__(
-            scope,
-            construct_id,
-            profile=profile,
-            title=title,
-            notes_section=notes_section,
-            env=env,
-        )
-        self.settings = settings
-
-        key = customer_managed_key(
-            self,
-            "DataKey",
-            description=f"{construct_id}: stream, Parquet bucket and delivery logs",
-            removal_policy=self.defaults.removal_policy,
-            allow_cloudwatch_logs=True,
-        )
+        key = self.data_key("stream, Parquet bucket and delivery logs")
 
         self.stream = kinesis.Stream(
             self,
@@ -107,11 +79,8 @@ class KinesisParquetStack(PatternStack):
         secure_bucket = SecureBucket(
             self,
             "Parquet",
+            **self.defaults.bucket_props(),
             encryption_key=key,
-            removal_policy=self.defaults.removal_policy,
-            auto_delete_objects=self.defaults.auto_delete_objects,
-            versioned=self.defaults.versioned_buckets,
-            access_logs=self.defaults.access_logs,
             contents="Parquet files rebuilt from the stream",
             no_replication_because=(
                 "Every object here is derived from the stream and can be re-ingested by "
@@ -120,14 +89,14 @@ class KinesisParquetStack(PatternStack):
         )
         self.bucket = secure_bucket.bucket
 
-        database_name = construct_id.lower().replace("-", "_")
+        database_name = self.node.id.lower().replace("-", "_")
         database = glue.CfnDatabase(
             self,
             "Database",
             catalog_id=self.account,
             database_input=glue.CfnDatabase.DatabaseInputProperty(
                 name=database_name,
-                description=f"{construct_id}: tables over the Parquet bucket",
+                description=f"{self.node.id}: tables over the Parquet bucket",
             ),
         )
         location = f"s3://{self.bucket.bucket_name}/{DATA_PREFIX}"
@@ -182,13 +151,7 @@ class KinesisParquetStack(PatternStack):
         )
         self.table.node.add_dependency(database)
 
-        delivery_logs = encrypted_log_group(
-            self,
-            "DeliveryLogs",
-            encryption_key=key,
-            retention=self.defaults.log_retention,
-            removal_policy=self.defaults.removal_policy,
-        )
+        delivery_logs = self.log_group("DeliveryLogs", key)
         logs.LogStream(
             self,
             "DeliveryLogStream",
@@ -227,23 +190,12 @@ class KinesisParquetStack(PatternStack):
 
     def _csv_transform(self, key) -> lambda_.Function:
         """The Firehose transform that turns each CSV row into one JSON object."""
-        log_group = encrypted_log_group(
+        log_group = self.log_group("TransformLogs", key)
+        role, policy = service_role(
             self,
-            "TransformLogs",
-            encryption_key=key,
-            retention=self.defaults.log_retention,
-            removal_policy=self.defaults.removal_policy,
-        )
-        role = iam.Role(
-            self,
-            "TransformRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            "Transform",
+            service="lambda.amazonaws.com",
             description="CSV-to-JSON transform: write its own logs and traces",
-        )
-        policy = iam.ManagedPolicy(
-            self,
-            "TransformPolicy",
-            roles=[role],
             statements=[
                 iam.PolicyStatement(
                     actions=["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -317,18 +269,8 @@ class KinesisParquetStack(PatternStack):
         self, key, database_name: str, delivery_logs: logs.LogGroup
     ) -> firehose.CfnDeliveryStream:
         """Firehose from the stream to Parquet on S3, with its least-privilege role."""
-        role = iam.Role(
-            self,
-            "DeliveryRole",
-            assumed_by=iam.ServicePrincipal(
-                "firehose.amazonaws.com",
-                # Only this account's delivery streams may assume the role.
-                conditions={"StringEquals": {"sts:ExternalId": self.account}},
-            ),
-            description="Firehose: read the stream, look up the Glue schema, write Parquet",
-        )
         log_stream_arn = (
-            f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:"
+            f"{self.arn_prefix('logs')}:log-group:"
             f"{delivery_logs.log_group_name}:log-stream:{DELIVERY_LOG_STREAM}"
         )
         statements = [
@@ -359,11 +301,9 @@ class KinesisParquetStack(PatternStack):
             iam.PolicyStatement(
                 actions=["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"],
                 resources=[
-                    f"arn:{self.partition}:glue:{self.region}:{self.account}:catalog",
-                    f"arn:{self.partition}:glue:{self.region}:{self.account}:database/"
-                    f"{database_name}",
-                    f"arn:{self.partition}:glue:{self.region}:{self.account}:table/"
-                    f"{database_name}/events",
+                    f"{self.arn_prefix('glue')}:catalog",
+                    f"{self.arn_prefix('glue')}:database/{database_name}",
+                    f"{self.arn_prefix('glue')}:table/{database_name}/events",
                 ],
             ),
             iam.PolicyStatement(actions=["logs:PutLogEvents"], resources=[log_stream_arn]),
@@ -375,7 +315,15 @@ class KinesisParquetStack(PatternStack):
                     resources=[self.transform_function.function_arn],
                 )
             )
-        policy = iam.ManagedPolicy(self, "DeliveryPolicy", roles=[role], statements=statements)
+        role, policy = service_role(
+            self,
+            "Delivery",
+            service="firehose.amazonaws.com",
+            # Only this account's delivery streams may assume the role.
+            conditions={"StringEquals": {"sts:ExternalId": self.account}},
+            description="Firehose: read the stream, look up the Glue schema, write Parquet",
+            statements=statements,
+        )
         bucket_id = self.get_logical_id(self.bucket.node.default_child)
         acknowledge(
             policy,

@@ -26,11 +26,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
-from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.config import Profile
-from ml_refarch.constructs import SecureBucket, customer_managed_key
+from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.execution_role import SageMakerExecutionRole
 from ml_refarch.constructs.images import framework_image_uri
 from ml_refarch.constructs.isolated_vpc import IsolatedVpc
@@ -41,7 +39,7 @@ from ml_refarch.constructs.workflow import (
     notify_failure,
     states_resource,
 )
-from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.base import PATTERN_TAG, PatternStack
 from ml_refarch.stacks.ml_workflow.outputs import Outputs
 from ml_refarch.stacks.ml_workflow.settings import MlWorkflowSettings
 from ml_refarch.training import (
@@ -71,38 +69,13 @@ class MlWorkflowStack(PatternStack):
         training_spec: the job every run trains (names and checkpoint paths are per run).
     """
 
-    pattern_id = "ml-workflow"
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        profile: Profile,
-        settings: MlWorkflowSettings,
-        title: str,
-        notes_section: str,
-        env: cdk.Environment | None = None,
-    ) -> None:
-        super().__init__(
-            scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
-        )
-        self.settings = settings
-        self.key = customer_managed_key(
-            self,
-            "DataKey",
-            description=f"{construct_id}: training data, volumes, outputs, logs, alerts",
-            removal_policy=self.defaults.removal_policy,
-            allow_cloudwatch_logs=True,
-        )
+    def build(self, settings: MlWorkflowSettings) -> None:
+        self.key = self.data_key("training data, volumes, outputs, logs, alerts")
         distributed = settings.instance_count > 1
         self.network = IsolatedVpc(
             self,
             "Network",
-            max_azs=self.defaults.max_azs,
-            log_retention=self.defaults.log_retention,
-            removal_policy=self.defaults.removal_policy,
-            custom_resources=self.defaults.custom_resources,
+            **self.defaults.vpc_props(),
             encryption_key=self.key,
             # Network-isolated jobs and endpoints need only the S3 gateway.
             services={},
@@ -120,11 +93,8 @@ class MlWorkflowStack(PatternStack):
         self.bucket = SecureBucket(
             self,
             "Training",
+            **self.defaults.bucket_props(),
             encryption_key=self.key,
-            removal_policy=self.defaults.removal_policy,
-            auto_delete_objects=self.defaults.auto_delete_objects,
-            versioned=self.defaults.versioned_buckets,
-            access_logs=self.defaults.access_logs,
             contents="training data, checkpoints and model artifacts",
             no_replication_because=(
                 "Training data is a copy of a source the team keeps elsewhere, checkpoints are "
@@ -138,7 +108,7 @@ class MlWorkflowStack(PatternStack):
             # Built into the app's output directory, which cdk synth (or the caller) owns.
             path=str(
                 write_source_tarball(
-                    Path(cdk.Stage.of(self).outdir) / "ml-refarch-sources" / construct_id
+                    Path(cdk.Stage.of(self).outdir) / "ml-refarch-sources" / self.node.id
                 )
             ),
         )
@@ -163,7 +133,7 @@ class MlWorkflowStack(PatternStack):
             master_key=self.key,
             enforce_ssl=True,
         )
-        self.endpoint_name = f"{construct_id.lower()}-endpoint"
+        self.endpoint_name = f"{self.node.id.lower()}-endpoint"
         subnets = [subnet.subnet_id for subnet in self.network.subnets]
         security_groups = [self.network.workload_security_group.security_group_id]
         self.training_spec = TrainingJobSpec(
@@ -183,13 +153,13 @@ class MlWorkflowStack(PatternStack):
             security_group_ids=tuple(security_groups),
             network_isolation=True,
             hyperparameters={"epochs": "10", "learning_rate": "0.01"},
-            tags={"ml-refarch:pattern": self.pattern_id},
+            tags={PATTERN_TAG: self.pattern_id},
             code_input=S3Input(f"s3://{code.s3_bucket_name}/{code.s3_object_key}"),
         )
         workflow = audited_workflow(
             self,
             "Workflow",
-            state_machine_name=f"{construct_id}-train-and-deploy",
+            state_machine_name=f"{self.node.id}-train-and-deploy",
             definition=self._definition(subnets, security_groups),
             description="ML workflow: SageMaker jobs, model, endpoint; failure alerts; logs",
             statements=self._workflow_statements(),
@@ -348,7 +318,7 @@ class MlWorkflowStack(PatternStack):
                                 "SAGEMAKER_SUBMIT_DIRECTORY": f"/opt/ml/model/{CODE_CHANNEL}",
                             },
                         },
-                        "Tags": [{"Key": "ml-refarch:pattern", "Value": self.pattern_id}],
+                        "Tags": self.request_tags,
                     },
                     "ResultPath": None,
                 },
@@ -370,7 +340,7 @@ class MlWorkflowStack(PatternStack):
                                 "InstanceType": settings.endpoint_instance_type,
                             }
                         ],
-                        "Tags": [{"Key": "ml-refarch:pattern", "Value": self.pattern_id}],
+                        "Tags": self.request_tags,
                     },
                     "ResultPath": None,
                 },
@@ -393,7 +363,7 @@ class MlWorkflowStack(PatternStack):
                     "Parameters": {
                         "EndpointName": self.endpoint_name,
                         "EndpointConfigName.$": "States.Format('config-{}', $.run.id)",
-                        "Tags": [{"Key": "ml-refarch:pattern", "Value": self.pattern_id}],
+                        "Tags": self.request_tags,
                     },
                     "ResultPath": None,
                 },
@@ -435,8 +405,8 @@ class MlWorkflowStack(PatternStack):
 
     def _workflow_statements(self) -> list[iam.PolicyStatement]:
         """What the states call, besides alerts, logs and traces."""
-        arn = f"arn:{self.partition}:sagemaker:{self.region}:{self.account}"
-        events = f"arn:{self.partition}:events:{self.region}:{self.account}:rule"
+        arn = self.arn_prefix("sagemaker")
+        events = f"{self.arn_prefix('events')}:rule"
         return [
             iam.PolicyStatement(
                 sid="TrainAndTune",

@@ -35,11 +35,9 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
-from constructs import Construct
 
 from ml_refarch.aws_facts import has_local_storage
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.config import Profile
 from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.hosting import DataCapture, ModelArtifact
 from ml_refarch.constructs.images import (
@@ -91,23 +89,7 @@ class ModelMonitorStack(PatternStack):
         drift_alarm: fires when any column's baseline drift exceeds the threshold.
     """
 
-    pattern_id = "model-monitor"
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        profile: Profile,
-        settings: ModelMonitorSettings,
-        title: str,
-        notes_section: str,
-        env: cdk.Environment | None = None,
-    ) -> None:
-        super().__init__(
-            scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
-        )
-        self.settings = settings
+    def build(self, settings: ModelMonitorSettings) -> None:
         artifact = ModelArtifact(self, "Artifact", model_name=DEFAULT_MODEL)
         foundation = HostingFoundation(
             self,
@@ -131,11 +113,8 @@ class ModelMonitorStack(PatternStack):
         self.bucket = SecureBucket(
             self,
             "MonitorData",
+            **self.defaults.bucket_props(),
             encryption_key=key,
-            removal_policy=self.defaults.removal_policy,
-            auto_delete_objects=self.defaults.auto_delete_objects,
-            versioned=self.defaults.versioned_buckets,
-            access_logs=self.defaults.access_logs,
             contents="captured requests and responses, the baseline and monitoring reports",
             no_replication_because=(
                 "Captures are a sample of live traffic kept for drift analysis, and baselines "
@@ -237,7 +216,7 @@ class ModelMonitorStack(PatternStack):
         # The role must read the captures and the baseline before the first run.
         self.job_definition.node.add_dependency(foundation.role_policy)
 
-        schedule_name = f"{construct_id}-data-quality"
+        schedule_name = f"{self.node.id}-data-quality"
         self.schedule = sagemaker.CfnMonitoringSchedule(
             self,
             "Schedule",

@@ -20,10 +20,6 @@ pattern is.
 
 from __future__ import annotations
 
-import aws_cdk as cdk
-from constructs import Construct
-
-from ml_refarch.config import Profile
 from ml_refarch.constructs.model_endpoint import ServedVariant, committed_model_endpoint
 from ml_refarch.model_artifacts import DEFAULT_MODEL
 from ml_refarch.stacks.base import PatternStack
@@ -39,23 +35,7 @@ class MultiAzEndpointStack(PatternStack):
         endpoint: the model and the endpoint, its scaling and alarms.
     """
 
-    pattern_id = "multi-az-endpoint"
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        profile: Profile,
-        settings: MultiAzEndpointSettings,
-        title: str,
-        notes_section: str,
-        env: cdk.Environment | None = None,
-    ) -> None:
-        super().__init__(
-            scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
-        )
-        self.settings = settings
+    def build(self, settings: MultiAzEndpointSettings) -> None:
         self.endpoint = committed_model_endpoint(
             self,
             defaults=self.defaults,

@@ -22,14 +22,16 @@ A request picks its model with ``TargetModel`` (the artifact's key below the pre
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_deployment as s3_deployment
-from constructs import Construct
 
-from ml_refarch.compliance.acknowledge import acknowledge, skip_checkov
-from ml_refarch.config import Profile
-from ml_refarch.constructs import SecureBucket, encrypted_log_group
+from ml_refarch.compliance.acknowledge import (
+    DEPLOY_TIME_HANDLER_CHECKOV,
+    DEPLOY_TIME_HANDLER_RULES,
+    acknowledge,
+    skip_checkov,
+)
+from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.hosting import Container, xgboost_image_uri
 from ml_refarch.constructs.model_endpoint import (
     HostingFoundation,
@@ -64,23 +66,7 @@ class MultiModelEndpointStack(PatternStack):
         endpoint: the endpoint configuration and endpoint, with scaling and alarms.
     """
 
-    pattern_id = "multi-model-endpoint"
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        profile: Profile,
-        settings: MultiModelEndpointSettings,
-        title: str,
-        notes_section: str,
-        env: cdk.Environment | None = None,
-    ) -> None:
-        super().__init__(
-            scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
-        )
-        self.settings = settings
+    def build(self, settings: MultiModelEndpointSettings) -> None:
         self.foundation = HostingFoundation(
             self, "Hosting", defaults=self.defaults, purpose="multi-model endpoint"
         )
@@ -88,11 +74,8 @@ class MultiModelEndpointStack(PatternStack):
         self.bucket = SecureBucket(
             self,
             "Models",
+            **self.defaults.bucket_props(),
             encryption_key=key,
-            removal_policy=self.defaults.removal_policy,
-            auto_delete_objects=self.defaults.auto_delete_objects,
-            versioned=self.defaults.versioned_buckets,
-            access_logs=self.defaults.access_logs,
             contents="model artifacts",
             no_replication_because=(
                 "The bucket holds model artifacts whose sources are kept elsewhere: the "
@@ -163,13 +146,7 @@ class MultiModelEndpointStack(PatternStack):
 
     def _publish_committed_artifacts(self) -> s3_deployment.BucketDeployment:
         """Copy the committed artifacts under the prefix when the stack deploys."""
-        log_group = encrypted_log_group(
-            self,
-            "PublishModelsLogs",
-            encryption_key=self.foundation.key,
-            retention=self.defaults.log_retention,
-            removal_policy=self.defaults.removal_policy,
-        )
+        log_group = self.log_group("PublishModelsLogs", self.foundation.key)
         deployment = s3_deployment.BucketDeployment(
             self,
             "PublishModels",
@@ -202,18 +179,11 @@ class MultiModelEndpointStack(PatternStack):
             "models/ prefix: it runs only while CloudFormation creates, updates or deletes "
             "the stack, is invoked synchronously (a failure fails the deployment, so a DLQ "
             "has nothing to catch), calls only S3, and CDK pins its runtime and code.",
-            "AwsSolutions-L1",
-            "HIPAA.Security-LambdaConcurrency",
-            "HIPAA.Security-LambdaDLQ",
-            "HIPAA.Security-LambdaInsideVPC",
-            "NIST.800.53.R5-LambdaConcurrency",
-            "NIST.800.53.R5-LambdaDLQ",
-            "NIST.800.53.R5-LambdaInsideVPC",
-            "PCI.DSS.321-LambdaInsideVPC",
-            "Serverless-LambdaDLQ",
-            "Serverless-LambdaLatestVersion",
-            "Serverless-LambdaTracing",
-            checkov=("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"),
+            # Sorted, as the acknowledgments have always been listed (the template keeps them).
+            *sorted(
+                ("AwsSolutions-L1", "Serverless-LambdaLatestVersion", *DEPLOY_TIME_HANDLER_RULES)
+            ),
+            checkov=DEPLOY_TIME_HANDLER_CHECKOV,
         )
         skip_checkov(
             handler,

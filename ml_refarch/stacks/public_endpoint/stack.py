@@ -35,13 +35,11 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
-from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.config import Profile
-from ml_refarch.constructs import encrypted_log_group
 from ml_refarch.constructs.hosting import ModelArtifact
 from ml_refarch.constructs.model_endpoint import HostingFoundation, ModelEndpoint, ServedModel
+from ml_refarch.constructs.service_role import service_role
 from ml_refarch.model_artifacts import DATASET_FEATURES, DEFAULT_MODEL
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.public_endpoint.outputs import Outputs
@@ -161,23 +159,7 @@ class PublicEndpointStack(PatternStack):
         web_acl: the WAF web ACL in the production profile, else ``None``.
     """
 
-    pattern_id = "public-endpoint"
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        profile: Profile,
-        settings: PublicEndpointSettings,
-        title: str,
-        notes_section: str,
-        env: cdk.Environment | None = None,
-    ) -> None:
-        super().__init__(
-            scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
-        )
-        self.settings = settings
+    def build(self, settings: PublicEndpointSettings) -> None:
         artifact = ModelArtifact(self, "Artifact", model_name=DEFAULT_MODEL)
         foundation = HostingFoundation(
             self, "Hosting", defaults=self.defaults, purpose="public endpoint", artifacts=[artifact]
@@ -191,7 +173,7 @@ class PublicEndpointStack(PatternStack):
             hosting=settings,
         ).endpoint
 
-        self.api = self._api(construct_id)
+        self.api = self._api(self.node.id)
         self.integration_role = self._integration_role()
         self.method = self._predict_method()
         self.api_key: apigw.IApiKey | None = None
@@ -199,7 +181,7 @@ class PublicEndpointStack(PatternStack):
         if settings.auth == "api-key":
             self._usage_plan()
         self.web_acl: wafv2.CfnWebACL | None = None
-        if profile.web_acl:
+        if self.profile.web_acl:
             self._web_acl()
         else:
             acknowledge(
@@ -244,13 +226,7 @@ class PublicEndpointStack(PatternStack):
 
     def _api(self, construct_id: str) -> apigw.RestApi:
         settings = self.settings
-        self.access_logs = encrypted_log_group(
-            self,
-            "AccessLogs",
-            encryption_key=self.key,
-            retention=self.defaults.log_retention,
-            removal_policy=self.defaults.removal_policy,
-        )
+        self.access_logs = self.log_group("AccessLogs", self.key)
         api = apigw.RestApi(
             self,
             "Api",
@@ -305,21 +281,14 @@ class PublicEndpointStack(PatternStack):
         stop the logs of every other API in the region.
         """
         stack = cdk.Stack.of(self)
-        role = iam.Role(
-            self,
-            "ApiGatewayLogsRole",
-            assumed_by=iam.ServicePrincipal(
-                "apigateway.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            ),
-            description="API Gateway CloudWatch Logs role of this account and region",
-        )
         log_groups = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
-        policy = iam.ManagedPolicy(
+        role, policy = service_role(
             self,
-            "ApiGatewayLogsPolicy",
-            roles=[role],
-            description="Lets API Gateway create and write the log groups of stages",
+            "ApiGatewayLogs",
+            service="apigateway.amazonaws.com",
+            conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            description="API Gateway CloudWatch Logs role of this account and region",
+            policy_description="Lets API Gateway create and write the log groups of stages",
             statements=[
                 iam.PolicyStatement(
                     sid="StageLogs",
@@ -351,18 +320,13 @@ class PublicEndpointStack(PatternStack):
         return account
 
     def _integration_role(self) -> iam.Role:
-        role = iam.Role(
-            self,
-            "IntegrationRole",
-            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
-            description="API Gateway calls InvokeEndpoint on the public-endpoint endpoint only",
-        )
         # A customer-managed policy rather than grant_invoke's default (inline) policy.
-        iam.ManagedPolicy(
+        role, _ = service_role(
             self,
-            "IntegrationPolicy",
-            roles=[role],
-            description="InvokeEndpoint on the public-endpoint endpoint, nothing else",
+            "Integration",
+            service="apigateway.amazonaws.com",
+            description="API Gateway calls InvokeEndpoint on the public-endpoint endpoint only",
+            policy_description="InvokeEndpoint on the public-endpoint endpoint, nothing else",
             statements=[self.endpoint.invoke_statement()],
         )
         return role

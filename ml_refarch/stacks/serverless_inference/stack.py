@@ -19,11 +19,7 @@ the exception, billed while configured.
 
 from __future__ import annotations
 
-import aws_cdk as cdk
-from constructs import Construct
-
 from ml_refarch.compliance.acknowledge import acknowledge
-from ml_refarch.config import Profile
 from ml_refarch.constructs.hosting import ModelArtifact, Serverless
 from ml_refarch.constructs.model_endpoint import (
     HostingFoundation,
@@ -48,23 +44,7 @@ class ServerlessInferenceStack(PatternStack):
         endpoint: the endpoint configuration and endpoint.
     """
 
-    pattern_id = "serverless-inference"
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        profile: Profile,
-        settings: ServerlessInferenceSettings,
-        title: str,
-        notes_section: str,
-        env: cdk.Environment | None = None,
-    ) -> None:
-        super().__init__(
-            scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
-        )
-        self.settings = settings
+    def build(self, settings: ServerlessInferenceSettings) -> None:
         self.artifact = ModelArtifact(self, "Artifact", model_name=settings.model)
         self.foundation = HostingFoundation(
             self,

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from ml_refarch.lifecycle import PACKAGE_SOURCES
-from ml_refarch.settings import Field, Invalid, SettingsSpec, choice, packages, parser
+from ml_refarch.settings import Field, SettingsSpec, choice, matching, packages
 
 
 @dataclass(frozen=True)
@@ -28,12 +27,9 @@ class StudioDomainSettings:
 _PROFILE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 
 
-@parser("1-63 letters, digits and hyphens, starting and ending with a letter or digit")
-def user_profile_name(value: Any) -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    if not _PROFILE_NAME.fullmatch(text):
-        raise Invalid(user_profile_name.allowed)  # type: ignore[attr-defined]
-    return text
+user_profile_name = matching(
+    _PROFILE_NAME, "1-63 letters, digits and hyphens, starting and ending with a letter or digit"
+)
 
 
 FIELDS = {

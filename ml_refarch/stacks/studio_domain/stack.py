@@ -1,4 +1,4 @@
-"""Pattern ``studio-domain``: SageMaker Studio in VPC-only mode with a guarded user profile.
+"""Pattern ``studio-domain``: SageMaker Studio in VPC-only mode with a guarded user self.profile.
 
 Notes sections "Sagemaker notebook" and "Security", applied to Studio, the successor of
 notebook instances: the domain's apps reach AWS only through the VPC's endpoints, its home
@@ -13,9 +13,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_sagemaker as sagemaker
-from constructs import Construct
 
-from ml_refarch.config import Profile
 from ml_refarch.constructs.notebook_environment import NotebookEnvironment
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.studio_domain.outputs import Outputs
@@ -32,27 +30,12 @@ class StudioDomainStack(PatternStack):
         lifecycle: the JupyterLab lifecycle configuration (L1).
     """
 
-    pattern_id = "studio-domain"
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        profile: Profile,
-        settings: StudioDomainSettings,
-        title: str,
-        notes_section: str,
-        env: cdk.Environment | None = None,
-    ) -> None:
-        super().__init__(
-            scope, construct_id, profile=profile, title=title, notes_section=notes_section, env=env
-        )
+    def build(self, settings: StudioDomainSettings) -> None:
         self.notebook_environment = NotebookEnvironment(
             self,
             "Environment",
             defaults=self.defaults,
-            name=construct_id.lower(),
+            name=self.node.id.lower(),
             package_source=settings.package_source,
             packages=settings.packages,
             lifecycle_target="studio",
@@ -66,7 +49,7 @@ class StudioDomainStack(PatternStack):
         self.lifecycle = sagemaker.CfnStudioLifecycleConfig(
             self,
             "Lifecycle",
-            studio_lifecycle_config_name=f"{construct_id.lower()}-install-packages",
+            studio_lifecycle_config_name=f"{self.node.id.lower()}-install-packages",
             studio_lifecycle_config_app_type="JupyterLab",
             studio_lifecycle_config_content=cdk.Fn.base64(environment.lifecycle_script),
         )
@@ -80,7 +63,7 @@ class StudioDomainStack(PatternStack):
         self.domain = sagemaker.CfnDomain(
             self,
             "Domain",
-            domain_name=construct_id.lower(),
+            domain_name=self.node.id.lower(),
             auth_mode="IAM",
             # Apps get no SageMaker-managed internet: all traffic stays in the VPC.
             app_network_access_type="VpcOnly",
