@@ -1,7 +1,7 @@
 """Shared fakes of the training tests: a deployed fsx-training stack's ids, a valid FSx spot
 job, and a check of requests against botocore's SageMaker service model.
 
-Used by tests/unit/test_training_requests.py (the request builders of ml_refarch/training.py)
+Used by tests/unit/test_training_requests.py (the request builders of ml_refarch/training/)
 and tests/stacks/fsx_training/test_train.py (the unit's command that sends them).
 """
 

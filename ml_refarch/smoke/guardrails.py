@@ -70,6 +70,15 @@ def context_entry(key: str, key_type: str, values: Iterable[str]) -> dict[str, A
     return {"ContextKeyName": key, "ContextKeyValues": list(values), "ContextKeyType": key_type}
 
 
+_ISOLATION = "sagemaker:NetworkIsolation"
+_ENCRYPTION = "sagemaker:InterContainerTrafficEncryption"
+_SUBNETS = "sagemaker:VpcSubnets"
+_VOLUME_KEY = "sagemaker:VolumeKmsKey"
+
+#: Context entries by key: the controls a compliant request carries.
+_Controls = dict[str, dict[str, Any]]
+
+
 def guardrail_requests(
     *, subnet_ids: Sequence[str], key_arn: str, endpoint_ids: Sequence[str] | None = None
 ) -> list[SimulatedRequest]:
@@ -80,92 +89,100 @@ def guardrail_requests(
     Deny. "Left out" and "off" are separate requests because the policy denies them with
     separate statements.
     """
-    subnets = context_entry("sagemaker:VpcSubnets", "stringList", subnet_ids)
-    volume_key = context_entry("sagemaker:VolumeKmsKey", "string", [key_arn])
-
-    def flag(key: str, value: bool) -> dict[str, Any]:
-        return context_entry(key, "boolean", ["true" if value else "false"])
-
-    isolation = "sagemaker:NetworkIsolation"
-    encryption = "sagemaker:InterContainerTrafficEncryption"
+    subnets = context_entry(_SUBNETS, "stringList", subnet_ids)
+    volume_key = context_entry(_VOLUME_KEY, "string", [key_arn])
     job_controls = {
-        "sagemaker:VpcSubnets": subnets,
-        isolation: flag(isolation, True),
-        encryption: flag(encryption, True),
-        "sagemaker:VolumeKmsKey": volume_key,
+        _SUBNETS: subnets,
+        _ISOLATION: _flag(_ISOLATION, True),
+        _ENCRYPTION: _flag(_ENCRYPTION, True),
+        _VOLUME_KEY: volume_key,
     }
-    model_controls = {"sagemaker:VpcSubnets": subnets, isolation: flag(isolation, True)}
+    model_controls = {_SUBNETS: subnets, _ISOLATION: _flag(_ISOLATION, True)}
+    return [
+        *_training_job_requests(job_controls),
+        *_model_requests(model_controls),
+        *_transform_job_requests(volume_key),
+        *(_presigned_url_requests(endpoint_ids) if endpoint_ids else []),
+    ]
 
-    def request(
-        action: str,
-        resource_type: str,
-        what: str,
-        context: Iterable[dict[str, Any]],
-        expected: str,
-    ) -> SimulatedRequest:
-        return SimulatedRequest(
-            name=f"guardrail {action} {what} -> {expected}",
-            action=f"sagemaker:{action}",
-            resource_type=resource_type,
-            context=tuple(context),
-            expected=expected,
-        )
 
-    def without(controls: dict[str, dict[str, Any]], key: str) -> list[dict[str, Any]]:
-        return [entry for name, entry in controls.items() if name != key]
+def _flag(key: str, value: bool) -> dict[str, Any]:
+    return context_entry(key, "boolean", ["true" if value else "false"])
 
-    def turned_off(controls: dict[str, dict[str, Any]], key: str) -> list[dict[str, Any]]:
-        return [*without(controls, key), flag(key, False)]
 
+def _request(
+    action: str, resource_type: str, what: str, context: Iterable[dict[str, Any]], expected: str
+) -> SimulatedRequest:
+    return SimulatedRequest(
+        name=f"guardrail {action} {what} -> {expected}",
+        action=f"sagemaker:{action}",
+        resource_type=resource_type,
+        context=tuple(context),
+        expected=expected,
+    )
+
+
+def _without(controls: _Controls, key: str) -> list[dict[str, Any]]:
+    return [entry for name, entry in controls.items() if name != key]
+
+
+def _turned_off(controls: _Controls, key: str) -> list[dict[str, Any]]:
+    return [*_without(controls, key), _flag(key, False)]
+
+
+def _training_job_requests(controls: _Controls) -> list[SimulatedRequest]:
+    """Compliant; then without each control; then with isolation or encryption off."""
     training = ("CreateTrainingJob", "training-job")
-    requests = [request(*training, "compliant", job_controls.values(), ALLOWED)]
-    for key in job_controls:
-        requests.append(
-            request(*training, f"without {key}", without(job_controls, key), EXPLICIT_DENY)
-        )
-    for key in (isolation, encryption):
-        requests.append(
-            request(*training, f"with {key}=false", turned_off(job_controls, key), EXPLICIT_DENY)
-        )
-
-    model = ("CreateModel", "model")
-    requests += [
-        request(*model, "compliant", model_controls.values(), ALLOWED),
-        request(*model, f"without {isolation}", without(model_controls, isolation), EXPLICIT_DENY),
-        request(
-            *model, f"with {isolation}=false", turned_off(model_controls, isolation), EXPLICIT_DENY
+    return [
+        _request(*training, "compliant", controls.values(), ALLOWED),
+        *(
+            _request(*training, f"without {key}", _without(controls, key), EXPLICIT_DENY)
+            for key in controls
         ),
-        request(
-            *model,
-            "without sagemaker:VpcSubnets",
-            without(model_controls, "sagemaker:VpcSubnets"),
+        *(
+            _request(*training, f"with {key}=false", _turned_off(controls, key), EXPLICIT_DENY)
+            for key in (_ISOLATION, _ENCRYPTION)
+        ),
+    ]
+
+
+def _model_requests(controls: _Controls) -> list[SimulatedRequest]:
+    model = ("CreateModel", "model")
+    return [
+        _request(*model, "compliant", controls.values(), ALLOWED),
+        _request(*model, f"without {_ISOLATION}", _without(controls, _ISOLATION), EXPLICIT_DENY),
+        _request(
+            *model, f"with {_ISOLATION}=false", _turned_off(controls, _ISOLATION), EXPLICIT_DENY
+        ),
+        _request(*model, f"without {_SUBNETS}", _without(controls, _SUBNETS), EXPLICIT_DENY),
+    ]
+
+
+def _transform_job_requests(volume_key: dict[str, Any]) -> list[SimulatedRequest]:
+    transform = ("CreateTransformJob", "transform-job")
+    return [
+        _request(*transform, "compliant", [volume_key], ALLOWED),
+        _request(*transform, f"without {_VOLUME_KEY}", [], EXPLICIT_DENY),
+    ]
+
+
+def _presigned_url_requests(endpoint_ids: Sequence[str]) -> list[SimulatedRequest]:
+    """Through the stack's first endpoint, through a foreign one, and from no endpoint."""
+    presigned = ("CreatePresignedNotebookInstanceUrl", "notebook-instance")
+
+    def source_vpce(endpoint_id: str) -> list[dict[str, Any]]:
+        return [context_entry("aws:SourceVpce", "string", [endpoint_id])]
+
+    return [
+        _request(*presigned, f"via {endpoint_ids[0]}", source_vpce(endpoint_ids[0]), ALLOWED),
+        _request(
+            *presigned,
+            f"via {FOREIGN_VPC_ENDPOINT_ID}",
+            source_vpce(FOREIGN_VPC_ENDPOINT_ID),
             EXPLICIT_DENY,
         ),
+        _request(*presigned, "from outside any VPC endpoint", [], EXPLICIT_DENY),
     ]
-
-    transform = ("CreateTransformJob", "transform-job")
-    requests += [
-        request(*transform, "compliant", [volume_key], ALLOWED),
-        request(*transform, "without sagemaker:VolumeKmsKey", [], EXPLICIT_DENY),
-    ]
-
-    if endpoint_ids:
-        presigned = ("CreatePresignedNotebookInstanceUrl", "notebook-instance")
-
-        def source_vpce(endpoint_id: str) -> list[dict[str, Any]]:
-            return [context_entry("aws:SourceVpce", "string", [endpoint_id])]
-
-        requests += [
-            request(*presigned, f"via {endpoint_ids[0]}", source_vpce(endpoint_ids[0]), ALLOWED),
-            request(
-                *presigned,
-                f"via {FOREIGN_VPC_ENDPOINT_ID}",
-                source_vpce(FOREIGN_VPC_ENDPOINT_ID),
-                EXPLICIT_DENY,
-            ),
-            request(*presigned, "from outside any VPC endpoint", [], EXPLICIT_DENY),
-        ]
-    return requests
 
 
 def format_context(context: Iterable[Mapping[str, Any]]) -> str:

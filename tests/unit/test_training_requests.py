@@ -1,4 +1,4 @@
-"""Tests for ml_refarch/training.py (request builders).
+"""Tests for ml_refarch/training/ (request builders).
 
 No AWS: requests are checked against botocore's SageMaker service model. The fsx-training
 command that sends them is tested in tests/stacks/fsx_training/test_train.py.

@@ -599,8 +599,8 @@ def write_failure(path: Path, reason: str) -> None:
         LOG.warning("could not write the failure reason to %s: %s", path, error)
 
 
-def run(paths: Paths, hyperparameters: Hyperparameters) -> EpochResult:
-    """Load the data, train (resuming from a checkpoint), write the model; the final metrics."""
+def load_channels(paths: Paths, hyperparameters: Hyperparameters) -> tuple[Dataset, Dataset]:
+    """The training and validation rows: the validation channel, else a seeded holdout."""
     train = load_dataset(paths.train, "train")
     column_count = train.feature_count + 1
     if paths.validation is not None:
@@ -621,17 +621,57 @@ def run(paths: Paths, hyperparameters: Hyperparameters) -> EpochResult:
         train.feature_count,
         validation_source,
     )
+    return train, validation
 
+
+def start_or_resume(
+    paths: Paths, hyperparameters: Hyperparameters, train: Dataset
+) -> tuple[int, SGDClassifier, StandardScaler]:
+    """The first epoch to train, the classifier and the scaler: new, or the latest checkpoint's."""
     resumed = load_latest_checkpoint(paths.checkpoints, hyperparameters, train.feature_count)
     if resumed is None:
-        start_epoch = 0
-        classifier = new_classifier(hyperparameters)
         # Scaling statistics come from the training rows only, so validation stays unseen.
-        scaler = StandardScaler().fit(train.features)
-    else:
-        start_epoch, classifier, scaler = resumed
-        LOG.info("resuming from epoch %d", start_epoch)
+        return 0, new_classifier(hyperparameters), StandardScaler().fit(train.features)
+    LOG.info("resuming from epoch %d", resumed[0])
+    return resumed
 
+
+def write_model(
+    paths: Paths,
+    model: Pipeline,
+    final: EpochResult,
+    validation_rows: int,
+    hyperparameters: Hyperparameters,
+) -> None:
+    """The model, its metrics and this script (the endpoint's entry point) under paths.model."""
+    paths.model.mkdir(parents=True, exist_ok=True)
+    _atomic_dump(model, paths.model / MODEL_FILE)
+    metrics = {
+        "epochs": final.epoch,
+        "train_logloss": final.train_logloss,
+        "validation_logloss": final.validation_logloss,
+        "validation_accuracy": final.validation_accuracy,
+        "validation_rows": validation_rows,
+        "hyperparameters": asdict(hyperparameters),
+    }
+    (paths.model / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    # A network-isolated endpoint cannot fetch its entry point, so the artifact carries it:
+    # the serving container runs model_fn from code/ (SAGEMAKER_SUBMIT_DIRECTORY).
+    code_dir = paths.model / CODE_DIR
+    code_dir.mkdir(exist_ok=True)
+    shutil.copyfile(Path(__file__), code_dir / Path(__file__).name)
+    LOG.info(
+        "model written to %s: validation logloss %.5f, accuracy %.4f",
+        paths.model / MODEL_FILE,
+        final.validation_logloss,
+        final.validation_accuracy,
+    )
+
+
+def run(paths: Paths, hyperparameters: Hyperparameters) -> EpochResult:
+    """Load the data, train (resuming from a checkpoint), write the model; the final metrics."""
+    train, validation = load_channels(paths, hyperparameters)
+    start_epoch, classifier, scaler = start_or_resume(paths, hyperparameters, train)
     train_scaled = Dataset(scaler.transform(train.features), train.labels)
     validation_scaled = Dataset(scaler.transform(validation.features), validation.labels)
 
@@ -653,30 +693,9 @@ def run(paths: Paths, hyperparameters: Hyperparameters) -> EpochResult:
     final = EpochResult(
         hyperparameters.epochs, train_logloss, validation_logloss, validation_accuracy
     )
-    paths.model.mkdir(parents=True, exist_ok=True)
     # One object that takes raw feature rows: the scaler is part of the model.
     model = Pipeline([("scale", scaler), ("classify", classifier)])
-    _atomic_dump(model, paths.model / MODEL_FILE)
-    metrics = {
-        "epochs": hyperparameters.epochs,
-        "train_logloss": train_logloss,
-        "validation_logloss": validation_logloss,
-        "validation_accuracy": validation_accuracy,
-        "validation_rows": validation.row_count,
-        "hyperparameters": asdict(hyperparameters),
-    }
-    (paths.model / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-    # A network-isolated endpoint cannot fetch its entry point, so the artifact carries it:
-    # the serving container runs model_fn from code/ (SAGEMAKER_SUBMIT_DIRECTORY).
-    code_dir = paths.model / CODE_DIR
-    code_dir.mkdir(exist_ok=True)
-    shutil.copyfile(Path(__file__), code_dir / Path(__file__).name)
-    LOG.info(
-        "model written to %s: validation logloss %.5f, accuracy %.4f",
-        paths.model / MODEL_FILE,
-        validation_logloss,
-        validation_accuracy,
-    )
+    write_model(paths, model, final, validation.row_count, hyperparameters)
     return final
 
 
