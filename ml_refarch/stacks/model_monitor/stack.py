@@ -29,17 +29,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import NamedTuple
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 
 from ml_refarch.aws_facts import has_local_storage
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs import SecureBucket
-from ml_refarch.constructs.hosting import DataCapture, ModelArtifact
+from ml_refarch.constructs.hosting import DataCapture, ModelArtifact, RealtimeEndpoint
 from ml_refarch.constructs.images import (
     MODEL_MONITOR_FRAMEWORK,
     MODEL_MONITOR_SCOPE,
@@ -78,6 +81,14 @@ INPUT_LOCAL_PATH = "/opt/ml/processing/input/endpoint"
 OUTPUT_LOCAL_PATH = "/opt/ml/processing/output"
 
 
+class _MonitorUris(NamedTuple):
+    """The baseline results the job definition reads and where it writes reports."""
+
+    constraints: str
+    statistics: str
+    reports: str
+
+
 class ModelMonitorStack(PatternStack):
     """A captured endpoint, its data quality schedule and the drift alarm.
 
@@ -91,7 +102,19 @@ class ModelMonitorStack(PatternStack):
 
     def build(self, settings: ModelMonitorSettings) -> None:
         artifact = ModelArtifact(self, "Artifact", model_name=DEFAULT_MODEL)
-        foundation = HostingFoundation(
+        foundation = self._foundation(artifact)
+        self.bucket = self._monitor_bucket(foundation.key)
+        self._grant_monitor_data(foundation)
+        self.endpoint = self._endpoint(settings, foundation, artifact)
+        self.job_definition = self._data_quality_job(settings, foundation)
+        self.schedule = self._schedule(settings)
+        self.drift_alarm = self._drift_alarm(self.schedule.monitoring_schedule_name, foundation)
+        self._declare_outputs(settings, foundation)
+
+    def _foundation(self, artifact: ModelArtifact) -> HostingFoundation:
+        """Key, role, isolated VPC and alert topic, with the role allowed to publish the
+        monitoring runs' metrics."""
+        return HostingFoundation(
             self,
             "Hosting",
             defaults=self.defaults,
@@ -108,9 +131,9 @@ class ModelMonitorStack(PatternStack):
                 )
             ],
         )
-        key, role, network = foundation.key, foundation.role, foundation.network
-        assert network is not None
-        self.bucket = SecureBucket(
+
+    def _monitor_bucket(self, key: kms.IKey) -> s3.Bucket:
+        return SecureBucket(
             self,
             "MonitorData",
             **self.defaults.bucket_props(),
@@ -121,9 +144,15 @@ class ModelMonitorStack(PatternStack):
                 "and reports are rebuilt from them; none is a system of record to replicate."
             ),
         ).bucket
-        self._grant_monitor_data(foundation)
 
-        self.endpoint = ModelEndpoint(
+    def _endpoint(
+        self,
+        settings: ModelMonitorSettings,
+        foundation: HostingFoundation,
+        artifact: ModelArtifact,
+    ) -> RealtimeEndpoint:
+        """The served model, capturing a sample of its requests and responses."""
+        endpoint = ModelEndpoint(
             self,
             "Default",
             foundation=foundation,
@@ -133,27 +162,45 @@ class ModelMonitorStack(PatternStack):
                 bucket=self.bucket,
                 prefix=CAPTURE_PREFIX,
                 sampling_percentage=settings.sampling_percentage,
-                encryption_key=key,
+                encryption_key=foundation.key,
             ),
         ).endpoint
         # SageMaker writes the first captures as soon as the endpoint serves.
-        self.endpoint.endpoint.node.add_dependency(foundation.role_policy)
+        endpoint.endpoint.node.add_dependency(foundation.role_policy)
+        return endpoint
 
-        constraints_uri = self.bucket.s3_url_for_object(
-            f"{BASELINE_RESULTS_PREFIX}/{CONSTRAINTS_FILE}"
+    def _uris(self) -> _MonitorUris:
+        return _MonitorUris(
+            constraints=self.bucket.s3_url_for_object(
+                f"{BASELINE_RESULTS_PREFIX}/{CONSTRAINTS_FILE}"
+            ),
+            statistics=self.bucket.s3_url_for_object(
+                f"{BASELINE_RESULTS_PREFIX}/{STATISTICS_FILE}"
+            ),
+            reports=self.bucket.s3_url_for_object(REPORTS_PREFIX),
         )
-        statistics_uri = self.bucket.s3_url_for_object(
-            f"{BASELINE_RESULTS_PREFIX}/{STATISTICS_FILE}"
+
+    @staticmethod
+    def _job_network(foundation: HostingFoundation) -> tuple[list[str], list[str]]:
+        """The jobs' subnets and security groups."""
+        network = foundation.network
+        assert network is not None
+        return (
+            [subnet.subnet_id for subnet in network.subnets],
+            [network.workload_security_group.security_group_id],
         )
-        reports_uri = self.bucket.s3_url_for_object(REPORTS_PREFIX)
-        subnets = [subnet.subnet_id for subnet in network.subnets]
-        security_groups = [network.workload_security_group.security_group_id]
-        job_definition_name = self._job_definition_name()
+
+    def _data_quality_job(
+        self, settings: ModelMonitorSettings, foundation: HostingFoundation
+    ) -> sagemaker.CfnDataQualityJobDefinition:
+        """The analyzer: the endpoint's captures against the baseline, reports to S3."""
+        key, uris = foundation.key, self._uris()
+        subnets, security_groups = self._job_network(foundation)
         job = sagemaker.CfnDataQualityJobDefinition
-        self.job_definition = job(
+        job_definition = job(
             self,
             "DataQualityJob",
-            job_definition_name=job_definition_name,
+            job_definition_name=self._job_definition_name(),
             data_quality_app_specification=job.DataQualityAppSpecificationProperty(
                 image_uri=framework_image_uri(
                     self,
@@ -164,8 +211,8 @@ class ModelMonitorStack(PatternStack):
                 environment={"publish_cloudwatch_metrics": "Enabled"},
             ),
             data_quality_baseline_config=job.DataQualityBaselineConfigProperty(
-                constraints_resource=job.ConstraintsResourceProperty(s3_uri=constraints_uri),
-                statistics_resource=job.StatisticsResourceProperty(s3_uri=statistics_uri),
+                constraints_resource=job.ConstraintsResourceProperty(s3_uri=uris.constraints),
+                statistics_resource=job.StatisticsResourceProperty(s3_uri=uris.statistics),
             ),
             data_quality_job_input=job.DataQualityJobInputProperty(
                 endpoint_input=job.EndpointInputProperty(
@@ -181,7 +228,7 @@ class ModelMonitorStack(PatternStack):
                     job.MonitoringOutputProperty(
                         s3_output=job.S3OutputProperty(
                             local_path=OUTPUT_LOCAL_PATH,
-                            s3_uri=reports_uri,
+                            s3_uri=uris.reports,
                             s3_upload_mode="EndOfJob",
                         )
                     )
@@ -208,37 +255,51 @@ class ModelMonitorStack(PatternStack):
                     subnets=subnets, security_group_ids=security_groups
                 ),
             ),
-            role_arn=role.role_arn,
+            role_arn=foundation.role.role_arn,
             stopping_condition=job.StoppingConditionProperty(
                 max_runtime_in_seconds=settings.max_runtime_seconds
             ),
         )
         # The role must read the captures and the baseline before the first run.
-        self.job_definition.node.add_dependency(foundation.role_policy)
+        job_definition.node.add_dependency(foundation.role_policy)
+        return job_definition
 
-        schedule_name = f"{self.node.id}-data-quality"
-        self.schedule = sagemaker.CfnMonitoringSchedule(
+    def _schedule(self, settings: ModelMonitorSettings) -> sagemaker.CfnMonitoringSchedule:
+        """Runs the data quality job on the configured cron schedule."""
+        config = sagemaker.CfnMonitoringSchedule
+        schedule = config(
             self,
             "Schedule",
-            monitoring_schedule_name=schedule_name,
+            monitoring_schedule_name=f"{self.node.id}-data-quality",
             endpoint_name=self.endpoint.endpoint_name,
-            monitoring_schedule_config=sagemaker.CfnMonitoringSchedule.MonitoringScheduleConfigProperty(
-                monitoring_job_definition_name=job_definition_name,
+            monitoring_schedule_config=config.MonitoringScheduleConfigProperty(
+                monitoring_job_definition_name=self.job_definition.job_definition_name,
                 monitoring_type="DataQuality",
-                schedule_config=sagemaker.CfnMonitoringSchedule.ScheduleConfigProperty(
+                schedule_config=config.ScheduleConfigProperty(
                     schedule_expression=settings.schedule_expression
                 ),
             ),
         )
-        self.schedule.node.add_dependency(self.job_definition)
+        schedule.node.add_dependency(self.job_definition)
+        return schedule
 
-        self.drift_alarm = self._drift_alarm(schedule_name, foundation)
-
+    def _declare_outputs(
+        self, settings: ModelMonitorSettings, foundation: HostingFoundation
+    ) -> None:
+        uris = self._uris()
+        subnets, security_groups = self._job_network(foundation)
+        key, role = foundation.key, foundation.role
         outputs = {
             Outputs.ENDPOINT_NAME: (self.endpoint.endpoint_name, "The monitored endpoint"),
             Outputs.VARIANT_NAME: (ALL_TRAFFIC, "Its production variant"),
-            Outputs.SCHEDULE_NAME: (schedule_name, "The data quality monitoring schedule"),
-            Outputs.JOB_DEFINITION_NAME: (job_definition_name, "The data quality job definition"),
+            Outputs.SCHEDULE_NAME: (
+                self.schedule.monitoring_schedule_name,
+                "The data quality monitoring schedule",
+            ),
+            Outputs.JOB_DEFINITION_NAME: (
+                self.job_definition.job_definition_name,
+                "The data quality job definition",
+            ),
             Outputs.BUCKET_NAME: (self.bucket.bucket_name, "Captures, baseline and reports"),
             Outputs.CAPTURE_URI: (
                 self.bucket.s3_url_for_object(CAPTURE_PREFIX),
@@ -252,12 +313,12 @@ class ModelMonitorStack(PatternStack):
                 self.bucket.s3_url_for_object(BASELINE_RESULTS_PREFIX),
                 "Where the baselining job writes constraints.json and statistics.json",
             ),
-            Outputs.CONSTRAINTS_URI: (constraints_uri, "The constraints the monitor checks"),
+            Outputs.CONSTRAINTS_URI: (uris.constraints, "The constraints the monitor checks"),
             Outputs.STATISTICS_URI: (
-                statistics_uri,
+                uris.statistics,
                 "The baseline statistics the monitor compares",
             ),
-            Outputs.REPORTS_URI: (reports_uri, "Monitoring reports and violations"),
+            Outputs.REPORTS_URI: (uris.reports, "Monitoring reports and violations"),
             Outputs.ROLE_ARN: (
                 role.role_arn,
                 "Role of the endpoint, baselining and monitoring jobs",
