@@ -17,12 +17,14 @@ and "Automatic model tuning" (a logarithmic range for the learning rate). Resour
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
@@ -35,6 +37,7 @@ from ml_refarch.constructs.isolated_vpc import IsolatedVpc
 from ml_refarch.constructs.model_endpoint import ALL_TRAFFIC
 from ml_refarch.constructs.workflow import (
     RETRYABLE_ERRORS,
+    AuditedWorkflow,
     audited_workflow,
     notify_failure,
     states_resource,
@@ -71,25 +74,7 @@ class MlWorkflowStack(PatternStack):
 
     def build(self, settings: MlWorkflowSettings) -> None:
         self.key = self.data_key("training data, volumes, outputs, logs, alerts")
-        distributed = settings.instance_count > 1
-        self.network = IsolatedVpc(
-            self,
-            "Network",
-            **self.defaults.vpc_props(),
-            encryption_key=self.key,
-            # Network-isolated jobs and endpoints need only the S3 gateway.
-            services={},
-            internal_ports=(ec2.Port.all_tcp(),) if distributed else (),
-        )
-        if distributed:
-            acknowledge(
-                self.network.workload_security_group,
-                "Distributed training exchanges data between the job's instances on ports "
-                "the framework picks; they are open only between members of this group.",
-                "HIPAA.Security-EC2RestrictedCommonPorts",
-                "NIST.800.53.R5-EC2RestrictedCommonPorts",
-                "PCI.DSS.321-EC2RestrictedCommonPorts",
-            )
+        self.network = self._network(distributed=settings.instance_count > 1)
         self.bucket = SecureBucket(
             self,
             "Training",
@@ -101,8 +86,47 @@ class MlWorkflowStack(PatternStack):
                 "transient and artifacts can be retrained; replication is left to the team."
             ),
         ).bucket
-        # The training code, as the sourcedir.tar.gz SageMaker's framework containers run.
-        code = s3_assets.Asset(
+        code = self._training_code()
+        self.execution_role = self._job_role(code)
+        self.topic = sns.Topic(
+            self,
+            "Failures",
+            display_name="ml-refarch workflow failures",
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+        self.endpoint_name = f"{self.node.id.lower()}-endpoint"
+        subnets = [subnet.subnet_id for subnet in self.network.subnets]
+        security_groups = [self.network.workload_security_group.security_group_id]
+        self.training_spec = self._training_spec(settings, code, subnets, security_groups)
+        workflow = self._workflow(settings, subnets, security_groups)
+        self.state_machine = workflow.state_machine
+        self._declare_outputs(workflow.log_group)
+
+    def _network(self, *, distributed: bool) -> IsolatedVpc:
+        network = IsolatedVpc(
+            self,
+            "Network",
+            **self.defaults.vpc_props(),
+            encryption_key=self.key,
+            # Network-isolated jobs and endpoints need only the S3 gateway.
+            services={},
+            internal_ports=(ec2.Port.all_tcp(),) if distributed else (),
+        )
+        if distributed:
+            acknowledge(
+                network.workload_security_group,
+                "Distributed training exchanges data between the job's instances on ports "
+                "the framework picks; they are open only between members of this group.",
+                "HIPAA.Security-EC2RestrictedCommonPorts",
+                "NIST.800.53.R5-EC2RestrictedCommonPorts",
+                "PCI.DSS.321-EC2RestrictedCommonPorts",
+            )
+        return network
+
+    def _training_code(self) -> s3_assets.Asset:
+        """The training code, as the sourcedir.tar.gz SageMaker's framework containers run."""
+        return s3_assets.Asset(
             self,
             "TrainingCode",
             # Built into the app's output directory, which cdk synth (or the caller) owns.
@@ -112,7 +136,9 @@ class MlWorkflowStack(PatternStack):
                 )
             ),
         )
-        self.execution_role = SageMakerExecutionRole(
+
+    def _job_role(self, code: s3_assets.Asset) -> iam.Role:
+        return SageMakerExecutionRole(
             self,
             "JobRole",
             data_bucket=self.bucket,
@@ -126,17 +152,15 @@ class MlWorkflowStack(PatternStack):
                 )
             ],
         ).role
-        self.topic = sns.Topic(
-            self,
-            "Failures",
-            display_name="ml-refarch workflow failures",
-            master_key=self.key,
-            enforce_ssl=True,
-        )
-        self.endpoint_name = f"{self.node.id.lower()}-endpoint"
-        subnets = [subnet.subnet_id for subnet in self.network.subnets]
-        security_groups = [self.network.workload_security_group.security_group_id]
-        self.training_spec = TrainingJobSpec(
+
+    def _training_spec(
+        self,
+        settings: MlWorkflowSettings,
+        code: s3_assets.Asset,
+        subnets: list[str],
+        security_groups: list[str],
+    ) -> TrainingJobSpec:
+        return TrainingJobSpec(
             role_arn=self.execution_role.role_arn,
             image_uri=framework_image_uri(self, image_scope="training"),
             output_s3_uri=self.bucket.s3_url_for_object("output/"),
@@ -156,7 +180,11 @@ class MlWorkflowStack(PatternStack):
             tags={PATTERN_TAG: self.pattern_id},
             code_input=S3Input(f"s3://{code.s3_bucket_name}/{code.s3_object_key}"),
         )
-        workflow = audited_workflow(
+
+    def _workflow(
+        self, settings: MlWorkflowSettings, subnets: list[str], security_groups: list[str]
+    ) -> AuditedWorkflow:
+        return audited_workflow(
             self,
             "Workflow",
             state_machine_name=f"{self.node.id}-train-and-deploy",
@@ -187,9 +215,8 @@ class MlWorkflowStack(PatternStack):
                 max(settings.max_wait_seconds, settings.max_runtime_seconds) * 2 + 3600
             ),
         )
-        self.state_machine = workflow.state_machine
-        log_group = workflow.log_group
 
+    def _declare_outputs(self, log_group: logs.ILogGroup) -> None:
         self.output(Outputs.STATE_MACHINE_ARN, self.state_machine.state_machine_arn, "The workflow")
         self.output(
             Outputs.TOPIC_ARN, self.topic.topic_arn, "Failure notifications (subscribe here)"
@@ -219,7 +246,7 @@ class MlWorkflowStack(PatternStack):
         return task
 
     def _definition(self, subnets: list[str], security_groups: list[str]) -> sfn.IChainable:
-        settings = self.settings
+        """Name the run, train or tune (then take the best job), and deploy."""
         notify = notify_failure(
             self, topic=self.topic, subject="ml-refarch workflow failed", error="WorkflowFailed"
         )
@@ -237,158 +264,9 @@ class MlWorkflowStack(PatternStack):
             },
             result_path="$.run",
         )
-
-        training = training_job_request(self.training_spec, "named-per-run")
-        del training["TrainingJobName"]
-        training["CheckpointConfig"] = {
-            "S3Uri.$": f"States.Format('{self.training_spec.checkpoint_s3_uri}{{}}/', $.run.id)",
-            "LocalPath": training["CheckpointConfig"]["LocalPath"],
-        }
-        train = catching(
-            self._task(
-                "Train",
-                states_resource("sagemaker:createTrainingJob.sync"),
-                {
-                    "Parameters": {
-                        "TrainingJobName.$": "States.Format('train-{}', $.run.id)",
-                        **training,
-                    },
-                    "ResultSelector": {
-                        "job.$": "$.TrainingJobName",
-                        "artifacts.$": "$.ModelArtifacts.S3ModelArtifacts",
-                    },
-                    "ResultPath": "$.trained",
-                },
-            )
-        )
-
-        tuning = tuning_job_request(
-            self.training_spec,
-            "named-per-run",
-            max_jobs=settings.tuning_max_jobs,
-            max_parallel_jobs=settings.tuning_max_parallel_jobs,
-        )
-        del tuning["HyperParameterTuningJobName"]
-        tune = catching(
-            self._task(
-                "Tune",
-                states_resource("sagemaker:createHyperParameterTuningJob.sync"),
-                {
-                    "Parameters": {
-                        # Tuning job names are at most 32 characters: a UUID's first block.
-                        "HyperParameterTuningJobName.$": "States.Format('tune-{}', $.run.short)",
-                        **tuning,
-                    },
-                    "ResultSelector": {"best.$": "$.BestTrainingJob.TrainingJobName"},
-                    "ResultPath": "$.tuned",
-                },
-            )
-        )
-        best = catching(
-            self._task(
-                "DescribeBestJob",
-                states_resource("aws-sdk:sagemaker:describeTrainingJob"),
-                {
-                    "Parameters": {"TrainingJobName.$": "$.tuned.best"},
-                    "ResultSelector": {
-                        "job.$": "$.TrainingJobName",
-                        "artifacts.$": "$.ModelArtifacts.S3ModelArtifacts",
-                    },
-                    "ResultPath": "$.trained",
-                },
-            )
-        )
-
-        model = catching(
-            self._task(
-                "CreateModel",
-                states_resource("sagemaker:createModel"),
-                {
-                    "Parameters": {
-                        "ModelName.$": "States.Format('model-{}', $.run.id)",
-                        "ExecutionRoleArn": self.execution_role.role_arn,
-                        "EnableNetworkIsolation": True,
-                        "VpcConfig": {"Subnets": subnets, "SecurityGroupIds": security_groups},
-                        "PrimaryContainer": {
-                            "Image": framework_image_uri(self, image_scope="inference"),
-                            "ModelDataUrl.$": "$.trained.artifacts",
-                            # The artifact carries the entry point (model_fn) under code/.
-                            "Environment": {
-                                "SAGEMAKER_PROGRAM": ENTRY_POINT,
-                                "SAGEMAKER_SUBMIT_DIRECTORY": f"/opt/ml/model/{CODE_CHANNEL}",
-                            },
-                        },
-                        "Tags": self.request_tags,
-                    },
-                    "ResultPath": None,
-                },
-            )
-        )
-        endpoint_config = catching(
-            self._task(
-                "CreateEndpointConfig",
-                states_resource("sagemaker:createEndpointConfig"),
-                {
-                    "Parameters": {
-                        "EndpointConfigName.$": "States.Format('config-{}', $.run.id)",
-                        "KmsKeyId": self.key.key_arn,
-                        "ProductionVariants": [
-                            {
-                                "VariantName": ALL_TRAFFIC,
-                                "ModelName.$": "States.Format('model-{}', $.run.id)",
-                                "InitialInstanceCount": settings.endpoint_instance_count,
-                                "InstanceType": settings.endpoint_instance_type,
-                            }
-                        ],
-                        "Tags": self.request_tags,
-                    },
-                    "ResultPath": None,
-                },
-            )
-        )
-        find_endpoint = self._task(
-            "FindEndpoint",
-            states_resource("aws-sdk:sagemaker:describeEndpoint"),
-            {
-                "Parameters": {"EndpointName": self.endpoint_name},
-                "ResultSelector": {"status.$": "$.EndpointStatus"},
-                "ResultPath": "$.existing",
-            },
-        )
-        create_endpoint = catching(
-            self._task(
-                "CreateEndpoint",
-                states_resource("sagemaker:createEndpoint"),
-                {
-                    "Parameters": {
-                        "EndpointName": self.endpoint_name,
-                        "EndpointConfigName.$": "States.Format('config-{}', $.run.id)",
-                        "Tags": self.request_tags,
-                    },
-                    "ResultPath": None,
-                },
-            )
-        )
-        update_endpoint = catching(
-            self._task(
-                "UpdateEndpoint",
-                states_resource("sagemaker:updateEndpoint"),
-                {
-                    "Parameters": {
-                        "EndpointName": self.endpoint_name,
-                        "EndpointConfigName.$": "States.Format('config-{}', $.run.id)",
-                    },
-                    "ResultPath": None,
-                },
-            )
-        )
-        find_endpoint.add_catch(
-            create_endpoint, errors=ENDPOINT_MISSING_ERRORS, result_path="$.missing"
-        )
-        catching(find_endpoint)
-        done = sfn.Succeed(self, "Deployed")
-        deploy = model.next(endpoint_config).next(find_endpoint).next(update_endpoint).next(done)
-        create_endpoint.next(done)
+        train = catching(self._train_state())
+        tune, best = (catching(state) for state in self._tune_states())
+        deploy = self._deploy_states(catching, subnets, security_groups)
         return name_the_run.next(
             sfn.Choice(self, "TrainOrTune")
             .when(
@@ -400,6 +278,170 @@ class MlWorkflowStack(PatternStack):
             )
             .otherwise(train.next(deploy))
         )
+
+    def _train_state(self) -> sfn.CustomState:
+        """One training job, named and checkpointed per run."""
+        training = training_job_request(self.training_spec, "named-per-run")
+        del training["TrainingJobName"]
+        training["CheckpointConfig"] = {
+            "S3Uri.$": f"States.Format('{self.training_spec.checkpoint_s3_uri}{{}}/', $.run.id)",
+            "LocalPath": training["CheckpointConfig"]["LocalPath"],
+        }
+        return self._task(
+            "Train",
+            states_resource("sagemaker:createTrainingJob.sync"),
+            {
+                "Parameters": {
+                    "TrainingJobName.$": "States.Format('train-{}', $.run.id)",
+                    **training,
+                },
+                "ResultSelector": {
+                    "job.$": "$.TrainingJobName",
+                    "artifacts.$": "$.ModelArtifacts.S3ModelArtifacts",
+                },
+                "ResultPath": "$.trained",
+            },
+        )
+
+    def _tune_states(self) -> tuple[sfn.CustomState, sfn.CustomState]:
+        """A tuning job, then its best training job's artifacts."""
+        settings = self.settings
+        tuning = tuning_job_request(
+            self.training_spec,
+            "named-per-run",
+            max_jobs=settings.tuning_max_jobs,
+            max_parallel_jobs=settings.tuning_max_parallel_jobs,
+        )
+        del tuning["HyperParameterTuningJobName"]
+        tune = self._task(
+            "Tune",
+            states_resource("sagemaker:createHyperParameterTuningJob.sync"),
+            {
+                "Parameters": {
+                    # Tuning job names are at most 32 characters: a UUID's first block.
+                    "HyperParameterTuningJobName.$": "States.Format('tune-{}', $.run.short)",
+                    **tuning,
+                },
+                "ResultSelector": {"best.$": "$.BestTrainingJob.TrainingJobName"},
+                "ResultPath": "$.tuned",
+            },
+        )
+        best = self._task(
+            "DescribeBestJob",
+            states_resource("aws-sdk:sagemaker:describeTrainingJob"),
+            {
+                "Parameters": {"TrainingJobName.$": "$.tuned.best"},
+                "ResultSelector": {
+                    "job.$": "$.TrainingJobName",
+                    "artifacts.$": "$.ModelArtifacts.S3ModelArtifacts",
+                },
+                "ResultPath": "$.trained",
+            },
+        )
+        return tune, best
+
+    def _deploy_states(
+        self,
+        catching: Callable[[sfn.CustomState], sfn.CustomState],
+        subnets: list[str],
+        security_groups: list[str],
+    ) -> sfn.Chain:
+        """Model, endpoint configuration, then create the endpoint or update it."""
+        model = catching(self._model_state(subnets, security_groups))
+        endpoint_config = catching(self._endpoint_config_state())
+        find_endpoint = self._task(
+            "FindEndpoint",
+            states_resource("aws-sdk:sagemaker:describeEndpoint"),
+            {
+                "Parameters": {"EndpointName": self.endpoint_name},
+                "ResultSelector": {"status.$": "$.EndpointStatus"},
+                "ResultPath": "$.existing",
+            },
+        )
+        create_endpoint, update_endpoint = (catching(state) for state in self._endpoint_states())
+        find_endpoint.add_catch(
+            create_endpoint, errors=ENDPOINT_MISSING_ERRORS, result_path="$.missing"
+        )
+        catching(find_endpoint)
+        done = sfn.Succeed(self, "Deployed")
+        deploy = model.next(endpoint_config).next(find_endpoint).next(update_endpoint).next(done)
+        create_endpoint.next(done)
+        return deploy
+
+    def _model_state(self, subnets: list[str], security_groups: list[str]) -> sfn.CustomState:
+        return self._task(
+            "CreateModel",
+            states_resource("sagemaker:createModel"),
+            {
+                "Parameters": {
+                    "ModelName.$": "States.Format('model-{}', $.run.id)",
+                    "ExecutionRoleArn": self.execution_role.role_arn,
+                    "EnableNetworkIsolation": True,
+                    "VpcConfig": {"Subnets": subnets, "SecurityGroupIds": security_groups},
+                    "PrimaryContainer": {
+                        "Image": framework_image_uri(self, image_scope="inference"),
+                        "ModelDataUrl.$": "$.trained.artifacts",
+                        # The artifact carries the entry point (model_fn) under code/.
+                        "Environment": {
+                            "SAGEMAKER_PROGRAM": ENTRY_POINT,
+                            "SAGEMAKER_SUBMIT_DIRECTORY": f"/opt/ml/model/{CODE_CHANNEL}",
+                        },
+                    },
+                    "Tags": self.request_tags,
+                },
+                "ResultPath": None,
+            },
+        )
+
+    def _endpoint_config_state(self) -> sfn.CustomState:
+        settings = self.settings
+        return self._task(
+            "CreateEndpointConfig",
+            states_resource("sagemaker:createEndpointConfig"),
+            {
+                "Parameters": {
+                    "EndpointConfigName.$": "States.Format('config-{}', $.run.id)",
+                    "KmsKeyId": self.key.key_arn,
+                    "ProductionVariants": [
+                        {
+                            "VariantName": ALL_TRAFFIC,
+                            "ModelName.$": "States.Format('model-{}', $.run.id)",
+                            "InitialInstanceCount": settings.endpoint_instance_count,
+                            "InstanceType": settings.endpoint_instance_type,
+                        }
+                    ],
+                    "Tags": self.request_tags,
+                },
+                "ResultPath": None,
+            },
+        )
+
+    def _endpoint_states(self) -> tuple[sfn.CustomState, sfn.CustomState]:
+        """Create the named endpoint, or update it to the run's configuration."""
+        create_endpoint = self._task(
+            "CreateEndpoint",
+            states_resource("sagemaker:createEndpoint"),
+            {
+                "Parameters": {
+                    "EndpointName": self.endpoint_name,
+                    "EndpointConfigName.$": "States.Format('config-{}', $.run.id)",
+                    "Tags": self.request_tags,
+                },
+                "ResultPath": None,
+            },
+        )
+        update_endpoint = self._task(
+            "UpdateEndpoint",
+            states_resource("sagemaker:updateEndpoint"),
+            {
+                "Parameters": {
+                    "EndpointName": self.endpoint_name,
+                    "EndpointConfigName.$": "States.Format('config-{}', $.run.id)",
+                },
+                "ResultPath": None,
+            },
+        )
+        return create_endpoint, update_endpoint
 
     # --- the workflow's role ---------------------------------------------------------------
 
