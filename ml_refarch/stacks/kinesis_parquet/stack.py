@@ -23,6 +23,7 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kinesisfirehose as firehose
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
@@ -55,27 +56,7 @@ class KinesisParquetStack(PatternStack):
     def build(self, settings: KinesisParquetSettings) -> None:
 
         key = self.data_key("stream, Parquet bucket and delivery logs")
-
-        self.stream = kinesis.Stream(
-            self,
-            "Stream",
-            encryption=kinesis.StreamEncryption.KMS,
-            encryption_key=key,
-            retention_period=cdk.Duration.hours(settings.retention_hours),
-            stream_mode=(
-                kinesis.StreamMode.PROVISIONED
-                if settings.shard_count is not None
-                else kinesis.StreamMode.ON_DEMAND
-            ),
-            shard_count=settings.shard_count,
-        )
-        acknowledge(
-            self.stream,
-            "The stream uses this stack's customer-managed key instead of aws/kinesis, so the "
-            "key policy, rotation and CloudTrail audit of decrypts are under the team's control.",
-            "AwsSolutions-KDS3",
-        )
-
+        self.stream = self._stream(key)
         secure_bucket = SecureBucket(
             self,
             "Parquet",
@@ -99,8 +80,53 @@ class KinesisParquetStack(PatternStack):
                 description=f"{self.node.id}: tables over the Parquet bucket",
             ),
         )
+        self.table = self._table(database_name)
+        self.table.node.add_dependency(database)
+
+        delivery_logs = self.log_group("DeliveryLogs", key)
+        logs.LogStream(
+            self,
+            "DeliveryLogStream",
+            log_group=delivery_logs,
+            log_stream_name=DELIVERY_LOG_STREAM,
+            removal_policy=self.defaults.removal_policy,
+        )
+
+        self.transform_function: lambda_.Function | None = None
+        if settings.input_format == "csv":
+            self.transform_function = self._csv_transform(key)
+
+        self.delivery_stream = self._delivery_stream(key, database_name, delivery_logs)
+        self._declare_outputs(database_name)
+
+    def _stream(self, key: kms.IKey) -> kinesis.Stream:
+        """Provisioned when the settings size the shards, on-demand otherwise."""
+        settings = self.settings
+        stream = kinesis.Stream(
+            self,
+            "Stream",
+            encryption=kinesis.StreamEncryption.KMS,
+            encryption_key=key,
+            retention_period=cdk.Duration.hours(settings.retention_hours),
+            stream_mode=(
+                kinesis.StreamMode.PROVISIONED
+                if settings.shard_count is not None
+                else kinesis.StreamMode.ON_DEMAND
+            ),
+            shard_count=settings.shard_count,
+        )
+        acknowledge(
+            stream,
+            "The stream uses this stack's customer-managed key instead of aws/kinesis, so the "
+            "key policy, rotation and CloudTrail audit of decrypts are under the team's control.",
+            "AwsSolutions-KDS3",
+        )
+        return stream
+
+    def _table(self, database_name: str) -> glue.CfnTable:
+        """The Parquet files as an external table, partitioned by the hour Firehose writes."""
         location = f"s3://{self.bucket.bucket_name}/{DATA_PREFIX}"
-        self.table = glue.CfnTable(
+        return glue.CfnTable(
             self,
             "Table",
             catalog_id=self.account,
@@ -137,7 +163,7 @@ class KinesisParquetStack(PatternStack):
                     location=location,
                     columns=[
                         glue.CfnTable.ColumnProperty(name=column.name, type=column.type)
-                        for column in settings.columns
+                        for column in self.settings.columns
                     ],
                     input_format="org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
                     output_format="org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
@@ -149,23 +175,9 @@ class KinesisParquetStack(PatternStack):
                 ),
             ),
         )
-        self.table.node.add_dependency(database)
 
-        delivery_logs = self.log_group("DeliveryLogs", key)
-        logs.LogStream(
-            self,
-            "DeliveryLogStream",
-            log_group=delivery_logs,
-            log_stream_name=DELIVERY_LOG_STREAM,
-            removal_policy=self.defaults.removal_policy,
-        )
-
-        self.transform_function: lambda_.Function | None = None
-        if settings.input_format == "csv":
-            self.transform_function = self._csv_transform(key)
-
-        self.delivery_stream = self._delivery_stream(key, database_name, delivery_logs)
-
+    def _declare_outputs(self, database_name: str) -> None:
+        settings = self.settings
         self.output(Outputs.STREAM_NAME, self.stream.stream_name, "Kinesis data stream to write to")
         self.output(
             Outputs.DELIVERY_STREAM_NAME,
@@ -269,6 +281,60 @@ class KinesisParquetStack(PatternStack):
         self, key, database_name: str, delivery_logs: logs.LogGroup
     ) -> firehose.CfnDeliveryStream:
         """Firehose from the stream to Parquet on S3, with its least-privilege role."""
+        role, policy = self._delivery_role(key, database_name, delivery_logs)
+        settings = self.settings
+        delivery = firehose.CfnDeliveryStream
+        delivery_stream = delivery(
+            self,
+            "DeliveryStream",
+            delivery_stream_type="KinesisStreamAsSource",
+            kinesis_stream_source_configuration=(
+                delivery.KinesisStreamSourceConfigurationProperty(
+                    kinesis_stream_arn=self.stream.stream_arn, role_arn=role.role_arn
+                )
+            ),
+            extended_s3_destination_configuration=delivery.ExtendedS3DestinationConfigurationProperty(
+                bucket_arn=self.bucket.bucket_arn,
+                role_arn=role.role_arn,
+                prefix=DATA_PREFIX + _HOURLY,
+                # Records that fail conversion or processing land here, not in the void.
+                error_output_prefix=ERROR_PREFIX + "!{firehose:error-output-type}/" + _HOURLY,
+                buffering_hints=delivery.BufferingHintsProperty(
+                    interval_in_seconds=settings.buffer_interval_seconds,
+                    size_in_m_bs=settings.buffer_size_mib,
+                ),
+                # Parquet compresses its own pages (Snappy below); the object stays as is.
+                compression_format="UNCOMPRESSED",
+                encryption_configuration=delivery.EncryptionConfigurationProperty(
+                    kms_encryption_config=delivery.KMSEncryptionConfigProperty(
+                        awskms_key_arn=key.key_arn
+                    )
+                ),
+                cloud_watch_logging_options=delivery.CloudWatchLoggingOptionsProperty(
+                    enabled=True,
+                    log_group_name=delivery_logs.log_group_name,
+                    log_stream_name=DELIVERY_LOG_STREAM,
+                ),
+                processing_configuration=self._processing(),
+                data_format_conversion_configuration=self._parquet_conversion(database_name, role),
+            ),
+        )
+        acknowledge(
+            delivery_stream,
+            "Firehose rejects server-side encryption on a delivery stream whose source is a "
+            "Kinesis stream; records stay encrypted by the source stream's key, and the S3 "
+            "destination encrypts with the same customer-managed key.",
+            "AwsSolutions-KDF1",
+        )
+        # The role's permissions must exist before Firehose validates the source and schema.
+        delivery_stream.node.add_dependency(policy)
+        delivery_stream.node.add_dependency(self.table)
+        return delivery_stream
+
+    def _delivery_role(
+        self, key, database_name: str, delivery_logs: logs.LogGroup
+    ) -> tuple[iam.Role, iam.ManagedPolicy]:
+        """Read the stream, look up the table's schema, write the bucket and the logs."""
         log_stream_arn = (
             f"{self.arn_prefix('logs')}:log-group:"
             f"{delivery_logs.log_group_name}:log-stream:{DELIVERY_LOG_STREAM}"
@@ -331,93 +397,56 @@ class KinesisParquetStack(PatternStack):
             "prefixes of this one bucket, so object ARNs must end in a wildcard.",
             f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/*]",
         )
+        return role, policy
 
-        processing = None
-        if self.transform_function is not None:
-            processing = firehose.CfnDeliveryStream.ProcessingConfigurationProperty(
-                enabled=True,
-                processors=[
-                    firehose.CfnDeliveryStream.ProcessorProperty(
-                        type="Lambda",
-                        parameters=[
-                            firehose.CfnDeliveryStream.ProcessorParameterProperty(
-                                parameter_name="LambdaArn",
-                                parameter_value=self.transform_function.function_arn,
-                            ),
-                            firehose.CfnDeliveryStream.ProcessorParameterProperty(
-                                parameter_name="NumberOfRetries", parameter_value="3"
-                            ),
-                        ],
-                    )
-                ],
-            )
+    def _processing(
+        self,
+    ) -> firehose.CfnDeliveryStream.ProcessingConfigurationProperty | None:
+        """The CSV-to-JSON transform's invocation, when there is one."""
+        if self.transform_function is None:
+            return None
+        delivery = firehose.CfnDeliveryStream
+        return delivery.ProcessingConfigurationProperty(
+            enabled=True,
+            processors=[
+                delivery.ProcessorProperty(
+                    type="Lambda",
+                    parameters=[
+                        delivery.ProcessorParameterProperty(
+                            parameter_name="LambdaArn",
+                            parameter_value=self.transform_function.function_arn,
+                        ),
+                        delivery.ProcessorParameterProperty(
+                            parameter_name="NumberOfRetries", parameter_value="3"
+                        ),
+                    ],
+                )
+            ],
+        )
 
-        settings = self.settings
-        delivery_stream = firehose.CfnDeliveryStream(
-            self,
-            "DeliveryStream",
-            delivery_stream_type="KinesisStreamAsSource",
-            kinesis_stream_source_configuration=(
-                firehose.CfnDeliveryStream.KinesisStreamSourceConfigurationProperty(
-                    kinesis_stream_arn=self.stream.stream_arn, role_arn=role.role_arn
+    def _parquet_conversion(
+        self, database_name: str, role: iam.IRole
+    ) -> firehose.CfnDeliveryStream.DataFormatConversionConfigurationProperty:
+        """JSON records in, Snappy-compressed Parquet out, with the Glue table's schema."""
+        delivery = firehose.CfnDeliveryStream
+        return delivery.DataFormatConversionConfigurationProperty(
+            enabled=True,
+            input_format_configuration=delivery.InputFormatConfigurationProperty(
+                deserializer=delivery.DeserializerProperty(
+                    open_x_json_ser_de=delivery.OpenXJsonSerDeProperty()
                 )
             ),
-            extended_s3_destination_configuration=firehose.CfnDeliveryStream.ExtendedS3DestinationConfigurationProperty(
-                bucket_arn=self.bucket.bucket_arn,
+            output_format_configuration=delivery.OutputFormatConfigurationProperty(
+                serializer=delivery.SerializerProperty(
+                    parquet_ser_de=delivery.ParquetSerDeProperty(compression="SNAPPY")
+                )
+            ),
+            schema_configuration=delivery.SchemaConfigurationProperty(
+                catalog_id=self.account,
+                database_name=database_name,
+                table_name="events",
+                region=self.region,
                 role_arn=role.role_arn,
-                prefix=DATA_PREFIX + _HOURLY,
-                # Records that fail conversion or processing land here, not in the void.
-                error_output_prefix=ERROR_PREFIX + "!{firehose:error-output-type}/" + _HOURLY,
-                buffering_hints=firehose.CfnDeliveryStream.BufferingHintsProperty(
-                    interval_in_seconds=settings.buffer_interval_seconds,
-                    size_in_m_bs=settings.buffer_size_mib,
-                ),
-                # Parquet compresses its own pages (Snappy below); the object stays as is.
-                compression_format="UNCOMPRESSED",
-                encryption_configuration=firehose.CfnDeliveryStream.EncryptionConfigurationProperty(
-                    kms_encryption_config=firehose.CfnDeliveryStream.KMSEncryptionConfigProperty(
-                        awskms_key_arn=key.key_arn
-                    )
-                ),
-                cloud_watch_logging_options=firehose.CfnDeliveryStream.CloudWatchLoggingOptionsProperty(
-                    enabled=True,
-                    log_group_name=delivery_logs.log_group_name,
-                    log_stream_name=DELIVERY_LOG_STREAM,
-                ),
-                processing_configuration=processing,
-                data_format_conversion_configuration=firehose.CfnDeliveryStream.DataFormatConversionConfigurationProperty(
-                    enabled=True,
-                    input_format_configuration=firehose.CfnDeliveryStream.InputFormatConfigurationProperty(
-                        deserializer=firehose.CfnDeliveryStream.DeserializerProperty(
-                            open_x_json_ser_de=firehose.CfnDeliveryStream.OpenXJsonSerDeProperty()
-                        )
-                    ),
-                    output_format_configuration=firehose.CfnDeliveryStream.OutputFormatConfigurationProperty(
-                        serializer=firehose.CfnDeliveryStream.SerializerProperty(
-                            parquet_ser_de=firehose.CfnDeliveryStream.ParquetSerDeProperty(
-                                compression="SNAPPY"
-                            )
-                        )
-                    ),
-                    schema_configuration=firehose.CfnDeliveryStream.SchemaConfigurationProperty(
-                        catalog_id=self.account,
-                        database_name=database_name,
-                        table_name="events",
-                        region=self.region,
-                        role_arn=role.role_arn,
-                        version_id="LATEST",
-                    ),
-                ),
+                version_id="LATEST",
             ),
         )
-        acknowledge(
-            delivery_stream,
-            "Firehose rejects server-side encryption on a delivery stream whose source is a "
-            "Kinesis stream; records stay encrypted by the source stream's key, and the S3 "
-            "destination encrypts with the same customer-managed key.",
-            "AwsSolutions-KDF1",
-        )
-        # The role's permissions must exist before Firehose validates the source and schema.
-        delivery_stream.node.add_dependency(policy)
-        delivery_stream.node.add_dependency(self.table)
-        return delivery_stream
