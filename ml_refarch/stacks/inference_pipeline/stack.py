@@ -41,6 +41,7 @@ from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
@@ -58,6 +59,7 @@ from ml_refarch.constructs.model_endpoint import HostingFoundation, ModelEndpoin
 from ml_refarch.constructs.service_role import service_role
 from ml_refarch.constructs.workflow import (
     RETRYABLE_ERRORS,
+    AuditedWorkflow,
     audited_workflow,
     notify_failure,
     states_resource,
@@ -151,12 +153,40 @@ class InferencePipelineStack(PatternStack):
             purpose="inference pipeline",
             artifacts=[preprocess, predictor, postprocess],
         )
-        key = self.foundation.key
-        self.bucket = SecureBucket(
+        self.bucket = self._data_bucket()
+        self._grant_job_data_access()
+
+        self.steps = self._pipeline_steps(preprocess, predictor, postprocess)
+        hosted = ModelEndpoint(
+            self,
+            "Default",
+            foundation=self.foundation,
+            models=[
+                ServedModel(
+                    name="pipeline",
+                    containers=chain_containers(self.steps),
+                    construct_id="Pipeline",
+                )
+            ],
+            hosting=settings,
+            # SageMaker checks the role can read every artifact when it creates the model.
+            models_wait_for=[self.foundation.role_policy],
+        )
+        self.model = hosted.models["pipeline"]
+        self.endpoint = hosted.endpoint
+
+        workflow = self._workflow()
+        self.state_machine = workflow.state_machine
+        self.rules = self._rules()
+        self._declare_outputs(workflow.log_group)
+
+    def _data_bucket(self) -> s3.Bucket:
+        """Batch input and output, announcing its new objects to EventBridge."""
+        bucket = SecureBucket(
             self,
             "Data",
             **self.defaults.bucket_props(),
-            encryption_key=key,
+            encryption_key=self.foundation.key,
             contents="records to transform and their predictions",
             no_replication_because=(
                 "The bucket holds copies of records scored in batch and their predictions, "
@@ -164,17 +194,21 @@ class InferencePipelineStack(PatternStack):
             ),
         ).bucket
         # S3 -> EventBridge with the bucket's own property: no notification custom resource.
-        bucket_resource = self.bucket.node.default_child
+        bucket_resource = bucket.node.default_child
         assert isinstance(bucket_resource, s3.CfnBucket)
         bucket_resource.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
             event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
                 event_bridge_enabled=True
             )
         )
-        self._grant_job_data_access()
+        return bucket
 
+    def _pipeline_steps(
+        self, preprocess: ModelArtifact, predictor: ModelArtifact, postprocess: ModelArtifact
+    ) -> tuple[PipelineStep, ...]:
+        """Scikit-learn preprocessing, the XGBoost predictor, scikit-learn postprocessing."""
         sklearn_image = framework_image_uri(self, image_scope="inference")
-        self.steps = (
+        return (
             PipelineStep(
                 "preprocess",
                 Container(
@@ -200,25 +234,9 @@ class InferencePipelineStack(PatternStack):
                 ),
             ),
         )
-        hosted = ModelEndpoint(
-            self,
-            "Default",
-            foundation=self.foundation,
-            models=[
-                ServedModel(
-                    name="pipeline",
-                    containers=chain_containers(self.steps),
-                    construct_id="Pipeline",
-                )
-            ],
-            hosting=settings,
-            # SageMaker checks the role can read every artifact when it creates the model.
-            models_wait_for=[self.foundation.role_policy],
-        )
-        self.model = hosted.models["pipeline"]
-        self.endpoint = hosted.endpoint
 
-        workflow = audited_workflow(
+    def _workflow(self) -> AuditedWorkflow:
+        return audited_workflow(
             self,
             "BatchTransform",
             definition=self._definition(),
@@ -233,15 +251,13 @@ class InferencePipelineStack(PatternStack):
                 "<AWS::AccountId>:transform-job/transform-*]"
             ],
             alert_topic=self.foundation.topic,
-            encryption_key=key,
+            encryption_key=self.foundation.key,
             log_retention=self.defaults.log_retention,
             log_removal_policy=self.defaults.removal_policy,
             timeout=RUN_TIMEOUT,
         )
-        self.state_machine = workflow.state_machine
-        log_group = workflow.log_group
-        self.rules = self._rules()
 
+    def _declare_outputs(self, log_group: logs.ILogGroup) -> None:
         self.output(
             Outputs.ENDPOINT_NAME, self.endpoint.endpoint_name, "Invoke with raw CSV records"
         )
@@ -344,6 +360,7 @@ class InferencePipelineStack(PatternStack):
         }
 
     def _definition(self) -> sfn.IChainable:
+        """Default the input to the whole prefix, name the run, find input, transform it."""
         notify = notify_failure(
             self,
             topic=self.foundation.topic,
@@ -365,6 +382,25 @@ class InferencePipelineStack(PatternStack):
             },
             result_path="$.run",
         )
+        find_input = self._find_input_state(notify)
+        transform = self._transform_state(notify)
+        name_the_run.next(find_input).next(
+            sfn.Choice(self, "AnyInput")
+            .when(
+                sfn.Condition.number_equals("$.found.count", 0),
+                sfn.Succeed(self, "NothingToTransform"),
+            )
+            .otherwise(transform.next(sfn.Succeed(self, "Transformed")))
+        )
+        default_input.next(name_the_run)
+        return (
+            sfn.Choice(self, "InputGiven")
+            .when(sfn.Condition.is_present("$.inputKey"), name_the_run)
+            .otherwise(default_input)
+        )
+
+    def _find_input_state(self, notify: sfn.State) -> sfn.CustomState:
+        """Is there any object under the run's input key? (a listing of at most one)"""
         find_input = sfn.CustomState(
             self,
             "FindInput",
@@ -387,6 +423,10 @@ class InferencePipelineStack(PatternStack):
             backoff_rate=2.0,
         )
         find_input.add_catch(notify, errors=["States.ALL"], result_path="$.error")
+        return find_input
+
+    def _transform_state(self, notify: sfn.State) -> sfn.CustomState:
+        """The batch transform job, waited for until it ends."""
         transform = sfn.CustomState(
             self,
             "Transform",
@@ -410,20 +450,7 @@ class InferencePipelineStack(PatternStack):
             backoff_rate=2.0,
         )
         transform.add_catch(notify, errors=["States.ALL"], result_path="$.error")
-        name_the_run.next(find_input).next(
-            sfn.Choice(self, "AnyInput")
-            .when(
-                sfn.Condition.number_equals("$.found.count", 0),
-                sfn.Succeed(self, "NothingToTransform"),
-            )
-            .otherwise(transform.next(sfn.Succeed(self, "Transformed")))
-        )
-        default_input.next(name_the_run)
-        return (
-            sfn.Choice(self, "InputGiven")
-            .when(sfn.Condition.is_present("$.inputKey"), name_the_run)
-            .otherwise(default_input)
-        )
+        return transform
 
     def _workflow_statements(self) -> list[iam.PolicyStatement]:
         """What the states call, besides alerts, logs and traces."""
@@ -456,60 +483,9 @@ class InferencePipelineStack(PatternStack):
     # --- what starts it -------------------------------------------------------------------
 
     def _rules(self) -> dict[str, events.Rule]:
-        starter, _ = service_role(
-            self,
-            "Starter",
-            service="events.amazonaws.com",
-            description="EventBridge rules that start the inference pipeline batch transform",
-            statements=[
-                iam.PolicyStatement(
-                    sid="StartRun",
-                    actions=["states:StartExecution"],
-                    resources=[self.state_machine.state_machine_arn],
-                )
-            ],
-        )
-
-        # Events EventBridge could not deliver (after its retries) wait here, and an alarm says so.
-        key = self.foundation.key
-        self.dead_letters = sqs.Queue(
-            self,
-            "UndeliveredStarts",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
-        acknowledge(
-            self.dead_letters,
-            "This queue is itself the dead-letter queue of the two EventBridge targets that "
-            "start the batch transform (their DeadLetterConfig), which the rule packs do not "
-            "recognise; a queue behind a dead-letter queue would only move the same messages.",
-            "AwsSolutions-SQS3",
-            "Serverless-SQSRedrivePolicy",
-        )
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="EventBridgeDeadLetters",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
-            )
-        )
-        undelivered = cloudwatch.Alarm(
-            self,
-            "UndeliveredStartsAlarm",
-            alarm_description="EventBridge could not start the batch transform workflow",
-            metric=self.dead_letters.metric_approximate_number_of_messages_visible(
-                period=cdk.Duration.minutes(5), statistic="Maximum"
-            ),
-            threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        undelivered.add_alarm_action(cloudwatch_actions.SnsAction(self.foundation.topic))
+        """Start a run on each upload under input/, and on the schedule if there is one."""
+        starter = self._starter_role()
+        self.dead_letters = self._dead_letter_queue()
 
         def target(run_input: events.RuleTargetInput) -> targets.SfnStateMachine:
             return targets.SfnStateMachine(
@@ -552,3 +528,63 @@ class InferencePipelineStack(PatternStack):
                 targets=[target(events.RuleTargetInput.from_object({"inputKey": INPUT_PREFIX}))],
             )
         return rules
+
+    def _starter_role(self) -> iam.Role:
+        starter, _ = service_role(
+            self,
+            "Starter",
+            service="events.amazonaws.com",
+            description="EventBridge rules that start the inference pipeline batch transform",
+            statements=[
+                iam.PolicyStatement(
+                    sid="StartRun",
+                    actions=["states:StartExecution"],
+                    resources=[self.state_machine.state_machine_arn],
+                )
+            ],
+        )
+        return starter
+
+    def _dead_letter_queue(self) -> sqs.Queue:
+        """Events EventBridge could not deliver (after its retries) wait here, and an alarm
+        says so."""
+        key = self.foundation.key
+        dead_letters = sqs.Queue(
+            self,
+            "UndeliveredStarts",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        acknowledge(
+            dead_letters,
+            "This queue is itself the dead-letter queue of the two EventBridge targets that "
+            "start the batch transform (their DeadLetterConfig), which the rule packs do not "
+            "recognise; a queue behind a dead-letter queue would only move the same messages.",
+            "AwsSolutions-SQS3",
+            "Serverless-SQSRedrivePolicy",
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EventBridgeDeadLetters",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+            )
+        )
+        undelivered = cloudwatch.Alarm(
+            self,
+            "UndeliveredStartsAlarm",
+            alarm_description="EventBridge could not start the batch transform workflow",
+            metric=dead_letters.metric_approximate_number_of_messages_visible(
+                period=cdk.Duration.minutes(5), statistic="Maximum"
+            ),
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        undelivered.add_alarm_action(cloudwatch_actions.SnsAction(self.foundation.topic))
+        return dead_letters
