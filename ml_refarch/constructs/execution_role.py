@@ -55,77 +55,13 @@ class SageMakerExecutionRole(Construct):
             ),
             description=description,
         )
-        sagemaker_logs = (
-            f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:/aws/sagemaker/*"
-        )
         self.policy = iam.ManagedPolicy(
             self,
             "Policy",
             roles=[self.role],
             statements=[
-                *(
-                    [
-                        iam.PolicyStatement(
-                            sid="DataBucket",
-                            actions=["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
-                            resources=[data_bucket.bucket_arn, data_bucket.arn_for_objects("*")],
-                        )
-                    ]
-                    if data_bucket is not None
-                    else []
-                ),
-                iam.PolicyStatement(
-                    sid="DataKey",
-                    actions=[
-                        "kms:Decrypt",
-                        "kms:Encrypt",
-                        "kms:GenerateDataKey",
-                        "kms:DescribeKey",
-                        "kms:CreateGrant",
-                    ],
-                    resources=[encryption_key.key_arn],
-                ),
-                iam.PolicyStatement(
-                    sid="Logs",
-                    actions=[
-                        "logs:CreateLogGroup",
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogStreams",
-                    ],
-                    resources=[sagemaker_logs],
-                ),
-                iam.PolicyStatement(
-                    sid="Metrics",
-                    actions=["cloudwatch:PutMetricData"],
-                    resources=["*"],
-                    conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
-                ),
-                iam.PolicyStatement(
-                    sid="Images",
-                    actions=[
-                        "ecr:GetAuthorizationToken",
-                        "ecr:BatchGetImage",
-                        "ecr:GetDownloadUrlForLayer",
-                        "ecr:BatchCheckLayerAvailability",
-                    ],
-                    resources=["*"],
-                ),
-                iam.PolicyStatement(
-                    sid="VpcNetworkInterfaces",
-                    actions=[
-                        "ec2:CreateNetworkInterface",
-                        "ec2:CreateNetworkInterfacePermission",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:DeleteNetworkInterfacePermission",
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DescribeVpcs",
-                        "ec2:DescribeDhcpOptions",
-                        "ec2:DescribeSubnets",
-                        "ec2:DescribeSecurityGroups",
-                    ],
-                    resources=["*"],
-                ),
+                *_data_statements(data_bucket, encryption_key),
+                *_service_statements(stack),
                 *extra_statements,
             ],
         )
@@ -153,3 +89,86 @@ class SageMakerExecutionRole(Construct):
             "AwsSolutions-IAM5[Resource::*]",
             checkov=("CKV_AWS_109", "CKV_AWS_111"),
         )
+
+
+def _data_statements(
+    data_bucket: s3.IBucket | None, encryption_key: kms.IKey
+) -> list[iam.PolicyStatement]:
+    """The data bucket (if any) and the key, including the grants SageMaker creates for
+    encrypted volumes."""
+    bucket_statements = (
+        [
+            iam.PolicyStatement(
+                sid="DataBucket",
+                actions=["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+                resources=[data_bucket.bucket_arn, data_bucket.arn_for_objects("*")],
+            )
+        ]
+        if data_bucket is not None
+        else []
+    )
+    return [
+        *bucket_statements,
+        iam.PolicyStatement(
+            sid="DataKey",
+            actions=[
+                "kms:Decrypt",
+                "kms:Encrypt",
+                "kms:GenerateDataKey",
+                "kms:DescribeKey",
+                "kms:CreateGrant",
+            ],
+            resources=[encryption_key.key_arn],
+        ),
+    ]
+
+
+def _service_statements(stack: cdk.Stack) -> list[iam.PolicyStatement]:
+    """What SageMaker does in the account for a job in a VPC: write its logs and metrics,
+    pull container images, manage the network interfaces it places in the VPC."""
+    sagemaker_logs = (
+        f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:/aws/sagemaker/*"
+    )
+    return [
+        iam.PolicyStatement(
+            sid="Logs",
+            actions=[
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogStreams",
+            ],
+            resources=[sagemaker_logs],
+        ),
+        iam.PolicyStatement(
+            sid="Metrics",
+            actions=["cloudwatch:PutMetricData"],
+            resources=["*"],
+            conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+        ),
+        iam.PolicyStatement(
+            sid="Images",
+            actions=[
+                "ecr:GetAuthorizationToken",
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchCheckLayerAvailability",
+            ],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="VpcNetworkInterfaces",
+            actions=[
+                "ec2:CreateNetworkInterface",
+                "ec2:CreateNetworkInterfacePermission",
+                "ec2:DeleteNetworkInterface",
+                "ec2:DeleteNetworkInterfacePermission",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeVpcs",
+                "ec2:DescribeDhcpOptions",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeSecurityGroups",
+            ],
+            resources=["*"],
+        ),
+    ]
