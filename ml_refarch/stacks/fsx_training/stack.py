@@ -19,6 +19,7 @@ from __future__ import annotations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_fsx as fsx
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 
 from ml_refarch.compliance.acknowledge import skip_checkov
 from ml_refarch.constructs import SecureBucket
@@ -48,7 +49,6 @@ class FsxTrainingStack(PatternStack):
     """
 
     def build(self, settings: FsxTrainingSettings) -> None:
-        persistent = self.profile.persistent_file_systems
         key = self.data_key("training data, Lustre, volumes and outputs")
         self._allow_fsx_data_repository(key)
         self.network = IsolatedVpc(
@@ -73,6 +73,16 @@ class FsxTrainingStack(PatternStack):
 
         # Lustre lives in one Availability Zone; jobs must use the same subnet to mount it.
         subnet = self.network.subnets[0]
+        self.file_system = self._file_system(settings, key, subnet)
+        self._link_data_repository()
+        self.training_role = self._training_role(key)
+        self._declare_outputs(key, subnet)
+
+    def _file_system(
+        self, settings: FsxTrainingSettings, key: kms.IKey, subnet: ec2.ISubnet
+    ) -> fsx.CfnFileSystem:
+        """Persistent (with this stack's key) or scratch (AWS-owned key), by profile."""
+        persistent = self.profile.persistent_file_systems
         lustre = fsx.CfnFileSystem.LustreConfigurationProperty(
             deployment_type="PERSISTENT_2" if persistent else "SCRATCH_2",
             per_unit_storage_throughput=(
@@ -80,7 +90,7 @@ class FsxTrainingStack(PatternStack):
             ),
             data_compression_type="LZ4",
         )
-        self.file_system = fsx.CfnFileSystem(
+        file_system = fsx.CfnFileSystem(
             self,
             "Lustre",
             file_system_type="LUSTRE",
@@ -92,7 +102,11 @@ class FsxTrainingStack(PatternStack):
             # Scratch file systems encrypt with an AWS-owned key and accept no other.
             kms_key_id=key.key_id if persistent else None,
         )
-        self.file_system.apply_removal_policy(self.defaults.removal_policy)
+        file_system.apply_removal_policy(self.defaults.removal_policy)
+        return file_system
+
+    def _link_data_repository(self) -> None:
+        """The bucket's data prefix, imported into the file system and kept in sync."""
         association = fsx.CfnDataRepositoryAssociation(
             self,
             "DataRepository",
@@ -108,8 +122,9 @@ class FsxTrainingStack(PatternStack):
         )
         association.apply_removal_policy(self.defaults.removal_policy)
 
+    def _training_role(self, key: kms.IKey) -> iam.Role:
         file_system_arn = f"{self.arn_prefix('fsx')}:file-system/{self.file_system.ref}"
-        self.training_role = SageMakerExecutionRole(
+        return SageMakerExecutionRole(
             self,
             "TrainingRole",
             data_bucket=self.bucket,
@@ -124,6 +139,7 @@ class FsxTrainingStack(PatternStack):
             ],
         ).role
 
+    def _declare_outputs(self, key: kms.IKey, subnet: ec2.ISubnet) -> None:
         image_uri = framework_image_uri(self)
         bucket_url = self.bucket.s3_url_for_object
         self.output(Outputs.FILE_SYSTEM_ID, self.file_system.ref, "Lustre file system")
