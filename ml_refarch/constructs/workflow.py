@@ -120,41 +120,7 @@ def audited_workflow(
         "Workflow",
         service="states.amazonaws.com",
         description=description,
-        statements=[
-            *statements,
-            iam.PolicyStatement(
-                sid="Alerts", actions=["sns:Publish"], resources=[alert_topic.topic_arn]
-            ),
-            iam.PolicyStatement(
-                sid="AlertsKey",
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=[encryption_key.key_arn],
-            ),
-            iam.PolicyStatement(
-                sid="ExecutionLogs",
-                actions=[
-                    "logs:CreateLogDelivery",
-                    "logs:GetLogDelivery",
-                    "logs:UpdateLogDelivery",
-                    "logs:DeleteLogDelivery",
-                    "logs:ListLogDeliveries",
-                    "logs:PutResourcePolicy",
-                    "logs:DescribeResourcePolicies",
-                    "logs:DescribeLogGroups",
-                ],
-                resources=["*"],
-            ),
-            iam.PolicyStatement(
-                sid="Tracing",
-                actions=[
-                    "xray:PutTraceSegments",
-                    "xray:PutTelemetryRecords",
-                    "xray:GetSamplingRules",
-                    "xray:GetSamplingTargets",
-                ],
-                resources=["*"],
-            ),
-        ],
+        statements=[*statements, *_shared_statements(alert_topic, encryption_key)],
     )
     acknowledge(policy, wildcard_reason, *wildcard_findings)
     acknowledge(
@@ -180,3 +146,43 @@ def audited_workflow(
     return AuditedWorkflow(
         state_machine=state_machine, role=role, policy=policy, log_group=log_group
     )
+
+
+def _shared_statements(
+    alert_topic: sns.ITopic, encryption_key: kms.IKey
+) -> list[iam.PolicyStatement]:
+    """What every workflow needs: publish failures, deliver its logs, send its traces."""
+    return [
+        iam.PolicyStatement(
+            sid="Alerts", actions=["sns:Publish"], resources=[alert_topic.topic_arn]
+        ),
+        iam.PolicyStatement(
+            sid="AlertsKey",
+            actions=["kms:GenerateDataKey", "kms:Decrypt"],
+            resources=[encryption_key.key_arn],
+        ),
+        iam.PolicyStatement(
+            sid="ExecutionLogs",
+            actions=[
+                "logs:CreateLogDelivery",
+                "logs:GetLogDelivery",
+                "logs:UpdateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies",
+                "logs:DescribeLogGroups",
+            ],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="Tracing",
+            actions=[
+                "xray:PutTraceSegments",
+                "xray:PutTelemetryRecords",
+                "xray:GetSamplingRules",
+                "xray:GetSamplingTargets",
+            ],
+            resources=["*"],
+        ),
+    ]
