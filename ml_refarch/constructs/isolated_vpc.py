@@ -89,7 +89,19 @@ class IsolatedVpc(Construct):
         internal_ports: Sequence[ec2.Port] = (),
     ) -> None:
         super().__init__(scope, construct_id)
-        self.vpc = ec2.Vpc(
+        self.vpc = self._vpc(max_azs=max_azs, custom_resources=custom_resources)
+        self.workload_security_group = self._workload_security_group(internal_ports)
+        self.endpoints = self._interface_endpoints(services)
+        self._flow_logs(encryption_key, log_retention, removal_policy)
+
+    @property
+    def subnets(self) -> Sequence[ec2.ISubnet]:
+        return self.vpc.isolated_subnets
+
+    def _vpc(self, *, max_azs: int, custom_resources: bool) -> ec2.Vpc:
+        """Isolated subnets and the S3 gateway; the default security group closed (or, for
+        the local target only, acknowledged)."""
+        vpc = ec2.Vpc(
             self,
             "Vpc",
             max_azs=max_azs,
@@ -113,7 +125,7 @@ class IsolatedVpc(Construct):
             # CDK strips every rule from the default security group at deployment, through
             # a custom resource; a template alone cannot show that.
             acknowledge(
-                self.vpc,
+                vpc,
                 "CDK's restrictDefaultSecurityGroup custom resource removes every rule from "
                 "this VPC's default security group during deployment; the template cannot "
                 "express it.",
@@ -127,7 +139,7 @@ class IsolatedVpc(Construct):
             )
         else:
             acknowledge(
-                self.vpc,
+                vpc,
                 "Local deploy rehearsal only (target=local): the stand-in cannot run CDK's "
                 "handler that empties the default security group, and nothing there is real "
                 "traffic; every template for AWS closes the group.",
@@ -135,7 +147,7 @@ class IsolatedVpc(Construct):
             )
             # The local target names its zones (see PatternStack.availability_zones); CDK's
             # template validator and cfn-lint warn about every hard-coded zone (W3010).
-            for subnet in self.vpc.isolated_subnets:
+            for subnet in vpc.isolated_subnets:
                 acknowledge(
                     subnet,
                     "Local deploy rehearsal only: the stand-in's zones are named so that no "
@@ -145,7 +157,10 @@ class IsolatedVpc(Construct):
                 subnet.node.default_child.add_metadata(
                     "cfn-lint", {"config": {"ignore_checks": ["W3010"]}}
                 )
-        self.workload_security_group = ec2.SecurityGroup(
+        return vpc
+
+    def _workload_security_group(self, internal_ports: Sequence[ec2.Port]) -> ec2.SecurityGroup:
+        group = ec2.SecurityGroup(
             self,
             "WorkloadSecurityGroup",
             vpc=self.vpc,
@@ -155,14 +170,17 @@ class IsolatedVpc(Construct):
         # HTTPS to any address: the subnets route only to the VPC endpoints and the S3
         # gateway (whose addresses are a region-specific prefix list), so that is all it
         # reaches.
-        self.workload_security_group.add_egress_rule(
+        group.add_egress_rule(
             ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "VPC endpoints and the S3 gateway"
         )
         for port in internal_ports:
-            self.workload_security_group.connections.allow_internally(
-                port, "between SageMaker workloads"
-            )
-        self.endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
+            group.connections.allow_internally(port, "between SageMaker workloads")
+        return group
+
+    def _interface_endpoints(
+        self, services: dict[str, ec2.InterfaceVpcEndpointAwsService] | None
+    ) -> dict[str, ec2.InterfaceVpcEndpoint]:
+        endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
         chosen = SAGEMAKER_WORKLOAD_SERVICES if services is None else services
         for endpoint_id, service in chosen.items():
             endpoint = self.vpc.add_interface_endpoint(
@@ -176,12 +194,8 @@ class IsolatedVpc(Construct):
             endpoint.connections.allow_default_port_from(
                 self.workload_security_group, "HTTPS from SageMaker workloads"
             )
-            self.endpoints[endpoint_id] = endpoint
-        self._flow_logs(encryption_key, log_retention, removal_policy)
-
-    @property
-    def subnets(self) -> Sequence[ec2.ISubnet]:
-        return self.vpc.isolated_subnets
+            endpoints[endpoint_id] = endpoint
+        return endpoints
 
     def _flow_logs(
         self,
