@@ -60,7 +60,6 @@ class NotebookEnvironment(Construct):
         internal_ports: Sequence[ec2.Port] = (),
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
         codeartifact_source = package_source == "codeartifact"
         self.key = customer_managed_key(
             self,
@@ -69,23 +68,8 @@ class NotebookEnvironment(Construct):
             removal_policy=defaults.removal_policy,
             allow_cloudwatch_logs=True,
         )
-        # Notebooks start jobs through the API; SageMaker pulls job images itself, so the
-        # container endpoints (ECR, metrics) would only add cost here.
-        services = {
-            **CORE_SERVICES,
-            **{
-                endpoint_id: service
-                for endpoint_id, service in NOTEBOOK_SERVICES.items()
-                if codeartifact_source or not endpoint_id.startswith("CodeArtifact")
-            },
-        }
-        self.network = IsolatedVpc(
-            self,
-            "Network",
-            **defaults.vpc_props(),
-            encryption_key=self.key,
-            services=services,
-            internal_ports=internal_ports,
+        self.network = self._network(
+            defaults, codeartifact_source=codeartifact_source, internal_ports=internal_ports
         )
         self.data_bucket = SecureBucket(
             self,
@@ -105,13 +89,46 @@ class NotebookEnvironment(Construct):
             encryption_key=self.key,
             description=f"{name}: SageMaker jobs and models started from notebooks",
         ).role
+        self.guarded_role = self._guarded_role(name, guard_presigned_urls=guard_presigned_urls)
+        self.data_scientist_role = self.guarded_role.role
+        self.packages, self.lifecycle_script = self._package_source(
+            name, package_source=package_source, packages=packages, target=lifecycle_target
+        )
+
+    def _network(
+        self,
+        defaults: ResourceDefaults,
+        *,
+        codeartifact_source: bool,
+        internal_ports: Sequence[ec2.Port],
+    ) -> IsolatedVpc:
+        # Notebooks start jobs through the API; SageMaker pulls job images itself, so the
+        # container endpoints (ECR, metrics) would only add cost here.
+        services = {
+            **CORE_SERVICES,
+            **{
+                endpoint_id: service
+                for endpoint_id, service in NOTEBOOK_SERVICES.items()
+                if codeartifact_source or not endpoint_id.startswith("CodeArtifact")
+            },
+        }
+        return IsolatedVpc(
+            self,
+            "Network",
+            **defaults.vpc_props(),
+            encryption_key=self.key,
+            services=services,
+            internal_ports=internal_ports,
+        )
+
+    def _guarded_role(self, name: str, *, guard_presigned_urls: bool) -> GuardedRole:
         endpoint_ids = None
         if guard_presigned_urls:
             endpoint_ids = [
                 self.network.endpoints["SageMakerApi"].vpc_endpoint_id,
                 self.network.endpoints["SageMakerNotebook"].vpc_endpoint_id,
             ]
-        self.guarded_role = GuardedRole(
+        return GuardedRole(
             self,
             "DataScientist",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
@@ -121,12 +138,17 @@ class NotebookEnvironment(Construct):
             notebook_vpc_endpoint_ids=endpoint_ids,
             description=f"{name}: data scientist, SageMaker inside the VPC only",
         )
-        self.data_scientist_role = self.guarded_role.role
 
-        self.packages: PackageRepository | None = None
+    def _package_source(
+        self, name: str, *, package_source: str, packages: Sequence[str], target: str
+    ) -> tuple[PackageRepository | None, str]:
+        """The CodeArtifact repository (or none, with the S3 wheelhouse), and the lifecycle
+        script that installs ``packages`` from that source."""
+        stack = cdk.Stack.of(self)
+        repository: PackageRepository | None = None
         settings: dict = {"package_source": package_source, "packages": tuple(packages)}
-        if codeartifact_source:
-            self.packages = PackageRepository(
+        if package_source == "codeartifact":
+            repository = PackageRepository(
                 self,
                 "Packages",
                 domain_name=name,
@@ -134,15 +156,13 @@ class NotebookEnvironment(Construct):
                 readers=[self.data_scientist_role],
             )
             settings.update(
-                codeartifact_domain=self.packages.domain_name,
+                codeartifact_domain=repository.domain_name,
                 codeartifact_domain_owner=stack.account,
-                codeartifact_repository=self.packages.repository_name,
+                codeartifact_repository=repository.repository_name,
             )
         else:
             settings["wheelhouse_s3_uri"] = self.wheelhouse_uri
-        self.lifecycle_script = render_script(
-            target=lifecycle_target, region=stack.region, **settings
-        )
+        return repository, render_script(target=target, region=stack.region, **settings)
 
     @property
     def wheelhouse_uri(self) -> str:
