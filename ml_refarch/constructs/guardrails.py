@@ -207,23 +207,34 @@ class GuardedRole(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         if notebook_vpc_endpoint_ids is not None:
-            bad = [
-                endpoint_id
-                for endpoint_id in notebook_vpc_endpoint_ids
-                if not cdk.Token.is_unresolved(endpoint_id)
-                and not _VPC_ENDPOINT_ID.fullmatch(endpoint_id)
-            ]
-            if bad or not notebook_vpc_endpoint_ids:
-                raise ValueError(
-                    "notebook_vpc_endpoint_ids must be VPC endpoint ids (vpce-...), "
-                    f"got {list(notebook_vpc_endpoint_ids)!r}"
-                )
+            _check_endpoint_ids(notebook_vpc_endpoint_ids)
         self.role = iam.Role(self, "Role", assumed_by=assumed_by, description=description)
         # Each Allow statement with why its wildcard resources are as narrow as they get
         # (None when it has none); the reasons become the acknowledgments of the
         # wildcard-permission rule.
         allowed: list[tuple[iam.PolicyStatement, str | None]] = [
             *self._sagemaker_statements(presigned_urls=notebook_vpc_endpoint_ids is not None),
+            *self._data_statements(job_execution_role, data_bucket, encryption_key),
+        ]
+        statements = [statement for statement, _ in allowed] + sagemaker_job_guardrails()
+        if notebook_vpc_endpoint_ids is not None:
+            statements.append(presigned_url_guardrail(notebook_vpc_endpoint_ids))
+        # One managed policy attached through roles=[...], never an inline policy: managed
+        # policies are versioned, reviewable on their own and reusable (house rule).
+        self.policy = iam.ManagedPolicy(
+            self,
+            "Policy",
+            description=f"{description}: SageMaker work inside the VPC guardrails",
+            statements=statements,
+            roles=[self.role],
+        )
+        self._acknowledge_wildcard_resources(allowed)
+
+    def _data_statements(
+        self, job_execution_role: iam.IRole, data_bucket: s3.IBucket, encryption_key: kms.IKey
+    ) -> list[tuple[iam.PolicyStatement, str | None]]:
+        """Pass the job role, use the data bucket and its key, read SageMaker's logs."""
+        return [
             (
                 iam.PolicyStatement(
                     sid="PassJobExecutionRoleToSageMaker",
@@ -275,19 +286,6 @@ class GuardedRole(Construct):
                 "/aws/sagemaker/; reading them is how a data scientist debugs a job.",
             ),
         ]
-        statements = [statement for statement, _ in allowed] + sagemaker_job_guardrails()
-        if notebook_vpc_endpoint_ids is not None:
-            statements.append(presigned_url_guardrail(notebook_vpc_endpoint_ids))
-        # One managed policy attached through roles=[...], never an inline policy: managed
-        # policies are versioned, reviewable on their own and reusable (house rule).
-        self.policy = iam.ManagedPolicy(
-            self,
-            "Policy",
-            description=f"{description}: SageMaker work inside the VPC guardrails",
-            statements=statements,
-            roles=[self.role],
-        )
-        self._acknowledge_wildcard_resources(allowed)
 
     def _sagemaker_statements(
         self, *, presigned_urls: bool
@@ -406,3 +404,17 @@ def _rendered(value: object) -> str | None:
             if isinstance(separator, str) and all(isinstance(part, str) for part in rendered):
                 return separator.join(str(part) for part in rendered)
     return None
+
+
+def _check_endpoint_ids(notebook_vpc_endpoint_ids: Sequence[str]) -> None:
+    """Raise unless every id is a VPC endpoint id (or a token), and there is one at least."""
+    bad = [
+        endpoint_id
+        for endpoint_id in notebook_vpc_endpoint_ids
+        if not cdk.Token.is_unresolved(endpoint_id) and not _VPC_ENDPOINT_ID.fullmatch(endpoint_id)
+    ]
+    if bad or not notebook_vpc_endpoint_ids:
+        raise ValueError(
+            "notebook_vpc_endpoint_ids must be VPC endpoint ids (vpce-...), "
+            f"got {list(notebook_vpc_endpoint_ids)!r}"
+        )
