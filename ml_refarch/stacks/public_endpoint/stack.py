@@ -333,41 +333,7 @@ class PublicEndpointStack(PatternStack):
 
     def _predict_method(self) -> apigw.Method:
         settings = self.settings
-        integration = apigw.AwsIntegration(
-            service="runtime.sagemaker",
-            path=f"endpoints/{self.endpoint.endpoint_name}/invocations",
-            integration_http_method="POST",
-            options=apigw.IntegrationOptions(
-                credentials_role=self.integration_role,
-                # Only JSON bodies have a template; anything else is refused with 415.
-                passthrough_behavior=apigw.PassthroughBehavior.NEVER,
-                request_parameters={
-                    "integration.request.header.Content-Type": "'text/csv'",
-                    "integration.request.header.Accept": "'text/csv'",
-                },
-                request_templates={"application/json": CSV_REQUEST_TEMPLATE},
-                integration_responses=[
-                    apigw.IntegrationResponse(
-                        status_code="200",
-                        response_parameters={
-                            "method.response.header.Content-Type": (
-                                "integration.response.header.Content-Type"
-                            )
-                        },
-                    ),
-                    apigw.IntegrationResponse(
-                        status_code="400",
-                        selection_pattern=r"4\d{2}",
-                        response_templates={"application/json": CLIENT_ERROR_TEMPLATE},
-                    ),
-                    apigw.IntegrationResponse(
-                        status_code="502",
-                        selection_pattern=r"5\d{2}",
-                        response_templates={"application/json": SERVER_ERROR_TEMPLATE},
-                    ),
-                ],
-            ),
-        )
+        integration = self._predict_integration()
         model = self.api.add_model(
             "PredictRequest",
             content_type="application/json",
@@ -415,6 +381,44 @@ class PublicEndpointStack(PatternStack):
         )
         return method
 
+    def _predict_integration(self) -> apigw.AwsIntegration:
+        """JSON rows in, CSV to InvokeEndpoint, its answer (or a 400/502 body) back."""
+        return apigw.AwsIntegration(
+            service="runtime.sagemaker",
+            path=f"endpoints/{self.endpoint.endpoint_name}/invocations",
+            integration_http_method="POST",
+            options=apigw.IntegrationOptions(
+                credentials_role=self.integration_role,
+                # Only JSON bodies have a template; anything else is refused with 415.
+                passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+                request_parameters={
+                    "integration.request.header.Content-Type": "'text/csv'",
+                    "integration.request.header.Accept": "'text/csv'",
+                },
+                request_templates={"application/json": CSV_REQUEST_TEMPLATE},
+                integration_responses=[
+                    apigw.IntegrationResponse(
+                        status_code="200",
+                        response_parameters={
+                            "method.response.header.Content-Type": (
+                                "integration.response.header.Content-Type"
+                            )
+                        },
+                    ),
+                    apigw.IntegrationResponse(
+                        status_code="400",
+                        selection_pattern=r"4\d{2}",
+                        response_templates={"application/json": CLIENT_ERROR_TEMPLATE},
+                    ),
+                    apigw.IntegrationResponse(
+                        status_code="502",
+                        selection_pattern=r"5\d{2}",
+                        response_templates={"application/json": SERVER_ERROR_TEMPLATE},
+                    ),
+                ],
+            ),
+        )
+
     def _usage_plan(self) -> None:
         settings = self.settings
         self.api_key = self.api.add_api_key(
@@ -458,12 +462,30 @@ class PublicEndpointStack(PatternStack):
 
     def _web_acl(self) -> None:
         stack = cdk.Stack.of(self)
+        self.web_acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            description="Managed rule groups and a per-IP rate limit in front of POST /predict",
+            rules=self._waf_rules(),
+            visibility_config=_visibility("PublicEndpointWebAcl"),
+        )
+        stage_arn = stack.format_arn(
+            service="apigateway",
+            account="",
+            resource="/restapis",
+            resource_name=f"{self.api.rest_api_id}/stages/{STAGE_NAME}",
+            arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        association = wafv2.CfnWebACLAssociation(
+            self, "WebAclAssociation", resource_arn=stage_arn, web_acl_arn=self.web_acl.attr_arn
+        )
+        association.node.add_dependency(self.api.deployment_stage)
+        self._waf_logging()
 
-        def visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
-            return wafv2.CfnWebACL.VisibilityConfigProperty(
-                cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
-            )
-
+    def _waf_rules(self) -> list[wafv2.CfnWebACL.RuleProperty]:
+        """The managed rule groups, in order, then a per-IP rate limit."""
         rules = [
             wafv2.CfnWebACL.RuleProperty(
                 name=group,
@@ -474,7 +496,7 @@ class PublicEndpointStack(PatternStack):
                         vendor_name="AWS", name=group
                     )
                 ),
-                visibility_config=visibility(group),
+                visibility_config=_visibility(group),
             )
             for priority, group in enumerate(MANAGED_RULE_GROUPS)
         ]
@@ -489,29 +511,14 @@ class PublicEndpointStack(PatternStack):
                         aggregate_key_type="IP",
                     )
                 ),
-                visibility_config=visibility("RatePerIp"),
+                visibility_config=_visibility("RatePerIp"),
             )
         )
-        self.web_acl = wafv2.CfnWebACL(
-            self,
-            "WebAcl",
-            scope="REGIONAL",
-            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
-            description="Managed rule groups and a per-IP rate limit in front of POST /predict",
-            rules=rules,
-            visibility_config=visibility("PublicEndpointWebAcl"),
-        )
-        stage_arn = stack.format_arn(
-            service="apigateway",
-            account="",
-            resource="/restapis",
-            resource_name=f"{self.api.rest_api_id}/stages/{STAGE_NAME}",
-            arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
-        )
-        association = wafv2.CfnWebACLAssociation(
-            self, "WebAclAssociation", resource_arn=stage_arn, web_acl_arn=self.web_acl.attr_arn
-        )
-        association.node.add_dependency(self.api.deployment_stage)
+        return rules
+
+    def _waf_logging(self) -> None:
+        """The web ACL's log, without the credentials requests carry."""
+        stack = cdk.Stack.of(self)
         # WAF accepts only log groups named aws-waf-logs-*, and an ARN without ":*".
         waf_log_name = f"aws-waf-logs-{stack.stack_name.lower()}"
         waf_logs = logs.LogGroup(
@@ -545,3 +552,10 @@ class PublicEndpointStack(PatternStack):
             ],
         )
         logging.node.add_dependency(waf_logs)
+
+
+def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+    """CloudWatch metrics and sampled requests under ``name``."""
+    return wafv2.CfnWebACL.VisibilityConfigProperty(
+        cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
+    )
