@@ -59,33 +59,9 @@ class SecureBucket(Construct):
         no_replication_because: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.access_log_bucket: s3.Bucket | None = None
-        if access_logs:
-            self.access_log_bucket = s3.Bucket(
-                self,
-                "AccessLogs",
-                # S3 server access log delivery writes only to SSE-S3 encrypted targets.
-                encryption=s3.BucketEncryption.S3_MANAGED,
-                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-                enforce_ssl=True,
-                versioned=True,
-                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-                removal_policy=removal_policy,
-                lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365))],
-            )
-            acknowledge(
-                self.access_log_bucket,
-                "This bucket receives S3 server access logs, which S3 delivers only to "
-                "SSE-S3 encrypted targets; giving the log bucket its own access log or a "
-                "replica would only log the logs.",
-                "HIPAA.Security-S3BucketReplicationEnabled",
-                "HIPAA.Security-S3DefaultEncryptionKMS",
-                "NIST.800.53.R5-S3BucketReplicationEnabled",
-                "NIST.800.53.R5-S3DefaultEncryptionKMS",
-                "PCI.DSS.321-S3BucketReplicationEnabled",
-                "PCI.DSS.321-S3DefaultEncryptionKMS",
-                checkov=("CKV_AWS_18",),
-            )
+        self.access_log_bucket: s3.Bucket | None = (
+            self._access_log_bucket(removal_policy) if access_logs else None
+        )
         self.bucket = s3.Bucket(
             self,
             "Bucket",
@@ -133,3 +109,32 @@ class SecureBucket(Construct):
                 purpose="empties sandbox buckets while the stack is deleted",
                 calls="the S3 API",
             )
+
+    def _access_log_bucket(self, removal_policy: cdk.RemovalPolicy) -> s3.Bucket:
+        """The companion bucket S3 delivers server access logs to, kept a year."""
+        log_bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            # S3 server access log delivery writes only to SSE-S3 encrypted targets.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=removal_policy,
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365))],
+        )
+        acknowledge(
+            log_bucket,
+            "This bucket receives S3 server access logs, which S3 delivers only to "
+            "SSE-S3 encrypted targets; giving the log bucket its own access log or a "
+            "replica would only log the logs.",
+            "HIPAA.Security-S3BucketReplicationEnabled",
+            "HIPAA.Security-S3DefaultEncryptionKMS",
+            "NIST.800.53.R5-S3BucketReplicationEnabled",
+            "NIST.800.53.R5-S3DefaultEncryptionKMS",
+            "PCI.DSS.321-S3BucketReplicationEnabled",
+            "PCI.DSS.321-S3DefaultEncryptionKMS",
+            checkov=("CKV_AWS_18",),
+        )
+        return log_bucket
