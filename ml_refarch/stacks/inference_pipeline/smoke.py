@@ -225,12 +225,10 @@ def run(run: Run) -> list[smoke.Check]:
 
 
 SMOKE = SmokeTest(
-    description=__doc__.split("\n\n")[0],
     required_outputs=(Outputs.ENDPOINT_NAME, Outputs.BUCKET_NAME, Outputs.STATE_MACHINE_ARN),
     clients=("sagemaker-runtime", "s3", "stepfunctions"),
     plan=plan,
     run=run,
     add_arguments=add_arguments,
     timeout_seconds=3600.0,
-    poll_seconds=30.0,
 )

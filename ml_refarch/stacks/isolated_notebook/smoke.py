@@ -281,7 +281,6 @@ def run(run: Run) -> list[smoke.Check]:
 
 
 SMOKE = SmokeTest(
-    description=__doc__.split("\n\n")[0],
     required_outputs=(
         Outputs.NOTEBOOK_NAME,
         Outputs.LIFECYCLE_CONFIG_NAME,

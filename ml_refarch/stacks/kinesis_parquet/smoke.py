@@ -447,7 +447,6 @@ def run(run: Run) -> int:
 
 
 SMOKE = SmokeTest(
-    description=__doc__.split("\n\n")[0],
     required_outputs=REQUIRED_OUTPUTS,
     clients=("kinesis", "s3"),
     plan=plan,

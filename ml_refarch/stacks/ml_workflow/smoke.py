@@ -136,7 +136,6 @@ def run(run: Run) -> int | list[smoke.Check]:
 
 
 SMOKE = SmokeTest(
-    description=__doc__.split("\n\n")[0],
     required_outputs=(
         Outputs.STATE_MACHINE_ARN,
         Outputs.ENDPOINT_NAME,
@@ -148,5 +147,4 @@ SMOKE = SmokeTest(
     run=run,
     add_arguments=add_arguments,
     timeout_seconds=7200.0,
-    poll_seconds=30.0,
 )

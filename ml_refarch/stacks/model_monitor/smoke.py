@@ -275,7 +275,6 @@ def run(run: Run) -> list[smoke.Check]:
 
 
 SMOKE = SmokeTest(
-    description=__doc__.split("\n\n")[0],
     required_outputs=(
         Outputs.ENDPOINT_NAME,
         Outputs.VARIANT_NAME,
@@ -288,5 +287,4 @@ SMOKE = SmokeTest(
     plan=plan,
     run=run,
     timeout_seconds=600.0,
-    poll_seconds=30.0,
 )

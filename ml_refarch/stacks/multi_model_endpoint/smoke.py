@@ -249,7 +249,6 @@ def run(run: Run) -> list[smoke.Check]:
 
 
 SMOKE = SmokeTest(
-    description=__doc__.split("\n\n")[0],
     required_outputs=(
         Outputs.ENDPOINT_NAME,
         Outputs.MODELS_BUCKET_NAME,
@@ -261,5 +260,4 @@ SMOKE = SmokeTest(
     run=run,
     add_arguments=add_arguments,
     timeout_seconds=1800.0,
-    poll_seconds=30.0,
 )

@@ -207,7 +207,6 @@ def run(run: Run) -> list[smoke.Check]:
 
 
 SMOKE = SmokeTest(
-    description=__doc__.split("\n\n")[0],
     required_outputs=(Outputs.PREDICT_URL, Outputs.AUTH_MODE),
     clients=("apigateway",),
     plan=plan,

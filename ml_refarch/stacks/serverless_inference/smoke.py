@@ -186,7 +186,6 @@ def run(run: Run) -> list[smoke.Check]:
 
 
 SMOKE = SmokeTest(
-    description=__doc__.split("\n\n")[0],
     required_outputs=(Outputs.ENDPOINT_NAME, Outputs.MODEL_NAME),
     clients=("sagemaker", "sagemaker-runtime"),
     plan=plan,

@@ -484,7 +484,6 @@ def run(run: Run) -> list[smoke.Check]:
 
 
 SMOKE = SmokeTest(
-    description=__doc__.split("\n\n")[0],
     required_outputs=required_outputs,
     clients=("sagemaker", "iam"),
     plan=plan,
