@@ -29,6 +29,7 @@ from typing import Any
 
 from ml_refarch import model_artifacts
 from ml_refarch.smoke import core as smoke
+from ml_refarch.smoke import endpoint as endpoint_smoke
 from ml_refarch.smoke.runner import Run, SmokeTest
 from ml_refarch.stacks.model_monitor.outputs import Outputs
 
@@ -61,10 +62,7 @@ def invoke_check(runtime: Any, endpoint_name: str) -> tuple[smoke.Check, str]:
     """Send the sample rows; (the check of the scores, the response body)."""
     manifest = model_artifacts.load_manifest()
     body = model_artifacts.sample_csv(manifest)
-    response = runtime.invoke_endpoint(
-        EndpointName=endpoint_name, ContentType="text/csv", Accept="text/csv", Body=body.encode()
-    )
-    answer = response["Body"].read().decode()
+    _, answer = endpoint_smoke.invoke_csv(runtime, endpoint_name, body)
     expected = manifest["samples"]["scores"][MODEL_NAME]
     try:
         received = model_artifacts.parse_scores(answer)
