@@ -49,6 +49,70 @@ def test_require_names_every_missing_key() -> None:
         smoke.require({"A": "1", "B": ""}, "A", "B", "C")
 
 
+def test_equals_and_contains_checks_name_what_was_expected() -> None:
+    assert smoke.equals_check("role", "RoleArn", "a", "a") == smoke.Check("role", True, "RoleArn a")
+    assert smoke.equals_check("role", "RoleArn", None, "a") == smoke.Check(
+        "role", False, "RoleArn None, expected a"
+    )
+    assert smoke.contains_check("sg", "SecurityGroups", ["sg-1", "sg-2"], "sg-2").passed
+    assert smoke.contains_check("sg", "SecurityGroups", [], "sg-2") == smoke.Check(
+        "sg", False, "SecurityGroups none, expected sg-2"
+    )
+
+
+def describing(*statuses: str, **extra: str):
+    """A describe call that answers ``statuses`` in turn (the last one repeats)."""
+    answers = list(statuses)
+
+    def describe() -> dict[str, str]:
+        status = answers.pop(0) if len(answers) > 1 else answers[0]
+        return {"Status": status, **extra}
+
+    return describe
+
+
+def wait(describe, seconds: float = 100.0, **options: Any):
+    logged: list[str] = []
+    deadline = smoke.Deadline(seconds, sleep=lambda _: None)
+    result = smoke.wait_for_status(
+        describe,
+        "domain d-1",
+        transitional=("Pending",),
+        deadline=deadline,
+        poll_seconds=10,
+        log=logged.append,
+        **options,
+    )
+    return result, logged
+
+
+def test_wait_for_status_waits_through_transitional_statuses() -> None:
+    (description, problem), logged = wait(describing("Pending", "Pending", "InService"))
+    assert (description["Status"], problem) == ("InService", None)
+    assert logged == ["domain d-1 is Pending; waited 10 s"] * 2
+
+
+def test_wait_for_status_reports_a_final_status_with_its_reason_or_the_timeout() -> None:
+    (_, problem), _ = wait(describing("Pending", "Failed", FailureReason="no subnet"))
+    assert problem == "Failed: no subnet"
+    (_, problem), logged = wait(describing("Pending"), seconds=25)
+    assert problem == "still Pending after 25 s (--timeout-seconds)"
+    assert len(logged) == 3
+
+
+def test_wait_for_status_lets_settle_act_on_a_status_and_keep_waiting() -> None:
+    seen: list[str] = []
+
+    def settle(status: str, description: Any) -> str | None:
+        seen.append(status)
+        return None if len(seen) == 1 else f"{status} again"
+
+    (_, problem), _ = wait(describing("Stopped", "Pending", "InService"), settle=settle)
+    assert (problem, seen) == (None, ["Stopped"])
+    (_, problem), _ = wait(describing("Stopped", "Stopped"), settle=settle)
+    assert problem == "Stopped again"
+
+
 class FakeCloudFormation:
     def __init__(self, status: str) -> None:
         self.status = status

@@ -34,7 +34,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ml_refarch.smoke.core import Log, SetupError, SmokeFailure, require
+from ml_refarch.smoke.core import Log, SetupError, SmokeFailure, dry_run_intro, require
 from ml_refarch.smoke.runner import Run, SmokeTest
 from ml_refarch.stacks.kinesis_parquet.outputs import Outputs
 from ml_refarch.stacks.kinesis_parquet.records import (
@@ -345,8 +345,7 @@ def plan(args: argparse.Namespace) -> str:
     run_id = make_run_id(rng)
     marker = choose_marker_column(columns)
     lines = [
-        f"dry run: would read the outputs of stack {args.stack_name!r}"
-        f" (region {args.region or 'from environment'})",
+        dry_run_intro(args),
         f"columns: {', '.join(f'{c.name} {c.type}' for c in columns)}",
         f"run id {run_id} in column {marker.name}; {args.records} records as {input_format}:",
     ]

@@ -81,36 +81,6 @@ STUDIO_CHECKS = (
 # --- checks --------------------------------------------------------------------------------------
 
 
-def wait_for_status(
-    describe: Callable[[], dict[str, Any]],
-    what: str,
-    *,
-    deadline: smoke.Deadline,
-    poll_seconds: float,
-    log: smoke.Log,
-) -> tuple[dict[str, Any], str | None]:
-    """Calls ``describe`` until Status is InService; returns (description, problem or None)."""
-    while True:
-        description = describe()
-        status = description.get("Status", "unknown")
-        if status == "InService":
-            return description, None
-        if status not in TRANSITIONAL_STATUSES:
-            reason = description.get("FailureReason")
-            return description, status + (f": {reason}" if reason else "")
-        if deadline.expired:
-            return description, (
-                f"still {status} after {deadline.timeout_seconds:g} s (--timeout-seconds)"
-            )
-        waited_seconds = deadline.wait(poll_seconds)
-        log(f"{what} is {status}; waited {waited_seconds:.0f} s")
-
-
-def _equals(name: str, label: str, actual: Any, expected: Any) -> smoke.Check:
-    detail = f"{label} {actual}" + ("" if actual == expected else f", expected {expected}")
-    return smoke.Check(name, actual == expected, detail)
-
-
 def domain_checks(
     domain: Mapping[str, Any], outputs: Mapping[str, str], status_problem: str | None
 ) -> list[smoke.Check]:
@@ -126,7 +96,7 @@ def domain_checks(
         smoke.Check(
             "domain status", status_problem is None, status_problem or domain.get("Status", "")
         ),
-        _equals(
+        smoke.equals_check(
             "domain network access",
             "AppNetworkAccessType",
             domain.get("AppNetworkAccessType"),
@@ -139,25 +109,25 @@ def domain_checks(
             f"SubnetIds {', '.join(subnets) or 'none'}"
             + ("" if subnets == expected_subnets else f", expected {', '.join(expected_subnets)}"),
         ),
-        _equals(
+        smoke.equals_check(
             "domain execution role",
             "ExecutionRole",
             defaults.get("ExecutionRole"),
             outputs[Outputs.DATA_SCIENTIST_ROLE_ARN],
         ),
-        smoke.Check(
+        smoke.contains_check(
             "domain security group",
-            outputs[Outputs.SECURITY_GROUP_ID] in security_groups,
-            f"SecurityGroups {', '.join(security_groups) or 'none'}, "
-            f"expected {outputs[Outputs.SECURITY_GROUP_ID]}",
+            "SecurityGroups",
+            security_groups,
+            outputs[Outputs.SECURITY_GROUP_ID],
         ),
-        smoke.Check(
+        smoke.contains_check(
             "domain lifecycle configuration",
-            outputs[Outputs.LIFECYCLE_CONFIG_ARN] in lifecycle_arns,
-            f"LifecycleConfigArns {', '.join(lifecycle_arns) or 'none'}, "
-            f"expected {outputs[Outputs.LIFECYCLE_CONFIG_ARN]}",
+            "LifecycleConfigArns",
+            lifecycle_arns,
+            outputs[Outputs.LIFECYCLE_CONFIG_ARN],
         ),
-        _equals(
+        smoke.equals_check(
             "domain home file system",
             "HomeEfsFileSystemId",
             domain.get("HomeEfsFileSystemId"),
@@ -185,7 +155,7 @@ def user_profile_checks(
             status_problem is None,
             status_problem or profile.get("Status", ""),
         ),
-        _equals(
+        smoke.equals_check(
             "user profile execution role", source, role, outputs[Outputs.DATA_SCIENTIST_ROLE_ARN]
         ),
     ]
@@ -198,7 +168,7 @@ def lifecycle_config_check(sagemaker: Any, lifecycle_arn: str) -> smoke.Check:
         config = sagemaker.describe_studio_lifecycle_config(StudioLifecycleConfigName=config_name)
     except botocore.exceptions.ClientError as error:
         return smoke.Check(name, False, f"{config_name}: {smoke.aws_error_message(error)}")
-    return _equals(
+    return smoke.equals_check(
         name,
         f"{config_name} StudioLifecycleConfigAppType",
         config.get("StudioLifecycleConfigAppType"),
@@ -216,9 +186,10 @@ def run_checks(
     log: smoke.Log,
 ) -> list[smoke.Check]:
     domain_id, profile_name = outputs[Outputs.DOMAIN_ID], outputs[Outputs.USER_PROFILE_NAME]
-    domain, problem = wait_for_status(
+    domain, problem = smoke.wait_for_status(
         lambda: sagemaker.describe_domain(DomainId=domain_id),
         f"domain {domain_id}",
+        transitional=TRANSITIONAL_STATUSES,
         deadline=deadline,
         poll_seconds=poll_seconds,
         log=log,
@@ -226,9 +197,10 @@ def run_checks(
     log(f"domain {domain_id} ({domain.get('DomainName', '?')}): {domain.get('Status')}")
     checks = domain_checks(domain, outputs, problem)
 
-    profile, problem = wait_for_status(
+    profile, problem = smoke.wait_for_status(
         lambda: sagemaker.describe_user_profile(DomainId=domain_id, UserProfileName=profile_name),
         f"user profile {profile_name}",
+        transitional=TRANSITIONAL_STATUSES,
         deadline=deadline,
         poll_seconds=poll_seconds,
         log=log,
@@ -239,13 +211,7 @@ def run_checks(
     log(f"describing lifecycle configuration {outputs[Outputs.LIFECYCLE_CONFIG_ARN]}")
     checks.append(lifecycle_config_check(sagemaker, outputs[Outputs.LIFECYCLE_CONFIG_ARN]))
 
-    log(f"simulating guardrail requests as {outputs[Outputs.DATA_SCIENTIST_ROLE_ARN]}")
-    checks += guardrails.guardrail_checks(
-        iam,
-        outputs[Outputs.DATA_SCIENTIST_ROLE_ARN],
-        subnet_ids=smoke.split_ids(outputs[Outputs.SUBNET_IDS]),
-        key_arn=outputs[Outputs.KEY_ARN],
-    )
+    checks += guardrails.role_guardrail_checks(iam, outputs, log)
     return checks
 
 
@@ -429,10 +395,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def plan(args: argparse.Namespace) -> str:
-    lines = [
-        f"dry run: would read the outputs of stack {args.stack_name!r}"
-        f" (region {args.region or 'from environment'})"
-    ]
+    lines = [smoke.dry_run_intro(args)]
     if args.teardown:
         lines.append(
             "would delete every app (list_apps -> delete_app) and then every space "
@@ -447,10 +410,7 @@ def plan(args: argparse.Namespace) -> str:
         f"{args.timeout_seconds:g} s) and check:"
     )
     lines += [f"  {name}: {description}" for name, description in STUDIO_CHECKS]
-    lines.append("would simulate as <DataScientistRoleArn> (iam:SimulatePrincipalPolicy):")
-    for request in guardrails.guardrail_requests(subnet_ids=["<SubnetIds>"], key_arn="<KeyArn>"):
-        lines.append(f"  {request.name}")
-        lines.append(f"      context: {guardrails.format_context(request.context)}")
+    lines += guardrails.plan_lines()
     return "\n".join(lines)
 
 
