@@ -243,6 +243,30 @@ def _is_not_found(error: botocore.exceptions.ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ResourceNotFound"
 
 
+def _wait_until_deleted(
+    list_remaining: Callable[[], list[dict[str, Any]]],
+    label: Callable[[Mapping[str, Any]], str],
+    noun: str,
+    *,
+    deadline: smoke.Deadline,
+    poll_seconds: float,
+    log: smoke.Log,
+    failed: Callable[[list[dict[str, Any]]], list[str]] = lambda _: [],
+) -> list[str]:
+    """Lists what is left until nothing is, ``failed`` finds problems, or time runs out;
+    returns the problems."""
+    while True:
+        remaining = list_remaining()
+        problems = failed(remaining)
+        if problems or not remaining:
+            return problems
+        if deadline.expired:
+            listed = ", ".join(f"{label(item)} ({item.get('Status')})" for item in remaining)
+            return [f"not deleted after {deadline.timeout_seconds:g} s: {listed}"]
+        waited_seconds = deadline.wait(poll_seconds)
+        log(f"{len(remaining)} {noun}(s) not deleted yet; waited {waited_seconds:.0f} s")
+
+
 def delete_apps(
     sagemaker: Any,
     domain_id: str,
@@ -278,20 +302,18 @@ def delete_apps(
             continue
         requested += 1
         log(f"deleting app {_app_label(app)} ({app.get('Status')})")
-    while True:
-        remaining = [
+    problems += _wait_until_deleted(
+        lambda: [
             app
             for app in list_all(sagemaker.list_apps, "Apps", DomainIdEquals=domain_id)
             if app.get("Status") != "Deleted" and _app_key(app) not in undeletable
-        ]
-        if not remaining:
-            break
-        if deadline.expired:
-            listed = ", ".join(f"{_app_label(a)} ({a.get('Status')})" for a in remaining)
-            problems.append(f"not deleted after {deadline.timeout_seconds:g} s: {listed}")
-            break
-        waited_seconds = deadline.wait(poll_seconds)
-        log(f"{len(remaining)} app(s) not deleted yet; waited {waited_seconds:.0f} s")
+        ],
+        _app_label,
+        "app",
+        deadline=deadline,
+        poll_seconds=poll_seconds,
+        log=log,
+    )
     if problems:
         return smoke.Check(name, False, "; ".join(problems))
     return smoke.Check(
@@ -323,24 +345,23 @@ def delete_spaces(
                 undeletable.add(space["SpaceName"])
             continue
         log(f"deleting space {space['SpaceName']} ({space.get('Status')})")
-    while True:
-        remaining = [
+    problems += _wait_until_deleted(
+        lambda: [
             space
             for space in list_all(sagemaker.list_spaces, "Spaces", DomainIdEquals=domain_id)
             if space["SpaceName"] not in undeletable
-        ]
-        failed = [s for s in remaining if s.get("Status") == "Delete_Failed"]
-        if failed:
-            problems += [f"{s['SpaceName']}: Delete_Failed" for s in failed]
-            break
-        if not remaining:
-            break
-        if deadline.expired:
-            listed = ", ".join(f"{s['SpaceName']} ({s.get('Status')})" for s in remaining)
-            problems.append(f"not deleted after {deadline.timeout_seconds:g} s: {listed}")
-            break
-        waited_seconds = deadline.wait(poll_seconds)
-        log(f"{len(remaining)} space(s) not deleted yet; waited {waited_seconds:.0f} s")
+        ],
+        lambda space: space["SpaceName"],
+        "space",
+        deadline=deadline,
+        poll_seconds=poll_seconds,
+        log=log,
+        failed=lambda remaining: [
+            f"{s['SpaceName']}: Delete_Failed"
+            for s in remaining
+            if s.get("Status") == "Delete_Failed"
+        ],
+    )
     if problems:
         return smoke.Check(name, False, "; ".join(problems))
     return smoke.Check(name, True, f"{len(spaces)} space(s) deleted")
