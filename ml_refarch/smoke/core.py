@@ -236,6 +236,21 @@ def non_negative_float(text: str) -> float:
     return value
 
 
+def whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number of at least ``minimum`` (and at most ``maximum``)."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if maximum is not None and not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"must be from {minimum} to {maximum}")
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}")
+        return value
+
+    parse.__name__ = "int"  # argparse names the type in "invalid int value: 'x'"
+    return parse
+
+
 def run_guarded(body: Callable[[], int]) -> int:
     """Runs ``body`` and maps its exceptions to exit codes (2 setup error, 1 failure)."""
     try:

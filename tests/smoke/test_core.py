@@ -4,6 +4,7 @@ guardrail simulation, without real AWS.
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import pytest
@@ -268,3 +269,17 @@ def test_guardrail_checks_reject_malformed_arns() -> None:
         guardrails.guardrail_checks(GuardrailIam(), "role/x", subnet_ids=SUBNETS, key_arn=KEY_ARN)
     with pytest.raises(smoke.SetupError, match="not a regional KMS key ARN"):
         guardrails.guardrail_checks(GuardrailIam(), ROLE_ARN, subnet_ids=SUBNETS, key_arn=KEY_ID)
+
+
+def test_whole_number_arguments_name_their_bounds(capsys) -> None:
+    at_least_one, one_to_hundred = smoke.whole_number(1), smoke.whole_number(1, 100)
+    assert at_least_one("7") == 7 and one_to_hundred("100") == 100
+    with pytest.raises(argparse.ArgumentTypeError, match=r"^must be at least 1$"):
+        at_least_one("0")
+    with pytest.raises(argparse.ArgumentTypeError, match=r"^must be from 1 to 100$"):
+        one_to_hundred("101")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=one_to_hundred)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--calls", "x"])
+    assert "argument --calls: invalid int value: 'x'" in capsys.readouterr().err

@@ -120,16 +120,12 @@ def calls_check(calls: Sequence[Call]) -> smoke.Check:
     )
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError("must be from 1 to 100")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--calls", type=positive_int, default=4, help="invocations in a row (first is cold)"
+        "--calls",
+        type=smoke.whole_number(1, 100),
+        default=4,
+        help="invocations in a row (first is cold)",
     )
 
 
