@@ -100,6 +100,25 @@ def invoke_csv(
     return response.get("InvokedProductionVariant", ""), response["Body"].read().decode("utf-8")
 
 
+#: How much of an answer that is not scores a check's detail quotes (an error page can be long).
+QUOTED_ANSWER_CHARACTERS = 300
+
+
+def scores_check(name: str, expected: Sequence[float], text: str, *, model: str = "") -> Check:
+    """Whether an answer's ``text`` carries the ``expected`` scores (of ``model``, named in the
+    detail when given)."""
+    try:
+        received = parse_scores(text)
+    except ValueError as error:
+        return Check(name, False, str(error)[:QUOTED_ANSWER_CHARACTERS])
+    of_model = f" ({model})" if model else ""
+    return Check(
+        name,
+        scores_match(list(expected), received),
+        f"expected {list(expected)}{of_model}, received {received}",
+    )
+
+
 @dataclass(frozen=True)
 class Answer:
     """One invocation's outcome: which variant answered, and whether its scores matched."""

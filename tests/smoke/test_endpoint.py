@@ -65,3 +65,12 @@ def test_invoke_csv_sends_the_rows_to_a_target_model_and_reads_the_answer():
             },
         )
     ]
+
+
+def test_scores_check_names_the_model_and_quotes_little_of_an_answer_that_is_not_scores():
+    check = endpoint_smoke.scores_check("scores", [0.25, 0.75], "0.25\n0.75\n", model="m1")
+    assert check == smoke.Check("scores", True, "expected [0.25, 0.75] (m1), received [0.25, 0.75]")
+    assert not endpoint_smoke.scores_check("scores", [0.25, 0.75], "0.25\n0.5\n").passed
+    check = endpoint_smoke.scores_check("scores", [0.25], "<html>" + "x" * 1000)
+    assert not check.passed and "<html>" in check.detail
+    assert len(check.detail) == endpoint_smoke.QUOTED_ANSWER_CHARACTERS

@@ -64,18 +64,8 @@ def invoke_check(runtime: Any, endpoint_name: str) -> tuple[smoke.Check, str]:
     body = model_artifacts.sample_csv(manifest)
     _, answer = endpoint_smoke.invoke_csv(runtime, endpoint_name, body)
     expected = manifest["samples"]["scores"][MODEL_NAME]
-    try:
-        received = model_artifacts.parse_scores(answer)
-    except ValueError as error:
-        return smoke.Check("endpoint scores the sample rows", False, str(error)), answer
-    return (
-        smoke.Check(
-            "endpoint scores the sample rows",
-            model_artifacts.scores_match(expected, received),
-            f"expected {expected} ({MODEL_NAME}), received {received}",
-        ),
-        answer,
-    )
+    name = "endpoint scores the sample rows"
+    return endpoint_smoke.scores_check(name, expected, answer, model=MODEL_NAME), answer
 
 
 # --- 2. captures -------------------------------------------------------------------------------
