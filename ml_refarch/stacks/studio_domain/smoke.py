@@ -239,8 +239,41 @@ def _app_key(app: Mapping[str, Any]) -> tuple[str, str, str]:
     return owner, app["AppType"], app["AppName"]
 
 
+def _space_name(space: Mapping[str, Any]) -> str:
+    return space["SpaceName"]
+
+
 def _is_not_found(error: botocore.exceptions.ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ResourceNotFound"
+
+
+def _request_deletes(
+    items: list[dict[str, Any]],
+    delete: Callable[[Mapping[str, Any]], Any],
+    *,
+    skip: tuple[str, ...],
+    label: Callable[[Mapping[str, Any]], str],
+    key: Callable[[Mapping[str, Any]], Any],
+    noun: str,
+    log: smoke.Log,
+) -> tuple[int, list[str], set[Any]]:
+    """Asks to delete each item whose status is not in ``skip``: (how many were asked for,
+    the problems, the keys of the items whose delete call failed)."""
+    requested, problems, undeletable = 0, [], set()
+    for item in items:
+        if item.get("Status") in skip:
+            continue
+        try:
+            delete(item)
+        except botocore.exceptions.ClientError as error:
+            # Gone in the meantime is what was wanted; anything else stays visible.
+            if not _is_not_found(error):
+                problems.append(f"{label(item)}: {smoke.aws_error_message(error)}")
+                undeletable.add(key(item))
+            continue
+        requested += 1
+        log(f"deleting {noun} {label(item)} ({item.get('Status')})")
+    return requested, problems, undeletable
 
 
 def _wait_until_deleted(
@@ -278,30 +311,27 @@ def delete_apps(
     """Deletes every app of the domain that is not Deleted, and waits until all are Deleted."""
     name = "apps deleted"
     apps = list_all(sagemaker.list_apps, "Apps", DomainIdEquals=domain_id)
-    problems: list[str] = []
-    # Apps whose delete call failed are reported once, not waited for.
-    undeletable: set[tuple[str, str, str]] = set()
-    requested = 0
-    for app in apps:
-        if app.get("Status") in ("Deleted", "Deleting"):
-            continue
+
+    def delete(app: Mapping[str, Any]) -> None:
         owner = (
             {"UserProfileName": app["UserProfileName"]}
             if app.get("UserProfileName")
             else {"SpaceName": app["SpaceName"]}
         )
-        try:
-            sagemaker.delete_app(
-                DomainId=domain_id, AppType=app["AppType"], AppName=app["AppName"], **owner
-            )
-        except botocore.exceptions.ClientError as error:
-            # Gone in the meantime is what was wanted; anything else stays visible.
-            if not _is_not_found(error):
-                problems.append(f"{_app_label(app)}: {smoke.aws_error_message(error)}")
-                undeletable.add(_app_key(app))
-            continue
-        requested += 1
-        log(f"deleting app {_app_label(app)} ({app.get('Status')})")
+        sagemaker.delete_app(
+            DomainId=domain_id, AppType=app["AppType"], AppName=app["AppName"], **owner
+        )
+
+    # Apps whose delete call failed are reported once, not waited for.
+    requested, problems, undeletable = _request_deletes(
+        apps,
+        delete,
+        skip=("Deleted", "Deleting"),
+        label=_app_label,
+        key=_app_key,
+        noun="app",
+        log=log,
+    )
     problems += _wait_until_deleted(
         lambda: [
             app
@@ -332,26 +362,22 @@ def delete_spaces(
     """Deletes every space of the domain and waits until none is listed."""
     name = "spaces deleted"
     spaces = list_all(sagemaker.list_spaces, "Spaces", DomainIdEquals=domain_id)
-    problems: list[str] = []
-    undeletable: set[str] = set()
-    for space in spaces:
-        if space.get("Status") == "Deleting":
-            continue
-        try:
-            sagemaker.delete_space(DomainId=domain_id, SpaceName=space["SpaceName"])
-        except botocore.exceptions.ClientError as error:
-            if not _is_not_found(error):
-                problems.append(f"{space['SpaceName']}: {smoke.aws_error_message(error)}")
-                undeletable.add(space["SpaceName"])
-            continue
-        log(f"deleting space {space['SpaceName']} ({space.get('Status')})")
+    _, problems, undeletable = _request_deletes(
+        spaces,
+        lambda space: sagemaker.delete_space(DomainId=domain_id, SpaceName=space["SpaceName"]),
+        skip=("Deleting",),
+        label=_space_name,
+        key=_space_name,
+        noun="space",
+        log=log,
+    )
     problems += _wait_until_deleted(
         lambda: [
             space
             for space in list_all(sagemaker.list_spaces, "Spaces", DomainIdEquals=domain_id)
             if space["SpaceName"] not in undeletable
         ],
-        lambda space: space["SpaceName"],
+        _space_name,
         "space",
         deadline=deadline,
         poll_seconds=poll_seconds,
