@@ -1,4 +1,5 @@
-"""The smoke tests' building blocks: checks, stack outputs, reporting, deadlines, exit codes.
+"""The smoke tests' building blocks: checks, stack outputs, reporting, deadlines, waiting
+for a status, argument types, exit codes.
 
 A pattern's smoke checks (``ml_refarch/stacks/<pattern>/smoke.py``, run by
 ``python -m ml_refarch smoke <pattern>``) read the stack's CloudFormation outputs, ask AWS how

@@ -29,6 +29,7 @@ from ml_refarch.smoke.core import (
     Deadline,
     Log,
     SetupError,
+    make_clients,
     make_log,
     non_negative_float,
     report,
@@ -183,12 +184,8 @@ def default_session(region: str | None) -> Any:
 def connect(test: SmokeTest, args: argparse.Namespace, session: Any) -> Run:
     """The session's clients, the stack's outputs (each required one present)."""
     session = session if session is not None else default_session(args.region)
-    try:
-        clients = {name: session.client(name) for name in ("cloudformation", *test.clients)}
-    except botocore.exceptions.BotoCoreError as error:
-        raise SetupError(
-            f"cannot create AWS clients for stack {args.stack_name!r}: {error}"
-        ) from None
+    names = ("cloudformation", *test.clients)
+    clients = dict(zip(names, make_clients(lambda: session, args.stack_name, *names), strict=True))
     outputs = stack_outputs(clients["cloudformation"], args.stack_name)
     require(outputs, *test.outputs_for(args))
     return Run(args=args, outputs=outputs, session=session, clients=clients)

@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import botocore.exceptions
 import pytest
 
 from ml_refarch import catalog
@@ -184,3 +185,16 @@ def test_a_declared_description_is_kept(monkeypatch: pytest.MonkeyPatch):
     assert runner.smoke_test(pattern).description == "Checks something else."
     parser = runner.parser_for(pattern, runner.smoke_test(pattern))
     assert parser.description == "Checks something else."
+
+
+def test_a_client_that_cannot_be_made_is_a_setup_error(capsys):
+    class NoClients:
+        def client(self, name):
+            raise botocore.exceptions.UnknownServiceError(
+                service_name=name, known_service_names="s3"
+            )
+
+    assert runner.main(["public-endpoint"], session=NoClients()) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot create AWS clients for stack 'MlRefArch-PublicEndpoint': ")
+    assert err.count("\n") == 1
