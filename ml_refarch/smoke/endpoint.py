@@ -288,7 +288,9 @@ def answers_check(answers: Sequence[Answer]) -> Check:
     )
 
 
-#: Endpoint states that end on their own; anything else is final.
+#: Endpoint states that end on their own; anything else is final. The states are DescribeEndpoint's
+#: EndpointStatus values:
+#: https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeEndpoint.html
 TRANSITIONAL_STATUSES = ("Creating", "Updating", "SystemUpdating", "RollingBack")
 
 
