@@ -1,10 +1,13 @@
 """Smoke tests of deployed stacks: ``python -m ml_refarch smoke <pattern>``.
 
-- :mod:`ml_refarch.smoke.core`: checks, stack outputs, reporting, deadlines, exit codes.
+- :mod:`ml_refarch.smoke.core`: checks, stack outputs, reporting, deadlines and waiting for
+  a status, argument types, exit codes.
 - :mod:`ml_refarch.smoke.runner`: the command; finds ``SMOKE`` in each pattern's
   ``ml_refarch/stacks/<pattern>/smoke.py`` through the catalog.
-- :mod:`ml_refarch.smoke.endpoint`: invoking real-time endpoints and judging their scores.
-- :mod:`ml_refarch.smoke.guardrails`: the notebook patterns' guardrail simulation.
+- :mod:`ml_refarch.smoke.endpoint`: waiting for a SageMaker endpoint, invoking it with CSV
+  rows and judging the scores.
+- :mod:`ml_refarch.smoke.guardrails`: the notebook patterns' guardrail simulation and
+  package source.
 
 This module imports nothing heavy, so registering the command keeps ``list`` fast.
 """

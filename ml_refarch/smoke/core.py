@@ -1,4 +1,5 @@
-"""The smoke tests' building blocks: checks, stack outputs, reporting, deadlines, exit codes.
+"""The smoke tests' building blocks: checks, stack outputs, reporting, deadlines, waiting
+for a status, argument types, exit codes.
 
 A pattern's smoke checks (``ml_refarch/stacks/<pattern>/smoke.py``, run by
 ``python -m ml_refarch smoke <pattern>``) read the stack's CloudFormation outputs, ask AWS how
@@ -15,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +85,23 @@ def require(outputs: Mapping[str, str], *keys: str) -> None:
 def split_ids(text: str) -> list[str]:
     """``"subnet-a, subnet-b"`` -> ``["subnet-a", "subnet-b"]``."""
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+# --- checks of described settings -------------------------------------------------------------
+
+
+def equals_check(name: str, label: str, actual: Any, expected: Any) -> Check:
+    """``label actual`` passes when it is ``expected``; the detail names what was expected."""
+    detail = f"{label} {actual}" + ("" if actual == expected else f", expected {expected}")
+    return Check(name, actual == expected, detail)
+
+
+def contains_check(name: str, label: str, items: Iterable[str], expected: str) -> Check:
+    """``label`` (a list) passes when it holds ``expected``; the detail lists it either way."""
+    listed = list(items)
+    return Check(
+        name, expected in listed, f"{label} {', '.join(listed) or 'none'}, expected {expected}"
+    )
 
 
 # --- reporting and waiting ----------------------------------------------------------------------
@@ -159,7 +177,57 @@ class Deadline:
         return seconds
 
 
+def status_problem(status: str, description: Mapping[str, Any]) -> str:
+    """``status`` with the description's ``FailureReason``, if any."""
+    reason = description.get("FailureReason")
+    return status + (f": {reason}" if reason else "")
+
+
+def wait_for_status(
+    describe: Callable[[], Mapping[str, Any]],
+    what: str,
+    *,
+    transitional: Collection[str],
+    deadline: Deadline,
+    poll_seconds: float,
+    log: Log,
+    status_key: str = "Status",
+    ready: str = "InService",
+    settle: Callable[[str, Mapping[str, Any]], str | None] | None = None,
+) -> tuple[dict[str, Any], str | None]:
+    """Calls ``describe`` until its ``status_key`` is ``ready``; (description, problem or None).
+
+    A ``transitional`` status is waited for, up to ``deadline``. Any other status is the
+    problem :func:`status_problem`, unless ``settle(status, description)`` says otherwise:
+    it may act (start a stopped resource) and return None to keep waiting, or return the
+    problem to report.
+    """
+    while True:
+        description = dict(describe())
+        status = description.get(status_key, "unknown")
+        if status == ready:
+            return description, None
+        if status not in transitional:
+            problem = (settle or status_problem)(status, description)
+            if problem is not None:
+                return description, problem
+        if deadline.expired:
+            return description, (
+                f"still {status} after {deadline.timeout_seconds:g} s (--timeout-seconds)"
+            )
+        waited_seconds = deadline.wait(poll_seconds)
+        log(f"{what} is {status}; waited {waited_seconds:.0f} s")
+
+
 # --- command line ------------------------------------------------------------------------------
+
+
+def dry_run_intro(args: argparse.Namespace) -> str:
+    """The first line of a dry run that reads the stack's outputs: the stack and the region."""
+    return (
+        f"dry run: would read the outputs of stack {args.stack_name!r}"
+        f" (region {args.region or 'from environment'})"
+    )
 
 
 def non_negative_float(text: str) -> float:
@@ -167,6 +235,21 @@ def non_negative_float(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError("must be >= 0")
     return value
+
+
+def whole_number(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number of at least ``minimum`` (and at most ``maximum``)."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if maximum is not None and not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"must be from {minimum} to {maximum}")
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}")
+        return value
+
+    parse.__name__ = "int"  # argparse names the type in "invalid int value: 'x'"
+    return parse
 
 
 def run_guarded(body: Callable[[], int]) -> int:

@@ -1,6 +1,8 @@
-"""Smoke-check helpers of the real-time endpoint stacks (``ml_refarch/stacks/_endpoint_common.py``).
+"""Smoke-check helpers for SageMaker endpoints: waiting until one is in service, invoking it
+with CSV rows, and judging the scores of the real-time endpoint stacks
+(``ml_refarch/stacks/_endpoint_common.py``).
 
-The stacks publish ``VariantModels`` (``AllTraffic=churn-v1`` or
+Those stacks publish ``VariantModels`` (``AllTraffic=churn-v1`` or
 ``churn-v1=churn-v1,churn-v2=churn-v2``): which committed model each production variant
 serves. The smoke checks send the committed sample rows (``model_artifacts.sample_csv()``)
 with ``ContentType: text/csv`` and compare the scores with the ones the manifest records
@@ -62,9 +64,14 @@ def expected_scores(
 
 
 def invoke_request(
-    endpoint_name: str, body: str, target_variant: str | None = None
+    endpoint_name: str,
+    body: str,
+    target_variant: str | None = None,
+    *,
+    target_model: str | None = None,
 ) -> dict[str, Any]:
-    """The InvokeEndpoint parameters for one request of the sample rows."""
+    """The InvokeEndpoint parameters for one request of the sample rows, sent to
+    ``target_variant`` or (on a multi-model endpoint) ``target_model`` when given."""
     request: dict[str, Any] = {
         "EndpointName": endpoint_name,
         "ContentType": CONTENT_TYPE,
@@ -73,7 +80,43 @@ def invoke_request(
     }
     if target_variant is not None:
         request["TargetVariant"] = target_variant
+    if target_model is not None:
+        request["TargetModel"] = target_model
     return request
+
+
+def invoke_csv(
+    runtime: Any,
+    endpoint_name: str,
+    body: str,
+    *,
+    target_variant: str | None = None,
+    target_model: str | None = None,
+) -> tuple[str, str]:
+    """One InvokeEndpoint with the CSV ``body`` (see :func:`invoke_request`): the variant
+    that answered (``InvokedProductionVariant``, "" when not named) and the answer's text."""
+    request = invoke_request(endpoint_name, body, target_variant, target_model=target_model)
+    response = runtime.invoke_endpoint(**request)
+    return response.get("InvokedProductionVariant", ""), response["Body"].read().decode("utf-8")
+
+
+#: How much of an answer that is not scores a check's detail quotes (an error page can be long).
+QUOTED_ANSWER_CHARACTERS = 300
+
+
+def scores_check(name: str, expected: Sequence[float], text: str, *, model: str = "") -> Check:
+    """Whether an answer's ``text`` carries the ``expected`` scores (of ``model``, named in the
+    detail when given)."""
+    try:
+        received = parse_scores(text)
+    except ValueError as error:
+        return Check(name, False, str(error)[:QUOTED_ANSWER_CHARACTERS])
+    of_model = f" ({model})" if model else ""
+    return Check(
+        name,
+        scores_match(list(expected), received),
+        f"expected {list(expected)}{of_model}, received {received}",
+    )
 
 
 @dataclass(frozen=True)
@@ -94,9 +137,7 @@ def invoke_once(
     target_variant: str | None = None,
 ) -> Answer:
     """Invoke with the sample rows and judge the answer against its variant's model."""
-    response = runtime.invoke_endpoint(**invoke_request(endpoint_name, body, target_variant))
-    variant = response.get("InvokedProductionVariant", "")
-    text = response["Body"].read().decode("utf-8")
+    variant, text = invoke_csv(runtime, endpoint_name, body, target_variant=target_variant)
     try:
         received = parse_scores(text)
     except ValueError as error:
@@ -247,7 +288,9 @@ def answers_check(answers: Sequence[Answer]) -> Check:
     )
 
 
-#: Endpoint states that end on their own; anything else is final.
+#: Endpoint states that end on their own; anything else is final. The states are DescribeEndpoint's
+#: EndpointStatus values:
+#: https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeEndpoint.html
 TRANSITIONAL_STATUSES = ("Creating", "Updating", "SystemUpdating", "RollingBack")
 
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import botocore.exceptions
 
-from ml_refarch.smoke.core import Check, SetupError, aws_error_message, require
+from ml_refarch.smoke.core import Check, Log, SetupError, aws_error_message, require, split_ids
+from ml_refarch.smoke.outputs import NotebookOutputs
 
 ALLOWED = "allowed"
 EXPLICIT_DENY = "explicitDeny"
@@ -272,3 +273,39 @@ def guardrail_checks(
         detail = f"{decision} (expected {request.expected})" + (f"; {notes}" if notes else "")
         checks.append(Check(request.name, decision == request.expected, detail))
     return checks
+
+
+# --- the notebook patterns' use -----------------------------------------------------------------
+
+
+def role_guardrail_checks(
+    iam_client: Any,
+    outputs: Mapping[str, str],
+    log: Log,
+    *,
+    endpoint_ids: Sequence[str] | None = None,
+) -> list[Check]:
+    """:func:`guardrail_checks` of a notebook stack: its data-scientist role, subnets and key,
+    read from the outputs every notebook pattern declares (:class:`NotebookOutputs`)."""
+    role_arn = outputs[NotebookOutputs.DATA_SCIENTIST_ROLE_ARN]
+    log(f"simulating guardrail requests as {role_arn}")
+    return guardrail_checks(
+        iam_client,
+        role_arn,
+        subnet_ids=split_ids(outputs[NotebookOutputs.SUBNET_IDS]),
+        key_arn=outputs[NotebookOutputs.KEY_ARN],
+        endpoint_ids=endpoint_ids,
+    )
+
+
+def plan_lines(*, endpoint_ids: Sequence[str] | None = None) -> list[str]:
+    """What a dry run says :func:`role_guardrail_checks` would simulate, with placeholders
+    for the outputs."""
+    lines = ["would simulate as <DataScientistRoleArn> (iam:SimulatePrincipalPolicy):"]
+    requests = guardrail_requests(
+        subnet_ids=["<SubnetIds>"], key_arn="<KeyArn>", endpoint_ids=endpoint_ids
+    )
+    for request in requests:
+        lines.append(f"  {request.name}")
+        lines.append(f"      context: {format_context(request.context)}")
+    return lines

@@ -17,7 +17,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import boto3
@@ -29,6 +29,7 @@ from ml_refarch.smoke.core import (
     Deadline,
     Log,
     SetupError,
+    make_clients,
     make_log,
     non_negative_float,
     report,
@@ -84,23 +85,25 @@ def _arguments_valid(_: argparse.Namespace) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SmokeTest:
     """A pattern's smoke checks (``SMOKE`` in ``ml_refarch/stacks/<pattern>/smoke.py``).
 
     ``plan(args)`` says what a run would do (``--dry-run``; no AWS) and may raise SetupError
     for bad arguments. ``run(run)`` makes the checks and returns them (the runner reports
     them) or an exit code. ``check_arguments(args)`` returns a usage error or None.
-    ``timeout_seconds`` (when set) adds ``--timeout-seconds`` and ``--poll-seconds``.
+    ``timeout_seconds`` (when set) adds ``--timeout-seconds`` and ``--poll-seconds`` (every
+    ``poll_seconds`` by default). ``description`` (one line, for ``smoke --help`` and the
+    pattern list) defaults to the first paragraph of the smoke module's docstring.
     ``required_outputs`` may depend on the arguments (a function of them), for a test with
     modes that read different outputs.
     """
 
-    description: str
     required_outputs: tuple[str, ...] | Callable[[argparse.Namespace], tuple[str, ...]]
     clients: tuple[str, ...]
     plan: Callable[[argparse.Namespace], str]
     run: Callable[[Run], int | Sequence[Check]]
+    description: str = ""
     add_arguments: Callable[[argparse.ArgumentParser], None] = _no_arguments
     check_arguments: Callable[[argparse.Namespace], str | None] = _arguments_valid
     timeout_seconds: float | None = None
@@ -112,10 +115,19 @@ class SmokeTest:
         return required(args) if callable(required) else required
 
 
+def smoke_test(pattern: catalog.Pattern) -> SmokeTest:
+    """The pattern's ``SMOKE``, its description taken from its module's docstring if unset."""
+    module = pattern.module(MODULE)
+    test = getattr(module, ATTRIBUTE)
+    if test.description:
+        return test
+    return replace(test, description=(module.__doc__ or "").strip().split("\n\n")[0])
+
+
 def smoke_tests() -> dict[str, SmokeTest]:
     """{pattern id: its SmokeTest}, in catalog order, for every unit with smoke checks."""
     return {
-        pattern.id: getattr(pattern.module(MODULE), ATTRIBUTE)
+        pattern.id: smoke_test(pattern)
         for pattern in catalog.discover()
         if pattern.has_module(MODULE)
     }
@@ -172,12 +184,8 @@ def default_session(region: str | None) -> Any:
 def connect(test: SmokeTest, args: argparse.Namespace, session: Any) -> Run:
     """The session's clients, the stack's outputs (each required one present)."""
     session = session if session is not None else default_session(args.region)
-    try:
-        clients = {name: session.client(name) for name in ("cloudformation", *test.clients)}
-    except botocore.exceptions.BotoCoreError as error:
-        raise SetupError(
-            f"cannot create AWS clients for stack {args.stack_name!r}: {error}"
-        ) from None
+    names = ("cloudformation", *test.clients)
+    clients = dict(zip(names, make_clients(lambda: session, args.stack_name, *names), strict=True))
     outputs = stack_outputs(clients["cloudformation"], args.stack_name)
     require(outputs, *test.outputs_for(args))
     return Run(args=args, outputs=outputs, session=session, clients=clients)
@@ -192,7 +200,7 @@ def run_pattern(
     **hooks: Any,
 ) -> int:
     """Runs one pattern's smoke test; ``session``, ``sleep`` and ``hooks`` are for tests."""
-    test = getattr(pattern.module(MODULE), ATTRIBUTE)
+    test = smoke_test(pattern)
     parser = parser_for(pattern, test)
     args = parser.parse_args(list(argv))
     problem = test.check_arguments(args)

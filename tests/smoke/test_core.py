@@ -4,6 +4,7 @@ guardrail simulation, without real AWS.
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import pytest
@@ -47,6 +48,70 @@ def test_require_names_every_missing_key() -> None:
     smoke.require({"A": "1", "B": "2"}, "A", "B")
     with pytest.raises(smoke.SetupError, match=r"missing or empty: B, C$"):
         smoke.require({"A": "1", "B": ""}, "A", "B", "C")
+
+
+def test_equals_and_contains_checks_name_what_was_expected() -> None:
+    assert smoke.equals_check("role", "RoleArn", "a", "a") == smoke.Check("role", True, "RoleArn a")
+    assert smoke.equals_check("role", "RoleArn", None, "a") == smoke.Check(
+        "role", False, "RoleArn None, expected a"
+    )
+    assert smoke.contains_check("sg", "SecurityGroups", ["sg-1", "sg-2"], "sg-2").passed
+    assert smoke.contains_check("sg", "SecurityGroups", [], "sg-2") == smoke.Check(
+        "sg", False, "SecurityGroups none, expected sg-2"
+    )
+
+
+def describing(*statuses: str, **extra: str):
+    """A describe call that answers ``statuses`` in turn (the last one repeats)."""
+    answers = list(statuses)
+
+    def describe() -> dict[str, str]:
+        status = answers.pop(0) if len(answers) > 1 else answers[0]
+        return {"Status": status, **extra}
+
+    return describe
+
+
+def wait(describe, seconds: float = 100.0, **options: Any):
+    logged: list[str] = []
+    deadline = smoke.Deadline(seconds, sleep=lambda _: None)
+    result = smoke.wait_for_status(
+        describe,
+        "domain d-1",
+        transitional=("Pending",),
+        deadline=deadline,
+        poll_seconds=10,
+        log=logged.append,
+        **options,
+    )
+    return result, logged
+
+
+def test_wait_for_status_waits_through_transitional_statuses() -> None:
+    (description, problem), logged = wait(describing("Pending", "Pending", "InService"))
+    assert (description["Status"], problem) == ("InService", None)
+    assert logged == ["domain d-1 is Pending; waited 10 s"] * 2
+
+
+def test_wait_for_status_reports_a_final_status_with_its_reason_or_the_timeout() -> None:
+    (_, problem), _ = wait(describing("Pending", "Failed", FailureReason="no subnet"))
+    assert problem == "Failed: no subnet"
+    (_, problem), logged = wait(describing("Pending"), seconds=25)
+    assert problem == "still Pending after 25 s (--timeout-seconds)"
+    assert len(logged) == 3
+
+
+def test_wait_for_status_lets_settle_act_on_a_status_and_keep_waiting() -> None:
+    seen: list[str] = []
+
+    def settle(status: str, description: Any) -> str | None:
+        seen.append(status)
+        return None if len(seen) == 1 else f"{status} again"
+
+    (_, problem), _ = wait(describing("Stopped", "Pending", "InService"), settle=settle)
+    assert (problem, seen) == (None, ["Stopped"])
+    (_, problem), _ = wait(describing("Stopped", "Stopped"), settle=settle)
+    assert problem == "Stopped again"
 
 
 class FakeCloudFormation:
@@ -204,3 +269,17 @@ def test_guardrail_checks_reject_malformed_arns() -> None:
         guardrails.guardrail_checks(GuardrailIam(), "role/x", subnet_ids=SUBNETS, key_arn=KEY_ARN)
     with pytest.raises(smoke.SetupError, match="not a regional KMS key ARN"):
         guardrails.guardrail_checks(GuardrailIam(), ROLE_ARN, subnet_ids=SUBNETS, key_arn=KEY_ID)
+
+
+def test_whole_number_arguments_name_their_bounds(capsys) -> None:
+    at_least_one, one_to_hundred = smoke.whole_number(1), smoke.whole_number(1, 100)
+    assert at_least_one("7") == 7 and one_to_hundred("100") == 100
+    with pytest.raises(argparse.ArgumentTypeError, match=r"^must be at least 1$"):
+        at_least_one("0")
+    with pytest.raises(argparse.ArgumentTypeError, match=r"^must be from 1 to 100$"):
+        one_to_hundred("101")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=one_to_hundred)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--calls", "x"])
+    assert "argument --calls: invalid int value: 'x'" in capsys.readouterr().err

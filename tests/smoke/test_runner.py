@@ -3,10 +3,12 @@ the output names each unit declares (checked against the committed template snap
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
 
+import botocore.exceptions
 import pytest
 
 from ml_refarch import catalog
@@ -166,3 +168,33 @@ def test_readme_and_pattern_pages_show_the_smoke_command():
         page = (root / pattern.docs_page).read_text()
         assert f"python -m ml_refarch smoke {pattern.id}" in page, pattern.docs_page
         assert "scripts/smoke_" not in page, pattern.docs_page
+
+
+def test_a_description_defaults_to_the_first_paragraph_of_the_smoke_module_docstring():
+    for pattern_id, test in runner.smoke_tests().items():
+        module = catalog.by_id(pattern_id).module(runner.MODULE)
+        assert test.description == module.__doc__.split("\n\n")[0], pattern_id
+        assert "\n" not in test.description and test.description.endswith("."), pattern_id
+
+
+def test_a_declared_description_is_kept(monkeypatch: pytest.MonkeyPatch):
+    pattern = catalog.by_id(PATTERN_IDS[0])
+    module = pattern.module(runner.MODULE)
+    declared = dataclasses.replace(module.SMOKE, description="Checks something else.")
+    monkeypatch.setattr(module, runner.ATTRIBUTE, declared)
+    assert runner.smoke_test(pattern).description == "Checks something else."
+    parser = runner.parser_for(pattern, runner.smoke_test(pattern))
+    assert parser.description == "Checks something else."
+
+
+def test_a_client_that_cannot_be_made_is_a_setup_error(capsys):
+    class NoClients:
+        def client(self, name):
+            raise botocore.exceptions.UnknownServiceError(
+                service_name=name, known_service_names="s3"
+            )
+
+    assert runner.main(["public-endpoint"], session=NoClients()) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot create AWS clients for stack 'MlRefArch-PublicEndpoint': ")
+    assert err.count("\n") == 1

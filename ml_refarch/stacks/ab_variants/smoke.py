@@ -210,7 +210,6 @@ def run(run: Run) -> list[smoke.Check]:
 
 
 SMOKE = SmokeTest(
-    description=__doc__.split("\n\n")[0],
     required_outputs=(Outputs.ENDPOINT_NAME, Outputs.VARIANT_MODELS),
     clients=("sagemaker", "sagemaker-runtime", "cloudwatch"),
     plan=plan,

@@ -164,7 +164,6 @@ def run(run: Run) -> list[smoke.Check]:
 
 
 SMOKE = SmokeTest(
-    description=__doc__.split("\n\n")[0],
     required_outputs=(
         Outputs.FILE_SYSTEM_ID,
         Outputs.BUCKET_NAME,

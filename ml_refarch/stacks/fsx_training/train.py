@@ -54,6 +54,7 @@ from ml_refarch.smoke.core import (
     run_guarded,
     split_ids,
     stack_outputs,
+    whole_number,
 )
 from ml_refarch.stacks.fsx_training import PATTERN
 from ml_refarch.training import (
@@ -112,13 +113,6 @@ def default_session(region: str | None) -> boto3.session.Session:
 # --- arguments ----------------------------------------------------------------------------------
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
 def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -152,7 +146,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-spot", action="store_true", help="on-demand instead of managed spot training"
     )
-    parser.add_argument("--epochs", type=_positive_int, default=10)
+    parser.add_argument("--epochs", type=whole_number(1), default=10)
     parser.add_argument(
         "--learning-rate",
         type=_positive_float,

@@ -28,6 +28,7 @@ import botocore.exceptions
 
 from ml_refarch.model_artifacts import scores_match
 from ml_refarch.smoke import core as smoke
+from ml_refarch.smoke import endpoint as endpoint_smoke
 from ml_refarch.smoke.runner import Run, SmokeTest
 from ml_refarch.stacks.inference_pipeline.artifacts import load_pipeline_manifest
 from ml_refarch.stacks.inference_pipeline.outputs import Outputs
@@ -136,10 +137,7 @@ def output_key(output_uri: str, bucket: str, input_key: str) -> str:
 def realtime_checks(runtime: Any, endpoint: str, manifest: Mapping[str, Any]) -> list[smoke.Check]:
     samples = manifest["samples"]
     body = "".join(f"{row}\n" for row in samples["rows"])
-    response = runtime.invoke_endpoint(
-        EndpointName=endpoint, ContentType="text/csv", Accept="text/csv", Body=body.encode()
-    )
-    answer = response["Body"].read().decode()
+    _, answer = endpoint_smoke.invoke_csv(runtime, endpoint, body)
     checks = [
         labelled_check(
             "endpoint labels the sample records", samples["predicted"], samples["scores"], answer
@@ -225,12 +223,10 @@ def run(run: Run) -> list[smoke.Check]:
 
 
 SMOKE = SmokeTest(
-    description=__doc__.split("\n\n")[0],
     required_outputs=(Outputs.ENDPOINT_NAME, Outputs.BUCKET_NAME, Outputs.STATE_MACHINE_ARN),
     clients=("sagemaker-runtime", "s3", "stepfunctions"),
     plan=plan,
     run=run,
     add_arguments=add_arguments,
     timeout_seconds=3600.0,
-    poll_seconds=30.0,
 )

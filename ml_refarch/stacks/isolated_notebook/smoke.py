@@ -82,27 +82,29 @@ def wait_for_in_service(
     already started once (its start failed), a Failed one, or a timeout is a problem.
     """
     started = False
-    while True:
-        description = sagemaker.describe_notebook_instance(NotebookInstanceName=notebook_name)
-        status = description.get("NotebookInstanceStatus", "unknown")
-        if status == "InService":
-            return description, None
+
+    def settle(status: str, description: Mapping[str, Any]) -> str | None:
+        nonlocal started
         if status == "Stopped" and start and not started:
             log(f"notebook {notebook_name} is Stopped; starting it")
             sagemaker.start_notebook_instance(NotebookInstanceName=notebook_name)
             started = True
-        elif status == "Stopped":
+            return None
+        if status == "Stopped":
             hint = "it stopped again after the start" if started else "rerun with --start"
-            return description, f"Stopped ({hint})"
-        elif status not in TRANSITIONAL_STATUSES:
-            reason = description.get("FailureReason")
-            return description, status + (f": {reason}" if reason else "")
-        if deadline.expired:
-            return description, (
-                f"still {status} after {deadline.timeout_seconds:g} s (--timeout-seconds)"
-            )
-        waited_seconds = deadline.wait(poll_seconds)
-        log(f"notebook {notebook_name} is {status}; waited {waited_seconds:.0f} s")
+            return f"Stopped ({hint})"
+        return smoke.status_problem(status, description)
+
+    return smoke.wait_for_status(
+        lambda: sagemaker.describe_notebook_instance(NotebookInstanceName=notebook_name),
+        f"notebook {notebook_name}",
+        transitional=TRANSITIONAL_STATUSES,
+        status_key="NotebookInstanceStatus",
+        deadline=deadline,
+        poll_seconds=poll_seconds,
+        log=log,
+        settle=settle,
+    )
 
 
 def notebook_checks(
@@ -117,9 +119,7 @@ def notebook_checks(
     status = description.get("NotebookInstanceStatus", "unknown")
 
     def equals(name: str, key: str, expected: str | None) -> smoke.Check:
-        actual = description.get(key)
-        detail = f"{key} {actual}" if actual == expected else f"{key} {actual}, expected {expected}"
-        return smoke.Check(name, actual == expected, detail)
+        return smoke.equals_check(name, key, description.get(key), expected)
 
     key_note = ""
     if kms_key_id:
@@ -145,11 +145,8 @@ def notebook_checks(
             description.get("SubnetId") in subnet_ids,
             f"SubnetId {description.get('SubnetId')}, stack subnets {', '.join(subnet_ids)}",
         ),
-        smoke.Check(
-            "security group",
-            outputs[Outputs.SECURITY_GROUP_ID] in security_groups,
-            f"SecurityGroups {', '.join(security_groups) or 'none'}, "
-            f"expected {outputs[Outputs.SECURITY_GROUP_ID]}",
+        smoke.contains_check(
+            "security group", "SecurityGroups", security_groups, outputs[Outputs.SECURITY_GROUP_ID]
         ),
         smoke.Check(
             "IMDSv2",
@@ -225,19 +222,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def plan(args: argparse.Namespace) -> str:
     waiting = "start it if Stopped, " if args.start else ""
     lines = [
-        f"dry run: would read the outputs of stack {args.stack_name!r}"
-        f" (region {args.region or 'from environment'})",
+        smoke.dry_run_intro(args),
         f"would describe notebook <NotebookName> ({waiting}wait while Pending up to "
         f"{args.timeout_seconds:g} s, polling every {args.poll_seconds:g} s) and check:",
     ]
     lines += [f"  {name}: {description}" for name, description in NOTEBOOK_CHECKS]
-    lines.append("would simulate as <DataScientistRoleArn> (iam:SimulatePrincipalPolicy):")
-    requests = guardrails.guardrail_requests(
-        subnet_ids=["<SubnetIds>"], key_arn="<KeyArn>", endpoint_ids=["<NotebookEndpointId>"]
-    )
-    for request in requests:
-        lines.append(f"  {request.name}")
-        lines.append(f"      context: {guardrails.format_context(request.context)}")
+    lines += guardrails.plan_lines(endpoint_ids=["<NotebookEndpointId>"])
     return "\n".join(lines)
 
 
@@ -269,19 +259,13 @@ def run(run: Run) -> list[smoke.Check]:
     log(f"reading lifecycle output from {LOG_GROUP}")
     checks.append(lifecycle_log_check(logs, notebook_name))
 
-    log(f"simulating guardrail requests as {outputs[Outputs.DATA_SCIENTIST_ROLE_ARN]}")
-    checks += guardrails.guardrail_checks(
-        iam,
-        outputs[Outputs.DATA_SCIENTIST_ROLE_ARN],
-        subnet_ids=smoke.split_ids(outputs[Outputs.SUBNET_IDS]),
-        key_arn=outputs[Outputs.KEY_ARN],
-        endpoint_ids=[outputs[Outputs.NOTEBOOK_ENDPOINT_ID]],
+    checks += guardrails.role_guardrail_checks(
+        iam, outputs, log, endpoint_ids=[outputs[Outputs.NOTEBOOK_ENDPOINT_ID]]
     )
     return checks
 
 
 SMOKE = SmokeTest(
-    description=__doc__.split("\n\n")[0],
     required_outputs=(
         Outputs.NOTEBOOK_NAME,
         Outputs.LIFECYCLE_CONFIG_NAME,

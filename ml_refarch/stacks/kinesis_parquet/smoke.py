@@ -34,7 +34,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ml_refarch.smoke.core import Log, SetupError, SmokeFailure, require
+from ml_refarch.smoke.core import (
+    Log,
+    SetupError,
+    SmokeFailure,
+    dry_run_intro,
+    require,
+    whole_number,
+)
 from ml_refarch.smoke.runner import Run, SmokeTest
 from ml_refarch.stacks.kinesis_parquet.outputs import Outputs
 from ml_refarch.stacks.kinesis_parquet.records import (
@@ -314,15 +321,8 @@ def evaluate(
 # --- command line -----------------------------------------------------------------------------
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be >= 1")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--records", type=_positive_int, default=50, help="records to put")
+    parser.add_argument("--records", type=whole_number(1), default=50, help="records to put")
     parser.add_argument("--seed", type=int, help="makes the run id and values deterministic")
     parser.add_argument("--columns-json", help="column list for --dry-run (default: clickstream)")
     parser.add_argument("--input-format", choices=INPUT_FORMATS, help="format for --dry-run")
@@ -345,8 +345,7 @@ def plan(args: argparse.Namespace) -> str:
     run_id = make_run_id(rng)
     marker = choose_marker_column(columns)
     lines = [
-        f"dry run: would read the outputs of stack {args.stack_name!r}"
-        f" (region {args.region or 'from environment'})",
+        dry_run_intro(args),
         f"columns: {', '.join(f'{c.name} {c.type}' for c in columns)}",
         f"run id {run_id} in column {marker.name}; {args.records} records as {input_format}:",
     ]
@@ -447,7 +446,6 @@ def run(run: Run) -> int:
 
 
 SMOKE = SmokeTest(
-    description=__doc__.split("\n\n")[0],
     required_outputs=REQUIRED_OUTPUTS,
     clients=("kinesis", "s3"),
     plan=plan,

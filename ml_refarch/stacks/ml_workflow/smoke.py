@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ml_refarch.smoke import core as smoke
+from ml_refarch.smoke import endpoint as endpoint_smoke
 from ml_refarch.smoke.runner import Run, SmokeTest
 from ml_refarch.stacks.ml_workflow.outputs import Outputs
 
@@ -44,14 +45,9 @@ def follow_execution(sfn: Any, execution_arn: str, deadline: smoke.Deadline, pol
 def endpoint_checks(
     sagemaker: Any, runtime: Any, name: str, deadline: smoke.Deadline, poll_seconds, log
 ) -> list[smoke.Check]:
-    while True:
-        status = sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"]
-        if status not in ("Creating", "Updating", "SystemUpdating") or deadline.expired:
-            break
-        log(f"endpoint {name} is {status}")
-        deadline.wait(poll_seconds)
-    checks = [smoke.Check("endpoint in service", status == "InService", f"{name} is {status}")]
-    if status == "InService":
+    in_service, _ = endpoint_smoke.wait_in_service(sagemaker, name, deadline, poll_seconds, log)
+    checks = [in_service]
+    if in_service.passed:
         response = runtime.invoke_endpoint(
             EndpointName=name, ContentType="text/csv", Body=SAMPLE_ROW.encode()
         )
@@ -136,7 +132,6 @@ def run(run: Run) -> int | list[smoke.Check]:
 
 
 SMOKE = SmokeTest(
-    description=__doc__.split("\n\n")[0],
     required_outputs=(
         Outputs.STATE_MACHINE_ARN,
         Outputs.ENDPOINT_NAME,
@@ -148,5 +143,4 @@ SMOKE = SmokeTest(
     run=run,
     add_arguments=add_arguments,
     timeout_seconds=7200.0,
-    poll_seconds=30.0,
 )

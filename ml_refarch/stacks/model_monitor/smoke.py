@@ -29,6 +29,7 @@ from typing import Any
 
 from ml_refarch import model_artifacts
 from ml_refarch.smoke import core as smoke
+from ml_refarch.smoke import endpoint as endpoint_smoke
 from ml_refarch.smoke.runner import Run, SmokeTest
 from ml_refarch.stacks.model_monitor.outputs import Outputs
 
@@ -61,23 +62,10 @@ def invoke_check(runtime: Any, endpoint_name: str) -> tuple[smoke.Check, str]:
     """Send the sample rows; (the check of the scores, the response body)."""
     manifest = model_artifacts.load_manifest()
     body = model_artifacts.sample_csv(manifest)
-    response = runtime.invoke_endpoint(
-        EndpointName=endpoint_name, ContentType="text/csv", Accept="text/csv", Body=body.encode()
-    )
-    answer = response["Body"].read().decode()
+    _, answer = endpoint_smoke.invoke_csv(runtime, endpoint_name, body)
     expected = manifest["samples"]["scores"][MODEL_NAME]
-    try:
-        received = model_artifacts.parse_scores(answer)
-    except ValueError as error:
-        return smoke.Check("endpoint scores the sample rows", False, str(error)), answer
-    return (
-        smoke.Check(
-            "endpoint scores the sample rows",
-            model_artifacts.scores_match(expected, received),
-            f"expected {expected} ({MODEL_NAME}), received {received}",
-        ),
-        answer,
-    )
+    name = "endpoint scores the sample rows"
+    return endpoint_smoke.scores_check(name, expected, answer, model=MODEL_NAME), answer
 
 
 # --- 2. captures -------------------------------------------------------------------------------
@@ -275,7 +263,6 @@ def run(run: Run) -> list[smoke.Check]:
 
 
 SMOKE = SmokeTest(
-    description=__doc__.split("\n\n")[0],
     required_outputs=(
         Outputs.ENDPOINT_NAME,
         Outputs.VARIANT_NAME,
@@ -288,5 +275,4 @@ SMOKE = SmokeTest(
     plan=plan,
     run=run,
     timeout_seconds=600.0,
-    poll_seconds=30.0,
 )

@@ -38,11 +38,9 @@ from ml_refarch.model_artifacts import (
     scores_match,
 )
 from ml_refarch.smoke import core as smoke
+from ml_refarch.smoke import endpoint as endpoint_smoke
 from ml_refarch.smoke.runner import Run, SmokeTest
 from ml_refarch.stacks.multi_model_endpoint.outputs import Outputs
-
-CONTENT_TYPE = "text/csv"
-PENDING_STATUSES = ("Creating", "Updating", "SystemUpdating")
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -95,18 +93,6 @@ def artifact_checks(
     return checks
 
 
-def wait_in_service(
-    sagemaker: Any, name: str, deadline: smoke.Deadline, poll_seconds: float, log
-) -> smoke.Check:
-    while True:
-        status = sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"]
-        if status not in PENDING_STATUSES or deadline.expired:
-            break
-        log(f"endpoint {name} is {status}")
-        deadline.wait(poll_seconds)
-    return smoke.Check("endpoint in service", status == "InService", f"{name} is {status}")
-
-
 def invoke_target(
     runtime: Any,
     endpoint_name: str,
@@ -116,14 +102,7 @@ def invoke_target(
 ) -> tuple[list[float] | None, float, str]:
     """One InvokeEndpoint of ``target``: (scores or None, seconds taken, raw answer)."""
     started = clock()
-    response = runtime.invoke_endpoint(
-        EndpointName=endpoint_name,
-        TargetModel=target,
-        ContentType=CONTENT_TYPE,
-        Accept=CONTENT_TYPE,
-        Body=body.encode("utf-8"),
-    )
-    text = response["Body"].read().decode("utf-8")
+    _, text = endpoint_smoke.invoke_csv(runtime, endpoint_name, body, target_model=target)
     seconds = clock() - started
     try:
         return parse_scores(text), seconds, text
@@ -230,7 +209,7 @@ def run(run: Run) -> list[smoke.Check]:
         s3, bucket, prefix, [*committed, *args.target], upload=args.upload, log=log
     )
     deadline = run.deadline()
-    in_service = wait_in_service(
+    in_service, _ = endpoint_smoke.wait_in_service(
         sagemaker, outputs[Outputs.ENDPOINT_NAME], deadline, args.poll_seconds, log
     )
     checks.append(in_service)
@@ -249,7 +228,6 @@ def run(run: Run) -> list[smoke.Check]:
 
 
 SMOKE = SmokeTest(
-    description=__doc__.split("\n\n")[0],
     required_outputs=(
         Outputs.ENDPOINT_NAME,
         Outputs.MODELS_BUCKET_NAME,
@@ -261,5 +239,4 @@ SMOKE = SmokeTest(
     run=run,
     add_arguments=add_arguments,
     timeout_seconds=1800.0,
-    poll_seconds=30.0,
 )

@@ -34,18 +34,14 @@ from typing import Any
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
-from ml_refarch.model_artifacts import (
-    DEFAULT_MODEL,
-    load_manifest,
-    parse_scores,
-    sample_csv,
-    scores_match,
-)
+from ml_refarch.model_artifacts import DEFAULT_MODEL, load_manifest, sample_csv
 from ml_refarch.smoke import core as smoke
+from ml_refarch.smoke import endpoint as endpoint_smoke
 from ml_refarch.smoke.runner import Run, SmokeTest
 from ml_refarch.stacks.public_endpoint.outputs import Outputs
 
 AUTH_MODES = ("iam", "api-key")
+QUOTED = endpoint_smoke.QUOTED_ANSWER_CHARACTERS
 SERVICE = "execute-api"
 _API_HOST = re.compile(r"^https://[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?/")
 
@@ -127,13 +123,8 @@ class Caller:
 def score_check(response: Response, expected: Sequence[float]) -> smoke.Check:
     name = f"signed rows get {DEFAULT_MODEL}'s scores"
     if response.status != 200:
-        return smoke.Check(name, False, f"HTTP {response.status}: {response.body[:300]}")
-    try:
-        received = parse_scores(response.body)
-    except ValueError as error:
-        return smoke.Check(name, False, str(error)[:300])
-    matched = scores_match(list(expected), received)
-    return smoke.Check(name, matched, f"expected {list(expected)}, received {received}")
+        return smoke.Check(name, False, f"HTTP {response.status}: {response.body[:QUOTED]}")
+    return endpoint_smoke.scores_check(name, expected, response.body)
 
 
 def status_check(name: str, response: Response, expected_status: int) -> smoke.Check:
@@ -207,7 +198,6 @@ def run(run: Run) -> list[smoke.Check]:
 
 
 SMOKE = SmokeTest(
-    description=__doc__.split("\n\n")[0],
     required_outputs=(Outputs.PREDICT_URL, Outputs.AUTH_MODE),
     clients=("apigateway",),
     plan=plan,

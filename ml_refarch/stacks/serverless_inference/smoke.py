@@ -23,18 +23,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ml_refarch.model_artifacts import (
-    load_manifest,
-    parse_scores,
-    sample_csv,
-    scores_match,
-)
+from ml_refarch.model_artifacts import load_manifest, parse_scores, sample_csv, scores_match
 from ml_refarch.smoke import core as smoke
+from ml_refarch.smoke import endpoint as endpoint_smoke
 from ml_refarch.smoke.runner import Run, SmokeTest
 from ml_refarch.stacks.serverless_inference.outputs import Outputs
-
-CONTENT_TYPE = "text/csv"
-PENDING_STATUSES = ("Creating", "Updating", "SystemUpdating")
 
 
 @dataclass(frozen=True)
@@ -54,18 +47,6 @@ def expected_scores(model: str, manifest: Mapping[str, Any]) -> list[float]:
             f"(it has {', '.join(sorted(scores))})"
         )
     return list(scores[model])
-
-
-def describe_when_ready(
-    sagemaker: Any, name: str, deadline: smoke.Deadline, poll_seconds: float, log
-) -> dict[str, Any]:
-    while True:
-        description = sagemaker.describe_endpoint(EndpointName=name)
-        status = description["EndpointStatus"]
-        if status not in PENDING_STATUSES or deadline.expired:
-            return description
-        log(f"endpoint {name} is {status}")
-        deadline.wait(poll_seconds)
 
 
 def serverless_check(description: Mapping[str, Any]) -> smoke.Check:
@@ -105,13 +86,7 @@ def invoke_calls(
     results = []
     for _ in range(calls):
         started = clock()
-        response = runtime.invoke_endpoint(
-            EndpointName=endpoint_name,
-            ContentType=CONTENT_TYPE,
-            Accept=CONTENT_TYPE,
-            Body=body.encode("utf-8"),
-        )
-        text = response["Body"].read().decode("utf-8")
+        _, text = endpoint_smoke.invoke_csv(runtime, endpoint_name, body)
         seconds = clock() - started
         try:
             received = parse_scores(text)
@@ -145,16 +120,12 @@ def calls_check(calls: Sequence[Call]) -> smoke.Check:
     )
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError("must be from 1 to 100")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--calls", type=positive_int, default=4, help="invocations in a row (first is cold)"
+        "--calls",
+        type=smoke.whole_number(1, 100),
+        default=4,
+        help="invocations in a row (first is cold)",
     )
 
 
@@ -173,10 +144,11 @@ def run(run: Run) -> list[smoke.Check]:
     manifest = load_manifest()
     expected = expected_scores(outputs[Outputs.MODEL_NAME], manifest)
     name = outputs[Outputs.ENDPOINT_NAME]
-    description = describe_when_ready(sagemaker, name, run.deadline(), args.poll_seconds, run.log)
-    status = description["EndpointStatus"]
-    checks = [smoke.Check("endpoint in service", status == "InService", f"{name} is {status}")]
-    if status == "InService":
+    in_service, description = endpoint_smoke.wait_in_service(
+        sagemaker, name, run.deadline(), args.poll_seconds, run.log
+    )
+    checks = [in_service]
+    if in_service.passed:
         checks.append(serverless_check(description))
         clock = run.hooks.get("clock", time.perf_counter)
         calls = invoke_calls(runtime, name, sample_csv(manifest), expected, args.calls, clock)
@@ -186,7 +158,6 @@ def run(run: Run) -> list[smoke.Check]:
 
 
 SMOKE = SmokeTest(
-    description=__doc__.split("\n\n")[0],
     required_outputs=(Outputs.ENDPOINT_NAME, Outputs.MODEL_NAME),
     clients=("sagemaker", "sagemaker-runtime"),
     plan=plan,

@@ -81,36 +81,6 @@ STUDIO_CHECKS = (
 # --- checks --------------------------------------------------------------------------------------
 
 
-def wait_for_status(
-    describe: Callable[[], dict[str, Any]],
-    what: str,
-    *,
-    deadline: smoke.Deadline,
-    poll_seconds: float,
-    log: smoke.Log,
-) -> tuple[dict[str, Any], str | None]:
-    """Calls ``describe`` until Status is InService; returns (description, problem or None)."""
-    while True:
-        description = describe()
-        status = description.get("Status", "unknown")
-        if status == "InService":
-            return description, None
-        if status not in TRANSITIONAL_STATUSES:
-            reason = description.get("FailureReason")
-            return description, status + (f": {reason}" if reason else "")
-        if deadline.expired:
-            return description, (
-                f"still {status} after {deadline.timeout_seconds:g} s (--timeout-seconds)"
-            )
-        waited_seconds = deadline.wait(poll_seconds)
-        log(f"{what} is {status}; waited {waited_seconds:.0f} s")
-
-
-def _equals(name: str, label: str, actual: Any, expected: Any) -> smoke.Check:
-    detail = f"{label} {actual}" + ("" if actual == expected else f", expected {expected}")
-    return smoke.Check(name, actual == expected, detail)
-
-
 def domain_checks(
     domain: Mapping[str, Any], outputs: Mapping[str, str], status_problem: str | None
 ) -> list[smoke.Check]:
@@ -126,7 +96,7 @@ def domain_checks(
         smoke.Check(
             "domain status", status_problem is None, status_problem or domain.get("Status", "")
         ),
-        _equals(
+        smoke.equals_check(
             "domain network access",
             "AppNetworkAccessType",
             domain.get("AppNetworkAccessType"),
@@ -139,25 +109,25 @@ def domain_checks(
             f"SubnetIds {', '.join(subnets) or 'none'}"
             + ("" if subnets == expected_subnets else f", expected {', '.join(expected_subnets)}"),
         ),
-        _equals(
+        smoke.equals_check(
             "domain execution role",
             "ExecutionRole",
             defaults.get("ExecutionRole"),
             outputs[Outputs.DATA_SCIENTIST_ROLE_ARN],
         ),
-        smoke.Check(
+        smoke.contains_check(
             "domain security group",
-            outputs[Outputs.SECURITY_GROUP_ID] in security_groups,
-            f"SecurityGroups {', '.join(security_groups) or 'none'}, "
-            f"expected {outputs[Outputs.SECURITY_GROUP_ID]}",
+            "SecurityGroups",
+            security_groups,
+            outputs[Outputs.SECURITY_GROUP_ID],
         ),
-        smoke.Check(
+        smoke.contains_check(
             "domain lifecycle configuration",
-            outputs[Outputs.LIFECYCLE_CONFIG_ARN] in lifecycle_arns,
-            f"LifecycleConfigArns {', '.join(lifecycle_arns) or 'none'}, "
-            f"expected {outputs[Outputs.LIFECYCLE_CONFIG_ARN]}",
+            "LifecycleConfigArns",
+            lifecycle_arns,
+            outputs[Outputs.LIFECYCLE_CONFIG_ARN],
         ),
-        _equals(
+        smoke.equals_check(
             "domain home file system",
             "HomeEfsFileSystemId",
             domain.get("HomeEfsFileSystemId"),
@@ -185,7 +155,7 @@ def user_profile_checks(
             status_problem is None,
             status_problem or profile.get("Status", ""),
         ),
-        _equals(
+        smoke.equals_check(
             "user profile execution role", source, role, outputs[Outputs.DATA_SCIENTIST_ROLE_ARN]
         ),
     ]
@@ -198,7 +168,7 @@ def lifecycle_config_check(sagemaker: Any, lifecycle_arn: str) -> smoke.Check:
         config = sagemaker.describe_studio_lifecycle_config(StudioLifecycleConfigName=config_name)
     except botocore.exceptions.ClientError as error:
         return smoke.Check(name, False, f"{config_name}: {smoke.aws_error_message(error)}")
-    return _equals(
+    return smoke.equals_check(
         name,
         f"{config_name} StudioLifecycleConfigAppType",
         config.get("StudioLifecycleConfigAppType"),
@@ -216,9 +186,10 @@ def run_checks(
     log: smoke.Log,
 ) -> list[smoke.Check]:
     domain_id, profile_name = outputs[Outputs.DOMAIN_ID], outputs[Outputs.USER_PROFILE_NAME]
-    domain, problem = wait_for_status(
+    domain, problem = smoke.wait_for_status(
         lambda: sagemaker.describe_domain(DomainId=domain_id),
         f"domain {domain_id}",
+        transitional=TRANSITIONAL_STATUSES,
         deadline=deadline,
         poll_seconds=poll_seconds,
         log=log,
@@ -226,9 +197,10 @@ def run_checks(
     log(f"domain {domain_id} ({domain.get('DomainName', '?')}): {domain.get('Status')}")
     checks = domain_checks(domain, outputs, problem)
 
-    profile, problem = wait_for_status(
+    profile, problem = smoke.wait_for_status(
         lambda: sagemaker.describe_user_profile(DomainId=domain_id, UserProfileName=profile_name),
         f"user profile {profile_name}",
+        transitional=TRANSITIONAL_STATUSES,
         deadline=deadline,
         poll_seconds=poll_seconds,
         log=log,
@@ -239,13 +211,7 @@ def run_checks(
     log(f"describing lifecycle configuration {outputs[Outputs.LIFECYCLE_CONFIG_ARN]}")
     checks.append(lifecycle_config_check(sagemaker, outputs[Outputs.LIFECYCLE_CONFIG_ARN]))
 
-    log(f"simulating guardrail requests as {outputs[Outputs.DATA_SCIENTIST_ROLE_ARN]}")
-    checks += guardrails.guardrail_checks(
-        iam,
-        outputs[Outputs.DATA_SCIENTIST_ROLE_ARN],
-        subnet_ids=smoke.split_ids(outputs[Outputs.SUBNET_IDS]),
-        key_arn=outputs[Outputs.KEY_ARN],
-    )
+    checks += guardrails.role_guardrail_checks(iam, outputs, log)
     return checks
 
 
@@ -273,8 +239,65 @@ def _app_key(app: Mapping[str, Any]) -> tuple[str, str, str]:
     return owner, app["AppType"], app["AppName"]
 
 
+def _space_name(space: Mapping[str, Any]) -> str:
+    return space["SpaceName"]
+
+
 def _is_not_found(error: botocore.exceptions.ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ResourceNotFound"
+
+
+def _request_deletes(
+    items: list[dict[str, Any]],
+    delete: Callable[[Mapping[str, Any]], Any],
+    *,
+    skip: tuple[str, ...],
+    label: Callable[[Mapping[str, Any]], str],
+    key: Callable[[Mapping[str, Any]], Any],
+    noun: str,
+    log: smoke.Log,
+) -> tuple[int, list[str], set[Any]]:
+    """Asks to delete each item whose status is not in ``skip``: (how many were asked for,
+    the problems, the keys of the items whose delete call failed)."""
+    requested, problems, undeletable = 0, [], set()
+    for item in items:
+        if item.get("Status") in skip:
+            continue
+        try:
+            delete(item)
+        except botocore.exceptions.ClientError as error:
+            # Gone in the meantime is what was wanted; anything else stays visible.
+            if not _is_not_found(error):
+                problems.append(f"{label(item)}: {smoke.aws_error_message(error)}")
+                undeletable.add(key(item))
+            continue
+        requested += 1
+        log(f"deleting {noun} {label(item)} ({item.get('Status')})")
+    return requested, problems, undeletable
+
+
+def _wait_until_deleted(
+    list_remaining: Callable[[], list[dict[str, Any]]],
+    label: Callable[[Mapping[str, Any]], str],
+    noun: str,
+    *,
+    deadline: smoke.Deadline,
+    poll_seconds: float,
+    log: smoke.Log,
+    failed: Callable[[list[dict[str, Any]]], list[str]] = lambda _: [],
+) -> list[str]:
+    """Lists what is left until nothing is, ``failed`` finds problems, or time runs out;
+    returns the problems."""
+    while True:
+        remaining = list_remaining()
+        problems = failed(remaining)
+        if problems or not remaining:
+            return problems
+        if deadline.expired:
+            listed = ", ".join(f"{label(item)} ({item.get('Status')})" for item in remaining)
+            return [f"not deleted after {deadline.timeout_seconds:g} s: {listed}"]
+        waited_seconds = deadline.wait(poll_seconds)
+        log(f"{len(remaining)} {noun}(s) not deleted yet; waited {waited_seconds:.0f} s")
 
 
 def delete_apps(
@@ -288,44 +311,39 @@ def delete_apps(
     """Deletes every app of the domain that is not Deleted, and waits until all are Deleted."""
     name = "apps deleted"
     apps = list_all(sagemaker.list_apps, "Apps", DomainIdEquals=domain_id)
-    problems: list[str] = []
-    # Apps whose delete call failed are reported once, not waited for.
-    undeletable: set[tuple[str, str, str]] = set()
-    requested = 0
-    for app in apps:
-        if app.get("Status") in ("Deleted", "Deleting"):
-            continue
+
+    def delete(app: Mapping[str, Any]) -> None:
         owner = (
             {"UserProfileName": app["UserProfileName"]}
             if app.get("UserProfileName")
             else {"SpaceName": app["SpaceName"]}
         )
-        try:
-            sagemaker.delete_app(
-                DomainId=domain_id, AppType=app["AppType"], AppName=app["AppName"], **owner
-            )
-        except botocore.exceptions.ClientError as error:
-            # Gone in the meantime is what was wanted; anything else stays visible.
-            if not _is_not_found(error):
-                problems.append(f"{_app_label(app)}: {smoke.aws_error_message(error)}")
-                undeletable.add(_app_key(app))
-            continue
-        requested += 1
-        log(f"deleting app {_app_label(app)} ({app.get('Status')})")
-    while True:
-        remaining = [
+        sagemaker.delete_app(
+            DomainId=domain_id, AppType=app["AppType"], AppName=app["AppName"], **owner
+        )
+
+    # Apps whose delete call failed are reported once, not waited for.
+    requested, problems, undeletable = _request_deletes(
+        apps,
+        delete,
+        skip=("Deleted", "Deleting"),
+        label=_app_label,
+        key=_app_key,
+        noun="app",
+        log=log,
+    )
+    problems += _wait_until_deleted(
+        lambda: [
             app
             for app in list_all(sagemaker.list_apps, "Apps", DomainIdEquals=domain_id)
             if app.get("Status") != "Deleted" and _app_key(app) not in undeletable
-        ]
-        if not remaining:
-            break
-        if deadline.expired:
-            listed = ", ".join(f"{_app_label(a)} ({a.get('Status')})" for a in remaining)
-            problems.append(f"not deleted after {deadline.timeout_seconds:g} s: {listed}")
-            break
-        waited_seconds = deadline.wait(poll_seconds)
-        log(f"{len(remaining)} app(s) not deleted yet; waited {waited_seconds:.0f} s")
+        ],
+        _app_label,
+        "app",
+        deadline=deadline,
+        poll_seconds=poll_seconds,
+        log=log,
+    )
     if problems:
         return smoke.Check(name, False, "; ".join(problems))
     return smoke.Check(
@@ -344,37 +362,32 @@ def delete_spaces(
     """Deletes every space of the domain and waits until none is listed."""
     name = "spaces deleted"
     spaces = list_all(sagemaker.list_spaces, "Spaces", DomainIdEquals=domain_id)
-    problems: list[str] = []
-    undeletable: set[str] = set()
-    for space in spaces:
-        if space.get("Status") == "Deleting":
-            continue
-        try:
-            sagemaker.delete_space(DomainId=domain_id, SpaceName=space["SpaceName"])
-        except botocore.exceptions.ClientError as error:
-            if not _is_not_found(error):
-                problems.append(f"{space['SpaceName']}: {smoke.aws_error_message(error)}")
-                undeletable.add(space["SpaceName"])
-            continue
-        log(f"deleting space {space['SpaceName']} ({space.get('Status')})")
-    while True:
-        remaining = [
+    _, problems, undeletable = _request_deletes(
+        spaces,
+        lambda space: sagemaker.delete_space(DomainId=domain_id, SpaceName=space["SpaceName"]),
+        skip=("Deleting",),
+        label=_space_name,
+        key=_space_name,
+        noun="space",
+        log=log,
+    )
+    problems += _wait_until_deleted(
+        lambda: [
             space
             for space in list_all(sagemaker.list_spaces, "Spaces", DomainIdEquals=domain_id)
             if space["SpaceName"] not in undeletable
-        ]
-        failed = [s for s in remaining if s.get("Status") == "Delete_Failed"]
-        if failed:
-            problems += [f"{s['SpaceName']}: Delete_Failed" for s in failed]
-            break
-        if not remaining:
-            break
-        if deadline.expired:
-            listed = ", ".join(f"{s['SpaceName']} ({s.get('Status')})" for s in remaining)
-            problems.append(f"not deleted after {deadline.timeout_seconds:g} s: {listed}")
-            break
-        waited_seconds = deadline.wait(poll_seconds)
-        log(f"{len(remaining)} space(s) not deleted yet; waited {waited_seconds:.0f} s")
+        ],
+        _space_name,
+        "space",
+        deadline=deadline,
+        poll_seconds=poll_seconds,
+        log=log,
+        failed=lambda remaining: [
+            f"{s['SpaceName']}: Delete_Failed"
+            for s in remaining
+            if s.get("Status") == "Delete_Failed"
+        ],
+    )
     if problems:
         return smoke.Check(name, False, "; ".join(problems))
     return smoke.Check(name, True, f"{len(spaces)} space(s) deleted")
@@ -429,10 +442,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def plan(args: argparse.Namespace) -> str:
-    lines = [
-        f"dry run: would read the outputs of stack {args.stack_name!r}"
-        f" (region {args.region or 'from environment'})"
-    ]
+    lines = [smoke.dry_run_intro(args)]
     if args.teardown:
         lines.append(
             "would delete every app (list_apps -> delete_app) and then every space "
@@ -447,10 +457,7 @@ def plan(args: argparse.Namespace) -> str:
         f"{args.timeout_seconds:g} s) and check:"
     )
     lines += [f"  {name}: {description}" for name, description in STUDIO_CHECKS]
-    lines.append("would simulate as <DataScientistRoleArn> (iam:SimulatePrincipalPolicy):")
-    for request in guardrails.guardrail_requests(subnet_ids=["<SubnetIds>"], key_arn="<KeyArn>"):
-        lines.append(f"  {request.name}")
-        lines.append(f"      context: {guardrails.format_context(request.context)}")
+    lines += guardrails.plan_lines()
     return "\n".join(lines)
 
 
@@ -484,7 +491,6 @@ def run(run: Run) -> list[smoke.Check]:
 
 
 SMOKE = SmokeTest(
-    description=__doc__.split("\n\n")[0],
     required_outputs=required_outputs,
     clients=("sagemaker", "iam"),
     plan=plan,

@@ -290,3 +290,24 @@ def test_studio_teardown_times_out_on_stuck_apps(studio_stack, capsys) -> None:
     assert "FAIL apps deleted: not deleted after 25 s: JupyterLab/default of team (Deleting)" in out
     assert "FAIL spaces deleted: team: ResourceInUse: ResourceInUse" in out
     assert f"--file-system-id {EFS_ID}" in out  # printed even when teardown is incomplete
+
+
+def test_studio_teardown_reports_a_space_whose_delete_failed(studio_stack, capsys) -> None:
+    class FailingSpaceDeletes(StudioSageMaker):
+        def handle_DeleteSpace(self, DomainId: str, SpaceName: str) -> dict[str, Any]:
+            for space in self.spaces:
+                if space["SpaceName"] == SpaceName:
+                    space["Status"] = "Delete_Failed"
+            return {}
+
+    studio_stack["sagemaker"] = FailingSpaceDeletes(
+        apps=[], spaces=[{"DomainId": DOMAIN_ID, "SpaceName": "team", "Status": "InService"}]
+    )
+    sleeps: list[float] = []
+
+    assert run_studio(studio_stack, "--teardown", sleeps=sleeps) == 1
+
+    assert sleeps == []  # a failed delete is reported at once, not waited for
+    out = capsys.readouterr().out
+    assert "PASS apps deleted: 0 deleted now" in out
+    assert "FAIL spaces deleted: team: Delete_Failed" in out
