@@ -44,15 +44,25 @@ class Problem:
         return f"{self.key}: received {self.received!r}; allowed: {self.allowed}; fix: {self.fix}"
 
 
-class ConfigError(ValueError):
-    """Raised once with every configuration problem found."""
+class ProblemsError(ValueError):
+    """Raised once with every problem found in something the user gave: the message says
+    what was invalid (:attr:`subject`) and lists each problem on a line of its own."""
+
+    #: What the problems are problems of ("ml-refarch configuration").
+    subject = "input"
 
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
         count = len(self.problems)
-        lines = [f"invalid ml-refarch configuration ({count} problem{'s' if count != 1 else ''}):"]
+        lines = [f"invalid {self.subject} ({count} problem{'s' if count != 1 else ''}):"]
         lines += [f"  - {problem}" for problem in self.problems]
         super().__init__("\n".join(lines))
+
+
+class ConfigError(ProblemsError):
+    """Raised once with every configuration problem found."""
+
+    subject = "ml-refarch configuration"
 
 
 class Invalid(Exception):

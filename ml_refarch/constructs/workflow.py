@@ -59,6 +59,30 @@ def notify_failure(
     ).next(sfn.Fail(scope, "Failed", error=error, cause="see the SNS message"))
 
 
+def retried(
+    state: sfn.CustomState,
+    *,
+    errors: list[str] | tuple[str, ...] = RETRYABLE_ERRORS,
+    interval_seconds: int = 10,
+    max_attempts: int = 4,
+) -> sfn.CustomState:
+    """``state`` retrying ``errors`` with exponential backoff (each wait twice the last)."""
+    state.add_retry(
+        errors=list(errors),
+        interval=cdk.Duration.seconds(interval_seconds),
+        max_attempts=max_attempts,
+        backoff_rate=2.0,
+    )
+    return state
+
+
+def caught(state: sfn.CustomState, notify: sfn.IChainable) -> sfn.CustomState:
+    """``state`` sending any error it does not retry to ``notify``, with the error under
+    ``$.error`` beside the run's input."""
+    state.add_catch(notify, errors=["States.ALL"], result_path="$.error")
+    return state
+
+
 @dataclass(frozen=True)
 class AuditedWorkflow:
     """A state machine with its role, policy and execution log group.

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ml_refarch.aws_facts import INSTANCE_TYPE, MAX_RUNTIME_LIMIT_SECONDS, S3_URI
-from ml_refarch.settings import Problem
+from ml_refarch.settings import Problem, ProblemsError
 from ml_refarch.training.spec import (
     FsxInput,
     S3Input,
@@ -24,15 +24,10 @@ from ml_refarch.training.spec import (
 )
 
 
-class TrainingSpecError(ValueError):
+class TrainingSpecError(ProblemsError):
     """Raised once with every problem of a training or tuning job specification."""
 
-    def __init__(self, problems: list[Problem]):
-        self.problems = list(problems)
-        count = len(self.problems)
-        lines = [f"invalid training job specification ({count} problem{'s' * (count != 1)}):"]
-        lines += [f"  - {problem}" for problem in self.problems]
-        super().__init__("\n".join(lines))
+    subject = "training job specification"
 
 
 def validate(spec: TrainingJobSpec) -> None:

@@ -58,10 +58,11 @@ from ml_refarch.constructs.images import framework_image_uri
 from ml_refarch.constructs.model_endpoint import HostingFoundation, ModelEndpoint, ServedModel
 from ml_refarch.constructs.service_role import service_role
 from ml_refarch.constructs.workflow import (
-    RETRYABLE_ERRORS,
     AuditedWorkflow,
     audited_workflow,
+    caught,
     notify_failure,
+    retried,
     states_resource,
 )
 from ml_refarch.stacks.base import PatternStack
@@ -416,14 +417,8 @@ class InferencePipelineStack(PatternStack):
                 "ResultPath": "$.found",
             },
         )
-        find_input.add_retry(
-            errors=LISTING_RETRY_ERRORS,
-            interval=cdk.Duration.seconds(2),
-            max_attempts=3,
-            backoff_rate=2.0,
-        )
-        find_input.add_catch(notify, errors=["States.ALL"], result_path="$.error")
-        return find_input
+        retried(find_input, errors=LISTING_RETRY_ERRORS, interval_seconds=2, max_attempts=3)
+        return caught(find_input, notify)
 
     def _transform_state(self, notify: sfn.State) -> sfn.CustomState:
         """The batch transform job, waited for until it ends."""
@@ -443,14 +438,7 @@ class InferencePipelineStack(PatternStack):
             },
         )
         # Throttling and capacity limits clear up; a job that fails on its data does not.
-        transform.add_retry(
-            errors=RETRYABLE_ERRORS,
-            interval=cdk.Duration.seconds(10),
-            max_attempts=4,
-            backoff_rate=2.0,
-        )
-        transform.add_catch(notify, errors=["States.ALL"], result_path="$.error")
-        return transform
+        return caught(retried(transform), notify)
 
     def _workflow_statements(self) -> list[iam.PolicyStatement]:
         """What the states call, besides alerts, logs and traces."""

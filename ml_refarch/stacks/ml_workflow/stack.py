@@ -36,10 +36,11 @@ from ml_refarch.constructs.images import framework_image_uri
 from ml_refarch.constructs.isolated_vpc import IsolatedVpc
 from ml_refarch.constructs.model_endpoint import ALL_TRAFFIC
 from ml_refarch.constructs.workflow import (
-    RETRYABLE_ERRORS,
     AuditedWorkflow,
     audited_workflow,
+    caught,
     notify_failure,
+    retried,
     states_resource,
 )
 from ml_refarch.stacks.base import PATTERN_TAG, PatternStack
@@ -237,13 +238,7 @@ class MlWorkflowStack(PatternStack):
         task = sfn.CustomState(
             self, state_id, state_json={"Type": "Task", "Resource": resource, **state}
         )
-        task.add_retry(
-            errors=RETRYABLE_ERRORS,
-            interval=cdk.Duration.seconds(10),
-            max_attempts=4,
-            backoff_rate=2.0,
-        )
-        return task
+        return retried(task)
 
     def _definition(self, subnets: list[str], security_groups: list[str]) -> sfn.IChainable:
         """Name the run, train or tune (then take the best job), and deploy."""
@@ -252,8 +247,7 @@ class MlWorkflowStack(PatternStack):
         )
 
         def catching(task: sfn.CustomState) -> sfn.CustomState:
-            task.add_catch(notify, errors=["States.ALL"], result_path="$.error")
-            return task
+            return caught(task, notify)
 
         name_the_run = sfn.Pass(
             self,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ml_refarch.stacks.ml_workflow.stack import RETRYABLE_ERRORS
+from ml_refarch.constructs.workflow import RETRYABLE_ERRORS
 from ml_refarch.training import training_job_request, tuning_job_request
 from tests.support import only_resource, resources_of_type
 
