@@ -1,7 +1,9 @@
 """``python -m ml_refarch smoke <pattern>``: one runner for every pattern's smoke checks.
 
 A pattern takes part by defining ``SMOKE``, a :class:`SmokeTest`, in
-``ml_refarch/stacks/<pattern>/smoke.py``; the runner finds it through :mod:`ml_refarch.catalog`.
+``ml_refarch/stacks/<pattern>/smoke.py``, beside that module's ``plan`` and ``run`` functions
+(and, if it has options, ``add_arguments`` and ``check_arguments``); the runner finds it
+through :mod:`ml_refarch.catalog`.
 The runner owns what every smoke test shares: the command line (``--stack-name``,
 ``--region``, ``--dry-run``, and ``--timeout-seconds`` / ``--poll-seconds`` for tests that
 wait), the boto3 session and clients, the stack's outputs and the ones the checks require,
@@ -89,23 +91,25 @@ def _arguments_valid(_: argparse.Namespace) -> str | None:
 class SmokeTest:
     """A pattern's smoke checks (``SMOKE`` in ``ml_refarch/stacks/<pattern>/smoke.py``).
 
+    The hooks are the smoke module's functions of these names, unless given here:
     ``plan(args)`` says what a run would do (``--dry-run``; no AWS) and may raise SetupError
-    for bad arguments. ``run(run)`` makes the checks and returns them (the runner reports
-    them) or an exit code. ``check_arguments(args)`` returns a usage error or None.
-    ``timeout_seconds`` (when set) adds ``--timeout-seconds`` and ``--poll-seconds`` (every
-    ``poll_seconds`` by default). ``description`` (one line, for ``smoke --help`` and the
-    pattern list) defaults to the first paragraph of the smoke module's docstring.
-    ``required_outputs`` may depend on the arguments (a function of them), for a test with
-    modes that read different outputs.
+    for bad arguments; ``run(run)`` makes the checks and returns them (the runner reports
+    them) or an exit code; ``add_arguments(parser)`` adds the pattern's options;
+    ``check_arguments(args)`` returns a usage error or None. ``plan`` and ``run`` are
+    required. ``timeout_seconds`` (when set) adds ``--timeout-seconds`` and
+    ``--poll-seconds`` (every ``poll_seconds`` by default). ``description`` (one line, for
+    ``smoke --help`` and the pattern list) defaults to the first paragraph of the smoke
+    module's docstring. ``required_outputs`` may depend on the arguments (a function of
+    them), for a test with modes that read different outputs.
     """
 
     required_outputs: tuple[str, ...] | Callable[[argparse.Namespace], tuple[str, ...]]
     clients: tuple[str, ...]
-    plan: Callable[[argparse.Namespace], str]
-    run: Callable[[Run], int | Sequence[Check]]
+    plan: Callable[[argparse.Namespace], str] | None = None
+    run: Callable[[Run], int | Sequence[Check]] | None = None
     description: str = ""
-    add_arguments: Callable[[argparse.ArgumentParser], None] = _no_arguments
-    check_arguments: Callable[[argparse.Namespace], str | None] = _arguments_valid
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+    check_arguments: Callable[[argparse.Namespace], str | None] | None = None
     timeout_seconds: float | None = None
     poll_seconds: float = 30.0
 
@@ -115,13 +119,37 @@ class SmokeTest:
         return required(args) if callable(required) else required
 
 
+#: The hooks a smoke module may define as functions, and what stands in for a missing one
+#: (``None``: the hook is required).
+HOOKS: dict[str, Callable | None] = {
+    "plan": None,
+    "run": None,
+    "add_arguments": _no_arguments,
+    "check_arguments": _arguments_valid,
+}
+
+
 def smoke_test(pattern: catalog.Pattern) -> SmokeTest:
-    """The pattern's ``SMOKE``, its description taken from its module's docstring if unset."""
+    """The pattern's ``SMOKE`` with every hook and its description filled in from its module.
+
+    Raises:
+        TypeError: the module has no ``SMOKE``, or lacks a required hook.
+    """
     module = pattern.module(MODULE)
-    test = getattr(module, ATTRIBUTE)
-    if test.description:
-        return test
-    return replace(test, description=(module.__doc__ or "").strip().split("\n\n")[0])
+    test = getattr(module, ATTRIBUTE, None)
+    if not isinstance(test, SmokeTest):
+        raise TypeError(f"{module.__name__} defines no {ATTRIBUTE} (a SmokeTest)")
+    filled: dict[str, Any] = {}
+    for name, fallback in HOOKS.items():
+        if getattr(test, name) is not None:
+            continue
+        hook = getattr(module, name, fallback)
+        if hook is None:
+            raise TypeError(f"{module.__name__} defines no {name}() for its smoke test")
+        filled[name] = hook
+    if not test.description:
+        filled["description"] = (module.__doc__ or "").strip().split("\n\n")[0]
+    return replace(test, **filled)
 
 
 def smoke_tests() -> dict[str, SmokeTest]:

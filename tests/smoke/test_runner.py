@@ -198,3 +198,26 @@ def test_a_client_that_cannot_be_made_is_a_setup_error(capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: cannot create AWS clients for stack 'MlRefArch-PublicEndpoint': ")
     assert err.count("\n") == 1
+
+
+def test_hooks_are_the_smoke_modules_functions_unless_declared(monkeypatch: pytest.MonkeyPatch):
+    pattern = catalog.by_id(PATTERN_IDS[0])
+    module = pattern.module(runner.MODULE)
+    filled = runner.smoke_test(pattern)
+    assert filled.plan is module.plan and filled.run is module.run
+    declared = dataclasses.replace(module.SMOKE, plan=lambda args: "declared plan")
+    monkeypatch.setattr(module, runner.ATTRIBUTE, declared)
+    assert runner.smoke_test(pattern).plan(None) == "declared plan"
+
+
+def test_optional_hooks_default_and_a_missing_run_is_an_error(monkeypatch: pytest.MonkeyPatch):
+    pattern = next(
+        catalog.by_id(pattern_id)
+        for pattern_id in PATTERN_IDS
+        if not hasattr(catalog.by_id(pattern_id).module(runner.MODULE), "check_arguments")
+    )
+    module = pattern.module(runner.MODULE)
+    assert runner.smoke_test(pattern).check_arguments(None) is None
+    monkeypatch.delattr(module, "run")
+    with pytest.raises(TypeError, match=r"smoke defines no run\(\) for its smoke test"):
+        runner.smoke_test(pattern)

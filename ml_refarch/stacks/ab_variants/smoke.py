@@ -212,10 +212,6 @@ def run(run: Run) -> list[smoke.Check]:
 SMOKE = SmokeTest(
     required_outputs=(Outputs.ENDPOINT_NAME, Outputs.VARIANT_MODELS),
     clients=("sagemaker", "sagemaker-runtime", "cloudwatch"),
-    plan=plan,
-    run=run,
-    add_arguments=add_arguments,
-    check_arguments=check_arguments,
     timeout_seconds=900.0,
     poll_seconds=15.0,
 )

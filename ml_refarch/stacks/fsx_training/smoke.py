@@ -171,7 +171,4 @@ SMOKE = SmokeTest(
         Outputs.OUTPUT_URI,
     ),
     clients=("fsx", "s3"),
-    plan=plan,
-    run=run,
-    add_arguments=add_arguments,
 )

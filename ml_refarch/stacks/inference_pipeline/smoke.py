@@ -225,8 +225,5 @@ def run(run: Run) -> list[smoke.Check]:
 SMOKE = SmokeTest(
     required_outputs=(Outputs.ENDPOINT_NAME, Outputs.BUCKET_NAME, Outputs.STATE_MACHINE_ARN),
     clients=("sagemaker-runtime", "s3", "stepfunctions"),
-    plan=plan,
-    run=run,
-    add_arguments=add_arguments,
     timeout_seconds=3600.0,
 )

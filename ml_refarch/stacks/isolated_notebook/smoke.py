@@ -276,8 +276,5 @@ SMOKE = SmokeTest(
         Outputs.KEY_ARN,
     ),
     clients=("sagemaker", "logs", "iam"),
-    plan=plan,
-    run=run,
-    add_arguments=add_arguments,
     timeout_seconds=900.0,
 )

@@ -448,10 +448,6 @@ def run(run: Run) -> int:
 SMOKE = SmokeTest(
     required_outputs=REQUIRED_OUTPUTS,
     clients=("kinesis", "s3"),
-    plan=plan,
-    run=run,
-    add_arguments=add_arguments,
-    check_arguments=check_arguments,
     timeout_seconds=600.0,
     poll_seconds=15.0,
 )

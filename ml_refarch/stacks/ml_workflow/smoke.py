@@ -139,8 +139,5 @@ SMOKE = SmokeTest(
         Outputs.DATA_URI,
     ),
     clients=("stepfunctions", "sagemaker", "sagemaker-runtime"),
-    plan=plan,
-    run=run,
-    add_arguments=add_arguments,
     timeout_seconds=7200.0,
 )

@@ -272,7 +272,5 @@ SMOKE = SmokeTest(
         Outputs.SCHEDULE_NAME,
     ),
     clients=("sagemaker", "sagemaker-runtime", "s3"),
-    plan=plan,
-    run=run,
     timeout_seconds=600.0,
 )

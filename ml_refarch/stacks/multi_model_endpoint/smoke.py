@@ -235,8 +235,5 @@ SMOKE = SmokeTest(
         Outputs.COMMITTED_MODELS,
     ),
     clients=("s3", "sagemaker", "sagemaker-runtime"),
-    plan=plan,
-    run=run,
-    add_arguments=add_arguments,
     timeout_seconds=1800.0,
 )

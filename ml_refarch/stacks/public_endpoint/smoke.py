@@ -200,6 +200,4 @@ def run(run: Run) -> list[smoke.Check]:
 SMOKE = SmokeTest(
     required_outputs=(Outputs.PREDICT_URL, Outputs.AUTH_MODE),
     clients=("apigateway",),
-    plan=plan,
-    run=run,
 )

@@ -160,8 +160,5 @@ def run(run: Run) -> list[smoke.Check]:
 SMOKE = SmokeTest(
     required_outputs=(Outputs.ENDPOINT_NAME, Outputs.MODEL_NAME),
     clients=("sagemaker", "sagemaker-runtime"),
-    plan=plan,
-    run=run,
-    add_arguments=add_arguments,
     timeout_seconds=900.0,
 )

@@ -493,8 +493,5 @@ def run(run: Run) -> list[smoke.Check]:
 SMOKE = SmokeTest(
     required_outputs=required_outputs,
     clients=("sagemaker", "iam"),
-    plan=plan,
-    run=run,
-    add_arguments=add_arguments,
     timeout_seconds=900.0,
 )
