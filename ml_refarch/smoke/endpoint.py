@@ -1,6 +1,6 @@
 """Smoke-check helpers for SageMaker endpoints: waiting until one is in service, invoking it
-with CSV rows, and judging the scores of the real-time endpoint stacks
-(``ml_refarch/stacks/_endpoint_common.py``).
+with CSV rows, and judging the scores of the stacks that host committed models
+(``ml_refarch.constructs.model_endpoint``).
 
 Those stacks publish ``VariantModels`` (``AllTraffic=churn-v1`` or
 ``churn-v1=churn-v1,churn-v2=churn-v2``): which committed model each production variant

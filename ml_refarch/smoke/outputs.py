@@ -12,7 +12,8 @@ from __future__ import annotations
 
 
 class EndpointOutputs:
-    """Outputs of the real-time endpoint base (``ml_refarch/stacks/_endpoint_common.py``)."""
+    """Outputs every stack around one committed-model endpoint declares
+    (``PatternStack.endpoint_outputs``)."""
 
     ENDPOINT_NAME = "EndpointName"
     ENDPOINT_ARN = "EndpointArn"
