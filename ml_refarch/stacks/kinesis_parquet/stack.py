@@ -114,6 +114,9 @@ class KinesisParquetStack(PatternStack):
                 else kinesis.StreamMode.ON_DEMAND
             ),
             shard_count=settings.shard_count,
+            # CDK retains a stream by default; in the sandbox it goes with the stack (its key
+            # is scheduled for deletion too, and a kept stream would bill per shard-hour).
+            removal_policy=self.defaults.removal_policy,
         )
         acknowledge(
             stream,
