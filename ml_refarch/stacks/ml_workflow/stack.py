@@ -474,6 +474,20 @@ class MlWorkflowStack(PatternStack):
                     f"{arn}:endpoint/{self.endpoint_name}",
                 ],
             ),
+            # CreateEndpoint and UpdateEndpoint attach volumes encrypted with the endpoint
+            # configuration's key, so the caller's role must be allowed to use it
+            # (CreateEndpointConfig, KmsKeyId: "The KMS key policy must grant permission to
+            # the IAM role that you specify in your CreateEndpoint and UpdateEndpoint
+            # requests"); SageMaker uses the key through a grant made for it.
+            iam.PolicyStatement(
+                sid="DeployVolumeKeyGrant",
+                actions=["kms:CreateGrant"],
+                resources=[self.key.key_arn],
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            ),
+            iam.PolicyStatement(
+                sid="DeployVolumeKey", actions=["kms:DescribeKey"], resources=[self.key.key_arn]
+            ),
             iam.PolicyStatement(
                 sid="PassJobRole",
                 actions=["iam:PassRole"],

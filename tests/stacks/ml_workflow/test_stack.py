@@ -234,6 +234,23 @@ def test_workflow_role_passes_only_the_job_role_and_names_the_endpoint(template)
     assert not resources_of_type(template, "AWS::IAM::Policy"), "no inline policies"
 
 
+def test_the_workflow_may_grant_sagemaker_the_endpoint_volume_key(template, states):
+    """CreateEndpoint runs as the workflow role and the configuration names a volume key: the
+    role must be able to create a grant on that key for SageMaker (and only for AWS
+    resources)."""
+    (policy,) = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for logical_id, p in resources_of_type(template, "AWS::IAM::ManagedPolicy").items()
+        if logical_id.startswith("WorkflowPolicy")
+    ]
+    statements = {s["Sid"]: s for s in policy}
+    config_key = states["CreateEndpointConfig"]["Parameters"]["KmsKeyId"]
+    grant = statements["DeployVolumeKeyGrant"]
+    assert grant["Action"] == "kms:CreateGrant"
+    assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    assert grant["Resource"] == config_key
+
+
 def test_the_training_code_ships_as_a_deterministic_asset(template):
     (policy,) = [
         p["Properties"]["PolicyDocument"]["Statement"]
