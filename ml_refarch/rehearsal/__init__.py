@@ -10,7 +10,10 @@
 - :mod:`~ml_refarch.rehearsal.checks`: existence checks registered per resource type
   (``@existence_check``), and which types moto skips;
 - :mod:`~ml_refarch.rehearsal.run`: ``python -m ml_refarch rehearse [--cdk-cli]`` and
-  ``make deploy-local``.
+  ``make deploy-local``;
+- :mod:`~ml_refarch.rehearsal.updates`: update safety, offline: whether one template of a
+  stack can replace what another created (no fixed name on a resource whose create-only
+  properties change).
 
 Templates for the rehearsal come from ``-c target=local`` (see ``Profile.custom_resources``).
 """

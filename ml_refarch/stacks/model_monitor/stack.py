@@ -27,8 +27,6 @@ analyzer names the columns ``_c0`` (the score) to ``_c8`` in both.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import NamedTuple
 
 import aws_cdk as cdk
@@ -42,6 +40,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from ml_refarch.aws_facts import has_local_storage
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs import SecureBucket
+from ml_refarch.constructs.digest_name import DigestName
 from ml_refarch.constructs.hosting import DataCapture, ModelArtifact, RealtimeEndpoint
 from ml_refarch.constructs.images import (
     MODEL_MONITOR_FRAMEWORK,
@@ -96,6 +95,7 @@ class ModelMonitorStack(PatternStack):
         bucket: captures, the baseline dataset and results, monitoring reports.
         endpoint: the monitored endpoint.
         job_definition: the data quality job definition.
+        job_definition_name: its name, a digest of its properties (set at synthesis).
         schedule: the monitoring schedule.
         drift_alarm: fires when any column's baseline drift exceeds the threshold.
     """
@@ -200,7 +200,7 @@ class ModelMonitorStack(PatternStack):
         job_definition = job(
             self,
             "DataQualityJob",
-            job_definition_name=self._job_definition_name(),
+            job_definition_name=self._job_definition_prefix(),
             data_quality_app_specification=job.DataQualityAppSpecificationProperty(
                 image_uri=framework_image_uri(
                     self,
@@ -262,6 +262,13 @@ class ModelMonitorStack(PatternStack):
         )
         # The role must read the captures and the baseline before the first run.
         job_definition.node.add_dependency(foundation.role_policy)
+        # Every property of a job definition is create-only: a change replaces it, which
+        # needs a new name.
+        self.job_definition_name = DigestName(
+            job_definition,
+            name_property="JobDefinitionName",
+            prefix=self._job_definition_prefix(),
+        )
         return job_definition
 
     def _schedule(self, settings: ModelMonitorSettings) -> sagemaker.CfnMonitoringSchedule:
@@ -273,7 +280,7 @@ class ModelMonitorStack(PatternStack):
             monitoring_schedule_name=f"{self.node.id}-data-quality",
             endpoint_name=self.endpoint.endpoint_name,
             monitoring_schedule_config=config.MonitoringScheduleConfigProperty(
-                monitoring_job_definition_name=self.job_definition.job_definition_name,
+                monitoring_job_definition_name=self.job_definition_name.prefix,
                 monitoring_type="DataQuality",
                 schedule_config=config.ScheduleConfigProperty(
                     schedule_expression=settings.schedule_expression
@@ -281,6 +288,11 @@ class ModelMonitorStack(PatternStack):
             ),
         )
         schedule.node.add_dependency(self.job_definition)
+        self.job_definition_name.use(
+            lambda name: schedule.add_property_override(
+                "MonitoringScheduleConfig.MonitoringJobDefinitionName", name
+            )
+        )
         return schedule
 
     def _declare_outputs(
@@ -297,7 +309,7 @@ class ModelMonitorStack(PatternStack):
                 "The data quality monitoring schedule",
             ),
             Outputs.JOB_DEFINITION_NAME: (
-                self.job_definition.job_definition_name,
+                self.job_definition_name.prefix,
                 "The data quality job definition",
             ),
             Outputs.BUCKET_NAME: (self.bucket.bucket_name, "Captures, baseline and reports"),
@@ -348,8 +360,12 @@ class ModelMonitorStack(PatternStack):
             Outputs.DRIFT_ALARM_NAME: (self.drift_alarm.alarm_name, "Alarm on baseline drift"),
             Outputs.TOPIC_ARN: (foundation.topic.topic_arn, "Alarm notifications (subscribe here)"),
         }
-        for name, (value, description) in outputs.items():
-            self.output(name, value, description)
+        declared = {
+            name: self.output(name, value, description)
+            for name, (value, description) in outputs.items()
+        }
+        job_output = declared[Outputs.JOB_DEFINITION_NAME]
+        self.job_definition_name.use(lambda name: setattr(job_output, "value", name))
 
     def _grant_monitor_data(self, foundation: HostingFoundation) -> None:
         """The role's access to the monitor bucket, by prefix and by who needs it.
@@ -392,23 +408,10 @@ class ModelMonitorStack(PatternStack):
             ),
         )
 
-    def _job_definition_name(self) -> str:
-        """A name that changes with the job's settings.
-
-        Every property of a job definition needs a replacement to change, and CloudFormation
-        cannot replace a named resource under the same name.
-        """
-        settings = self.settings
-        fingerprint = json.dumps(
-            [
-                settings.monitoring_instance_type,
-                settings.monitoring_instance_count,
-                settings.monitoring_volume_size_gib,
-                settings.max_runtime_seconds,
-            ]
-        )
-        digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:8]
-        return f"{self.node.id}-dq-{digest}"
+    def _job_definition_prefix(self) -> str:
+        """The readable part of the job definition's name (:class:`DigestName` adds the
+        digest at synthesis)."""
+        return f"{self.node.id}-dq"
 
     def _drift_alarm(self, schedule_name: str, foundation: HostingFoundation) -> cloudwatch.Alarm:
         """Alarm when any column drifts: the maximum of the per-column drift metrics.

@@ -14,6 +14,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_sagemaker as sagemaker
 
+from ml_refarch.constructs.digest_name import DigestName
 from ml_refarch.constructs.notebook_environment import NotebookEnvironment
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.studio_domain.outputs import Outputs
@@ -52,6 +53,13 @@ class StudioDomainStack(PatternStack):
             studio_lifecycle_config_name=f"{self.node.id.lower()}-install-packages",
             studio_lifecycle_config_app_type="JupyterLab",
             studio_lifecycle_config_content=cdk.Fn.base64(environment.lifecycle_script),
+        )
+        # Every property of a lifecycle configuration is create-only: a new script or tag
+        # replaces it, which needs a new name.
+        DigestName(
+            self.lifecycle,
+            name_property="StudioLifecycleConfigName",
+            prefix=f"{self.node.id.lower()}-install-packages",
         )
         lifecycle_arn = self.lifecycle.attr_studio_lifecycle_config_arn
         jupyter_lab = sagemaker.CfnDomain.JupyterLabAppSettingsProperty(
