@@ -1,4 +1,4 @@
-"""Benchmarks: the per-stack cost of ``make synth``, ``check``'s per template, the suite's time.
+"""Benchmarks: the per-stack cost of ``make synth``, and the test suite's wall time.
 
 Run with ``make bench`` (which sets up the venv and CLI first). Every synth uses the pinned
 CLI (``npx cdk synth --quiet``), cdk.json's context and the rule packs, into a temporary
@@ -14,18 +14,10 @@ time) is printed too, as it depends less on other work on the machine. The issue
 0.5 s per stack on 2 cores. Figures from a machine that runs other work meanwhile are noisy:
 repeat (``--repeat``) and compare medians.
 
-``python -m ml_refarch check --no-cfn-lint --no-checkov`` (the rule packs only) is timed over
-the third-party corpus (``tests/compliance/corpus``, the directory of CDK-synthesized templates
-by default, or ``--corpus DIR``); its wall time divided by the number of templates the checker
-finds there is the seconds per template, process start included. The issue's budget is 1 s
-per template on 2 cores.
+A failing command (a synth, or the suite) is reported with its exit status; the figures
+measured so far are still printed, and the exit status is 1.
 
-A failing command (a synth, the check, or the suite) is reported with its exit status (for
-the check, 1 means findings, not failure); the figures measured so far are still printed, and
-the exit status is 1.
-
-    .venv/bin/python scripts/bench.py [--repeat 1] [--stack STACK] [--corpus DIR]
-        [--skip-corpus] [--skip-suite]
+    .venv/bin/python scripts/bench.py [--repeat 1] [--stack STACK] [--skip-suite]
 """
 
 from __future__ import annotations
@@ -58,11 +50,6 @@ register_packs(app)
 app.synth()
 """
 BUDGET_S_PER_STACK = 0.5
-CORPUS = ROOT / "tests" / "compliance" / "corpus" / "aws-solutions-constructs"
-BUDGET_S_PER_TEMPLATE = 1.0
-CHECK_NAME = "check, packs only"
-#: ``check`` exits 1 when it finds something: a success for the benchmark.
-CHECK_OK = frozenset({0, 1})
 
 
 @dataclass(frozen=True)
@@ -89,21 +76,14 @@ def run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=ROOT, env=env, check=False, capture_output=True, text=True)
 
 
-def measure(
-    name: str,
-    command: list[str],
-    env: dict[str, str],
-    repeat: int,
-    runner: Runner,
-    ok: frozenset[int] = frozenset({0}),
-):
+def measure(name: str, command: list[str], env: dict[str, str], repeat: int, runner: Runner):
     """Run ``command`` ``repeat`` times; stop at the first failure and report it."""
     seconds, cpu = [], []
     for _ in range(repeat):
         start, start_cpu = time.perf_counter(), children_cpu_seconds()
         result = runner(command, env)
         elapsed = time.perf_counter() - start
-        if result.returncode not in ok:
+        if result.returncode != 0:
             output = f"{result.stdout or ''}\n{result.stderr or ''}".strip()
             tail = "\n".join(output.splitlines()[-5:])
             return Timing(name, elapsed, result.returncode, stderr_tail=tail)
@@ -124,37 +104,8 @@ def synth_command(app: str | None, outdir: Path) -> list[str]:
     return command + (["--app", app] if app else [])
 
 
-def check_command(directory: Path) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "ml_refarch",
-        "check",
-        str(directory),
-        "--no-cfn-lint",
-        "--no-checkov",
-    ]
-
-
-def per_template(timings: Sequence[Timing], templates: int) -> list[str]:
-    """The corpus check's seconds per template, when it was measured and succeeded."""
-    check = next((t for t in timings if t.name.startswith(CHECK_NAME)), None)
-    if check is None or check.failed or not templates:
-        return []
-    seconds = check.seconds / templates
-    verdict = "within" if seconds <= BUDGET_S_PER_TEMPLATE else "over"
-    lines = [
-        f"check per template: {check.seconds:.1f} / {templates} = {seconds:.2f} s, "
-        f"{verdict} the {BUDGET_S_PER_TEMPLATE} s budget"
-    ]
-    if check.cpu_seconds is not None:
-        lines.append(f"in CPU time: {check.cpu_seconds / templates:.2f} s per template")
-    return lines
-
-
-def report(timings: Sequence[Timing], stacks: int, repeat: int, templates: int = 0) -> list[str]:
-    """The table, the per-stack marginal cost when both synths it needs succeeded, and the
-    corpus check's cost per template when it succeeded."""
+def report(timings: Sequence[Timing], stacks: int, repeat: int) -> list[str]:
+    """The table, then the per-stack marginal cost when both synths it needs succeeded."""
     lines = [f"{'measurement':<48} {'seconds':>8} {'CPU s':>8}"]
     for t in timings:
         figures = " ".join(
@@ -175,7 +126,6 @@ def report(timings: Sequence[Timing], stacks: int, repeat: int, templates: int =
         if every.cpu_seconds is not None and one.cpu_seconds is not None:
             cpu = (every.cpu_seconds - one.cpu_seconds) / (stacks - 1)
             lines.append(f"in CPU time: {cpu:.2f} s per stack")
-    lines += per_template(timings, templates)
     runs = "one run each" if repeat == 1 else f"median of {repeat} runs each"
     lines.append(
         f"({runs}, {os.cpu_count()} CPUs; other work on this machine makes the figures noisy)"
@@ -190,13 +140,10 @@ def main(argv: list[str] | None = None, runner: Runner = run) -> int:
     if str(ROOT) not in sys.path:  # run as a file, from any directory
         sys.path.insert(0, str(ROOT))
     from ml_refarch.catalog import PATTERNS
-    from ml_refarch.compliance.checker import find_templates
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1, help="runs per synth (median reported)")
     parser.add_argument("--stack", default=PATTERNS[0].stack_name, help="the one-stack app's")
-    parser.add_argument("--corpus", type=Path, default=CORPUS, help="templates to check")
-    parser.add_argument("--skip-corpus", action="store_true", help="do not time the check")
     parser.add_argument("--skip-suite", action="store_true", help="do not time the test suite")
     args = parser.parse_args(argv)
 
@@ -216,16 +163,10 @@ def main(argv: list[str] | None = None, runner: Runner = run) -> int:
         for name, app in synths:
             out = Path(tmp) / f"cdk.out.{len(timings)}"
             timings.append(measure(name, synth_command(app, out), env, args.repeat, runner))
-    # as many templates as the checker finds there: it says what it reads
-    templates = 0 if args.skip_corpus else len(find_templates(args.corpus))
-    if templates:
-        name = f"{CHECK_NAME} ({templates} templates)"
-        command = check_command(args.corpus)
-        timings.append(measure(name, command, env, args.repeat, runner, ok=CHECK_OK))
     if not args.skip_suite:
         suite = [sys.executable, "-m", "pytest", "-q"]
         timings.append(measure("test suite (pytest, one run)", suite, env, 1, runner))
-    for line in report(timings, len(PATTERNS), args.repeat, templates):
+    for line in report(timings, len(PATTERNS), args.repeat):
         print(line)
     return 1 if any(t.failed for t in timings) else 0
 

@@ -1,5 +1,4 @@
-"""scripts/bench.py: the per-stack marginal cost, the corpus check's cost per template, and
-figures kept when a command fails."""
+"""scripts/bench.py: the per-stack marginal cost, and figures kept when a command fails."""
 
 from __future__ import annotations
 
@@ -18,23 +17,15 @@ bench = load_by_path("ml_refarch_scripts_bench", ROOT / "scripts" / "bench.py")
 class FakeMachine:
     """Runs nothing: each command takes the seconds its kind is given, on a fake clock."""
 
-    def __init__(
-        self,
-        seconds: dict[str, float],
-        failing: frozenset[str] = frozenset(),
-        check_exit: int = 1,
-    ):
+    def __init__(self, seconds: dict[str, float], failing: frozenset[str] = frozenset()):
         self.now = 0.0
         self.seconds = seconds
         self.failing = failing
-        self.check_exit = check_exit  # check exits 1 on findings
         self.commands: list[list[str]] = []
 
     def kind(self, command: list[str]) -> str:
         if "pytest" in command:
             return "suite"
-        if command[1:4] == ["-m", "ml_refarch", "check"]:
-            return "check"
         app = command[command.index("--app") + 1] if "--app" in command else "app.py"
         if "empty_app.py" in app:
             return "empty"
@@ -45,8 +36,6 @@ class FakeMachine:
         kind = self.kind(command)
         self.now += self.seconds.get(kind, 0.0)
         failed = kind in self.failing
-        if kind == "check":
-            return subprocess.CompletedProcess(command, self.check_exit, "", "check failed")
         return subprocess.CompletedProcess(
             command, 1 if failed else 0, "1 failed, 9 passed\n" if failed else "", ""
         )
@@ -62,8 +51,7 @@ def machine(monkeypatch):
     return make
 
 
-SECONDS = {"empty": 4.0, "one": 5.0, "all": 10.5, "suite": 100.0, "check": 22.0}
-CORPUS_TEMPLATES = len(list(bench.CORPUS.glob("*.template.json")))
+SECONDS = {"empty": 4.0, "one": 5.0, "all": 10.5, "suite": 100.0}
 
 
 def test_prints_the_marginal_cost_from_all_stacks_and_one(machine, capsys):
@@ -101,35 +89,3 @@ def test_a_failing_synth_is_reported_without_a_marginal_cost(machine, capsys):
 def test_over_budget_is_said():
     timings = [bench.Timing("one stack (S)", 5.0), bench.Timing("all stacks (12, app.py)", 20.0)]
     assert "over the 0.5 s budget" in "\n".join(bench.report(timings, 12, 1))
-
-
-def test_prints_the_corpus_checks_seconds_per_template(machine, capsys):
-    fake = machine(seconds=SECONDS)  # check exits 1: findings, not a failure
-    assert bench.main(["--skip-suite"], runner=fake.run) == 0
-    out = capsys.readouterr().out
-    per_template = 22.0 / CORPUS_TEMPLATES
-    assert f"check per template: 22.0 / {CORPUS_TEMPLATES} = {per_template:.2f} s" in out
-    assert "within the 1.0 s budget" in out
-    check = next(c for c in fake.commands if fake.kind(c) == "check")
-    assert check[-3:] == [str(bench.CORPUS), "--no-cfn-lint", "--no-checkov"]
-
-
-def test_a_check_that_fails_has_no_figure_per_template(machine, capsys):
-    fake = machine(seconds=SECONDS, check_exit=2)
-    assert bench.main(["--skip-suite"], runner=fake.run) == 1
-    out = capsys.readouterr().out
-    assert "check per template" not in out
-    assert "FAILED (exit 2)" in out and "check failed" in out
-    assert "per-stack marginal cost" in out
-
-
-def test_skip_corpus_runs_no_check(machine, capsys):
-    fake = machine(seconds=SECONDS)
-    assert bench.main(["--skip-suite", "--skip-corpus"], runner=fake.run) == 0
-    assert not any(fake.kind(c) == "check" for c in fake.commands)
-    assert "check per template" not in capsys.readouterr().out
-
-
-def test_a_check_over_budget_is_said():
-    timings = [bench.Timing(f"{bench.CHECK_NAME} (10 templates)", 15.0)]
-    assert "1.50 s, over the 1.0 s budget" in "\n".join(bench.report(timings, 12, 1, 10))
