@@ -30,6 +30,7 @@ from ml_refarch.compliance.templates import (
     CHECKED,
     FAILED,
     SKIPPED,
+    TEMPLATE_SUFFIXES,
     CheckError,
     Template,
     TemplateError,
@@ -318,11 +319,14 @@ def run_cfn_lint(command: str, templates: dict[str, Path]) -> list[Finding]:
 
 def run_checkov(command: str, templates: dict[str, Path]) -> list[Finding]:
     # checkov only reads templates from disk; copying them keeps cdk.out's other JSON files
-    # (manifest, tree) out of its way. Nested assemblies may repeat a file name.
+    # (manifest, tree) out of its way. Nested assemblies may repeat a file name, and checkov
+    # silently passes over files whose name does not end as a template's.
     by_copy: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, path in templates.items():
             copy = path.name if path.name not in by_copy else f"{len(by_copy)}-{path.name}"
+            if not copy.endswith(TEMPLATE_SUFFIXES):
+                copy += ".template"
             by_copy[copy] = name
             shutil.copyfile(path, Path(tmp) / copy)
         reports = _json_report(
@@ -334,6 +338,9 @@ def run_checkov(command: str, templates: dict[str, Path]) -> list[Finding]:
         reports = [reports]
     if not isinstance(reports, list) or not all(isinstance(r, dict) for r in reports):
         raise ToolFailure("checkov printed JSON that is not a report")
+    unparsed = sum((r.get("summary") or {}).get("parsing_errors", 0) for r in reports)
+    if unparsed:
+        raise ToolFailure(f"checkov could not parse {unparsed} of the templates")
     findings = []
     for report in reports:
         for check in (report.get("results") or {}).get("failed_checks", []):

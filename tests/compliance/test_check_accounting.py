@@ -149,8 +149,16 @@ def mixed(tmp_path_factory) -> Path:
     write(directory, "Broken.template.json", '{"Resources": {"Oops": ')
     write(directory, "BadYaml.yaml", "Resources:\n  A: [\n")
     write(directory, "Deep.template.json", '{"Resources": ' + "[" * 5000 + "]" * 5000 + "}")
-    refused = {"Resources": {"Q": {"Type": "AWS::SQS::Queue", "DependsOn": "Missing"}}}
-    write(directory, "Refused.template.json", refused)
+    cycle = {
+        "Resources": {
+            "A": {"Type": "AWS::SQS::Queue", "DependsOn": "B"},
+            "B": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {"QueueName": {"Fn::GetAtt": ["A", "QueueName"]}},
+            },
+        }
+    }
+    write(directory, "Cycle.template.json", cycle)
     return directory
 
 
@@ -167,7 +175,8 @@ def test_every_template_has_one_status_and_a_reason(mixed_result):
     assert fate["Broken"][0] == FAILED and "not valid JSON" in fate["Broken"][1]
     assert fate["BadYaml"][0] == FAILED and "not valid YAML" in fate["BadYaml"][1]
     assert fate["Deep"] == (FAILED, "nested too deeply to be read")
-    assert fate["Refused"][0] == FAILED and "CloudFormation include failed" in fate["Refused"][1]
+    assert fate["Cycle"][0] == FAILED and "CloudFormation include failed" in fate["Cycle"][1]
+    assert "cycle" in fate["Cycle"][1]
     assert set(mixed_result.templates) == {"Good"}
     assert stacks_with(mixed_result, "MLS-NB1") == {"Good"}
     assert mixed_result.exit_code == 2
@@ -237,6 +246,12 @@ def fake_tool(directory: Path, name: str, stdout: str, stderr: str, code: int) -
         ("cfn-lint", '{"a": 1}', 0, "cfn-lint printed JSON that is not a list of matches"),
         ("checkov", "", 1, "checkov printed no valid JSON report (exit code 1)"),
         ("checkov", "[]", 3, "checkov exited abnormally (exit code 3)"),
+        (
+            "checkov",
+            '{"summary": {"parsing_errors": 1}}',
+            1,
+            "checkov could not parse 1 of the templates",
+        ),
     ],
 )
 def test_a_failing_linter_is_a_tool_error_with_its_stderr(
@@ -248,7 +263,14 @@ def test_a_failing_linter_is_a_tool_error_with_its_stderr(
     assert main(["check", str(FIXTURES / "insecure"), other]) == 2
     out = capsys.readouterr().out
     assert f"tool error: {tool}: {message}" in out
-    assert "  | boom: the linter broke" in out or "not a list" in message
+    assert "  | boom: the linter broke" in out or not message.endswith(")")
+
+
+def test_checkov_reads_a_template_whatever_its_file_name(tmp_path):
+    path = write(tmp_path, "notebook.cfn", INSECURE)
+    result = check_assembly(path, cfn_lint=False)
+    assert not result.tool_errors
+    assert {f.template for f in result.findings if f.tool == "checkov"} == {path}
 
 
 def test_a_linter_with_a_valid_empty_report_adds_nothing(tmp_path, monkeypatch, capsys):
