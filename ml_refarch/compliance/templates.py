@@ -165,13 +165,20 @@ def is_template_file(path: Path, body: dict) -> bool:
 
 
 def why_skipped(body: dict) -> str:
-    """Why a loaded template is not checked, or "" when it is."""
+    """Why a loaded template is not checked, or "" when it is.
+
+    CloudFormation processes a template's transforms (SAM's ``AWS::Serverless-2016-10-31``,
+    ``AWS::Include``, macros) when it creates a change set, and ``GetTemplate`` with
+    ``TemplateStage=Processed`` returns the result:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/transform-section-structure.html
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_GetTemplate.html
+    """
     transform = body.get("Transform")
     if transform:
         names = ", ".join(map(str, transform if isinstance(transform, list) else [transform]))
         sam = " (a SAM template)" if "AWS::Serverless" in names else ""
         return (
-            f"Transform {names}{sam} is expanded only by CloudFormation at deploy time; check "
+            f"Transform {names}{sam} is expanded only by CloudFormation, at deploy time; check "
             "the processed template instead (aws cloudformation get-template "
             "--template-stage Processed)"
         )
