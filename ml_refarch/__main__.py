@@ -13,6 +13,7 @@ import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from ml_refarch import catalog
 from ml_refarch.config import PROFILES
@@ -62,22 +63,53 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from ml_refarch.compliance.checker import CheckError, check_assembly
+    from ml_refarch.compliance.checker import CheckError, check_assembly, status_lines
     from ml_refarch.compliance.output import table, write_junit, write_sarif
 
+    outputs = [
+        (option, path) for option, path in (("--sarif", args.sarif), ("--junit", args.junit))
+    ]
+    for option, path in outputs:
+        problem = path and _unwritable(path)
+        if problem:
+            print(f"error: {option} {path}: {problem}", file=sys.stderr)
+            return 2
+    strict = args.strict
+    if strict is None:
+        strict = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
     try:
         result = check_assembly(
-            args.cdk_out, cfn_lint=not args.no_cfn_lint, checkov=not args.no_checkov
+            args.cdk_out, cfn_lint=not args.no_cfn_lint, checkov=not args.no_checkov, strict=strict
         )
     except CheckError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(table(result))
-    if args.sarif:
-        write_sarif(result, args.sarif)
-    if args.junit:
-        write_junit(result, args.junit)
-    return 1 if result.errors else 0
+    print("\n".join(status_lines(result)))
+    try:
+        if args.sarif:
+            write_sarif(result, args.sarif)
+        if args.junit:
+            write_junit(result, args.junit)
+    except OSError as error:
+        print(f"error: cannot write a report: {error}", file=sys.stderr)
+        return 2
+    if result.problems:
+        print(f"error: {'; '.join(result.problems)}", file=sys.stderr)
+    return result.exit_code
+
+
+def _unwritable(path: str) -> str:
+    """Why a report cannot be written at ``path``, or "" when it can."""
+    target = Path(path)
+    if target.is_dir():
+        return "is a directory"
+    parent = target.parent
+    if not parent.is_dir():
+        return "no such directory"
+    if not os.access(target if target.exists() else parent, os.W_OK):
+        return "not writable"
+    return ""
 
 
 def _rules(_: argparse.Namespace) -> int:
@@ -173,12 +205,39 @@ def _summary_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("cdk_out", nargs="?", default="cdk.out", help="default: cdk.out")
 
 
+_CHECK_EPILOG = """\
+templates: a cloud assembly (its stacks, nested assemblies and nested stacks), a directory
+of *.json, *.yaml, *.yml, *.template files, or one template file; JSON or YAML by content.
+
+exit codes:
+  0  every template checked, no error findings
+  1  error findings
+  2  bad input (no templates, a template that fails to load, a skipped template with
+     --strict, an output file that cannot be written) or a tool error (a tool missing,
+     failing, printing no valid report, a cdk-nag rule that threw)
+"""
+
+
 def _check_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("cdk_out", nargs="?", default="cdk.out", help="default: cdk.out")
+    parser.epilog = _CHECK_EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument(
+        "cdk_out",
+        nargs="?",
+        default="cdk.out",
+        help="assembly, directory or template file (default: cdk.out)",
+    )
     parser.add_argument("--sarif", metavar="FILE", help="also write the findings as SARIF 2.1.0")
     parser.add_argument("--junit", metavar="FILE", help="also write the findings as JUnit XML")
     parser.add_argument("--no-cfn-lint", action="store_true", help="do not run cfn-lint")
     parser.add_argument("--no-checkov", action="store_true", help="do not run checkov")
+    parser.add_argument(
+        "--strict",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a skipped template (a SAM transform, no Resources) is an error "
+        "(default: on when the environment has CI=true)",
+    )
 
 
 def _cost_arguments(parser: argparse.ArgumentParser) -> None:

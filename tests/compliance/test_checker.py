@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
-import shutil
+import re
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 
 from ml_refarch.__main__ import main
-from ml_refarch.compliance.checker import CheckError, check_assembly, find_templates
+from ml_refarch.compliance.checker import CheckError, check_assembly, locate_tool
 from ml_refarch.compliance.docs import rules_markdown
 from ml_refarch.compliance.output import junit, sarif
 from ml_refarch.compliance.rules import RULES
+from ml_refarch.compliance.templates import find_templates
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -34,7 +35,11 @@ def test_this_projects_assembly_passes_and_honours_its_acknowledgments(synthesiz
     assert main(["check", str(outdir), "--no-cfn-lint", "--no-checkov"]) == 0
     out = capsys.readouterr().out
     assert "MlRefArch-KinesisParquet: 0 error(s)" in out
-    assert out.strip().splitlines()[-1].startswith("total: 0 error(s)")
+    *_, total, templates = out.strip().splitlines()
+    assert total.startswith("total: 0 error(s)")
+    assert re.match(
+        r"templates: \d+ checked, 0 skipped, 0 failed to load; tool errors: 0 ", templates
+    )
 
 
 def test_insecure_templates_fail_with_findings_from_every_tool(insecure):
@@ -115,19 +120,13 @@ def test_skipping_tools_is_reported(capsys):
 @pytest.mark.parametrize(
     ("setup", "message"),
     [
-        (lambda tmp: tmp / "missing", "no such directory"),
+        (lambda tmp: tmp / "missing", "no such file or directory"),
         (lambda tmp: tmp, "no CloudFormation templates"),
-        (lambda tmp: shutil.copytree(FIXTURES / "broken", tmp / "b"), "not a readable JSON"),
-        (
-            lambda tmp: (
-                (tmp / "x.template.json").write_text('{"Description": "no resources"}') and tmp
-            ),
-            "no Resources section",
-        ),
         (
             lambda tmp: (tmp / "manifest.json").write_text("{not json") and tmp,
-            "manifest.json: not valid JSON",
+            "manifest.json: not a valid cloud assembly manifest",
         ),
+        (lambda tmp: (tmp / "package.json").write_text("{}") and tmp, "no CloudFormation"),
     ],
 )
 def test_bad_input_is_a_one_line_error_with_exit_code_2(tmp_path, capsys, setup, message):
@@ -137,10 +136,25 @@ def test_bad_input_is_a_one_line_error_with_exit_code_2(tmp_path, capsys, setup,
     assert err.count("\n") == 1 and message in err and err.startswith("error: ")
 
 
-def test_a_missing_tool_is_a_clear_error(monkeypatch, tmp_path, capsys):
+def test_a_missing_tool_is_a_tool_error_naming_the_path(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("ML_REFARCH_CHECKOV", str(tmp_path / "no-checkov"))
     assert main(["check", str(FIXTURES / "insecure"), "--no-cfn-lint"]) == 2
-    assert "checkov is not installed" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert f"tool error: checkov: ML_REFARCH_CHECKOV={tmp_path / 'no-checkov'}: no such file" in (
+        captured.out
+    )
+    assert captured.err == "error: 1 tool error(s)\n"
+
+
+def test_a_tool_not_on_the_path_is_not_installed(monkeypatch, tmp_path):
+    monkeypatch.delenv("ML_REFARCH_SOME_LINTER", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    command, problem = locate_tool("some-linter", "ML_REFARCH_SOME_LINTER", [tmp_path / "x"])
+    assert command is None and problem.startswith("some-linter is not installed")
+    (tmp_path / "dir").mkdir()
+    monkeypatch.setenv("ML_REFARCH_SOME_LINTER", str(tmp_path / "dir"))
+    _, problem = locate_tool("some-linter", "ML_REFARCH_SOME_LINTER", [])
+    assert problem.endswith("not an executable file")
 
 
 def test_plain_template_directories_are_accepted():
