@@ -10,6 +10,15 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def rule_anchor(rule_id: str) -> str:
+    """The anchor of a rule's row on ``docs/rules.md`` (``MLS-NB1`` -> ``mls-nb1``).
+
+    Table rows get no anchors from Markdown, so each row carries an ``<a id>``; SARIF
+    reports link to it.
+    """
+    return rule_id.lower()
+
+
 def rules_markdown() -> str:
     lines = [
         f"# The {PACK_NAME} rule pack",
@@ -37,7 +46,8 @@ def rules_markdown() -> str:
     for rule in RULES:
         types = "<br>".join(f"`{t}`" for t in rule.resource_types)
         lines.append(
-            f"| `{rule.id}` | {rule.level} | {types} | {_cell(rule.info)} | "
+            f"| `{rule.id}` | {rule.level} | {types} | "
+            f'<a id="{rule_anchor(rule.id)}"></a>{_cell(rule.info)} | '
             f"{_cell(rule.explanation)} | {rule.notes_section} |"
         )
     return "\n".join(lines) + "\n"

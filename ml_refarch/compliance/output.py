@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib.metadata
 import json
-import os
-from collections import defaultdict
+import re
+from collections import Counter, defaultdict
 from pathlib import Path
+from urllib.parse import quote
 from xml.etree import ElementTree
 
 from ml_refarch import __version__
@@ -51,51 +55,263 @@ def table(result: CheckResult) -> str:
     return "\n".join(lines)
 
 
-def _uri(path: Path) -> str:
+# ------------------------------------------------------------------------------------------
+# SARIF 2.1.0
+
+#: The base that artifact URIs are relative to (the checked-out sources in CI).
+SOURCE_ROOT_ID = "%SRCROOT%"
+#: The partialFingerprints key of a finding's identity (rule, stack, resource, detail).
+FINGERPRINT_KEY = "mlRefarchFinding/v1"
+_TOOLS = ("cdk-nag", "cfn-lint", "checkov")
+#: ``AwsSolutions-IAM5[Action::s3:GetObject*]``: a rule id with a per-finding suffix.
+_SUFFIXED = re.compile(r"(?P<rule>[^\[\]]+)\[(?P<detail>.*)\]")
+#: cdk-nag documents each pack in a section of its RULES.md; these are the GitHub anchors of
+#: that page's "## <pack>" headings (its README's "#awssolutions" matches no heading).
+_CDK_NAG_RULES = "https://github.com/cdklabs/cdk-nag/blob/main/RULES.md"
+_CDK_NAG_SECTIONS = {
+    "AwsSolutions": "aws-solutions",
+    "HIPAA.Security": "hipaa-security",
+    "NIST.800.53.R5": "nist-800-53-rev-5",
+    "PCI.DSS.321": "pci-dss-321",
+    "Serverless": "serverless",
+}
+#: cfn-lint's generated docs/rules.md gives every rule an anchor named after its id.
+_CFN_LINT_RULE = "https://github.com/aws-cloudformation/cfn-lint/blob/main/docs/rules.md#{}"
+#: checkov has one policy index page per framework (no anchor per check).
+_CHECKOV_CLOUDFORMATION = "https://www.checkov.io/5.Policy%20Index/cloudformation.html"
+_CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def tool_version() -> str:
+    """This tool's version, as its installed package metadata says."""
     try:
-        return Path(os.path.relpath(path)).as_posix()
-    except ValueError:
-        return path.as_posix()
+        return importlib.metadata.version("ml-refarch")
+    except importlib.metadata.PackageNotFoundError:
+        return __version__
 
 
-def sarif(result: CheckResult) -> dict:
-    """One SARIF run per tool, so code scanning shows which tool raised what."""
-    runs = []
-    for tool in ("cdk-nag", "cfn-lint", "checkov"):
-        findings = [f for f in result.findings if f.tool == tool]
-        if tool in result.skipped_tools:
+def checkout_uri(relative: str, fragment: str = "") -> str | None:
+    """The absolute ``file:`` URI of a document of this project's checkout, if it is there.
+
+    SARIF wants absolute help and information URIs. The project has no published home, and
+    a relative URI would resolve against the repository being checked (a user's, where
+    ``docs/rules.md`` does not exist), so the links point at the checkout this tool runs from.
+    """
+    path = _CHECKOUT / relative
+    if not path.is_file():
+        return None
+    return path.as_uri() + (f"#{fragment}" if fragment else "")
+
+
+def split_rule_id(rule_id: str) -> tuple[str, str]:
+    """``AwsSolutions-IAM5[Action::s3:GetObject*]`` -> (``AwsSolutions-IAM5``, ``Action::...``)."""
+    match = _SUFFIXED.fullmatch(rule_id)
+    return (match["rule"], match["detail"]) if match else (rule_id, "")
+
+
+@functools.cache
+def _cfn_lint_rules() -> dict[str, tuple[str, str, str]]:
+    """Rule id -> (title, description, source URL), from the cfn-lint installed here."""
+    try:
+        from cfnlint.core import get_rules
+
+        return {r.id: (r.shortdesc, r.description, r.source_url) for r in get_rules([], [], [])}
+    except Exception:  # the rule text is a courtesy: never let it break the report
+        return {}
+
+
+@functools.cache
+def _ml_rules() -> dict:
+    """The MLSpecialty rules by id (imported late: the registry is not needed for JUnit)."""
+    from ml_refarch.compliance.rules import RULES
+
+    return {rule.id: rule for rule in RULES}
+
+
+def _rule(tool: str, rule_id: str, findings: list[Finding]) -> dict:
+    """The reportingDescriptor of one rule: its own text and where it is documented."""
+    short = full = findings[0].message  # cdk-nag's rule info, checkov's check name
+    help_uri = source = None
+    pack = rule_id.split("-", 1)[0]
+    if rule_id in _ml_rules():
+        from ml_refarch.compliance.docs import rule_anchor  # imports the cdk-nag pack
+
+        rule = _ml_rules()[rule_id]
+        short, full = rule.info, f"{rule.info} {rule.explanation}"
+        help_uri = checkout_uri("docs/rules.md", rule_anchor(rule_id))
+    elif tool == "cdk-nag" and pack in _CDK_NAG_SECTIONS:
+        help_uri = f"{_CDK_NAG_RULES}#{_CDK_NAG_SECTIONS[pack]}"
+    elif tool == "cfn-lint":
+        title = f"cfn-lint rule {rule_id}"
+        short, full, source = _cfn_lint_rules().get(rule_id, (title, title, None))
+        help_uri = _CFN_LINT_RULE.format(rule_id)
+    elif tool == "checkov":
+        help_uri = _CHECKOV_CLOUDFORMATION
+    markdown = full + "".join(
+        f"\n\n[{label}]({uri})"
+        for label, uri in (("Rule documentation", help_uri), ("Source", source))
+        if uri and uri.startswith(("https://", "file:"))
+    )
+    descriptor = {
+        "id": rule_id,
+        "shortDescription": {"text": short},
+        "fullDescription": {"text": full},
+        "help": {"text": full + (f" See {help_uri}" if help_uri else ""), "markdown": markdown},
+        "defaultConfiguration": {
+            "level": "error" if any(f.level == ERROR for f in findings) else "warning"
+        },
+        "properties": {"tags": [tool, pack] if tool == "cdk-nag" else [tool]},
+    }
+    if help_uri:
+        descriptor["helpUri"] = help_uri
+    return descriptor
+
+
+def resource_lines(text: str) -> dict[str, int]:
+    """Logical id -> line (1-based) of its key under ``Resources``, in JSON or YAML text.
+
+    Finds keys written one a line (as ``cdk synth`` and people write templates); a template
+    on one line has no such lines, and its findings get no region.
+    """
+    lines = text.splitlines()
+    key = re.compile(r"(?P<indent>\s*)[\"']?(?P<key>[A-Za-z0-9]+)[\"']?\s*:")
+    sections = [
+        (len(m["indent"]), number)
+        for number, line in enumerate(lines)
+        if (m := key.match(line)) and m["key"] == "Resources"
+    ]
+    if not sections:
+        return {}
+    found: dict[str, int] = {}
+    indent = None
+    for number, line in enumerate(lines[min(sections)[1] + 1 :], min(sections)[1] + 2):
+        match = key.match(line)
+        if not match:
             continue
-        rules = {}
-        for f in findings:
-            rules.setdefault(f.rule_id, {"id": f.rule_id, "shortDescription": {"text": f.message}})
-        results = []
-        for f in findings:
-            location = {
-                "physicalLocation": {"artifactLocation": {"uri": _uri(f.template)}},
+        indent = len(match["indent"]) if indent is None else indent
+        if len(match["indent"]) < indent:
+            break  # the next top-level section
+        if len(match["indent"]) == indent:
+            found.setdefault(match["key"], number)
+    return found
+
+
+class _Locator:
+    """Artifact locations relative to the source root, and resource lines, per template."""
+
+    def __init__(self, source_root: str | Path | None):
+        self.root = Path(source_root or Path.cwd()).resolve()
+        self._lines: dict[Path, dict[str, int]] = {}
+
+    def base_ids(self) -> dict:
+        return {
+            SOURCE_ROOT_ID: {
+                "uri": self.root.as_uri().rstrip("/") + "/",
+                "description": {"text": "The source root (by default, where the check ran)."},
+            }
+        }
+
+    def artifact(self, template: Path) -> dict:
+        path = template.resolve()
+        try:
+            relative = path.relative_to(self.root)
+        except ValueError:
+            return {"uri": path.as_uri()}
+        return {"uri": quote(relative.as_posix()), "uriBaseId": SOURCE_ROOT_ID}
+
+    def line(self, finding: Finding) -> int | None:
+        if finding.line:
+            return int(finding.line)
+        if not finding.resource:
+            return None
+        if finding.template not in self._lines:
+            try:
+                self._lines[finding.template] = resource_lines(finding.template.read_text())
+            except (OSError, UnicodeDecodeError):
+                self._lines[finding.template] = {}
+        return self._lines[finding.template].get(finding.resource)
+
+
+def _fingerprint(finding: Finding, rule_id: str, detail: str) -> str:
+    """A digest of what the finding is, not where its lines are: stable across runs.
+
+    cfn-lint's message says what is wrong where (the per-finding detail); cdk-nag's and
+    checkov's are the rule's text, left out so that rewording a rule keeps its findings.
+    """
+    if not detail and finding.tool == "cfn-lint":
+        detail = finding.message
+    identity = "\x1f".join((finding.tool, rule_id, finding.stack, finding.resource, detail))
+    return hashlib.sha256(identity.encode()).hexdigest()
+
+
+def _result(finding: Finding, rule_index: int, locator: _Locator, seen: Counter) -> dict:
+    rule_id, detail = split_rule_id(finding.rule_id)
+    where = f"{finding.stack} {finding.resource}".strip()
+    physical: dict = {"artifactLocation": locator.artifact(finding.template)}
+    line = locator.line(finding)
+    if line:
+        physical["region"] = {"startLine": line}
+    digest = _fingerprint(finding, rule_id, detail)
+    seen[digest] += 1
+    result = {
+        "ruleId": rule_id,
+        "ruleIndex": rule_index,
+        "level": "error" if finding.level == ERROR else "warning",
+        "message": {"text": f"{where}: {finding.message}" + (f" [{detail}]" if detail else "")},
+        "locations": [
+            {
+                "physicalLocation": physical,
                 "logicalLocations": [
-                    {"name": f.resource or f.stack, "fullyQualifiedName": f"{f.stack}/{f.resource}"}
+                    {
+                        "name": finding.resource or finding.stack,
+                        "fullyQualifiedName": f"{finding.stack}/{finding.resource}",
+                        "kind": "resource",
+                    }
                 ],
             }
-            if f.line:
-                location["physicalLocation"]["region"] = {"startLine": int(f.line)}
-            results.append(
-                {
-                    "ruleId": f.rule_id,
-                    "level": "error" if f.level == ERROR else "warning",
-                    "message": {"text": f"{f.stack} {f.resource}: {f.message}".strip()},
-                    "locations": [location],
-                }
-            )
+        ],
+        # GitHub code scanning matches alerts across runs by primaryLocationLineHash only;
+        # synthesized templates move lines with every change, so it gets the finding's
+        # identity (numbered like GitHub's own, should one identity occur twice).
+        "partialFingerprints": {
+            FINGERPRINT_KEY: f"{digest}:{seen[digest]}",
+            "primaryLocationLineHash": f"{digest[:16]}:{seen[digest]}",
+        },
+    }
+    if detail:
+        result["properties"] = {"findingId": finding.rule_id}  # what an acknowledgment names
+    return result
+
+
+def sarif(result: CheckResult, *, source_root: str | Path | None = None) -> dict:
+    """One SARIF run per tool, so code scanning shows which tool raised what.
+
+    Each rule is described once, by its base id (cdk-nag's ``[...]`` finding suffix goes to
+    the result); artifact URIs are relative to ``source_root`` (default: the working
+    directory, the repository root in CI), named by :data:`SOURCE_ROOT_ID`.
+    """
+    locator = _Locator(source_root)
+    runs = []
+    for tool in dict.fromkeys([*_TOOLS, *(f.tool for f in result.findings)]):
+        if tool in result.skipped_tools:
+            continue
+        findings = [f for f in result.findings if f.tool == tool]
+        by_rule: dict[str, list[Finding]] = defaultdict(list)
+        for finding in findings:
+            by_rule[split_rule_id(finding.rule_id)[0]].append(finding)
+        index = {rule_id: number for number, rule_id in enumerate(by_rule)}
+        seen: Counter = Counter()
+        driver = {"name": f"ml-refarch check ({tool})", "version": tool_version()}
+        if information := checkout_uri("README.md", "checking-any-cloud-assembly-in-ci"):
+            driver["informationUri"] = information
+        driver["rules"] = [_rule(tool, rule_id, group) for rule_id, group in by_rule.items()]
         runs.append(
             {
-                "tool": {
-                    "driver": {
-                        "name": f"ml-refarch check ({tool})",
-                        "version": __version__,
-                        "rules": list(rules.values()),
-                    }
-                },
-                "results": results,
+                "tool": {"driver": driver},
+                "originalUriBaseIds": locator.base_ids(),
+                "results": [
+                    _result(f, index[split_rule_id(f.rule_id)[0]], locator, seen) for f in findings
+                ],
             }
         )
     return {"$schema": _SARIF_SCHEMA, "version": "2.1.0", "runs": runs}
@@ -134,8 +350,11 @@ def junit(result: CheckResult) -> str:
     return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def write_sarif(result: CheckResult, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(sarif(result), indent=1) + "\n")
+def write_sarif(
+    result: CheckResult, path: str | Path, *, source_root: str | Path | None = None
+) -> None:
+    """Write :func:`sarif` to ``path``; URIs are relative to ``source_root`` (default: cwd)."""
+    Path(path).write_text(json.dumps(sarif(result, source_root=source_root), indent=1) + "\n")
 
 
 def write_junit(result: CheckResult, path: str | Path) -> None:
