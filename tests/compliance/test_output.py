@@ -26,8 +26,11 @@ from ml_refarch.compliance.rules import RULES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 INSECURE = FIXTURES / "insecure"
-SCHEMA = json.loads((FIXTURES / "sarif" / "sarif-schema-2.1.0.json").read_text())
 ROOT = Path(__file__).resolve().parents[2]
+#: The SARIF 2.1.0 JSON schema, as the npm package @microsoft/jest-sarif (pinned in
+#: package.json, installed by `make setup`) ships it.
+SCHEMA_FILE = ROOT / "node_modules" / "@microsoft" / "jest-sarif" / "lib" / "schemas"
+SCHEMA = json.loads((SCHEMA_FILE / "sarif-2.1.0-rtm.5.json").read_text())
 
 
 def finding(rule_id: str, resource: str = "Delivery", **changes) -> Finding:
