@@ -13,7 +13,8 @@ from urllib.parse import quote
 from xml.etree import ElementTree
 
 from ml_refarch import __version__
-from ml_refarch.compliance.checker import ERROR, CheckResult, Finding
+from ml_refarch.compliance.checker import ERROR, CheckResult, Finding, ToolError
+from ml_refarch.compliance.templates import CHECKED, SKIPPED
 
 _SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -305,16 +306,67 @@ def sarif(result: CheckResult, *, source_root: str | Path | None = None) -> dict
         if information := checkout_uri("README.md", "checking-any-cloud-assembly-in-ci"):
             driver["informationUri"] = information
         driver["rules"] = [_rule(tool, rule_id, group) for rule_id, group in by_rule.items()]
+        errors = [e for e in result.tool_errors if e.tool == tool]
         runs.append(
             {
                 "tool": {"driver": driver},
+                "invocations": [_invocation([_tool_error_notification(e) for e in errors])],
                 "originalUriBaseIds": locator.base_ids(),
                 "results": [
                     _result(f, index[split_rule_id(f.rule_id)[0]], locator, seen) for f in findings
                 ],
             }
         )
+    runs.append(_accounting_run(result, locator))
     return {"$schema": _SARIF_SCHEMA, "version": "2.1.0", "runs": runs}
+
+
+def _invocation(notifications: list[dict], successful: bool | None = None) -> dict:
+    """A run's invocation: unsuccessful when a notification says the tool failed."""
+    invocation: dict = {
+        "executionSuccessful": not notifications if successful is None else successful
+    }
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
+    return invocation
+
+
+def _tool_error_notification(error: ToolError) -> dict:
+    text = " ".join(part for part in (error.message, error.detail.strip()) if part)
+    notification: dict = {"level": "error", "message": {"text": text}}
+    if error.rule_id:
+        notification["associatedRule"] = {"id": split_rule_id(error.rule_id)[0]}
+    return notification
+
+
+def _accounting_run(result: CheckResult, locator: _Locator) -> dict:
+    """The check's own run: every template it did not check, and whether the run is whole.
+
+    Code scanning shows a run's tool execution notifications; a template that failed to
+    load (or was skipped under ``--strict``) makes the invocation unsuccessful, so a report
+    never reads as clean when templates went unread.
+    """
+    notifications = []
+    for template in result.accounted:
+        if template.status == CHECKED:
+            continue
+        level = "warning" if template.status == SKIPPED and not result.strict else "error"
+        notifications.append(
+            {
+                "level": level,
+                "message": {"text": f"{template.name}: {template.status}: {template.reason}"},
+                "locations": [
+                    {"physicalLocation": {"artifactLocation": locator.artifact(template.path)}}
+                ],
+            }
+        )
+    driver = {"name": "ml-refarch check", "version": tool_version(), "rules": []}
+    return {
+        "tool": {"driver": driver},
+        "invocations": [_invocation(notifications, successful=not result.problems)],
+        "originalUriBaseIds": locator.base_ids(),
+        "results": [],
+    }
 
 
 def junit(result: CheckResult) -> str:
@@ -344,10 +396,49 @@ def junit(result: CheckResult) -> str:
         suite.set("tests", str(len(tools)))
         suite.set("failures", str(failures))
         total_failures += failures
-    suites.set("tests", str(len(tools) * len(result.templates)))
-    suites.set("failures", str(total_failures))
+    accounting = _junit_accounting(suites, result)
+    suites.set("tests", str(len(tools) * len(result.templates) + accounting["tests"]))
+    suites.set("failures", str(total_failures + accounting["failures"]))
+    suites.set("errors", str(accounting["errors"]))
+    suites.set("skipped", str(accounting["skipped"]))
     ElementTree.indent(suites)
     return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _junit_accounting(suites: ElementTree.Element, result: CheckResult) -> Counter:
+    """A suite for the templates the check did not check and one for the tools that failed,
+    so a CI test report shows a run that is not whole (exit code 2) as not green."""
+    counts: Counter = Counter()
+    unchecked = [t for t in result.accounted if t.status != CHECKED]
+    if unchecked:
+        suite = ElementTree.SubElement(suites, "testsuite", name="templates")
+        for template in unchecked:
+            case = ElementTree.SubElement(
+                suite, "testcase", classname="templates", name=template.name
+            )
+            if template.status == SKIPPED and not result.strict:
+                ElementTree.SubElement(case, "skipped", message=template.reason)
+                counts["skipped"] += 1
+            elif template.status == SKIPPED:
+                failure = ElementTree.SubElement(case, "failure", message="skipped (--strict)")
+                failure.text = template.reason
+                counts["failures"] += 1
+            else:
+                error = ElementTree.SubElement(case, "error", message=template.status)
+                error.text = template.reason
+                counts["errors"] += 1
+        counts["tests"] += len(unchecked)
+    if result.tool_errors:
+        suite = ElementTree.SubElement(suites, "testsuite", name="tools")
+        for number, tool_error in enumerate(result.tool_errors, start=1):
+            case = ElementTree.SubElement(
+                suite, "testcase", classname="tools", name=f"{tool_error.tool} #{number}"
+            )
+            error = ElementTree.SubElement(case, "error", message=tool_error.message)
+            error.text = tool_error.detail
+        counts["tests"] += len(result.tool_errors)
+        counts["errors"] += len(result.tool_errors)
+    return counts
 
 
 def write_sarif(

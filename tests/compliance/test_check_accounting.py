@@ -193,9 +193,17 @@ def test_a_template_that_fails_still_leaves_the_reports_written(mixed, tmp_path,
     assert any(line.startswith("failed to load: Deep (") for line in lines)
     assert any(line.startswith("skipped: Sam (") for line in lines)
     assert captured.err == "error: 4 template(s) failed to load\n"
-    results = [r for run in json.loads(sarif.read_text())["runs"] for r in run["results"]]
+    runs = json.loads(sarif.read_text())["runs"]
+    results = [r for run in runs for r in run["results"]]
     assert any(r["ruleId"] == "MLS-NB1" for r in results)
-    assert [s.get("name") for s in ElementTree.parse(junit).getroot()] == ["Good"]
+    (invocation,) = runs[-1]["invocations"]
+    assert invocation["executionSuccessful"] is False
+    notes = [n["message"]["text"] for n in invocation["toolExecutionNotifications"]]
+    assert sum(": failed to load: " in note for note in notes) == 4
+    assert sum(": skipped: " in note for note in notes) == 2
+    report = ElementTree.parse(junit).getroot()
+    assert [s.get("name") for s in report] == ["Good", "templates"]
+    assert (report.get("errors"), report.get("skipped")) == ("4", "2")
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,14 @@ import pytest
 
 from ml_refarch import __version__
 from ml_refarch.compliance import output
-from ml_refarch.compliance.checker import ERROR, WARNING, CheckResult, Finding, check_assembly
+from ml_refarch.compliance.checker import (
+    ERROR,
+    WARNING,
+    CheckResult,
+    Finding,
+    ToolError,
+    check_assembly,
+)
 from ml_refarch.compliance.output import (
     FINGERPRINT_KEY,
     SOURCE_ROOT_ID,
@@ -23,6 +30,7 @@ from ml_refarch.compliance.output import (
 )
 from ml_refarch.compliance.packs import PACKS
 from ml_refarch.compliance.rules import RULES
+from ml_refarch.compliance.templates import SKIPPED, Template
 
 FIXTURES = Path(__file__).parent / "fixtures"
 INSECURE = FIXTURES / "insecure"
@@ -285,6 +293,7 @@ def test_every_tool_with_findings_gets_a_run_and_skipped_tools_none():
         "ml-refarch check (cdk-nag)",
         "ml-refarch check (cfn-lint)",
         "ml-refarch check (cfn-guard)",
+        "ml-refarch check",
     ]
 
 
@@ -294,3 +303,38 @@ def test_write_sarif_takes_the_source_root(tmp_path):
     document = json.loads(path.read_text())
     location = results(document)[0]["locations"][0]["physicalLocation"]["artifactLocation"]
     assert location["uri"] == "insecure/Streaming.template.json"
+
+
+def test_a_tool_error_makes_its_run_unsuccessful_and_the_junit_report_red():
+    from xml.etree import ElementTree
+
+    result = check_result()
+    result.tool_errors.append(
+        ToolError("cfn-lint", "cfn-lint exited with status 1", detail="Traceback ...")
+    )
+    document = sarif(result)
+    jsonschema.Draft4Validator(SCHEMA).validate(document)
+    runs = {run["tool"]["driver"]["name"]: run for run in document["runs"]}
+    (lint,) = runs["ml-refarch check (cfn-lint)"]["invocations"]
+    assert lint["executionSuccessful"] is False
+    assert "exited with status 1" in lint["toolExecutionNotifications"][0]["message"]["text"]
+    (nag,) = runs["ml-refarch check (cdk-nag)"]["invocations"]
+    assert nag["executionSuccessful"] is True
+    assert runs["ml-refarch check"]["invocations"][0]["executionSuccessful"] is False
+    report = ElementTree.fromstring(output.junit(result))
+    assert report.get("errors") == "1"
+    assert report.find("testsuite[@name='tools']/testcase/error").text == "Traceback ..."
+
+
+def test_a_skipped_template_fails_the_junit_report_only_when_strict():
+    from xml.etree import ElementTree
+
+    result = check_result()
+    result.accounted.append(
+        Template("Sam", INSECURE / "Streaming.template.json", SKIPPED, "SAM transform")
+    )
+    lenient = ElementTree.fromstring(output.junit(result))
+    assert (lenient.get("skipped"), lenient.get("failures")) == ("1", "0")
+    result.strict = True
+    strict = ElementTree.fromstring(output.junit(result))
+    assert (strict.get("skipped"), strict.get("failures")) == ("0", "1")
