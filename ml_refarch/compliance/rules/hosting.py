@@ -218,8 +218,11 @@ def pipeline_container_count(resource: Resource):
     mode = resource.get("InferenceExecutionConfig.Mode")
     if isinstance(mode, Unresolved) or (isinstance(mode, str) and mode.lower() == "direct"):
         return NOT_APPLICABLE
-    count = len(as_list(containers))
+    entries = as_list(containers)
+    count = len(entries)
     in_range = PIPELINE_MIN_CONTAINERS <= count <= PIPELINE_MAX_CONTAINERS
+    if not in_range and any(is_intrinsic(entry) for entry in entries):
+        return NOT_APPLICABLE  # an Fn::If entry may drop out (AWS::NoValue) at deploy time
     return COMPLIANT if in_range else NON_COMPLIANT
 
 

@@ -474,3 +474,10 @@ def test_a_deploy_time_value_is_never_failed(case: Case, form: str):
     failing = value_at(case.resources, case.path)
     value = deploy_time_values(case.compliant, failing)[form]
     assert not fails(verdict(case.rule, set_path(case.resources, case.path, value)))
+
+
+def test_a_pipeline_with_conditional_containers_is_not_failed_for_its_count():
+    conditional = {"Fn::If": ["UseIt", CONTAINER, {"Ref": "AWS::NoValue"}]}
+    too_many = [CONTAINER] * 15 + [conditional]
+    assert verdict("PL1", {"Subject": model(Containers=[CONTAINER] * 16)}) == NON_COMPLIANT
+    assert not fails(verdict("PL1", {"Subject": model(Containers=too_many)}))
