@@ -4,7 +4,8 @@ Studio is the successor of notebook instances; the notes' advice for notebooks (
 internet, a VPC with endpoints or a NAT gateway, a KMS key for the storage) applies to a
 Studio domain as a whole. Its network access type is a domain setting: neither user
 profiles nor spaces can change it (``AWS::SageMaker::UserProfile`` and
-``AWS::SageMaker::Space`` have no such property), so the domain is what the rules read.
+``AWS::SageMaker::Space`` have no such property), so the domain is what SD1-SD3 read; a
+user profile only adds security groups to the domain's defaults (SD4).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ml_refarch.compliance.rules.model import (
 
 NOTEBOOK = "AWS::SageMaker::NotebookInstance"
 DOMAIN = "AWS::SageMaker::Domain"
+USER_PROFILE = "AWS::SageMaker::UserProfile"
 NOTES = "Security"
 
 #: A domain's AppNetworkAccessType when none is set is PublicInternetOnly (apps get internet
@@ -217,3 +219,30 @@ def domain_kms(resource: Resource):
 def domain_can_reach_sagemaker(resource: Resource):
     # https://docs.aws.amazon.com/sagemaker/latest/dg/studio-updated-and-internet-access.html
     return _reaches_sagemaker(resource, raw(resource.get("VpcId")), with_s3=False)
+
+
+def _domain_of(profile: Resource) -> Resource | None:
+    domain = profile.resolve_ref(profile.get("DomainId"))
+    return domain if domain is not None and domain.type == DOMAIN else None
+
+
+@rule(
+    "SD4",
+    types=USER_PROFILE,
+    info="The user profile of a VpcOnly domain has no security group, its own or the domain's.",
+    explanation=(
+        "In a VpcOnly domain the user's apps talk to the VPC's endpoints and to each other "
+        "only through the security groups in UserSettings; SageMaker refuses the profile "
+        "when neither it nor the domain's DefaultUserSettings names one. Give the domain's "
+        "default user settings the groups (a profile adds its own to them)."
+    ),
+    notes=NOTES,
+)
+def user_profile_security_groups(resource: Resource):
+    # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UserSettings.html
+    domain = _domain_of(resource)
+    if domain is None or not _vpc_only(domain):
+        return NOT_APPLICABLE
+    own = resource.get("UserSettings.SecurityGroups")
+    default = domain.get("DefaultUserSettings.SecurityGroups")
+    return COMPLIANT if present(own) or present(default) else NON_COMPLIANT

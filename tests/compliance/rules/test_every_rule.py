@@ -456,6 +456,41 @@ CASES = [
 ]
 
 
+PROFILE_IN_VPC_ONLY_DOMAIN = {
+    "Domain": domain(AppNetworkAccessType="VpcOnly"),
+    "Subject": res(
+        "AWS::SageMaker::UserProfile",
+        DomainId={"Fn::GetAtt": ["Domain", "DomainId"]},
+        UserProfileName="scientist",
+    ),
+}
+CASES += [
+    Case("SD4", PROFILE_IN_VPC_ONLY_DOMAIN, "Subject.UserSettings.SecurityGroups", ["sg-1"]),
+    Case(
+        "SD4",
+        PROFILE_IN_VPC_ONLY_DOMAIN,
+        "Domain.DefaultUserSettings.SecurityGroups",
+        ["sg-1"],
+        name="domain-default",
+    ),
+    Case(
+        "SD4",
+        PROFILE_IN_VPC_ONLY_DOMAIN,
+        "Domain.AppNetworkAccessType",
+        "PublicInternetOnly",
+        passes_as=NOT_APPLICABLE,
+    ),
+    Case(
+        "SD4",
+        PROFILE_IN_VPC_ONLY_DOMAIN,
+        "Subject.DomainId",
+        "d-0123456789ab",
+        name="domain-elsewhere",
+        passes_as=NOT_APPLICABLE,
+    ),
+]
+
+
 def test_every_rule_has_a_case():
     covered = {case.rule for case in CASES}
     assert [rule.suffix for rule in RULES if rule.suffix not in covered] == []

@@ -241,3 +241,27 @@ def test_imported_vpc_of_a_vpc_only_domain_is_not_failed():
         domain.vpc_id = cdk.Fn.import_value("StudioVpc")
 
     assert mls_findings(build) == []
+
+
+def profile(stack: cdk.Stack, **user_settings) -> None:
+    sagemaker.CfnUserProfile(
+        stack,
+        "Profile",
+        domain_id=stack.node.find_child("Domain").attr_domain_id,
+        user_profile_name="scientist",
+        user_settings=sagemaker.CfnUserProfile.UserSettingsProperty(**user_settings),
+    )
+
+
+def test_user_profile_of_a_vpc_only_domain_needs_security_groups_somewhere():
+    no_default = sagemaker.CfnDomain.UserSettingsProperty(
+        execution_role="arn:aws:iam::123456789012:role/studio"
+    )
+
+    def build(stack, *, default: bool, own: bool):
+        studio_domain(stack, **({} if default else {"default_user_settings": no_default}))
+        profile(stack, security_groups=["sg-0123456789abcdef0"] if own else None)
+
+    assert mls_findings(lambda s: build(s, default=False, own=False)) == ["MLS-SD4"]
+    assert mls_findings(lambda s: build(s, default=False, own=True)) == []
+    assert mls_findings(lambda s: build(s, default=True, own=False)) == []
