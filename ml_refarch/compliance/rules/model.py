@@ -269,6 +269,9 @@ def rule(
 
     With ``applies``, a resource for which it is false is not applicable and the function
     is not called for it (the registered check and the returned function both guard).
+    :meth:`Rule.evaluate` adds the deploy-time guard (see the module docstring), so a check
+    needs no code of its own for a single verdict on a value it read through
+    :meth:`Resource.get`.
     """
     if level not in ("error", "warning"):
         raise ValueError(f"level must be 'error' or 'warning', not {level!r}")

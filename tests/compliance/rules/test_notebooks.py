@@ -8,7 +8,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 
-from tests.compliance.rules.support import isolated_vpc, mls_findings
+from tests.compliance.rules.support import isolated_vpc, mls_findings, with_overrides
 
 
 def notebook(stack: cdk.Stack, *, vpc: ec2.IVpc | None = None, **overrides) -> None:
@@ -29,10 +29,7 @@ def notebook(stack: cdk.Stack, *, vpc: ec2.IVpc | None = None, **overrides) -> N
             )
         ),
     )
-    properties.update(overrides)
-    sagemaker.CfnNotebookInstance(
-        stack, "Notebook", **{k: v for k, v in properties.items() if v is not None}
-    )
+    with_overrides(sagemaker.CfnNotebookInstance, stack, "Notebook", properties, overrides)
 
 
 def test_compliant_notebook_passes():
@@ -179,8 +176,7 @@ def studio_domain(stack: cdk.Stack, *, vpc: ec2.IVpc | None = None, **overrides)
             security_groups=[group.security_group_id],
         ),
     )
-    properties.update(overrides)
-    sagemaker.CfnDomain(stack, "Domain", **{k: v for k, v in properties.items() if v is not None})
+    with_overrides(sagemaker.CfnDomain, stack, "Domain", properties, overrides)
 
 
 def test_compliant_studio_domain_passes():
