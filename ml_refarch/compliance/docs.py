@@ -36,9 +36,14 @@ def rules_markdown() -> str:
         "```",
         "",
         "Rules read a resource's properties as CDK resolves them (raw property overrides are "
-        "not seen, as with every cdk-nag pack); values known only at deploy time are neither "
-        "passed nor failed. Rules marked with a finding suffix report one finding per place "
-        "(`MLS-MZ1[Variant::AllTraffic]`), each acknowledged on its own.",
+        "not seen, as with every cdk-nag pack). A value known only at deploy time (a template "
+        "parameter, another stack's `Fn::ImportValue`, an `Fn::If`, an `Fn::FindInMap`, or an "
+        "`Fn::Select`/`Fn::Join`/`Fn::Sub` over one of them) is never failed: a rule whose "
+        "verdict rests on one reports not applicable, except that a rule asking only whether a "
+        "property is set counts it as set. References to resources of the same stack, and "
+        "the account and region, are not such values. Rules marked with a finding suffix "
+        "report one finding per place (`MLS-MZ1[Variant::AllTraffic]`), each acknowledged on "
+        "its own.",
         "",
         "| Rule | Level | Resource types | What it flags | Why | Notes section |",
         "| --- | --- | --- | --- | --- | --- |",

@@ -200,6 +200,10 @@ EXPECTED_RULES = [
     "AG1",
     "AG2",
     "AG3",
+    "SD1",
+    "SD2",
+    "SD3",
+    "SD4",
 ]
 
 

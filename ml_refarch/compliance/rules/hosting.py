@@ -218,8 +218,11 @@ def pipeline_container_count(resource: Resource):
     mode = resource.get("InferenceExecutionConfig.Mode")
     if isinstance(mode, Unresolved) or (isinstance(mode, str) and mode.lower() == "direct"):
         return NOT_APPLICABLE
-    count = len(as_list(containers))
+    entries = as_list(containers)
+    count = len(entries)
     in_range = PIPELINE_MIN_CONTAINERS <= count <= PIPELINE_MAX_CONTAINERS
+    if not in_range and any(is_intrinsic(entry) for entry in entries):
+        return NOT_APPLICABLE  # an Fn::If entry may drop out (AWS::NoValue) at deploy time
     return COMPLIANT if in_range else NON_COMPLIANT
 
 
@@ -259,10 +262,13 @@ def endpoint_config_kms(resource: Resource):
         if isinstance(get(variant, "InstanceType"), str)
         and has_local_storage(get(variant, "InstanceType"))
     ]
-    has_key = present(resource.get("KmsKeyId"))
+    key = resource.get("KmsKeyId")
+    has_key = present(key)
     if local:
         if not has_key:
             return COMPLIANT
+        if resource.depends_on_inputs(key):
+            return NOT_APPLICABLE  # a parameter or condition may leave the key out
         return [f"LocalStorage::{_variant_name(variant, index)}" for index, variant in local]
     if has_key:
         return COMPLIANT
@@ -465,6 +471,32 @@ def _tracks_with_cooldowns(policy: Resource) -> bool:
     )
 
 
+#: What ties a scaling policy to a variant; a deploy-time value in any of them leaves
+#: unknown whether a variant is scaled.
+_SCALING_LINKS = {
+    SCALABLE_TARGET: ("ResourceId", "ServiceNamespace", "ScalableDimension"),
+    SCALING_POLICY: (
+        "PolicyType",
+        "ScalingTargetId",
+        "ResourceId",
+        "ServiceNamespace",
+        "ScalableDimension",
+    ),
+}
+
+
+def _scaling_unknown(endpoint: Resource) -> bool:
+    """Whether the endpoint's name or any link between scaling resources and variants
+    depends on the template's inputs."""
+    if endpoint.depends_on_inputs(endpoint.get("EndpointName")):
+        return True
+    return any(
+        other.depends_on_inputs(other.get(key))
+        for other in endpoint.others(*_SCALING_LINKS)
+        for key in _SCALING_LINKS[other.type]
+    )
+
+
 @rule(
     "AS1",
     types=ENDPOINT,
@@ -489,6 +521,7 @@ def endpoint_autoscaling(resource: Resource):
     ]
     targets = list(resource.others(SCALABLE_TARGET))
     policies = [p for p in resource.others(SCALING_POLICY) if _tracks_with_cooldowns(p)]
+    unknown = _scaling_unknown(resource)
     findings: list[str] = []
     judged = 0
     for index, variant in variants:
@@ -496,12 +529,14 @@ def endpoint_autoscaling(resource: Resource):
         if not isinstance(name, str):
             # The target's ResourceId cannot be matched against a deploy-time name.
             continue
-        judged += 1
         scaled = any(
             _targets_variant(target, resource, name)
             and any(_policy_scales(policy, target) for policy in policies)
             for target in targets
         )
+        if not scaled and unknown:
+            continue
+        judged += 1
         if not scaled:
             findings.append(_finding(variant, index))
     return findings if judged else NOT_APPLICABLE

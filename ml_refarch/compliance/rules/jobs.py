@@ -234,13 +234,18 @@ def _enabled(value: Any) -> bool:
 # --- JB1: volume keys ---------------------------------------------------------------------
 
 
-def _volume_encrypted(config: Any, instance_types: list[Any]) -> bool:
+def _volume_encrypted(config: Any, instance_types: list[Any]) -> bool | None:
+    """True with a key or on local-storage instances only; None when an instance type
+    known only at run time may be one with local storage, which needs no key."""
     if present(_value(config, "VolumeKmsKeyId")):
         return True
+    if any(isinstance(t, Unresolved) for t in instance_types):
+        return None
     return bool(instance_types) and all(has_local_storage(t) for t in instance_types)
 
 
-def _training_volume(definition: Any) -> bool:
+def _training_volume(definition: Any) -> bool | None:
+    results: list[bool | None] = []
     for name in ("ResourceConfig", "HyperParameterTuningResourceConfig"):
         config = _value(definition, name)
         if config is None:
@@ -252,9 +257,10 @@ def _training_volume(definition: Any) -> bool:
         )
         types = [_value(config, "InstanceType")] if not groups else []
         types += [_value(group, "InstanceType") for group in groups]
-        if _volume_encrypted(config, types):
-            return True
-    return False
+        results.append(_volume_encrypted(config, types))
+    if any(result is True for result in results):
+        return True
+    return None if None in results else False
 
 
 def _volume_key(job: _Job) -> bool | None:

@@ -9,18 +9,28 @@ a Step Functions ``Key.$`` path, ...) are *unresolved*: a rule may test that the
 never what they are. Reading values (:func:`~ml_refarch.cfn.get`,
 :class:`~ml_refarch.cfn.Unresolved`, :func:`~ml_refarch.cfn.literal_text`, ...) is
 :mod:`ml_refarch.cfn`'s job; this module adds what only rules need.
+
+Among unresolved values, a reference to a resource of the same stack still says what it
+names; a value that depends on the template's *inputs* (a parameter, another stack's export,
+a condition, a mapping) does not. :func:`depends_on_inputs` tells them apart, and the registry
+guards every rule with it: a rule's single ``NON_COMPLIANT`` verdict becomes
+``NOT_APPLICABLE`` when any value the check read through :meth:`Resource.get` (of the resource
+or of its neighbours) depends on inputs. Rules that report one finding per place judge each
+place themselves.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from ml_refarch.cfn import (
     Unresolved,
     get,
+    getatt_target,
     is_intrinsic,
     lower_keys,
     number,
@@ -28,6 +38,7 @@ from ml_refarch.cfn import (
     raw,
     referenced_ids,
     resources,
+    sub_names,
 )
 
 COMPLIANT = "compliant"
@@ -68,6 +79,69 @@ def judge_number(
     return COMPLIANT if minimum <= found <= maximum else NON_COMPLIANT
 
 
+#: Pseudo parameters name the account and region deployed to, not a deployer's choice.
+PSEUDO_PARAMETERS = frozenset(
+    {
+        "AWS::AccountId",
+        "AWS::Partition",
+        "AWS::Region",
+        "AWS::StackId",
+        "AWS::StackName",
+        "AWS::URLSuffix",
+    }
+)
+
+#: Functions that only combine their arguments: they depend on inputs when an argument does.
+_COMBINING_FUNCTIONS = ("fn::join", "fn::select", "fn::split", "fn::base64", "fn::getazs")
+
+
+def depends_on_inputs(value: Any, stack: Mapping[str, Any]) -> bool:
+    """Whether ``value`` depends on what the deployer passes in, not only on ``stack``'s
+    resources (the logical ids in ``stack``) and the account and region.
+
+    True for a ``Ref`` to a template parameter, an ``Fn::GetAtt`` of something outside the
+    stack, ``Fn::ImportValue``, ``Fn::If``, ``Fn::FindInMap`` and every other function, and
+    for ``Fn::Join``, ``Fn::Select``, ``Fn::Split``, ``Fn::Sub`` ... over such a value.
+    """
+    value = raw(value)
+    if isinstance(value, (list, tuple)):
+        return any(depends_on_inputs(item, stack) for item in value)
+    if not isinstance(value, Mapping):
+        return False
+    if not is_intrinsic(value):
+        return any(depends_on_inputs(item, stack) for item in value.values())
+    ((key, argument),) = value.items()
+    name = str(key).lower()
+    if name == "ref":
+        return not (argument in stack or argument in PSEUDO_PARAMETERS)
+    if name == "fn::getatt":
+        target = getatt_target(argument)
+        return target is None or target[0] not in stack
+    if name == "fn::sub":
+        return _sub_depends_on_inputs(argument, stack)
+    if name in _COMBINING_FUNCTIONS:
+        return depends_on_inputs(argument, stack)
+    return True
+
+
+def _sub_depends_on_inputs(argument: Any, stack: Mapping[str, Any]) -> bool:
+    text, variables = argument, {}
+    if isinstance(argument, (list, tuple)) and argument:
+        text = argument[0]
+        variables = argument[1] if len(argument) > 1 and isinstance(argument[1], Mapping) else {}
+    if not isinstance(text, str):
+        return True
+    # Pseudo parameters (``${AWS::Region}``) are not names sub_names reports.
+    names = {name for name, _ in sub_names(text)}
+    if any(name not in stack and name not in variables for name in names):
+        return True
+    return depends_on_inputs(list(variables.values()), stack)
+
+
+#: While a rule runs: every (value, stack) its check read through :meth:`Resource.get`.
+_READS: ContextVar[list[tuple[Any, Mapping[str, Any]]] | None] = ContextVar("_READS", default=None)
+
+
 @dataclass(frozen=True)
 class Resource:
     """One resource of a stack, with every other resource of that stack in reach."""
@@ -79,7 +153,15 @@ class Resource:
     stack: Mapping[str, Resource] = field(default_factory=dict, repr=False, compare=False)
 
     def get(self, path: str, default: Any = None) -> Any:
-        return get(self.properties, path, default)
+        value = get(self.properties, path, default)
+        reads = _READS.get()
+        if reads is not None:
+            reads.append((value, self.stack))
+        return value
+
+    def depends_on_inputs(self, value: Any) -> bool:
+        """:func:`depends_on_inputs` against this resource's stack."""
+        return depends_on_inputs(value, self.stack)
 
     def others(self, *types: str) -> Iterator[Resource]:
         """The other resources of the stack, of the given types (all types when none)."""
@@ -141,9 +223,22 @@ class Rule:
         return f"{PACK_PREFIX}-{self.suffix}"
 
     def evaluate(self, resource: Resource) -> Verdict:
+        """The check's verdict, except that a single failure resting on a value that
+        depends on the template's inputs is not applicable (see the module docstring)."""
         if resource.type not in self.resource_types:
             return NOT_APPLICABLE
-        return self.check(resource)
+        reads: list[tuple[Any, Mapping[str, Any]]] = []
+        token = _READS.set(reads)
+        try:
+            verdict = self.check(resource)
+        finally:
+            _READS.reset(token)
+        if verdict == NON_COMPLIANT and any(
+            isinstance(value, Unresolved) and depends_on_inputs(value, stack)
+            for value, stack in reads
+        ):
+            return NOT_APPLICABLE
+        return verdict
 
 
 PACK_PREFIX = "MLS"
@@ -174,6 +269,9 @@ def rule(
 
     With ``applies``, a resource for which it is false is not applicable and the function
     is not called for it (the registered check and the returned function both guard).
+    :meth:`Rule.evaluate` adds the deploy-time guard (see the module docstring), so a check
+    needs no code of its own for a single verdict on a value it read through
+    :meth:`Resource.get`.
     """
     if level not in ("error", "warning"):
         raise ValueError(f"level must be 'error' or 'warning', not {level!r}")

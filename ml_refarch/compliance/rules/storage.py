@@ -67,7 +67,8 @@ def _is_lustre(resource: Resource) -> bool:
     return str(resource.get("FileSystemType", "")).upper() == "LUSTRE"
 
 
-def _covers_lustre(rule_body) -> bool:
+def _covers_lustre(rule_body) -> bool | None:
+    """Whether an ingress rule opens a Lustre port; None when its ports are unknown."""
     protocol = str(raw(get(rule_body, "IpProtocol", ""))).lower()
     if protocol in ("-1", "all"):
         return True
@@ -75,13 +76,16 @@ def _covers_lustre(rule_body) -> bool:
         return False
     low, high = number(get(rule_body, "FromPort")), number(get(rule_body, "ToPort"))
     if low is None or high is None:
-        return True  # unknown ports: treat as covering, the source check decides
+        return None
     return any(low <= port <= high for port in LUSTRE_PORTS)
 
 
-def _from_itself(rule_body, group: Resource) -> bool:
+def _from_itself(rule_body, group: Resource) -> bool | None:
+    """Whether an ingress rule's source is the group itself; None when a deploy-time value."""
     source = raw(get(rule_body, "SourceSecurityGroupId"))
-    return source in ({"fn::getatt": [group.logical_id, "GroupId"]}, {"ref": group.logical_id})
+    if source in ({"fn::getatt": [group.logical_id, "GroupId"]}, {"ref": group.logical_id}):
+        return True
+    return None if group.depends_on_inputs(source) else False
 
 
 @rule(
@@ -109,7 +113,8 @@ def lustre_ports_self_only(resource: Resource):
             if target is not None and target.logical_id == group.logical_id:
                 ingress.append(separate.properties)
         for body in ingress:
-            if _covers_lustre(body) and not _from_itself(body, group):
+            # Ports or a source known only at deploy time are neither passed nor failed.
+            if _covers_lustre(body) and _from_itself(body, group) is False:
                 findings.append(f"SecurityGroup::{group.logical_id}")
                 break
     return findings

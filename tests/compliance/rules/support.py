@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
@@ -21,6 +22,19 @@ def mls_findings(build: Callable[[cdk.Stack], object]) -> list[str]:
         for violation in report.violations
         for _ in violation.violating_resources
     )
+
+
+def with_overrides(
+    construct: Callable[..., object],
+    stack: cdk.Stack,
+    construct_id: str,
+    properties: dict[str, Any],
+    overrides: dict[str, Any],
+) -> object:
+    """``construct(stack, construct_id, **properties)`` with ``overrides`` applied; an
+    override of ``None`` removes the property."""
+    merged = {**properties, **overrides}
+    return construct(stack, construct_id, **{k: v for k, v in merged.items() if v is not None})
 
 
 def isolated_vpc(stack: cdk.Stack, *, endpoints: bool = True) -> ec2.Vpc:

@@ -8,7 +8,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 
-from tests.compliance.rules.support import isolated_vpc, mls_findings
+from tests.compliance.rules.support import isolated_vpc, mls_findings, with_overrides
 
 
 def notebook(stack: cdk.Stack, *, vpc: ec2.IVpc | None = None, **overrides) -> None:
@@ -29,10 +29,7 @@ def notebook(stack: cdk.Stack, *, vpc: ec2.IVpc | None = None, **overrides) -> N
             )
         ),
     )
-    properties.update(overrides)
-    sagemaker.CfnNotebookInstance(
-        stack, "Notebook", **{k: v for k, v in properties.items() if v is not None}
-    )
+    with_overrides(sagemaker.CfnNotebookInstance, stack, "Notebook", properties, overrides)
 
 
 def test_compliant_notebook_passes():
@@ -143,3 +140,124 @@ def test_unresolvable_tokens_do_not_crash_the_rules():
 
     # Values known only at deploy time are neither passed nor failed.
     assert mls_findings(build) == []
+
+
+def test_a_subnet_from_another_stack_does_not_fail_the_endpoint_check():
+    """An imported or parameter subnet lives in a VPC this stack cannot see, so whether it
+    has endpoints is unknown: NB6 neither passes nor fails it, even with no endpoint here."""
+
+    def build(stack, subnet):
+        notebook(stack, vpc=isolated_vpc(stack, endpoints=False), subnet_id=subnet(stack))
+
+    imported = mls_findings(lambda stack: build(stack, lambda s: cdk.Fn.import_value("Subnet")))
+    parameter = mls_findings(
+        lambda stack: build(stack, lambda s: cdk.CfnParameter(s, "SubnetId").value_as_string)
+    )
+    assert imported == [] and parameter == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Studio domains
+
+
+def studio_domain(stack: cdk.Stack, *, vpc: ec2.IVpc | None = None, **overrides) -> None:
+    """A Studio domain that passes every SD rule, with ``overrides`` applied (None removes)."""
+    vpc = vpc or isolated_vpc(stack)
+    group = ec2.SecurityGroup(stack, "StudioSg", vpc=vpc)
+    properties = dict(
+        auth_mode="IAM",
+        domain_name="studio",
+        app_network_access_type="VpcOnly",
+        vpc_id=vpc.vpc_id,
+        subnet_ids=[subnet.subnet_id for subnet in vpc.isolated_subnets],
+        kms_key_id=kms.Key(stack, "StudioKey").key_arn,
+        default_user_settings=sagemaker.CfnDomain.UserSettingsProperty(
+            execution_role="arn:aws:iam::123456789012:role/studio",
+            security_groups=[group.security_group_id],
+        ),
+    )
+    with_overrides(sagemaker.CfnDomain, stack, "Domain", properties, overrides)
+
+
+def test_compliant_studio_domain_passes():
+    assert mls_findings(studio_domain) == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "rule_ids"),
+    [
+        # The default network access type is PublicInternetOnly; SD3 then does not apply.
+        ({"app_network_access_type": None}, ["MLS-SD1"]),
+        ({"app_network_access_type": "PublicInternetOnly"}, ["MLS-SD1"]),
+        ({"kms_key_id": None}, ["MLS-SD2"]),
+        ({"kms_key_id": "alias/aws/sagemaker"}, ["MLS-SD2"]),
+    ],
+)
+def test_each_unsafe_domain_setting_raises_exactly_its_rule(overrides, rule_ids):
+    assert mls_findings(lambda stack: studio_domain(stack, **overrides)) == rule_ids
+
+
+def test_vpc_only_domain_without_endpoints_cannot_reach_sagemaker():
+    def build(stack):
+        studio_domain(stack, vpc=isolated_vpc(stack, endpoints=False))
+
+    assert mls_findings(build) == ["MLS-SD3"]
+
+
+def test_vpc_only_domain_needs_no_s3_gateway_but_both_sagemaker_endpoints():
+    def build(stack, *services):
+        vpc = isolated_vpc(stack, endpoints=False)
+        for name, service in services:
+            vpc.add_interface_endpoint(name, service=service)
+        studio_domain(stack, vpc=vpc)
+
+    api = ("Api", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API)
+    runtime = ("Runtime", ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME)
+    assert mls_findings(lambda stack: build(stack, api, runtime)) == []
+    assert mls_findings(lambda stack: build(stack, api)) == ["MLS-SD3"]
+
+
+def test_domain_settings_known_only_at_deploy_time_are_not_failed():
+    def build(stack):
+        access = cdk.CfnParameter(stack, "Access", default="VpcOnly")
+        studio_domain(
+            stack,
+            vpc=isolated_vpc(stack, endpoints=False),
+            app_network_access_type=access.value_as_string,
+            kms_key_id=cdk.Fn.import_value("StudioKey"),
+        )
+
+    assert mls_findings(build) == []
+
+
+def test_imported_vpc_of_a_vpc_only_domain_is_not_failed():
+    def build(stack):
+        studio_domain(stack, vpc=isolated_vpc(stack, endpoints=False))
+        domain = stack.node.find_child("Domain")
+        domain.vpc_id = cdk.Fn.import_value("StudioVpc")
+
+    assert mls_findings(build) == []
+
+
+def profile(stack: cdk.Stack, **user_settings) -> None:
+    sagemaker.CfnUserProfile(
+        stack,
+        "Profile",
+        domain_id=stack.node.find_child("Domain").attr_domain_id,
+        user_profile_name="scientist",
+        user_settings=sagemaker.CfnUserProfile.UserSettingsProperty(**user_settings),
+    )
+
+
+def test_user_profile_of_a_vpc_only_domain_needs_security_groups_somewhere():
+    no_default = sagemaker.CfnDomain.UserSettingsProperty(
+        execution_role="arn:aws:iam::123456789012:role/studio"
+    )
+
+    def build(stack, *, default: bool, own: bool):
+        studio_domain(stack, **({} if default else {"default_user_settings": no_default}))
+        profile(stack, security_groups=["sg-0123456789abcdef0"] if own else None)
+
+    assert mls_findings(lambda s: build(s, default=False, own=False)) == ["MLS-SD4"]
+    assert mls_findings(lambda s: build(s, default=False, own=True)) == []
+    assert mls_findings(lambda s: build(s, default=True, own=False)) == []
