@@ -180,27 +180,28 @@ def test_create_and_update_change_nothing_and_succeed(aws, cleanup, responses, r
     assert _file_systems() == [left["file_system_id"]]
 
 
-def test_mount_targets_that_outlast_the_deadline_fail_the_request(aws, cleanup, responses):
+def test_mount_targets_that_outlast_the_deadline_fail_the_request(
+    aws, cleanup, responses, monkeypatch
+):
     left = _leftovers()
     efs = boto3.client("efs")
-    # A mount target that never finishes deleting, as a slow real one would look.
-    cleanup_efs = boto3.client
+    real_client = boto3.client
 
     def slow_client(service, *args, **kwargs):
-        client = cleanup_efs(service, *args, **kwargs)
+        # A mount target that never finishes deleting, as a slow real one would look.
+        client = real_client(service, *args, **kwargs)
         if service == "efs":
             client.delete_mount_target = lambda **_: None
         return client
 
-    cleanup.boto3.client = slow_client
-    try:
-        context = SimpleNamespace(get_remaining_time_in_millis=lambda: 30_000, log_stream_name="s")
-        cleanup.handler(_event("Delete", left["vpc_id"], PhysicalResourceId="c"), context)
-    finally:
-        cleanup.boto3.client = cleanup_efs
+    monkeypatch.setattr(cleanup.boto3, "client", slow_client)
+    context = SimpleNamespace(get_remaining_time_in_millis=lambda: 30_000, log_stream_name="s")
+    cleanup.handler(_event("Delete", left["vpc_id"], PhysicalResourceId="c"), context)
     assert responses[0]["Status"] == "FAILED"
     assert "still being deleted" in responses[0]["Reason"]
     assert efs.describe_mount_targets(FileSystemId=left["file_system_id"])["MountTargets"]
+    # The groups stay too, so a retried Delete still finds the domain.
+    assert len(_groups(left["vpc_id"])) == 3
 
 
 def test_the_response_is_put_to_the_presigned_url(cleanup, monkeypatch):
