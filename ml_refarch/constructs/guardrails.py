@@ -187,6 +187,8 @@ class GuardedRole(Construct):
     Attributes:
         role: the data scientist's role.
         policy: the customer-managed policy attached to ``role``.
+        studio_policy: the second policy :meth:`allow_studio` attaches for a Studio domain's
+            users, or ``None`` (a notebook instance's role has only ``policy``).
 
     Raises:
         ValueError: when ``notebook_vpc_endpoint_ids`` is empty or holds a literal that is
