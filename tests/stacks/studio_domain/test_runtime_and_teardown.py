@@ -132,7 +132,7 @@ def test_the_job_guardrails_still_deny_through_the_studio_policy(studio):
 
 def test_the_notebook_role_gets_no_studio_permissions(synthesized):
     notebook = synthesized("sandbox").templates[NOTEBOOK]
-    statements = role_statements_without_domain(notebook)
+    statements = all_policy_statements(notebook)
     sids = {statement.get("Sid") for statement in statements}
     assert not sids & {
         "ManageStudioSpaces",
@@ -144,7 +144,8 @@ def test_the_notebook_role_gets_no_studio_permissions(synthesized):
     )
 
 
-def role_statements_without_domain(template: dict) -> list[dict]:
+def all_policy_statements(template: dict) -> list[dict]:
+    """The statements of every managed policy in ``template``, references left as they are."""
     statements = []
     for policy in resources_of_type(template, "AWS::IAM::ManagedPolicy").values():
         statements += policy["Properties"]["PolicyDocument"]["Statement"]
