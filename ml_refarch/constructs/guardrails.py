@@ -187,6 +187,8 @@ class GuardedRole(Construct):
     Attributes:
         role: the data scientist's role.
         policy: the customer-managed policy attached to ``role``.
+        studio_policy: the second policy :meth:`allow_studio` attaches for a Studio domain's
+            users, or ``None`` (a notebook instance's role has only ``policy``).
 
     Raises:
         ValueError: when ``notebook_vpc_endpoint_ids`` is empty or holds a literal that is
@@ -228,7 +230,147 @@ class GuardedRole(Construct):
             statements=statements,
             roles=[self.role],
         )
-        self._acknowledge_wildcard_resources(allowed)
+        self._acknowledge_wildcard_resources(self.policy, allowed)
+        self.studio_policy: iam.ManagedPolicy | None = None
+
+    def allow_studio(
+        self,
+        *,
+        domain_id: str,
+        domain_key: kms.IKey,
+        studio_vpc_endpoint_ids: Sequence[str],
+    ) -> iam.ManagedPolicy:
+        """Let the role run Studio apps in the domain ``domain_id``, in a second policy.
+
+        Only Studio calls this: a notebook instance's role keeps the one policy. The new
+        managed policy (``StudioPolicy``) names the domain, so it is created after the
+        domain; the domain and its user profile take the role without it, and SageMaker
+        checks it when a user opens a space and starts an app. It allows:
+
+        * ``kms:CreateGrant`` for AWS resources only and ``kms:DescribeKey`` on
+          ``domain_key``: SageMaker creates grants on the domain's key for the app's
+          storage at ``CreateApp`` ("Amazon SageMaker AI API Permissions: Actions,
+          Permissions, and Resources Reference", CreateDomain and CreateApp with a KMS key);
+        * the space and app calls users make, on this domain's spaces, apps and user
+          profiles only: create, update, delete and describe spaces, create, delete and
+          describe apps, describe the domain and user profiles, list spaces and apps, and
+          tag spaces and apps (Studio tags what it creates) ("Give your users access to
+          spaces");
+        * ``sagemaker:CreatePresignedDomainUrl`` for this domain's user profiles, denied
+          unless the request comes through ``studio_vpc_endpoint_ids`` (the same
+          :func:`presigned_url_guardrail` as for notebook instances).
+
+        The job guardrails of the role's first policy still deny what they deny: an explicit
+        Deny in any policy of the role wins.
+
+        Raises:
+            ValueError: when ``studio_vpc_endpoint_ids`` holds no VPC endpoint id.
+        """
+        _check_endpoint_ids(studio_vpc_endpoint_ids)
+        allowed = self._studio_statements(domain_id, domain_key)
+        self.studio_policy = iam.ManagedPolicy(
+            self,
+            "StudioPolicy",
+            description="Studio: spaces and apps of one domain, and its key's grants",
+            statements=[statement for statement, _ in allowed]
+            + [presigned_url_guardrail(studio_vpc_endpoint_ids)],
+            roles=[self.role],
+        )
+        self._acknowledge_wildcard_resources(self.studio_policy, allowed)
+        return self.studio_policy
+
+    def _studio_statements(
+        self, domain_id: str, domain_key: kms.IKey
+    ) -> list[tuple[iam.PolicyStatement, str | None]]:
+        spaces = self._arn("sagemaker", f"space/{domain_id}/*")
+        apps = self._arn("sagemaker", f"app/{domain_id}/*")
+        user_profiles = self._arn("sagemaker", f"user-profile/{domain_id}/*")
+        return [
+            (
+                iam.PolicyStatement(
+                    sid="GrantDomainKeyToSageMakerResources",
+                    actions=["kms:CreateGrant"],
+                    resources=[domain_key.key_arn],
+                    # Grants only for the AWS resources SageMaker creates (app volumes),
+                    # never to a principal of the role's choosing.
+                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                ),
+                None,
+            ),
+            (
+                iam.PolicyStatement(
+                    sid="DescribeDomainKey",
+                    actions=["kms:DescribeKey"],
+                    resources=[domain_key.key_arn],
+                ),
+                None,
+            ),
+            (
+                iam.PolicyStatement(
+                    sid="ManageStudioSpaces",
+                    actions=[
+                        "sagemaker:CreateSpace",
+                        "sagemaker:UpdateSpace",
+                        "sagemaker:DeleteSpace",
+                        "sagemaker:DescribeSpace",
+                    ],
+                    resources=[spaces],
+                ),
+                "Users name their spaces when they create them, so the ARN ends in a "
+                "wildcard; it stays within this one Studio domain.",
+            ),
+            (
+                iam.PolicyStatement(
+                    sid="ManageStudioApps",
+                    actions=[
+                        "sagemaker:CreateApp",
+                        "sagemaker:DeleteApp",
+                        "sagemaker:DescribeApp",
+                    ],
+                    resources=[apps],
+                ),
+                "Studio names an app after its space, type and name when a user starts it, "
+                "so the ARN ends in a wildcard; it stays within this one Studio domain.",
+            ),
+            (
+                iam.PolicyStatement(
+                    sid="TagStudioSpacesAndApps",
+                    # Studio tags the spaces and apps it creates; without AddTags their
+                    # creation fails with AccessDenied.
+                    actions=["sagemaker:AddTags"],
+                    resources=[spaces, apps],
+                ),
+                "Studio tags each space and app it creates for a user; the names are chosen "
+                "then, within this one Studio domain.",
+            ),
+            (
+                iam.PolicyStatement(
+                    sid="DescribeStudioDomainAndUserProfiles",
+                    actions=["sagemaker:DescribeDomain", "sagemaker:DescribeUserProfile"],
+                    resources=[self._arn("sagemaker", f"domain/{domain_id}"), user_profiles],
+                ),
+                "User profiles of this one Studio domain are added after the stack is "
+                "deployed, so their ARNs end in a wildcard.",
+            ),
+            (
+                iam.PolicyStatement(
+                    sid="ListStudioSpacesAndApps",
+                    actions=["sagemaker:ListSpaces", "sagemaker:ListApps"],
+                    resources=["*"],
+                ),
+                "SageMaker's List calls support no resource-level permissions; Studio lists "
+                "the domain's spaces and apps to show them to the user.",
+            ),
+            (
+                iam.PolicyStatement(
+                    sid="OpenStudio",
+                    actions=["sagemaker:CreatePresignedDomainUrl"],
+                    resources=[user_profiles],
+                ),
+                "Opening Studio as any user profile of this one domain; the presigned-URL "
+                "Deny limits every such call to the VPC's SageMaker endpoints.",
+            ),
+        ]
 
     def _data_statements(
         self, job_execution_role: iam.IRole, data_bucket: s3.IBucket, encryption_key: kms.IKey
@@ -368,7 +510,9 @@ class GuardedRole(Construct):
         )
 
     def _acknowledge_wildcard_resources(
-        self, allowed: Sequence[tuple[iam.PolicyStatement, str | None]]
+        self,
+        policy: iam.ManagedPolicy,
+        allowed: Sequence[tuple[iam.PolicyStatement, str | None]],
     ) -> None:
         # The rule ids name each resource as the synthesized template renders it, with
         # references written <LogicalId> or <LogicalId.Attribute>. A resource that cannot be
@@ -385,7 +529,7 @@ class GuardedRole(Construct):
             if reason is None:
                 # A programming error in this module, caught by any synth that reaches it.
                 raise RuntimeError(f"{statement.sid} has wildcard resources but no reason")
-            acknowledge(self.policy, reason, *rule_ids)
+            acknowledge(policy, reason, *rule_ids)
 
 
 def _rendered(value: object) -> str | None:

@@ -682,3 +682,46 @@ def test_the_guarded_role_adds_no_finding_to_the_compliance_gate(tmp_path):
     }
     assert ("AwsSolutions-S1", "GuardrailsGate/Data/Resource") in flagged
     assert not {f for f in flagged if "/DataScientist/" in f[1] or "/JobRole/" in f[1]}
+
+
+def _guarded_role(stack: cdk.Stack, key: kms.IKey) -> GuardedRole:
+    return GuardedRole(
+        stack,
+        "DataScientist",
+        assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+        job_execution_role=iam.Role.from_role_name(stack, "Job", "job"),
+        data_bucket=s3.Bucket.from_bucket_name(stack, "Data", "data"),
+        encryption_key=key,
+        description="Data scientists",
+    )
+
+
+@pytest.mark.parametrize("endpoint_ids", [[], ["vpc-0a1b2c3d"]])
+def test_studio_permissions_need_real_endpoint_ids(endpoint_ids):
+    stack = cdk.Stack(cdk.App(), "BadStudio")
+    key = kms.Key(stack, "Key")
+    role = _guarded_role(stack, key)
+    with pytest.raises(ValueError, match="vpce-"):
+        role.allow_studio(
+            domain_id="d-abc123", domain_key=key, studio_vpc_endpoint_ids=endpoint_ids
+        )
+
+
+def test_studio_permissions_are_a_second_policy_and_leave_the_first_unchanged():
+    def policies(with_studio: bool) -> dict:
+        stack = cdk.Stack(cdk.App(context=project_context()), "Studio")
+        key = kms.Key(stack, "Key", enable_key_rotation=True)
+        role = _guarded_role(stack, key)
+        if with_studio:
+            role.allow_studio(
+                domain_id="d-abc123", domain_key=key, studio_vpc_endpoint_ids=[ENDPOINT_ID]
+            )
+        return resources_of_type(Template.from_stack(stack).to_json(), "AWS::IAM::ManagedPolicy")
+
+    without, with_ = policies(False), policies(True)
+    (added,) = set(with_) - set(without)
+    assert "StudioPolicy" in added
+    assert {k: with_[k] for k in without} == without
+    statements = with_[added]["Properties"]["PolicyDocument"]["Statement"]
+    (grant,) = [s for s in statements if s.get("Sid") == "GrantDomainKeyToSageMakerResources"]
+    assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}

@@ -14,8 +14,9 @@ A Pending or Updating domain or profile is waited for, up to ``--timeout-seconds
 
 ``--teardown`` prepares ``cdk destroy`` instead: CloudFormation cannot delete a domain that
 still has apps or spaces, so it deletes every app and space of the domain, waits until they
-are gone, and prints the command that deletes the home EFS file system, which Studio keeps
-when the domain is deleted.
+are gone, and prints what happens to the home EFS file system, which SageMaker keeps when the
+domain is deleted: the sandbox stack deletes it, and for production the commands that remove
+its mount targets and NFS groups (so the VPC can go) and, later, the file system.
 
 Exit codes: 0 every check passed (or teardown finished), 1 a check failed (or teardown timed
 out), 2 setup error (stack or outputs missing, no credentials). ``--dry-run`` needs no AWS
@@ -393,19 +394,25 @@ def delete_spaces(
     return smoke.Check(name, True, f"{len(spaces)} space(s) deleted")
 
 
-def efs_cleanup_lines(file_system_id: str, region: str | None) -> list[str]:
-    """What to run after ``cdk destroy``: Studio keeps the home file system of a domain."""
+def efs_cleanup_lines(
+    file_system_id: str, region: str | None, domain_id: str = "<DomainId>"
+) -> list[str]:
+    """What is left of the home file system after ``cdk destroy``, per profile."""
     region_option = f" --region {shlex.quote(region)}" if region else ""
     fs = shlex.quote(file_system_id)
     return [
-        f"home file system {file_system_id}: Studio keeps it when the domain is deleted.",
-        "After cdk destroy has deleted the stack, delete it with:",
-        f"  aws efs delete-file-system --file-system-id {fs}{region_option}",
-        "EFS refuses while mount targets exist, and they also keep the stack's subnets from "
-        "being deleted; if either fails, delete the mount targets first:",
+        f"home file system {file_system_id}: SageMaker keeps it when the domain is deleted.",
+        "sandbox profile: the stack's HomeCleanup custom resource deletes it, its mount "
+        "targets and its NFS security groups after the domain and before the VPC.",
+        "production profile: it is kept with its data. Its mount targets keep the stack's "
+        "subnets from being deleted; delete them first:",
         f"  for id in $(aws efs describe-mount-targets --file-system-id {fs}{region_option} "
         "--query 'MountTargets[].MountTargetId' --output text); do "
         f'aws efs delete-mount-target --mount-target-id "$id"{region_option}; done',
+        f"then the security groups security-group-for-inbound-nfs-{domain_id} and "
+        f"security-group-for-outbound-nfs-{domain_id} (their rules name each other: revoke "
+        "them first), and run cdk destroy again. When the data is no longer needed:",
+        f"  aws efs delete-file-system --file-system-id {fs}{region_option}",
     ]
 
 
@@ -428,7 +435,7 @@ def run_teardown(
     checks.append(
         delete_spaces(sagemaker, domain_id, deadline=deadline, poll_seconds=poll_seconds, log=log)
     )
-    for line in efs_cleanup_lines(outputs[Outputs.HOME_EFS_ID], region):
+    for line in efs_cleanup_lines(outputs[Outputs.HOME_EFS_ID], region, domain_id):
         print(line, flush=True)
     return checks
 

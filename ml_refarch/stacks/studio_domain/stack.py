@@ -5,7 +5,8 @@ notebook instances: the domain's apps reach AWS only through the VPC's endpoints
 file system is encrypted with a customer-managed key, the user profile runs as the guarded
 data-scientist role, and a JupyterLab lifecycle configuration installs the team's packages
 from CodeArtifact or an S3 wheelhouse. Resources: those of the notebook environment, the
-domain, one user profile and the lifecycle configuration.
+domain, one user profile and the lifecycle configuration; the execution role's Studio policy;
+in profiles that destroy data, the custom resource that removes the home EFS SageMaker keeps.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 
 from ml_refarch.constructs.digest_name import DigestName
 from ml_refarch.constructs.notebook_environment import NotebookEnvironment
+from ml_refarch.constructs.studio_home_cleanup import StudioHomeCleanup
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.studio_domain.outputs import Outputs
 from ml_refarch.stacks.studio_domain.settings import StudioDomainSettings
@@ -29,6 +31,8 @@ class StudioDomainStack(PatternStack):
         domain: the Studio domain (L1).
         user_profile: the user profile (L1).
         lifecycle: the JupyterLab lifecycle configuration (L1).
+        home_cleanup: the custom resource that deletes the domain's home EFS after the
+            domain, where the profile destroys data and may run custom resources; else None.
     """
 
     def build(self, settings: StudioDomainSettings) -> None:
@@ -86,6 +90,28 @@ class StudioDomainStack(PatternStack):
         )
         for dependency in environment.permissions:
             self.domain.node.add_dependency(dependency)
+        # What users do in Studio (spaces, apps, the domain key's grants), in a policy of its
+        # own: it names the domain, so it follows the domain; the notebook pattern's role,
+        # which shares the construct, does not get it.
+        environment.guarded_role.allow_studio(
+            domain_id=self.domain.attr_domain_id,
+            domain_key=environment.key,
+            studio_vpc_endpoint_ids=[
+                network.endpoints["SageMakerApi"].vpc_endpoint_id,
+                network.endpoints["SageMakerNotebook"].vpc_endpoint_id,
+            ],
+        )
+        self.home_cleanup: StudioHomeCleanup | None = None
+        if not self.defaults.retains_data and self.defaults.custom_resources:
+            self.home_cleanup = StudioHomeCleanup(
+                self,
+                "HomeCleanup",
+                network=network,
+                encryption_key=environment.key,
+                log_retention=self.defaults.log_retention,
+                removal_policy=self.defaults.removal_policy,
+            )
+            self.home_cleanup.before(self.domain)
         self.user_profile = sagemaker.CfnUserProfile(
             self,
             "UserProfile",

@@ -261,7 +261,9 @@ def test_studio_teardown_deletes_apps_then_spaces_and_prints_the_efs_command(
     assert sleeps == [10, 10]
     out = capsys.readouterr().out
     assert f"aws efs delete-file-system --file-system-id {EFS_ID} --region {REGION}\n" in out
-    assert f"home file system {EFS_ID}: Studio keeps it" in out
+    assert f"home file system {EFS_ID}: SageMaker keeps it" in out
+    # Production's manual steps name the domain's NFS groups, which keep the VPC otherwise.
+    assert "security-group-for-inbound-nfs-d-abcdef123456" in out
     assert "PASS apps deleted: 2 deleted now, 1 already Deleted or Deleting" in out
     assert "PASS spaces deleted: 2 space(s) deleted" in out
     assert "describe" not in " ".join(operations).lower()  # teardown runs no checks

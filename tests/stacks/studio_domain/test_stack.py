@@ -72,7 +72,16 @@ def test_studio_opens_only_nfs_and_app_ports_inside_its_group(studio):
     assert all(r["SourceSecurityGroupId"] == group for r in internal)
 
 
-def test_studio_needs_no_presigned_url_guardrail_but_keeps_the_job_guardrails(studio):
+def test_presigned_urls_are_guarded_in_the_studio_policy_and_job_guardrails_stay(studio):
     sids = {s.get("Sid") for s in guardrail_statements(studio)}
-    assert "DenyPresignedUrlOutsideVpcEndpoint" not in sids
     assert {s.sid for s in sagemaker_job_guardrails()} <= sids
+    # Opening Studio is allowed and guarded in the role's second policy, which names the
+    # domain; the first policy, shared with the notebook pattern, has neither.
+    assert "DenyPresignedUrlOutsideVpcEndpoint" not in sids
+    (studio_policy,) = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for logical_id, p in resources_of_type(studio, "AWS::IAM::ManagedPolicy").items()
+        if "StudioPolicy" in logical_id
+    ]
+    studio_sids = {s.get("Sid") for s in studio_policy}
+    assert {"OpenStudio", "DenyPresignedUrlOutsideVpcEndpoint"} <= studio_sids
