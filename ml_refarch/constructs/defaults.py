@@ -46,9 +46,16 @@ class ResourceDefaults:
         return self.removal_policy == cdk.RemovalPolicy.RETAIN
 
     @property
-    def auto_delete_objects(self) -> bool:
-        """Empty buckets on delete: when they are destroyed and a custom resource may do it."""
+    def removes_leftovers(self) -> bool:
+        """Whether custom resources remove, on delete, what would outlive a destroyed stack
+        (objects in its buckets, files a service created): only when data is destroyed and
+        the target can run Lambda-backed custom resources."""
         return not self.retains_data and self.custom_resources
+
+    @property
+    def auto_delete_objects(self) -> bool:
+        """Empty buckets on delete (see :attr:`removes_leftovers`)."""
+        return self.removes_leftovers
 
     def bucket_props(self) -> dict[str, Any]:
         """A :class:`~ml_refarch.constructs.secure_bucket.SecureBucket`'s removal, emptying,
@@ -59,6 +66,11 @@ class ResourceDefaults:
             "versioned": self.versioned_buckets,
             "access_logs": self.access_logs,
         }
+
+    def log_group_props(self) -> dict[str, Any]:
+        """A log group's ``retention`` and ``removal_policy`` (``logs.LogGroup`` and
+        :func:`~ml_refarch.constructs.log_group.encrypted_log_group` take both)."""
+        return {"retention": self.log_retention, "removal_policy": self.removal_policy}
 
     def vpc_props(self) -> dict[str, Any]:
         """An :class:`~ml_refarch.constructs.isolated_vpc.IsolatedVpc`'s zones, log

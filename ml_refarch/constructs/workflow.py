@@ -59,6 +59,29 @@ def notify_failure(
     ).next(sfn.Fail(scope, "Failed", error=error, cause="see the SNS message"))
 
 
+#: The EventBridge rules Step Functions manages in the account to learn when a SageMaker
+#: job started with a ``.sync`` integration ends; the state machine's role must be allowed to
+#: create and read them (Step Functions developer guide, "Create and manage Amazon SageMaker
+#: AI jobs with Step Functions", its IAM policies section).
+SYNC_RULES = {
+    "training": "StepFunctionsGetEventsForSageMakerTrainingJobsRule",
+    "tuning": "StepFunctionsGetEventsForSageMakerTuningJobsRule",
+    "transform": "StepFunctionsGetEventsForSageMakerTransformJobsRule",
+}
+
+
+def sync_job_events(scope: Construct, *jobs: str) -> iam.PolicyStatement:
+    """What a state machine running ``jobs`` (keys of :data:`SYNC_RULES`) with ``.sync``
+    needs on the managed rules that report their ends."""
+    stack = cdk.Stack.of(scope)
+    rules = f"arn:{stack.partition}:events:{stack.region}:{stack.account}:rule"
+    return iam.PolicyStatement(
+        sid="SyncJobEvents",
+        actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+        resources=[f"{rules}/{SYNC_RULES[job]}" for job in jobs],
+    )
+
+
 def retried(
     state: sfn.CustomState,
     *,

@@ -143,8 +143,7 @@ class PatternStack(cdk.Stack):
             self,
             construct_id,
             encryption_key=encryption_key,
-            retention=self.defaults.log_retention,
-            removal_policy=self.defaults.removal_policy,
+            **self.defaults.log_group_props(),
         )
 
     def build(self, settings: Any) -> None:

@@ -102,6 +102,14 @@ def test_bucket_and_vpc_props_carry_the_profile():
         "removal_policy": cdk.RemovalPolicy.RETAIN,
         "custom_resources": True,
     }
+    assert production.log_group_props() == {
+        "retention": logs.RetentionDays.ONE_YEAR,
+        "removal_policy": cdk.RemovalPolicy.RETAIN,
+    }
+    assert ResourceDefaults().log_group_props()["removal_policy"] == cdk.RemovalPolicy.DESTROY
+    sandbox_local = resource_defaults(dataclasses.replace(PROFILES["sandbox"], target="local"))
+    assert (sandbox_local.removes_leftovers, ResourceDefaults().removes_leftovers) == (False, True)
+    assert production.removes_leftovers is False
     sandbox = _bucket_template(**ResourceDefaults().bucket_props())
     (bucket,) = resources_of_type(sandbox, "AWS::S3::Bucket").values()
     assert bucket["DeletionPolicy"] == "Delete"

@@ -64,6 +64,7 @@ from ml_refarch.constructs.workflow import (
     notify_failure,
     retried,
     states_resource,
+    sync_job_events,
 )
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.inference_pipeline.artifacts import (
@@ -85,7 +86,6 @@ INPUT_FILTER = "$[1:]"
 OUTPUT_FILTER = "$[0,-2,-1]"
 BATCH_STRATEGIES = {"multirecord": "MultiRecord", "singlerecord": "SingleRecord"}
 #: The rule Step Functions manages to learn when a transform job ends (``.sync``).
-TRANSFORM_RULE = "StepFunctionsGetEventsForSageMakerTransformJobsRule"
 #: Errors of the S3 listing worth retrying (throttling surfaces as an S3Exception).
 LISTING_RETRY_ERRORS = ["S3.S3Exception", "States.Timeout"]
 #: How long a run may take: one transform of the whole input prefix.
@@ -443,7 +443,6 @@ class InferencePipelineStack(PatternStack):
     def _workflow_statements(self) -> list[iam.PolicyStatement]:
         """What the states call, besides alerts, logs and traces."""
         arn = self.arn_prefix("sagemaker")
-        events_arn = f"{self.arn_prefix('events')}:rule"
         return [
             iam.PolicyStatement(
                 sid="FindInput",
@@ -461,11 +460,7 @@ class InferencePipelineStack(PatternStack):
                 ],
                 resources=[f"{arn}:transform-job/transform-*"],
             ),
-            iam.PolicyStatement(
-                sid="SyncJobEvents",
-                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                resources=[f"{events_arn}/{TRANSFORM_RULE}"],
-            ),
+            sync_job_events(self, "transform"),
         ]
 
     # --- what starts it -------------------------------------------------------------------

@@ -42,6 +42,7 @@ from ml_refarch.constructs.workflow import (
     notify_failure,
     retried,
     states_resource,
+    sync_job_events,
 )
 from ml_refarch.stacks.base import PATTERN_TAG, PatternStack
 from ml_refarch.stacks.ml_workflow.outputs import Outputs
@@ -58,8 +59,6 @@ from ml_refarch.training import (
 
 #: What the aws-sdk DescribeEndpoint integration raises for an endpoint that does not exist.
 ENDPOINT_MISSING_ERRORS = ["SageMaker.SageMakerException", "SageMaker.ResourceNotFoundException"]
-TRAINING_RULE = "StepFunctionsGetEventsForSageMakerTrainingJobsRule"
-TUNING_RULE = "StepFunctionsGetEventsForSageMakerTuningJobsRule"
 
 
 class MlWorkflowStack(PatternStack):
@@ -442,7 +441,6 @@ class MlWorkflowStack(PatternStack):
     def _workflow_statements(self) -> list[iam.PolicyStatement]:
         """What the states call, besides alerts, logs and traces."""
         arn = self.arn_prefix("sagemaker")
-        events = f"{self.arn_prefix('events')}:rule"
         return [
             iam.PolicyStatement(
                 sid="TrainAndTune",
@@ -494,9 +492,5 @@ class MlWorkflowStack(PatternStack):
                 resources=[self.execution_role.role_arn],
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             ),
-            iam.PolicyStatement(
-                sid="SyncJobEvents",
-                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                resources=[f"{events}/{TRAINING_RULE}", f"{events}/{TUNING_RULE}"],
-            ),
+            sync_job_events(self, "training", "tuning"),
         ]

@@ -265,8 +265,7 @@ class PublicEndpointStack(PatternStack):
                 "", ["API-Gateway-Execution-Logs_", api.rest_api_id, f"/{STAGE_NAME}"]
             ),
             encryption_key=self.key,
-            retention=self.defaults.log_retention,
-            removal_policy=self.defaults.removal_policy,
+            **self.defaults.log_group_props(),
         )
         stage.node.add_dependency(self.execution_logs)
         if settings.cloudwatch_role == "create":
@@ -526,8 +525,7 @@ class PublicEndpointStack(PatternStack):
             "WafLogs",
             log_group_name=waf_log_name,
             encryption_key=self.key,
-            retention=self.defaults.log_retention,
-            removal_policy=self.defaults.removal_policy,
+            **self.defaults.log_group_props(),
         )
         logging = wafv2.CfnLoggingConfiguration(
             self,

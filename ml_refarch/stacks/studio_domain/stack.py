@@ -102,7 +102,7 @@ class StudioDomainStack(PatternStack):
             ],
         )
         self.home_cleanup: StudioHomeCleanup | None = None
-        if not self.defaults.retains_data and self.defaults.custom_resources:
+        if self.defaults.removes_leftovers:
             self.home_cleanup = StudioHomeCleanup(
                 self,
                 "HomeCleanup",
