@@ -47,7 +47,7 @@ def family(check: str, *packs: str, short_ids: Mapping[str, str] | None = None) 
     ``<pack prefix>-<short id>`` for a pack in ``short_ids`` (AwsSolutions numbers its rules).
 
     Raises:
-        ValueError: for a pack the gate does not run.
+        ValueError: for a pack the gate does not run, or a short id of a pack not listed.
     """
     short_ids = dict(short_ids or {})
     unknown = sorted(set(packs) - PACKS.keys())
