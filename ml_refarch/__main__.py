@@ -295,7 +295,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("list", "print the pattern catalog", _list),
     Command(
         "summary",
-        "per stack of an assembly: resources, acknowledged findings, cost",
+        "per stack of an assembly: resources, acknowledged controls, cost",
         _summary,
         _summary_arguments,
     ),

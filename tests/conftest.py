@@ -72,7 +72,8 @@ def pytest_terminal_summary(terminalreporter):
 
 
 def _acknowledgment_summary(terminalreporter):
-    """Print the acknowledgment counts per variant, stack and pack that the gate tests saw."""
+    """Print the acknowledged controls per variant and stack, and findings per pack, that the
+    gate tests saw."""
     from ml_refarch.compliance.packs import PACKS
 
     try:
@@ -81,11 +82,12 @@ def _acknowledgment_summary(terminalreporter):
         return
     if not ACKNOWLEDGMENT_COUNTS:
         return
-    terminalreporter.section("acknowledged findings per stack and pack")
-    for (variant, stack), counts in sorted(ACKNOWLEDGMENT_COUNTS.items()):
+    terminalreporter.section("acknowledged controls and findings per stack and pack")
+    for (variant, stack), (controls, counts) in sorted(ACKNOWLEDGMENT_COUNTS.items()):
         per_pack = ", ".join(f"{pack} {counts.get(pack, 0)}" for pack in PACKS)
         terminalreporter.write_line(
-            f"{variant:<12} {stack:<28} total {sum(counts.values()):>3}  ({per_pack})"
+            f"{variant:<12} {stack:<28} controls {controls:>3}, findings "
+            f"{sum(counts.values()):>3} ({per_pack})"
         )
 
 

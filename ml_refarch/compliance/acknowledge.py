@@ -2,6 +2,8 @@
 
 cdk-nag 3.x uses CDK's own ``Validations.of(construct).acknowledge``. Each finding of a
 multi-finding rule (``AwsSolutions-IAM5[Action::s3:GetObject*]``) is acknowledged on its own.
+A control several packs check is acknowledged once, through its family in
+``ml_refarch.compliance.controls``, which writes each pack's rule id.
 """
 
 from __future__ import annotations
@@ -9,37 +11,39 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct, IConstruct
 
+from ml_refarch.compliance import controls
+from ml_refarch.compliance.controls import Control
+
 #: The packs' Lambda rules that ask for what a handler CloudFormation calls synchronously
 #: while it deploys needs nothing of (reserved concurrency, a DLQ, a VPC, tracing), and
 #: checkov's checks of the same.
-DEPLOY_TIME_HANDLER_RULES = (
-    "HIPAA.Security-LambdaConcurrency",
-    "HIPAA.Security-LambdaDLQ",
-    "HIPAA.Security-LambdaInsideVPC",
-    "NIST.800.53.R5-LambdaConcurrency",
-    "NIST.800.53.R5-LambdaDLQ",
-    "NIST.800.53.R5-LambdaInsideVPC",
-    "PCI.DSS.321-LambdaInsideVPC",
-    "Serverless-LambdaDLQ",
+DEPLOY_TIME_HANDLER_RULES: tuple[str | Control, ...] = (
+    controls.LAMBDA_CONCURRENCY,
+    controls.LAMBDA_DLQ,
+    controls.LAMBDA_INSIDE_VPC,
     "Serverless-LambdaTracing",
 )
 DEPLOY_TIME_HANDLER_CHECKOV = ("CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117")
 
 
 def acknowledge(
-    construct: IConstruct, reason: str, *rule_ids: str, checkov: tuple[str, ...] = ()
+    construct: IConstruct, reason: str, *rules: str | Control, checkov: tuple[str, ...] = ()
 ) -> None:
-    """Acknowledge ``rule_ids`` on ``construct``'s own resource for ``reason``.
+    """Acknowledge ``rules`` on ``construct``'s own resource for ``reason``.
 
-    ``checkov`` lists checkov check ids skipped for the same reason; they are written into
-    the CloudFormation metadata of the construct's resource, where checkov reads them.
+    ``rules`` are rule ids and control families (``controls.S3_VERSIONING``); a family
+    acknowledges each pack's rule id for its control. ``checkov`` lists checkov check ids
+    skipped for the same reason; they are written into the CloudFormation metadata of the
+    construct's resource, where checkov reads them.
 
     Raises:
         ValueError: when no rule id or no real reason is given; an acknowledgment without a
-            reason is a silenced finding, not an accepted one.
+            reason is a silenced finding, not an accepted one. Also when a rule id is given
+            twice, directly or through a family.
     """
-    if not rule_ids and not checkov:
+    if not rules and not checkov:
         raise ValueError("acknowledge() needs at least one rule id")
+    rule_ids = controls.expand(*rules)
     if len(reason.strip()) < 20:
         raise ValueError(f"acknowledgment of {rule_ids} needs a specific reason, got {reason!r}")
     # The narrowest construct: an L2's own CloudFormation resource, not its children too
@@ -95,19 +99,16 @@ def acknowledge_cdk_provider(
         )
     role = provider.node.try_find_child("Role")
     if isinstance(role, cdk.CfnResource):
-        rule_ids = [
+        rules: list[str | Control] = [
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
             "AWSLambdaBasicExecutionRole]"
         ]
         if (cdk.Stack.of(role).resolve(role._cfn_properties) or {}).get("Policies"):
-            rule_ids += [f"{pack}-IAMNoInlinePolicy" for pack in _INLINE_POLICY_PACKS]
+            rules.append(controls.IAM_NO_INLINE_POLICY)
         acknowledge(
             role,
             f"The role of CDK's handler that {purpose} uses AWSLambdaBasicExecutionRole only "
             "to write the handler's own logs, and CDK writes its other, narrowly scoped "
             "permissions inline.",
-            *rule_ids,
+            *rules,
         )
-
-
-_INLINE_POLICY_PACKS = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ml_refarch.cfn import resources
+from ml_refarch.compliance.controls import control_of
 from ml_refarch.compliance.packs import PACKS, pack_of_rule
 
 _ACK_TYPE = "aws:cdk:acknowledged-rules"
@@ -46,6 +47,13 @@ class StackReport:
     @property
     def acknowledgments_by_pack(self) -> Counter:
         return Counter(ack.pack for ack in self.acknowledgments)
+
+    @property
+    def acknowledged_controls(self) -> int:
+        """How many controls are acknowledged: per resource, a control family
+        (``controls.FAMILIES``) counts once however many packs report it, and every other
+        rule id (each finding of a multi-finding rule) once."""
+        return len({(ack.construct_path, control_of(ack.rule_id)) for ack in self.acknowledgments})
 
 
 class AssemblyError(Exception):
@@ -90,24 +98,29 @@ def _acknowledgments(metadata: dict) -> list[Acknowledgment]:
 
 
 def summary_lines(reports: list[StackReport]) -> list[str]:
-    """One line per stack (resources, acknowledged findings by pack), then the totals."""
-    lines = []
+    """One line per stack (resources, acknowledged controls and findings by pack), then the
+    totals."""
     width = max([len(r.stack_name) for r in reports] + [5])
-    total_resources = 0
     total_by_pack: Counter = Counter()
     for report in reports:
-        by_pack = report.acknowledgments_by_pack
-        total_resources += report.resource_count
-        total_by_pack.update(by_pack)
-        lines.append(
-            f"{report.stack_name:<{width}}  resources {report.resource_count:>4}  "
-            f"acknowledged {sum(by_pack.values()):>3}  ({_by_pack(by_pack)})"
+        total_by_pack.update(report.acknowledgments_by_pack)
+    rows = [
+        (r.stack_name, r.resource_count, r.acknowledged_controls, r.acknowledgments_by_pack)
+        for r in reports
+    ]
+    rows.append(
+        (
+            "total",
+            sum(r.resource_count for r in reports),
+            sum(r.acknowledged_controls for r in reports),
+            total_by_pack,
         )
-    lines.append(
-        f"{'total':<{width}}  resources {total_resources:>4}  "
-        f"acknowledged {sum(total_by_pack.values()):>3}  ({_by_pack(total_by_pack)})"
     )
-    return lines
+    return [
+        f"{name:<{width}}  resources {resources:>4}  acknowledged controls {controls:>3}, "
+        f"findings {sum(by_pack.values()):>3} ({_by_pack(by_pack)})"
+        for name, resources, controls, by_pack in rows
+    ]
 
 
 def _by_pack(counts: Counter) -> str:

@@ -17,6 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from ml_refarch.compliance import controls
 from ml_refarch.compliance.acknowledge import acknowledge, acknowledge_cdk_provider
 from ml_refarch.constructs.log_group import encrypted_log_group
 from ml_refarch.constructs.service_role import service_role
@@ -117,10 +118,6 @@ class IsolatedVpc(Construct):
             # A Lambda-backed custom resource; the local target cannot run one.
             restrict_default_security_group=custom_resources,
         )
-        closed_rules = [
-            f"{pack}-VPCDefaultSecurityGroupClosed"
-            for pack in ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
-        ]
         if custom_resources:
             # CDK strips every rule from the default security group at deployment, through
             # a custom resource; a template alone cannot show that.
@@ -129,7 +126,7 @@ class IsolatedVpc(Construct):
                 "CDK's restrictDefaultSecurityGroup custom resource removes every rule from "
                 "this VPC's default security group during deployment; the template cannot "
                 "express it.",
-                *closed_rules,
+                controls.VPC_DEFAULT_SG_CLOSED,
             )
             acknowledge_cdk_provider(
                 self,
@@ -143,7 +140,7 @@ class IsolatedVpc(Construct):
                 "Local deploy rehearsal only (target=local): the stand-in cannot run CDK's "
                 "handler that empties the default security group, and nothing there is real "
                 "traffic; every template for AWS closes the group.",
-                *closed_rules,
+                controls.VPC_DEFAULT_SG_CLOSED,
             )
             # The local target names its zones (see PatternStack.availability_zones); CDK's
             # template validator and cfn-lint warn about every hard-coded zone (W3010).

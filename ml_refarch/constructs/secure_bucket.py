@@ -7,14 +7,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ml_refarch.compliance import controls
 from ml_refarch.compliance.acknowledge import acknowledge, acknowledge_cdk_provider
-
-#: The compliance packs' rules that ask for cross-region replication.
-REPLICATION_RULES = (
-    "HIPAA.Security-S3BucketReplicationEnabled",
-    "NIST.800.53.R5-S3BucketReplicationEnabled",
-    "PCI.DSS.321-S3BucketReplicationEnabled",
-)
 
 
 class SecureBucket(Construct):
@@ -80,16 +74,13 @@ class SecureBucket(Construct):
             auto_delete_objects=auto_delete_objects,
         )
         if no_replication_because is not None:
-            acknowledge(self.bucket, no_replication_because, *REPLICATION_RULES)
+            acknowledge(self.bucket, no_replication_because, controls.S3_REPLICATION)
         if not access_logs:
             acknowledge(
                 self.bucket,
                 f"Sandbox profile: the bucket holds {contents}, throwaway data deleted with "
                 "the stack; the production profile turns on server access logs.",
-                "AwsSolutions-S1",
-                "HIPAA.Security-S3BucketLoggingEnabled",
-                "NIST.800.53.R5-S3BucketLoggingEnabled",
-                "PCI.DSS.321-S3BucketLoggingEnabled",
+                controls.S3_ACCESS_LOGS,
                 checkov=("CKV_AWS_18",),
             )
         if not versioned:
@@ -97,9 +88,7 @@ class SecureBucket(Construct):
                 self.bucket,
                 f"Sandbox profile: the bucket holds {contents}, throwaway data deleted with "
                 "the stack; the production profile turns on versioning.",
-                "HIPAA.Security-S3BucketVersioningEnabled",
-                "NIST.800.53.R5-S3BucketVersioningEnabled",
-                "PCI.DSS.321-S3BucketVersioningEnabled",
+                controls.S3_VERSIONING,
                 checkov=("CKV_AWS_21",),
             )
         if auto_delete_objects:
@@ -129,12 +118,8 @@ class SecureBucket(Construct):
             "This bucket receives S3 server access logs, which S3 delivers only to "
             "SSE-S3 encrypted targets; giving the log bucket its own access log or a "
             "replica would only log the logs.",
-            "HIPAA.Security-S3BucketReplicationEnabled",
-            "HIPAA.Security-S3DefaultEncryptionKMS",
-            "NIST.800.53.R5-S3BucketReplicationEnabled",
-            "NIST.800.53.R5-S3DefaultEncryptionKMS",
-            "PCI.DSS.321-S3BucketReplicationEnabled",
-            "PCI.DSS.321-S3DefaultEncryptionKMS",
+            controls.S3_REPLICATION,
+            controls.S3_DEFAULT_KMS,
             checkov=("CKV_AWS_18",),
         )
         return log_bucket

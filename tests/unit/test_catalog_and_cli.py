@@ -12,7 +12,14 @@ import pytest
 
 from ml_refarch import catalog
 from ml_refarch.__main__ import COMMANDS, main
-from ml_refarch.compliance.report import StackReport, assembly_line, read_assembly, summary_lines
+from ml_refarch.compliance import controls
+from ml_refarch.compliance.report import (
+    Acknowledgment,
+    StackReport,
+    assembly_line,
+    read_assembly,
+    summary_lines,
+)
 from tests.support import ROOT
 
 
@@ -64,6 +71,28 @@ def test_summary_prints_a_line_per_stack_and_totals(synthesized, capsys):
     template = synthesized("sandbox").templates["MlRefArch-KinesisParquet"]
     assert f"resources {len(template['Resources']):>4}" in stack_line
     assert "AwsSolutions " in stack_line
+
+
+def test_summary_counts_a_control_family_once_per_resource():
+    reason = "why"
+    in_vpc = controls.LAMBDA_INSIDE_VPC.rule_ids
+    acks = (
+        *(Acknowledgment("S/Function/Resource", rule_id, reason) for rule_id in in_vpc),
+        Acknowledgment("S/Function/Resource", "AwsSolutions-IAM5[Resource::*]", reason),
+        Acknowledgment("S/Function/Resource", "AwsSolutions-IAM5[Resource::a/*]", reason),
+        *(Acknowledgment("S/Other/Resource", rule_id, reason) for rule_id in in_vpc),
+        Acknowledgment("S/Other/Resource", "Serverless-LambdaTracing", reason),
+    )
+    report = StackReport("S", {"Resources": {"Function": {}, "Other": {}}}, acks)
+    # The family once per resource (2), each IAM5 finding (2), the single rule (1); counting
+    # the family once per pack would give 9.
+    assert report.acknowledged_controls == 5
+    stack_line, total_line = summary_lines([report, StackReport("T", {"Resources": {}})])[::2]
+    assert "resources    2  acknowledged controls   5, findings   9 (" in stack_line
+    assert "AwsSolutions 2, HIPAA.Security 2, NIST.800.53.R5 2, PCI.DSS.321 2, Serverless 1" in (
+        stack_line
+    )
+    assert total_line.startswith("total") and "controls   5, findings   9" in total_line
 
 
 def test_summary_of_a_missing_assembly_is_a_one_line_error(tmp_path, capsys):

@@ -27,6 +27,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
+from ml_refarch.compliance import controls
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.service_role import service_role
@@ -256,26 +257,21 @@ class KinesisParquetStack(PatternStack):
             function,
             "The transform only reshapes the bytes Firehose hands it and calls no other "
             "service, so a VPC would add network interfaces without isolating anything.",
-            "HIPAA.Security-LambdaInsideVPC",
-            "NIST.800.53.R5-LambdaInsideVPC",
-            "PCI.DSS.321-LambdaInsideVPC",
+            controls.LAMBDA_INSIDE_VPC,
             checkov=("CKV_AWS_117",),
         )
         acknowledge(
             function,
             "Reserving concurrency fails in new accounts whose whole quota is 10; Firehose "
             "calls the transform at most once per shard at a time, which bounds it already.",
-            "HIPAA.Security-LambdaConcurrency",
-            "NIST.800.53.R5-LambdaConcurrency",
+            controls.LAMBDA_CONCURRENCY,
             checkov=("CKV_AWS_115",),
         )
         acknowledge(
             function,
             "Firehose invokes the transform synchronously and retries failed batches itself, "
             "sending what still fails to the error prefix; a DLQ would never be used.",
-            "HIPAA.Security-LambdaDLQ",
-            "NIST.800.53.R5-LambdaDLQ",
-            "Serverless-LambdaDLQ",
+            controls.LAMBDA_DLQ,
             checkov=("CKV_AWS_116",),
         )
         return function

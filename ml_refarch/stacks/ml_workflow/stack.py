@@ -29,6 +29,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 
+from ml_refarch.compliance import controls
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.execution_role import SageMakerExecutionRole
@@ -118,9 +119,7 @@ class MlWorkflowStack(PatternStack):
                 network.workload_security_group,
                 "Distributed training exchanges data between the job's instances on ports "
                 "the framework picks; they are open only between members of this group.",
-                "HIPAA.Security-EC2RestrictedCommonPorts",
-                "NIST.800.53.R5-EC2RestrictedCommonPorts",
-                "PCI.DSS.321-EC2RestrictedCommonPorts",
+                controls.EC2_RESTRICTED_COMMON_PORTS,
             )
         return network
 

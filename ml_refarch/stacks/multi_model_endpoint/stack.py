@@ -25,9 +25,9 @@ from __future__ import annotations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_deployment as s3_deployment
 
+from ml_refarch.compliance import controls
 from ml_refarch.compliance.acknowledge import (
     DEPLOY_TIME_HANDLER_CHECKOV,
-    DEPLOY_TIME_HANDLER_RULES,
     acknowledge,
     skip_checkov,
 )
@@ -179,10 +179,13 @@ class MultiModelEndpointStack(PatternStack):
             "models/ prefix: it runs only while CloudFormation creates, updates or deletes "
             "the stack, is invoked synchronously (a failure fails the deployment, so a DLQ "
             "has nothing to catch), calls only S3, and CDK pins its runtime and code.",
-            # Sorted, as the acknowledgments have always been listed (the template keeps them).
-            *sorted(
-                ("AwsSolutions-L1", "Serverless-LambdaLatestVersion", *DEPLOY_TIME_HANDLER_RULES)
-            ),
+            # The deploy-time handler rules with the runtime's, in the order the template
+            # has always listed them.
+            controls.LAMBDA_CONCURRENCY,
+            controls.LAMBDA_DLQ,
+            controls.LAMBDA_INSIDE_VPC,
+            controls.LAMBDA_LATEST_RUNTIME,
+            "Serverless-LambdaTracing",
             checkov=DEPLOY_TIME_HANDLER_CHECKOV,
         )
         skip_checkov(
@@ -217,7 +220,5 @@ class MultiModelEndpointStack(PatternStack):
             f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/*]",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-"
             "<AWS::AccountId>-<AWS::Region>/*]",
-            "HIPAA.Security-IAMNoInlinePolicy",
-            "NIST.800.53.R5-IAMNoInlinePolicy",
-            "PCI.DSS.321-IAMNoInlinePolicy",
+            controls.IAM_NO_INLINE_POLICY,
         )

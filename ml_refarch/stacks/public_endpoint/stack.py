@@ -36,6 +36,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 
+from ml_refarch.compliance import controls
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs.hosting import ModelArtifact
 from ml_refarch.constructs.model_endpoint import HostingFoundation, ModelEndpoint, ServedModel
@@ -189,9 +190,7 @@ class PublicEndpointStack(PatternStack):
                 "Sandbox stages run without a WAF web ACL: it would add $5 a month plus $1 per "
                 "rule while the sandbox idles. Callers still need SigV4 or an API key, bodies "
                 "are schema-validated and the stage is throttled; production adds the ACL.",
-                "AwsSolutions-APIG3",
-                "NIST.800.53.R5-APIGWAssociatedWithWAF",
-                "PCI.DSS.321-APIGWAssociatedWithWAF",
+                controls.APIGW_WAF,
             )
         self._acknowledge_stage()
 
@@ -442,9 +441,7 @@ class PublicEndpointStack(PatternStack):
             self.api.deployment_stage,
             "API Gateway caches only GET methods by default and POST /predict answers each "
             "body anew; a cache cluster would bill every hour for nothing.",
-            "HIPAA.Security-APIGWCacheEnabledAndEncrypted",
-            "NIST.800.53.R5-APIGWCacheEnabledAndEncrypted",
-            "PCI.DSS.321-APIGWCacheEnabledAndEncrypted",
+            controls.APIGW_CACHE_ENCRYPTED,
             checkov=("CKV_AWS_120",),
         )
         acknowledge(
@@ -452,9 +449,7 @@ class PublicEndpointStack(PatternStack):
             "The only backend is the SageMaker runtime API, which API Gateway calls over TLS "
             "signed with the integration role; a client certificate authenticates HTTP "
             "backends and has nothing to do here.",
-            "HIPAA.Security-APIGWSSLEnabled",
-            "NIST.800.53.R5-APIGWSSLEnabled",
-            "PCI.DSS.321-APIGWSSLEnabled",
+            controls.APIGW_BACKEND_CERTIFICATE,
         )
 
     # --- WAF (production) ----------------------------------------------------------------

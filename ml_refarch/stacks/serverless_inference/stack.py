@@ -19,6 +19,7 @@ the exception, billed while configured.
 
 from __future__ import annotations
 
+from ml_refarch.compliance import controls
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs.hosting import ModelArtifact, Serverless
 from ml_refarch.constructs.model_endpoint import (
@@ -89,9 +90,7 @@ class ServerlessInferenceStack(PatternStack):
             "KmsKeyId encrypts the ML storage volume of an endpoint's instances; this "
             "configuration has only a serverless variant, which runs on no instance and "
             "attaches no volume, so there is nothing for the key to encrypt.",
-            "HIPAA.Security-SageMakerEndpointConfigurationKMSKeyConfigured",
-            "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured",
-            "PCI.DSS.321-SageMakerEndpointConfigurationKMSKeyConfigured",
+            controls.ENDPOINT_CONFIG_KMS,
         )
         self.output(Outputs.ENDPOINT_NAME, self.endpoint.endpoint_name, "The serverless endpoint")
         self.output(Outputs.VARIANT_NAME, VARIANT_NAME, "Its one (serverless) variant")
