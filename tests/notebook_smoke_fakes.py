@@ -21,10 +21,10 @@ import boto3
 import botocore.exceptions
 import pytest
 from botocore.validate import validate_parameters
-from moto import mock_aws
 
 from ml_refarch.stacks.isolated_notebook.outputs import Outputs as NotebookStackOutputs
 from ml_refarch.stacks.studio_domain.outputs import Outputs as StudioOutputs
+from tests.smoke_fakes import moto_clients
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -419,16 +419,7 @@ GOOD_LOG = [
 def aws_clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """moto's CloudFormation and Logs with test credentials: the body of each test's ``aws``
     fixture."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws():
-        yield {"cloudformation": SESSION.client("cloudformation"), "logs": SESSION.client("logs")}
+    yield from moto_clients(monkeypatch, SESSION, REGION, "cloudformation", "logs")
 
 
 def check_lines(out: str) -> dict[str, str]:

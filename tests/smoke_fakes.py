@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import boto3
+from moto import mock_aws
 
 
 def client(service: str):
@@ -87,3 +88,20 @@ def runner_for(pattern: Any):
         return runner.run_pattern(pattern, list(argv), **injected)
 
     return main
+
+
+def moto_clients(
+    monkeypatch: Any, session: boto3.Session, region: str, *services: str
+) -> Iterator[dict[str, Any]]:
+    """moto's ``services`` with test credentials in ``region``, as ``{name: client}``: the body
+    of a test module's ``aws`` fixture (``yield from moto_clients(...)``)."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": region,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws():
+        yield {service: session.client(service) for service in services}

@@ -22,6 +22,7 @@ import aws_cdk as cdk
 import ml_refarch  # noqa: F401  (points jsii at the pinned Node before aws_cdk starts it)
 from ml_refarch.app import add_pattern_stacks, project_context, register_packs
 from ml_refarch.catalog import PATTERNS, package_name
+from ml_refarch.cfn import resources_of_type
 from ml_refarch.config import read_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,14 +115,6 @@ _HASH = re.compile(r"\b[0-9a-f]{64}\b")
 def normalise_assets(template: dict) -> dict:
     """The template with asset hashes replaced, so unrelated code changes do not churn it."""
     return json.loads(_HASH.sub("<asset-hash>", json.dumps(template)))
-
-
-def resources_of_type(template: dict, resource_type: str) -> dict[str, dict]:
-    return {
-        logical_id: resource
-        for logical_id, resource in template["Resources"].items()
-        if resource["Type"] == resource_type
-    }
 
 
 def only_resource(template: dict, resource_type: str) -> dict:

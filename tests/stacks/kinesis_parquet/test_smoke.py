@@ -20,14 +20,13 @@ import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from moto import mock_aws
 
 from ml_refarch.smoke import runner
 from ml_refarch.stacks.kinesis_parquet import PATTERN, smoke
 from ml_refarch.stacks.kinesis_parquet import records as kinesis_records
 from ml_refarch.stacks.kinesis_parquet.outputs import Outputs
 from tests.load import REPO_ROOT, load_by_path
-from tests.smoke_fakes import runner_for
+from tests.smoke_fakes import moto_clients, runner_for
 
 main = runner_for(PATTERN)
 transform = load_by_path(
@@ -433,20 +432,7 @@ def stack_template(outputs: dict[str, str]) -> str:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws():
-        yield {
-            "cloudformation": SESSION.client("cloudformation"),
-            "kinesis": SESSION.client("kinesis"),
-            "s3": SESSION.client("s3"),
-        }
+    yield from moto_clients(monkeypatch, SESSION, REGION, "cloudformation", "kinesis", "s3")
 
 
 def create_stack(aws: dict[str, Any], columns: list[dict[str, str]], input_format: str) -> None:
