@@ -320,6 +320,12 @@ COMMANDS: tuple[Command, ...] = (
         _rehearse_arguments,
     ),
     Command(
+        "permissions",
+        "evaluate each stack's runtime permission scenarios offline; exit 0/1/2",
+        lazy("ml_refarch.permissions.run:main"),
+        lazy("ml_refarch.permissions.run:arguments"),
+    ),
+    Command(
         "smoke",
         "check a deployed pattern's stack (see smoke PATTERN --help)",
         lazy("ml_refarch.smoke:run"),

@@ -226,3 +226,20 @@ def step_functions_task_action(resource_arn: str) -> str:
     with Step Functions" (task resources ``arn:aws:states:::sagemaker:<action>[.sync]``).
     """
     return resource_arn.rsplit(":", 1)[-1].split(".", 1)[0]
+
+
+# --------------------------------------------------------------------------------------
+# AWS managed policies
+
+#: The statements of the AWS managed policies the project attaches, by name, so that what a
+#: role may do can be evaluated offline. Source: "AWS managed policy reference guide",
+#: AWSLambdaBasicExecutionRole (version 1): CloudWatch Logs permissions only.
+AWS_MANAGED_POLICIES: dict[str, tuple[dict[str, Any], ...]] = {
+    "service-role/AWSLambdaBasicExecutionRole": (
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": "*",
+        },
+    ),
+}

@@ -14,6 +14,7 @@ import importlib.util
 import pkgutil
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -64,6 +65,10 @@ class Pattern:
     @property
     def docs_page(self) -> str:
         return f"docs/patterns/{self.id}.md"
+
+    def file(self, name: str) -> Path:
+        """A data file of the pattern's unit (``scenarios.toml``), whether or not it exists."""
+        return Path(importlib.util.find_spec(self.package).origin).parent / name
 
 
 def package_name(pattern_id: str) -> str:

@@ -1,6 +1,6 @@
 """SageMaker job guardrails: the synthesized policy denies exactly the non-compliant requests.
 
-The first part tests the policy evaluator in ``tests/iam_policy.py`` on its own, against IAM
+The first part tests the policy evaluator in ``ml_refarch/permissions/policy.py`` on its own, against IAM
 semantics. The second part synthesizes a stack with ``GuardedRole`` and asks the evaluator
 what the role's managed policy decides for sample requests of each guarded action.
 """
@@ -24,7 +24,7 @@ from ml_refarch.constructs.guardrails import (
     presigned_url_guardrail,
     sagemaker_job_guardrails,
 )
-from tests.iam_policy import evaluate, explain, substitute
+from ml_refarch.permissions.policy import evaluate, explain, substitute
 from tests.support import project_context, resources_of_type
 
 # =============================================================================================

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.iam_policy import explain, substitute
+from ml_refarch.permissions.policy import explain, substitute
 from tests.notebook_templates import logical_id_of
 from tests.support import only_resource, resources_of_type
 

@@ -1,9 +1,22 @@
-"""A small evaluator of IAM identity-policy statements, for asserting what a policy decides.
+"""A small evaluator of IAM policy statements: what one policy decides for one request.
 
 It answers one question for a synthesized policy: given an action, a resource and a request
 context, is the request explicitly denied, allowed, or implicitly denied? It follows the IAM
-policy evaluation logic for identity policies alone (no SCPs, resource policies, boundaries
-or sessions): an explicit Deny wins, then an Allow, else the request is implicitly denied.
+policy evaluation logic for one policy ("Policy evaluation logic", IAM User Guide): an
+explicit Deny wins, then an Allow, else the request is implicitly denied. Combining the
+identity policies, boundaries and resource policies of one principal is
+:mod:`ml_refarch.permissions.model`'s job.
+
+Statements of resource-based policies (with ``Principal``) are evaluated for a
+:class:`Principal`: a statement applies when its ``Principal`` names that principal
+directly (its role ARN, or its service), or, with ``through_account=True``, when it names
+the principal's account (the root ARN or the bare account id), which in the same account
+delegates the decision to the principal's identity policies.
+
+With ``strict=True`` a condition on a key the request context does not give is not decided
+as a missing key: :class:`UnresolvedCondition` is raised naming the key, so that a caller
+reports it instead of passing (or failing) silently. A key the caller knows to be absent is
+given in the context as :data:`ABSENT`.
 
 Supported:
 
@@ -18,7 +31,7 @@ Supported:
   ``NumericGreaterThan``, ``NumericGreaterThanEquals``; the ``IfExists`` suffix (not on
   ``Null``) and the ``ForAnyValue:`` / ``ForAllValues:`` prefixes.
 
-Anything else (date, IP and binary operators, policy variables, ``Principal``) raises
+Anything else (date, IP and binary operators, policy variables, ``NotPrincipal``) raises
 ``ValueError`` rather than deciding something IAM might decide differently.
 
 Condition semantics, as IAM has them:
@@ -45,17 +58,36 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
+from ml_refarch.permissions.values import PSEUDO_PARAMETERS
+
 Decision = Literal["Allow", "Deny", "ImplicitDeny"]
 ContextValue = str | list[str] | bool | int | float
 Context = Mapping[str, ContextValue]
 
-#: Values of CloudFormation pseudo parameters that :func:`substitute` uses unless given others.
-PSEUDO_PARAMETERS: dict[str, str] = {
-    "AWS::Partition": "aws",
-    "AWS::Region": "us-east-1",
-    "AWS::AccountId": "111122223333",
-    "AWS::URLSuffix": "amazonaws.com",
-}
+#: A context value that says "this key is absent from the request" under ``strict=True``.
+ABSENT: list[str] = []
+
+
+class UnresolvedCondition(Exception):
+    """A condition needs a key the request context does not give (``strict=True``)."""
+
+    def __init__(self, key: str, operator: str) -> None:
+        super().__init__(f"{operator} on {key}, which the request context does not give")
+        self.key = key
+        self.operator = operator
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who makes a request: a role (its ARN) or an AWS service (its principal name)."""
+
+    account: str
+    arn: str = ""
+    service: str = ""
+
+    @property
+    def account_forms(self) -> tuple[str, str]:
+        return (self.account, f"arn:aws:iam::{self.account}:root")
 
 
 # --- substituting CloudFormation references ------------------------------------------------
@@ -171,14 +203,27 @@ def explain(
     action: str,
     resource: str,
     context: Context | None = None,
+    *,
+    principal: Principal | None = None,
+    through_account: bool = False,
+    strict: bool = False,
 ) -> Explanation:
-    """Like :func:`evaluate`, with the ``Sid`` (or index) of each statement that applied."""
+    """Like :func:`evaluate`, with the ``Sid`` (or index) of each statement that applied.
+
+    ``principal``: evaluate resource-policy statements for that principal (see the module's
+    docstring); without it, a statement with ``Principal`` is an error. ``strict``: raise
+    :class:`UnresolvedCondition` for a condition key the context does not give.
+    """
     request_context = _normalise_context(context or {})
+    if strict:
+        request_context[_STRICT] = True
     denied, allowed = [], []
     for index, statement in enumerate(_statements(statements)):
         effect = statement.get("Effect")
         if effect not in ("Allow", "Deny"):
             raise ValueError(f"statement {index} has no valid Effect: {effect!r}")
+        if not _principal_matches(statement, principal, through_account):
+            continue
         if _applies(statement, action, resource, request_context):
             (denied if effect == "Deny" else allowed).append(str(statement.get("Sid", index)))
     if denied:
@@ -202,6 +247,9 @@ def _statements(
 def _normalise_context(context: Context) -> dict[str, ContextValue]:
     normalised: dict[str, ContextValue] = {}
     for key, value in context.items():
+        if value is ABSENT:
+            normalised[key.lower()] = ABSENT
+            continue
         if key.lower() in normalised:
             raise ValueError(f"context key {key!r} is given twice (keys are case-insensitive)")
         normalised[key.lower()] = value
@@ -212,11 +260,44 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
+#: A context entry no condition key can name: set when unresolved keys must be raised.
+_STRICT = "\x00strict"
+
+
+def _principal_matches(
+    statement: Mapping[str, Any], principal: Principal | None, through_account: bool
+) -> bool:
+    if "NotPrincipal" in statement:
+        raise ValueError("NotPrincipal is not supported")
+    if "Principal" not in statement:
+        if principal is not None:
+            raise ValueError("a resource-policy statement without Principal")
+        return True
+    if principal is None:
+        raise ValueError("a statement with Principal needs a principal to evaluate for")
+    element = statement["Principal"]
+    if element == "*":
+        return True
+    if not isinstance(element, Mapping):
+        raise ValueError(f"malformed Principal {element!r}")
+    for kind, raw in element.items():
+        for value in _as_list(raw):
+            if not isinstance(value, str):
+                raise ValueError(f"unsubstituted Principal {value!r}; call substitute() first")
+            if kind == "Service" and principal.service and value == principal.service:
+                return True
+            if kind != "AWS" or principal.service:
+                continue
+            if value == "*" or (value == principal.arn and not through_account):
+                return True
+            if through_account and value in principal.account_forms:
+                return True
+    return False
+
+
 def _applies(
     statement: Mapping[str, Any], action: str, resource: str, context: dict[str, ContextValue]
 ) -> bool:
-    if "Principal" in statement or "NotPrincipal" in statement:
-        raise ValueError("only identity-policy statements are supported (found a Principal)")
     # Conditions are looked at only after the action and resource match, as IAM does, so a
     # condition on another action's keys cannot affect this request.
     return (
@@ -395,10 +476,13 @@ def _missing(value: ContextValue | None) -> bool:
 
 def _operator_holds(text: str, block: Mapping[str, Any], context: dict[str, ContextValue]) -> bool:
     operator = _parse_operator(text)
-    return all(
-        _key_holds(operator, key, _policy_values(raw), context.get(key.lower()))
-        for key, raw in block.items()
-    )
+    for key, raw in block.items():
+        actual = context.get(key.lower())
+        if actual is None and context.get(_STRICT):
+            raise UnresolvedCondition(key, text)
+        if not _key_holds(operator, key, _policy_values(raw), actual):
+            return False
+    return True
 
 
 def _key_holds(
