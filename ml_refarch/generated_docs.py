@@ -9,7 +9,8 @@ file, the marker that encloses that part::
 
 Text outside the markers is never touched. A generator is named as ``"module:function"`` so
 that listing the documents imports nothing heavy; it takes no argument, or, with ``profile``
-set, the templates synthesized for that profile (stack name -> template).
+set, the templates synthesized for that profile (stack name -> template), and then, with
+``argument`` set, that argument (a pattern id for the sections of pattern pages).
 
 Add a document with one entry here; ``python -m ml_refarch docs`` writes it,
 ``docs --check`` and ``tests/unit/test_generated_docs.py`` fail while it is stale.
@@ -21,6 +22,8 @@ import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from ml_refarch.catalog import discover
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,12 +39,15 @@ class Generated:
     generator: str  # "module:function"
     block: str | None = None  # the marker name when only a block of the file is generated
     profile: str | None = None  # when set, the generator takes that profile's templates
+    argument: str | None = None  # when set, passed to the generator after the templates
 
     def render(self, templates: TemplateSource) -> str:
         module, _, name = self.generator.partition(":")
         function = getattr(importlib.import_module(module), name)
-        text = function(templates(self.profile)) if self.profile else function()
-        return text.rstrip("\n")
+        arguments = [templates(self.profile)] if self.profile else []
+        if self.argument is not None:
+            arguments.append(self.argument)
+        return function(*arguments).rstrip("\n")
 
     @property
     def label(self) -> str:
@@ -61,6 +67,16 @@ DOCUMENTS: tuple[Generated, ...] = (
     Generated("README.md", "ml_refarch.generated_docs:sandbox_cost_table", "idle-cost", "sandbox"),
     Generated("docs/rules.md", "ml_refarch.compliance.docs:rules_markdown"),
     Generated("docs/configuration.md", "ml_refarch.config:configuration_markdown"),
+    *(
+        Generated(
+            pattern.docs_page,
+            "ml_refarch.permissions.docs:runs_as_markdown",
+            block="runs-as",
+            profile="sandbox",
+            argument=pattern.id,
+        )
+        for pattern in discover()
+    ),
 )
 
 

@@ -9,7 +9,9 @@ Two ways to deploy, one check:
   deploys every stack with ``--method=direct``.
 
 Either way every stack must reach CREATE_COMPLETE and every resource moto models must exist
-through its service API (:mod:`ml_refarch.rehearsal.deploy`). The moto server is started on
+through its service API (:mod:`ml_refarch.rehearsal.deploy`), and, since moto enforces no
+policy, every stack's runtime permission scenarios must pass offline
+(:mod:`ml_refarch.permissions`). The moto server is started on
 a free loopback port and stopped, by its process id, when the rehearsal ends; the
 synthesized templates live in a temporary directory that is removed too.
 """
@@ -25,6 +27,7 @@ from pathlib import Path
 from ml_refarch.config import LOCAL_ACCOUNT, LOCAL_REGION
 from ml_refarch.rehearsal.deploy import (
     RehearsalError,
+    StackArtifact,
     StackRehearsal,
     assembly_stacks,
     rehearse,
@@ -130,7 +133,28 @@ def _deploy_and_check(
     print("\ndeploy rehearsal on moto:", flush=True)
     for line in report_lines(results, stand_in.errors_in_log()):
         print(line)
-    return results, failures
+    return results, failures + permission_failures(stacks)
+
+
+def permission_failures(stacks: dict[str, StackArtifact]) -> list[str]:
+    """Print each stack's runtime permission scenarios (what moto cannot enforce, evaluated
+    offline: :mod:`ml_refarch.permissions`); return the stacks where one fails."""
+    from ml_refarch.permissions.run import evaluate, written_scenarios
+    from ml_refarch.permissions.run import report_lines as permission_lines
+    from ml_refarch.permissions.scenarios import ScenarioError
+
+    print("\nruntime permissions (evaluated offline on the same templates):", flush=True)
+    failures = []
+    for name, artifact in stacks.items():
+        try:
+            result = evaluate(name, artifact.template, written_scenarios(name))
+        except ScenarioError as error:
+            failures.append(f"{name}: {error}")
+            continue
+        print("\n".join(permission_lines(result)))
+        if not result.ok:
+            failures.append(f"{name}: runtime permission scenarios fail (see above)")
+    return failures
 
 
 def run(*, cdk_cli: bool) -> int:
