@@ -17,7 +17,7 @@ allowing the account, which lets IAM policies decide.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -308,34 +308,16 @@ def _key_policy(logical_id: str, properties: Mapping, values: dict) -> list[Reso
     return [ResourcePolicy("key", logical_id, (values[f"{logical_id}.Arn"],), tuple(statements))]
 
 
-def _bucket_policy(logical_id: str, properties: Mapping, values: dict) -> list[ResourcePolicy]:
-    statements = _document(properties.get("PolicyDocument", {}), values)
-    return [
-        ResourcePolicy(
-            "bucket", logical_id, _targets(properties.get("Bucket"), values), tuple(statements)
-        )
-    ]
+def _attached_policy(kind: str, targets: str) -> Callable[..., list[ResourcePolicy]]:
+    """A reader for a policy resource that lists what it protects under ``targets``
+    (``AWS::S3::BucketPolicy`` ``Bucket``, ``AWS::SNS::TopicPolicy`` ``Topics``, ...)."""
 
+    def read(logical_id: str, properties: Mapping, values: dict) -> list[ResourcePolicy]:
+        statements = _document(properties.get("PolicyDocument", {}), values)
+        arns = _targets(properties.get(targets), values)
+        return [ResourcePolicy(kind, logical_id, arns, tuple(statements))]
 
-def _topic_policy(logical_id: str, properties: Mapping, values: dict) -> list[ResourcePolicy]:
-    statements = _document(properties.get("PolicyDocument", {}), values)
-    return [
-        ResourcePolicy(
-            "topic",
-            logical_id,
-            tuple(substitute(cfn.as_list(properties["Topics"]), values)),
-            tuple(statements),
-        )
-    ]
-
-
-def _queue_policy(logical_id: str, properties: Mapping, values: dict) -> list[ResourcePolicy]:
-    statements = _document(properties.get("PolicyDocument", {}), values)
-    return [
-        ResourcePolicy(
-            "queue", logical_id, _targets(properties.get("Queues"), values), tuple(statements)
-        )
-    ]
+    return read
 
 
 def _lambda_permission(logical_id: str, properties: Mapping, values: dict) -> list[ResourcePolicy]:
@@ -367,8 +349,8 @@ def _lambda_permission(logical_id: str, properties: Mapping, values: dict) -> li
 
 _RESOURCE_POLICY_READERS = {
     "AWS::KMS::Key": _key_policy,
-    "AWS::S3::BucketPolicy": _bucket_policy,
-    "AWS::SNS::TopicPolicy": _topic_policy,
-    "AWS::SQS::QueuePolicy": _queue_policy,
+    "AWS::S3::BucketPolicy": _attached_policy("bucket", "Bucket"),
+    "AWS::SNS::TopicPolicy": _attached_policy("topic", "Topics"),
+    "AWS::SQS::QueuePolicy": _attached_policy("queue", "Queues"),
     "AWS::Lambda::Permission": _lambda_permission,
 }
