@@ -34,6 +34,10 @@ class Pattern:
         notes_section: the study-notes section(s) the pattern implements.
         summary: one line on what the stack builds.
         stack_class: the name of the stack class in the package's ``stack`` module.
+        idle_cost_reason: why the ``sandbox`` stack costs more than
+            :data:`ml_refarch.cost.IDLE_BUDGET_USD` a month idle, in a sentence the
+            pattern's page repeats word for word; empty for a stack within the budget
+            (``tests/stacks/test_idle_cost.py`` holds every stack to one or the other).
     """
 
     id: str
@@ -43,6 +47,7 @@ class Pattern:
     notes_section: str
     summary: str
     stack_class: str
+    idle_cost_reason: str = ""
 
     @property
     def package(self) -> str:

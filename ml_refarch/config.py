@@ -37,6 +37,11 @@ override; it does not repeat defaults, so nothing has to keep copies in step, an
 override in it stands out. :func:`configuration_markdown` renders every key, default and
 allowed value as ``docs/configuration.md``.
 
+A field may default differently under one profile (``Field.profile_defaults``): the
+``sandbox`` profile takes cheaper endpoint instances, for example. The profile is read
+first, then every absent key takes its default under that profile; a value the user gives
+always wins, in either profile.
+
 Validation
 ----------
 Values given with ``-c key=value`` arrive as strings and are coerced. Keys that CDK itself
@@ -107,6 +112,13 @@ class Profile:
         log_retention_days: retention of every CloudWatch log group the stacks create.
         max_azs: Availability Zones a VPC spreads over (where the stack is pinned to a
             region; CDK caps environment-agnostic stacks at two).
+        interface_endpoint_azs: Availability Zones each interface endpoint (PrivateLink)
+            has a network interface in; ``None`` for every zone of the VPC. Each zone bills
+            by the hour (AWS PrivateLink pricing, https://aws.amazon.com/privatelink/pricing/),
+            and the VPC's local route lets subnets of every zone reach the one interface
+            ("Configure route tables", local route,
+            https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Route_Tables.html), so a
+            sandbox trades the endpoints' zone redundancy for half their cost.
         web_acl: put a WAF web ACL in front of public APIs.
         persistent_file_systems: file systems that keep data and take the stack's key
             (FSx for Lustre ``PERSISTENT_2``) instead of scratch ones.
@@ -122,6 +134,7 @@ class Profile:
     termination_protection: bool
     log_retention_days: int
     max_azs: int
+    interface_endpoint_azs: int | None
     web_acl: bool
     persistent_file_systems: bool
     target: str = "aws"
@@ -147,6 +160,7 @@ PROFILES: dict[str, Profile] = {
         termination_protection=False,
         log_retention_days=7,
         max_azs=2,
+        interface_endpoint_azs=1,
         web_acl=False,
         persistent_file_systems=False,
     ),
@@ -158,6 +172,7 @@ PROFILES: dict[str, Profile] = {
         termination_protection=True,
         log_retention_days=365,
         max_azs=3,
+        interface_endpoint_azs=None,
         web_acl=True,
         persistent_file_systems=True,
     ),
@@ -216,16 +231,27 @@ def _prefix(pattern: Pattern) -> str:
 
 @cache
 def all_fields() -> Mapping[str, Field]:
-    """Every key ml-refarch reads, with its field: app-wide keys, then each pattern's."""
+    """Every key ml-refarch reads, with its field: app-wide keys, then each pattern's.
+
+    Raises:
+        TypeError: a field with a default for a profile that does not exist.
+    """
     fields = dict(APP_FIELDS)
     for pattern, spec in settings_specs():
         fields.update({_prefix(pattern) + name: f for name, f in spec.fields.items()})
+    for key, found in fields.items():
+        unknown = sorted(set(found.profile_defaults) - set(PROFILES))
+        if unknown:
+            raise TypeError(
+                f"{key}: default for unknown profile {unknown}; profiles: {list(PROFILES)}"
+            )
     return MappingProxyType(fields)
 
 
-def defaults() -> dict[str, Any]:
-    """The default of every key that has one."""
-    return {key: f.default for key, f in all_fields().items() if f.default is not None}
+def defaults(profile: str | None = None) -> dict[str, Any]:
+    """The default of every key that has one (under ``profile``, when given)."""
+    found = {key: f.default_for(profile) for key, f in all_fields().items()}
+    return {key: value for key, value in found.items() if value is not None}
 
 
 # --------------------------------------------------------------------------------------
@@ -272,13 +298,16 @@ def _unknown_key_problems(context: Mapping[str, Any], fields: Mapping[str, Field
     return problems
 
 
-def _parse(key: str, spec: Field, context: Mapping[str, Any]) -> tuple[Any, Problem | None]:
-    """One key's value (its default when absent), or the problem with it."""
+def _parse(
+    key: str, spec: Field, context: Mapping[str, Any], profile: str | None = None
+) -> tuple[Any, Problem | None]:
+    """One key's value (its default under ``profile`` when absent), or the problem with it."""
+    default = spec.default_for(profile)
     if key not in context:
-        return (spec.parse(spec.default) if spec.default is not None else None), None
+        return (spec.parse(default) if default is not None else None), None
     raw = context[key]
     if raw is None:
-        left = "at its default" if spec.default is not None else "unset"
+        left = "at its default" if default is not None else "unset"
         return None, Problem(
             key=key,
             received=None,
@@ -298,13 +327,17 @@ def _parse(key: str, spec: Field, context: Mapping[str, Any]) -> tuple[Any, Prob
 
 
 def _parse_all(
-    fields: Mapping[str, Field], context: Mapping[str, Any], prefix: str = ""
+    fields: Mapping[str, Field],
+    context: Mapping[str, Any],
+    prefix: str = "",
+    profile: str | None = None,
 ) -> tuple[dict[str, Any], list[Problem]]:
-    """The parsed values by field name, and the problems; keys are ``prefix + name``."""
+    """The parsed values by field name, and the problems; keys are ``prefix + name``;
+    absent keys take their default under ``profile``."""
     values: dict[str, Any] = {}
     problems: list[Problem] = []
     for name, spec in fields.items():
-        value, problem = _parse(prefix + name, spec, context)
+        value, problem = _parse(prefix + name, spec, context, profile)
         if problem is None:
             values[name] = value
         else:
@@ -324,7 +357,7 @@ def read_config(context: Mapping[str, Any]) -> AppConfig:
     settings: dict[str, Any] = {}
     for pattern, spec in settings_specs():
         prefix = _prefix(pattern)
-        values, own_problems = _parse_all(spec.fields, context, prefix)
+        values, own_problems = _parse_all(spec.fields, context, prefix, app.get("profile"))
         problems += own_problems
         if not own_problems:
             settings[pattern.id] = spec.cls(**values)
@@ -362,6 +395,9 @@ npx cdk synth -c profile=production -c {key}={example}
 
 or in `cdk.json`'s `context`: `"{key}": "{example}"`.
 
+Where a default differs between the profiles (cheaper endpoint instances in `sandbox`), the
+table gives each profile's; a value you set wins in every profile.
+
 Values from `-c` arrive as strings and are converted. Unknown keys are errors with a
 "did you mean" hint; keys owned by CDK itself (feature flags starting with `@`, and keys with
 a `:` such as cached look-ups) are left alone. `null` is not a value: to get a default, leave
@@ -381,6 +417,7 @@ _PROFILE_ROWS = (
     ("Bucket versioning", "versioned_buckets"),
     ("S3 server access logs", "access_logs"),
     ("Log retention", "log_retention_days"),
+    ("Availability Zones of each interface endpoint", "interface_endpoint_azs"),
     ("Termination protection", "termination_protection"),
 )
 
@@ -388,6 +425,7 @@ _PROFILE_WORDS = {
     ("retain_data", False): "deleted (buckets emptied first)",
     ("retain_data", True): "retained",
     ("access_logs", True): "on, to a companion log bucket",
+    ("interface_endpoint_azs", None): "every zone of the VPC",
 }
 
 _PROFILE_OUTRO = """\
@@ -400,17 +438,24 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _shown_default(value: Any) -> str:
+def _shown_value(value: Any) -> str:
     if value is None:
         return "unset"
     return f"`{json.dumps(value) if isinstance(value, bool) else value}`"
+
+
+def _shown_default(spec: Field) -> str:
+    """The default, or, where a profile has its own, each profile's."""
+    if not spec.profile_defaults:
+        return _shown_value(spec.default)
+    return ", ".join(f"{_shown_value(spec.default_for(name))} in `{name}`" for name in PROFILES)
 
 
 def _fields_table(fields: Mapping[str, Field], prefix: str = "") -> list[str]:
     rows = ["| Key | Default | Allowed | Meaning |", "| --- | --- | --- | --- |"]
     for name, spec in fields.items():
         rows.append(
-            f"| `{prefix}{name}` | {_cell(_shown_default(spec.default))} | "
+            f"| `{prefix}{name}` | {_cell(_shown_default(spec))} | "
             f"{_cell(spec.allowed)} | {_cell(spec.description)} |"
         )
     return rows

@@ -16,6 +16,28 @@ MULTI_AZ_REASON = (
     "more than one instance"
 )
 
+#: The instances a variant runs on in the ``sandbox`` profile: the cheapest real-time
+#: hosting type in the price table that auto scaling accepts. SageMaker does not auto scale
+#: burstable (T2) instances ("Configure model auto scaling with the console",
+#: https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-add-console.html),
+#: and every endpoint pattern scales its variants (rule AS1); ``ml.c5.large`` is a
+#: ProductionVariant instance type (API_ProductionVariant, InstanceType), multi-model
+#: endpoints take every CPU instance type ("Supported algorithms, frameworks, and instances
+#: for multi-model endpoints",
+#: https://docs.aws.amazon.com/sagemaker/latest/dg/multi-model-support.html), and it has no
+#: local storage, so the variant's volume key applies.
+SANDBOX_INSTANCE_TYPE = "ml.c5.large"
+#: The instances a variant runs on in production (and wherever no profile says otherwise).
+INSTANCE_TYPE = "ml.m5.large"
+
+#: Why a real-time endpoint stack costs more than the idle budget even in ``sandbox``; a
+#: pattern's ``PATTERN.idle_cost_reason`` starts from this and its page says it.
+ENDPOINT_IDLE_COST_REASON = (
+    "each variant keeps at least two instances so that SageMaker spreads it over two "
+    "Availability Zones (rule MZ1), and auto scaling (rule AS1) does not accept burstable "
+    "T2 instances: the cheapest variant that keeps both rules is two ml.c5.large instances"
+)
+
 
 @dataclass(frozen=True)
 class EndpointHostingSettings:
@@ -50,7 +72,11 @@ def endpoint_fields(**descriptions: str) -> dict[str, Field]:
     multi_az = f"at least 2: {MULTI_AZ_REASON}"
     fields = {
         "instance_type": Field(
-            instance_type, "ml.m5.large", "ml.c5.large", "Instances of each variant"
+            instance_type,
+            INSTANCE_TYPE,
+            "ml.c5.xlarge",
+            "Instances of each variant",
+            profile_defaults={"sandbox": SANDBOX_INSTANCE_TYPE},
         ),
         "instance_count": Field(
             integer(2, 100, multi_az),

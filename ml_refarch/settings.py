@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ml_refarch.aws_facts import (
@@ -107,17 +107,26 @@ class Field:
             settings that stay unset.
         example: a valid value to quote in a problem's fix (``-c key=example``).
         description: one line for ``docs/configuration.md``.
+        profile_defaults: the default under a profile that differs from ``default``, by
+            profile name (``{"sandbox": "ml.c5.large"}``): a cheaper choice for a throwaway
+            account. A value the user gives always wins over either default. Default: none,
+            ``default`` holds in every profile.
     """
 
     parse: Parser
     default: Any
     example: str
     description: str
+    profile_defaults: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def allowed(self) -> str:
         """What the parser accepts, in words."""
         return getattr(self.parse, "allowed", "")
+
+    def default_for(self, profile: str | None) -> Any:
+        """The default under ``profile`` (``default`` when the profile names no other)."""
+        return self.profile_defaults.get(profile, self.default) if profile else self.default
 
 
 #: A unit's own cross-field validation: ``check(settings, prefix)`` returns the problems

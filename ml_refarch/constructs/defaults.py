@@ -28,6 +28,8 @@ class ResourceDefaults:
         log_retention: retention of every CloudWatch log group. Default: one week.
         max_azs: Availability Zones of a VPC (CDK caps environment-agnostic stacks at two).
             Default: 2.
+        interface_endpoint_azs: Availability Zones each interface endpoint has a network
+            interface in; ``None`` for every zone of the VPC. Default: 1 (each zone bills).
         custom_resources: whether CDK's Lambda-backed custom resources may be used
             (emptying buckets on delete, closing a VPC's default security group, copying
             files into a bucket). Default: true; false where the target cannot run them.
@@ -38,6 +40,7 @@ class ResourceDefaults:
     access_logs: bool = False
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_WEEK
     max_azs: int = 2
+    interface_endpoint_azs: int | None = 1
     custom_resources: bool = True
 
     @property
@@ -77,6 +80,7 @@ class ResourceDefaults:
         retention, removal and custom-resource props."""
         return {
             "max_azs": self.max_azs,
+            "interface_endpoint_azs": self.interface_endpoint_azs,
             "log_retention": self.log_retention,
             "removal_policy": self.removal_policy,
             "custom_resources": self.custom_resources,

@@ -59,6 +59,9 @@ class IsolatedVpc(Construct):
         encryption_key: encrypts the flow-log group; its policy must allow CloudWatch Logs.
         max_azs: the most Availability Zones to spread subnets over (CDK caps
             environment-agnostic stacks at two).
+        interface_endpoint_azs: the zones (the VPC's first ones) each interface endpoint
+            has a network interface in; every subnet still reaches it over the VPC's local
+            route. Default: every zone of the VPC.
         log_retention / removal_policy: of the flow-log group.
         custom_resources: let CDK remove every rule from the VPC's default security group at
             deployment (a Lambda-backed custom resource). When false the group keeps its
@@ -83,6 +86,7 @@ class IsolatedVpc(Construct):
         *,
         encryption_key: kms.IKey,
         max_azs: int,
+        interface_endpoint_azs: int | None = None,
         log_retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
         custom_resources: bool,
@@ -92,7 +96,7 @@ class IsolatedVpc(Construct):
         super().__init__(scope, construct_id)
         self.vpc = self._vpc(max_azs=max_azs, custom_resources=custom_resources)
         self.workload_security_group = self._workload_security_group(internal_ports)
-        self.endpoints = self._interface_endpoints(services)
+        self.endpoints = self._interface_endpoints(services, interface_endpoint_azs)
         self._flow_logs(encryption_key, log_retention, removal_policy)
 
     @property
@@ -175,10 +179,15 @@ class IsolatedVpc(Construct):
         return group
 
     def _interface_endpoints(
-        self, services: dict[str, ec2.InterfaceVpcEndpointAwsService] | None
+        self, services: dict[str, ec2.InterfaceVpcEndpointAwsService] | None, azs: int | None
     ) -> dict[str, ec2.InterfaceVpcEndpoint]:
         endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
         chosen = SAGEMAKER_WORKLOAD_SERVICES if services is None else services
+        if azs is not None and azs < 1:
+            raise ValueError(f"interface_endpoint_azs must be at least 1 (or None), got {azs}")
+        # One isolated subnet per zone: the first ``azs`` subnets are the first zones.
+        chosen_subnets = self.subnets if azs is None else self.subnets[:azs]
+        subnets = ec2.SubnetSelection(subnets=list(chosen_subnets))
         for endpoint_id, service in chosen.items():
             endpoint = self.vpc.add_interface_endpoint(
                 endpoint_id,
@@ -186,7 +195,7 @@ class IsolatedVpc(Construct):
                 private_dns_enabled=True,
                 # Not open to the whole VPC: only the workload group may connect.
                 open=False,
-                subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+                subnets=subnets,
             )
             endpoint.connections.allow_default_port_from(
                 self.workload_security_group, "HTTPS from SageMaker workloads"

@@ -49,15 +49,19 @@ from ml_refarch.cost.registry import PRICERS, Pricer, TemplateContext, pricer, p
 # The engine imports the pricers, which register themselves.
 from ml_refarch.cost.engine import estimate_assembly, estimate_stack  # isort: skip
 from ml_refarch.cost.report import (  # isort: skip
+    IDLE_BUDGET_USD,
     IDLE_WARNING_THRESHOLD_USD,
     cost_lines,
     cost_table_markdown,
+    idle_budget_problems,
+    idle_cost_phrase,
     over_threshold,
 )
 
 __all__ = [
     "ENDPOINT_INSTANCE_HOUR",
     "FSX_LUSTRE_GB_MONTH",
+    "IDLE_BUDGET_USD",
     "IDLE_WARNING_THRESHOLD_USD",
     "INTERFACE_ENDPOINT_AZ_HOUR",
     "KINESIS_ON_DEMAND_STREAM_HOUR",
@@ -85,6 +89,8 @@ __all__ = [
     "cost_table_markdown",
     "estimate_assembly",
     "estimate_stack",
+    "idle_budget_problems",
+    "idle_cost_phrase",
     "load_prices",
     "over_threshold",
     "pricer",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from ml_refarch.cost.lines import StackCost, money
@@ -9,6 +10,39 @@ from ml_refarch.cost.prices import PriceTable
 
 #: ``make synth`` warns about stacks that cost more than this a month idle.
 IDLE_WARNING_THRESHOLD_USD = 50.0
+
+#: No ``sandbox`` stack may cost more than this a month idle unless its pattern says why
+#: (``Pattern.idle_cost_reason``) and its page repeats the reason and the cost.
+IDLE_BUDGET_USD = 100.0
+
+
+def idle_cost_phrase(cost: StackCost) -> str:
+    """How a page states a stack's idle cost: ``about $149 a month idle``."""
+    return f"about ${cost.monthly_usd:,.0f} a month idle"
+
+
+def idle_budget_problems(
+    cost: StackCost, *, reason: str, page_text: str, budget_usd: float = IDLE_BUDGET_USD
+) -> list[str]:
+    """What is wrong with a stack's idle cost against the budget: over it without a
+    reason, or with a reason or cost its page does not state; a reason left on a stack
+    within it. Empty when all is well."""
+    # However the page wraps the sentence: across lines, inside a block quote.
+    page = " ".join(re.sub(r"(?m)^[ \t]*>[ \t]?", "", page_text).split())
+    over = cost.monthly_usd > budget_usd
+    where = (
+        f"{cost.stack_name} ({money(cost.monthly_usd)} a month idle, budget {money(budget_usd)})"
+    )
+    if not over:
+        return [f"{where}: within the budget, drop its idle_cost_reason"] if reason else []
+    if not reason:
+        return [f"{where}: over the budget, and its pattern gives no idle_cost_reason"]
+    problems = []
+    if " ".join(reason.split()) not in page:
+        problems.append(f"{where}: its page does not state the reason {reason!r}")
+    if idle_cost_phrase(cost) not in page:
+        problems.append(f"{where}: its page does not say {idle_cost_phrase(cost)!r}")
+    return problems
 
 
 def over_threshold(

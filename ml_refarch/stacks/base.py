@@ -45,6 +45,7 @@ def resource_defaults(profile: Profile) -> ResourceDefaults:
         access_logs=profile.access_logs,
         log_retention=RETENTION_BY_DAYS[profile.log_retention_days],
         max_azs=profile.max_azs,
+        interface_endpoint_azs=profile.interface_endpoint_azs,
         custom_resources=profile.custom_resources,
     )
 

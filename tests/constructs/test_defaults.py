@@ -21,6 +21,7 @@ from ml_refarch.constructs import (
     customer_managed_key,
     encrypted_log_group,
 )
+from ml_refarch.constructs.isolated_vpc import IsolatedVpc
 from ml_refarch.stacks.base import resource_defaults
 from tests.support import resources_of_type
 
@@ -98,6 +99,7 @@ def test_bucket_and_vpc_props_carry_the_profile():
     }
     assert production.vpc_props() == {
         "max_azs": 3,
+        "interface_endpoint_azs": None,
         "log_retention": logs.RetentionDays.ONE_YEAR,
         "removal_policy": cdk.RemovalPolicy.RETAIN,
         "custom_resources": True,
@@ -183,3 +185,34 @@ def test_constructs_never_see_a_profile(path):
     arguments = {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
     assert "Profile" not in imported and "PROFILES" not in imported
     assert "profile" not in arguments
+
+
+def _endpoint_subnet_counts(**props) -> list[int]:
+    stack = cdk.Stack(cdk.App(context=project_context()), "Tiny")
+    IsolatedVpc(
+        stack,
+        "Network",
+        encryption_key=kms.Key(stack, "Key"),
+        max_azs=2,
+        log_retention=logs.RetentionDays.ONE_WEEK,
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+        custom_resources=False,
+        **props,
+    )
+    template = Template.from_stack(stack).to_json()
+    endpoints = resources_of_type(template, "AWS::EC2::VPCEndpoint").values()
+    return [
+        len(e["Properties"]["SubnetIds"])
+        for e in endpoints
+        if e["Properties"].get("VpcEndpointType") == "Interface"
+    ]
+
+
+def test_interface_endpoints_sit_in_as_many_zones_as_the_profile_asks():
+    assert resource_defaults(PROFILES["sandbox"]).interface_endpoint_azs == 1
+    assert resource_defaults(PROFILES["production"]).interface_endpoint_azs is None
+    one_zone = _endpoint_subnet_counts(interface_endpoint_azs=1)
+    assert one_zone and set(one_zone) == {1}
+    assert set(_endpoint_subnet_counts()) == {2}, "default: every zone of the VPC"
+    with pytest.raises(ValueError, match="at least 1"):
+        _endpoint_subnet_counts(interface_endpoint_azs=0)

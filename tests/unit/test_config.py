@@ -162,10 +162,52 @@ def test_configuration_doc_lists_every_setting_with_its_default():
     doc = configuration_markdown()
     for key, field in all_fields().items():
         assert f"`{key}`" in doc, key
-        if field.default is not None:
+        if field.profile_defaults:
+            cells = [f"`{field.default_for(name)}` in `{name}`" for name in PROFILES]
+            assert f"| `{key}` | {', '.join(cells)} |" in doc, key
+        elif field.default is not None:
             shown = json.dumps(field.default) if isinstance(field.default, bool) else field.default
             assert f"| `{key}` | `{shown}` |" in doc, key
     for default in defaults().values():
         assert (json.dumps(default) if isinstance(default, bool) else str(default)) in doc
     for pattern in discover():
         assert f"## `{pattern.id}`" in doc
+
+
+def _profile_dependent_keys() -> list[str]:
+    return [key for key, field in all_fields().items() if field.profile_defaults]
+
+
+def test_endpoint_instances_default_cheaper_in_sandbox_only():
+    keys = _profile_dependent_keys()
+    assert keys and all(key.endswith("instance_type") for key in keys)
+    for profile, expected in (("sandbox", "ml.c5.large"), ("production", "ml.m5.large")):
+        values = defaults(profile)
+        assert {values[key] for key in keys} == {expected}, profile
+    assert {defaults()[key] for key in keys} == {"ml.m5.large"}  # no profile: the base default
+
+
+@pytest.mark.parametrize("profile", ["sandbox", "production"])
+def test_each_profile_reads_its_own_default_and_a_given_value_wins(profile):
+    key = _profile_dependent_keys()[0]
+    pattern_id, name = key.split(".", 1)
+    config = read_config({"profile": profile})
+    assert getattr(config.settings_for(pattern_id), name) == all_fields()[key].default_for(profile)
+    given = read_config({"profile": profile, key: "ml.r5.large"})
+    assert getattr(given.settings_for(pattern_id), name) == "ml.r5.large"
+
+
+def test_a_default_for_an_unknown_profile_is_refused(monkeypatch):
+    (pattern, spec), *_ = settings_specs()
+    name, field = next(iter(spec.fields.items()))
+    broken = replace(
+        spec, fields={**spec.fields, name: replace(field, profile_defaults={"staging": 1})}
+    )
+    monkeypatch.setattr(config_module, "settings_specs", lambda: ((pattern, broken),))
+    all_fields.cache_clear()
+    try:
+        with pytest.raises(TypeError, match="unknown profile \\['staging'\\]"):
+            all_fields()
+    finally:
+        monkeypatch.undo()
+        all_fields.cache_clear()

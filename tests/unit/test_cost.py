@@ -37,7 +37,7 @@ SERVERLESS = "MlRefArch-ServerlessInference"
 MONITOR = "MlRefArch-ModelMonitor"
 PUBLIC = "MlRefArch-PublicEndpoint"
 PIPELINE = "MlRefArch-InferencePipeline"
-#: Stacks whose idle cost is one endpoint variant of 2 x ml.m5.large plus the key.
+#: Stacks whose idle cost is one endpoint variant of two instances plus the key.
 ONE_VARIANT_ENDPOINTS = (MULTI_AZ, MULTI_MODEL, MONITOR, PIPELINE)
 ALL_STACKS = sorted(
     [NOTEBOOK, STUDIO, KINESIS, FSX, WORKFLOW, AB, SERVERLESS, PUBLIC, *ONE_VARIANT_ENDPOINTS]
@@ -409,17 +409,21 @@ def quantities(cost: StackCost) -> dict[str, float]:
 def test_every_stack_idles_within_its_band(request, profile):
     costs: dict[str, StackCost] = request.getfixturevalue(profile)
     assert sorted(costs) == ALL_STACKS
+    sandbox = profile == "sandbox"
+    # Endpoints: 2 x ml.c5.large + key in sandbox (about $150), 2 x ml.m5.large in production.
+    one_variant = (148, 151) if sandbox else (165, 172)
     bands = {
         KINESIS: (11, 13),  # 1 shard + 1 key, about $12
-        NOTEBOOK: (135, 145),  # 7 endpoints x 2 AZs + ml.t3.medium + 5 GB + key, about $140
-        STUDIO: (100, 106),  # 7 endpoints x 2 AZs + key, about $103
-        FSX: (165, 172) if profile == "sandbox" else (170, 178),  # 1200 GiB + key
+        # 7 endpoints x 1 AZ (sandbox) or 2 AZs + ml.t3.medium + 5 GB + key
+        NOTEBOOK: (88, 91) if sandbox else (135, 145),
+        STUDIO: (51, 53) if sandbox else (100, 106),  # 7 endpoints x 1 or 2 AZs + key
+        FSX: (165, 172) if sandbox else (170, 178),  # 1200 GiB + key
         WORKFLOW: (0.5, 2),  # the key; the endpoint it deploys is usage-based
-        AB: (335, 338),  # two variants of 2 x ml.m5.large + key, about $337
+        AB: (297, 300) if sandbox else (335, 338),  # two variants of 2 instances + key
         SERVERLESS: (0.5, 2),  # the key: serverless capacity bills per request
-        # 2 x ml.m5.large + key; production adds the web ACL ($5) and 3 rules ($3).
-        PUBLIC: (165, 172) if profile == "sandbox" else (173, 180),
-        **{stack: (165, 172) for stack in ONE_VARIANT_ENDPOINTS},  # about $169
+        # production adds the web ACL ($5) and 3 rules ($3).
+        PUBLIC: one_variant if sandbox else (173, 180),
+        **{stack: one_variant for stack in ONE_VARIANT_ENDPOINTS},
     }
     for stack, (low, high) in bands.items():
         assert low <= costs[stack].monthly_usd <= high, (stack, costs[stack].lines)
@@ -428,12 +432,16 @@ def test_every_stack_idles_within_its_band(request, profile):
 def test_sandbox_idle_costs_come_from_the_expected_resources(sandbox):
     assert quantities(sandbox[KINESIS]) == {"1 Kinesis shard": 1, "1 KMS key": 1}
     assert quantities(sandbox[NOTEBOOK]) == {
-        "7 interface endpoints x 2 AZs": 14,
+        "7 interface endpoints x 1 AZ": 7,
         "1 notebook instance ml.t3.medium, in service": 1,
         "notebook ML storage, 5 GB": 5,
         "1 KMS key": 1,
     }
-    assert quantities(sandbox[STUDIO]) == {"7 interface endpoints x 2 AZs": 14, "1 KMS key": 1}
+    assert quantities(sandbox[STUDIO]) == {"7 interface endpoints x 1 AZ": 7, "1 KMS key": 1}
+    for stack in (AB, PUBLIC, *ONE_VARIANT_ENDPOINTS):
+        assert [item for item in quantities(sandbox[stack]) if "endpoint instance" in item] == [
+            f"{4 if stack == AB else 2} endpoint instances ml.c5.large"
+        ], stack
     assert quantities(sandbox[FSX]) == {"FSx for Lustre SCRATCH_2, 1200 GiB": 1200, "1 KMS key": 1}
     assert sandbox[FSX].monthly_usd == pytest.approx(1200 * 0.14 + 1)
     assert quantities(sandbox[WORKFLOW]) == {"1 KMS key": 1}
@@ -449,8 +457,8 @@ def test_production_lustre_is_persistent_at_the_lowest_tier(production):
 def test_the_wheelhouse_variant_drops_the_codeartifact_endpoints(synthesized, prices):
     templates = synthesized("sandbox-wheelhouse").templates
     costs = {c.stack_name: c for c in estimate_assembly(templates, prices)}
-    assert quantities(costs[STUDIO])["5 interface endpoints x 2 AZs"] == 10
-    assert costs[STUDIO].monthly_usd == pytest.approx(5 * 2 * 0.01 * 730 + 1)
+    assert quantities(costs[STUDIO])["5 interface endpoints x 1 AZ"] == 5
+    assert costs[STUDIO].monthly_usd == pytest.approx(5 * 1 * 0.01 * 730 + 1)
     assert "CodeArtifact storage and requests" not in costs[STUDIO].usage_based
 
 
@@ -462,11 +470,12 @@ def test_only_the_csv_variant_pays_for_lambda_invocations(synthesized, sandbox, 
 
 
 def test_the_workflow_names_the_endpoint_it_deploys(sandbox, production):
-    for costs in (sandbox, production):
+    for costs, shape in ((sandbox, "2 x ml.c5.large"), (production, "2 x ml.m5.large")):
         (deployed,) = [
             item for item in costs[WORKFLOW].usage_based if "endpoint the state machine" in item
         ]
-        assert "2 x ml.m5.large" in deployed and "$167.90 a month" in deployed
+        month = "$148.92" if costs is sandbox else "$167.90"
+        assert shape in deployed and f"{month} a month" in deployed
 
 
 def test_usage_based_costs_are_named_per_stack(sandbox):
@@ -501,7 +510,9 @@ def test_over_threshold_picks_the_endpoint_and_lustre_stacks(request, profile):
     assert IDLE_WARNING_THRESHOLD_USD == 50.0
     expensive = sorted(set(ALL_STACKS) - {KINESIS, WORKFLOW, SERVERLESS})
     assert [c.stack_name for c in over_threshold(costs)] == expensive
-    assert [c.stack_name for c in over_threshold(costs, 120)] == sorted(set(expensive) - {STUDIO})
+    # The notebook ($89) drops under $120 in sandbox, where its endpoints sit in one zone.
+    below_120 = {STUDIO, NOTEBOOK} if profile == "sandbox" else {STUDIO}
+    assert [c.stack_name for c in over_threshold(costs, 120)] == sorted(set(expensive) - below_120)
     assert [c.stack_name for c in over_threshold(costs, 200)] == [AB]
     assert over_threshold(costs, 1000) == []
 
@@ -537,14 +548,14 @@ def test_markdown_table_names_the_profile(production, prices):
 def test_cost_lines_show_quantity_unit_price_and_monthly_total(sandbox):
     lines = cost_lines([sandbox[NOTEBOOK], sandbox[KINESIS]])
     text = "\n".join(lines)
-    assert lines[0] == f"{NOTEBOOK}: about $140.40 a month idle"
+    assert lines[0] == f"{NOTEBOOK}: about $89.30 a month idle"
     endpoint_line = next(line for line in lines if "interface endpoints" in line)
-    assert "14 x $0.01/endpoint-AZ-hour x 730 h" in endpoint_line
-    assert endpoint_line.endswith("$102.20")
+    assert "7 x $0.01/endpoint-AZ-hour x 730 h" in endpoint_line
+    assert endpoint_line.endswith("$51.10")
     assert "1 x $0.015/shard-hour x 730 h" in text
     assert "  usage-based, not included:" in lines
     assert "    - CodeArtifact storage and requests" in lines
-    assert lines[-1] == "Total idle: about $152.35 a month for 2 stacks"
+    assert lines[-1] == "Total idle: about $101.25 a month for 2 stacks"
 
 
 # --------------------------------------------------------------------------------------

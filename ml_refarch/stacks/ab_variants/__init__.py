@@ -5,6 +5,7 @@ catalog stays fast; the stack is in :mod:`.stack`.
 """
 
 from ml_refarch.catalog import Pattern
+from ml_refarch.endpoint_settings import ENDPOINT_IDLE_COST_REASON
 
 PATTERN = Pattern(
     id="ab-variants",
@@ -17,4 +18,5 @@ PATTERN = Pattern(
         "instances with scaling and alarms; shift traffic without redeploying"
     ),
     stack_class="AbVariantsStack",
+    idle_cost_reason=f"an A/B test needs two variants, and {ENDPOINT_IDLE_COST_REASON}",
 )

@@ -17,4 +17,8 @@ PATTERN = Pattern(
         "group, a scoped training role; spot jobs with checkpoints via its train command"
     ),
     stack_class="FsxTrainingStack",
+    idle_cost_reason=(
+        "an FSx for Lustre file system bills for its whole capacity every hour it exists, "
+        "and the smallest SSD file system is 1,200 GiB (SCRATCH_2 at $0.14 per GB-month)"
+    ),
 )

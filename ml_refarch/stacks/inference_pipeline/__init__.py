@@ -5,6 +5,7 @@ catalog stays fast; the stack is in :mod:`.stack`.
 """
 
 from ml_refarch.catalog import Pattern
+from ml_refarch.endpoint_settings import ENDPOINT_IDLE_COST_REASON
 
 PATTERN = Pattern(
     id="inference-pipeline",
@@ -18,4 +19,5 @@ PATTERN = Pattern(
         "upload or schedule"
     ),
     stack_class="InferencePipelineStack",
+    idle_cost_reason=ENDPOINT_IDLE_COST_REASON,
 )

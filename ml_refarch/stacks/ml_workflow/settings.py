@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ml_refarch.endpoint_settings import INSTANCE_TYPE, SANDBOX_INSTANCE_TYPE
 from ml_refarch.settings import Field, Problem, SettingsSpec, boolean, instance_type, integer
 
 
@@ -58,7 +59,11 @@ FIELDS = {
         integer(1, 10), 2, "2", "Tuning jobs at a time (at most `tuning_max_jobs`)"
     ),
     "endpoint_instance_type": Field(
-        instance_type, "ml.m5.large", "ml.c5.large", "The endpoint the workflow deploys"
+        instance_type,
+        INSTANCE_TYPE,
+        "ml.c5.xlarge",
+        "The endpoint the workflow deploys",
+        profile_defaults={"sandbox": SANDBOX_INSTANCE_TYPE},
     ),
     "endpoint_instance_count": Field(
         integer(2, 20, "at least 2: SageMaker spreads instances across AZs only then"),

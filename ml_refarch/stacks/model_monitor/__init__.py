@@ -5,6 +5,7 @@ catalog stays fast; the stack is in :mod:`.stack`.
 """
 
 from ml_refarch.catalog import Pattern
+from ml_refarch.endpoint_settings import ENDPOINT_IDLE_COST_REASON
 
 PATTERN = Pattern(
     id="model-monitor",
@@ -17,4 +18,5 @@ PATTERN = Pattern(
         "output, network isolation, VPC) against a baseline, CloudWatch drift alarm"
     ),
     stack_class="ModelMonitorStack",
+    idle_cost_reason=ENDPOINT_IDLE_COST_REASON,
 )

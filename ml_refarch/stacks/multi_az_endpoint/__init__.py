@@ -5,6 +5,7 @@ catalog stays fast; the stack is in :mod:`.stack`.
 """
 
 from ml_refarch.catalog import Pattern
+from ml_refarch.endpoint_settings import ENDPOINT_IDLE_COST_REASON
 
 PATTERN = Pattern(
     id="multi-az-endpoint",
@@ -17,4 +18,5 @@ PATTERN = Pattern(
         "volumes, target tracking with cooldowns, 5xx and latency alarms to encrypted SNS"
     ),
     stack_class="MultiAzEndpointStack",
+    idle_cost_reason=ENDPOINT_IDLE_COST_REASON,
 )

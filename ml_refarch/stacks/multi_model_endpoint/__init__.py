@@ -5,6 +5,7 @@ catalog stays fast; the stack is in :mod:`.stack`.
 """
 
 from ml_refarch.catalog import Pattern
+from ml_refarch.endpoint_settings import ENDPOINT_IDLE_COST_REASON
 
 PATTERN = Pattern(
     id="multi-model-endpoint",
@@ -18,4 +19,5 @@ PATTERN = Pattern(
         "instances with scaling and alarms"
     ),
     stack_class="MultiModelEndpointStack",
+    idle_cost_reason=ENDPOINT_IDLE_COST_REASON,
 )

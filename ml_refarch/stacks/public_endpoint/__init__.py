@@ -5,6 +5,7 @@ catalog stays fast; the stack is in :mod:`.stack`.
 """
 
 from ml_refarch.catalog import Pattern
+from ml_refarch.endpoint_settings import ENDPOINT_IDLE_COST_REASON
 
 PATTERN = Pattern(
     id="public-endpoint",
@@ -18,4 +19,5 @@ PATTERN = Pattern(
         " throttling, encrypted access logs, WAF in production"
     ),
     stack_class="PublicEndpointStack",
+    idle_cost_reason=ENDPOINT_IDLE_COST_REASON,
 )

@@ -31,7 +31,7 @@ def test_each_model_version_is_a_variant_with_its_initial_weight(template):
     assert [v["InitialVariantWeight"] for v in variants] == [0.9, 0.1]
     for variant in variants:
         assert variant["InitialInstanceCount"] == 2
-        assert variant["InstanceType"] == "ml.m5.large"
+        assert variant["InstanceType"] == "ml.c5.large"  # the sandbox default
     (key_id,) = resources_of_type(template, "AWS::KMS::Key")
     assert config["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
 

@@ -123,7 +123,7 @@ def test_the_stack_refuses_a_chain_that_is_too_short(monkeypatch, tmp_path):
 def test_endpoint_spreads_two_instances_scales_and_alarms(template):
     config = only_resource(template, "AWS::SageMaker::EndpointConfig")["Properties"]
     (variant,) = config["ProductionVariants"]
-    assert variant["InitialInstanceCount"] == 2 and variant["InstanceType"] == "ml.m5.large"
+    assert variant["InitialInstanceCount"] == 2 and variant["InstanceType"] == "ml.c5.large"
     assert "KmsKeyId" in config
     target = only_resource(template, "AWS::ApplicationAutoScaling::ScalableTarget")["Properties"]
     assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 4)

@@ -310,7 +310,7 @@ def test_cost_names_the_scheduled_monitoring_runs(template):
     (line,) = [item for item in cost.usage_based if item.startswith("Model Monitor")]
     assert "about 730 processing runs a month on 1 x ml.m5.xlarge" in line
     assert "at most 1800 s" in line
-    assert {cost_line.item for cost_line in cost.lines} >= {"2 endpoint instances ml.m5.large"}
+    assert {cost_line.item for cost_line in cost.lines} >= {"2 endpoint instances ml.c5.large"}
 
 
 def test_cost_follows_the_schedule():

@@ -27,7 +27,7 @@ def test_one_variant_starts_on_two_instances_with_encrypted_volumes(template):
     assert config["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
     (variant,) = config["ProductionVariants"]
     assert variant["VariantName"] == "AllTraffic"
-    assert variant["InstanceType"] == "ml.m5.large"
+    assert variant["InstanceType"] == "ml.c5.large"  # the sandbox default
     assert variant["InitialInstanceCount"] == 2
     assert variant["InitialVariantWeight"] == 1
     model_id = logical_id(template, "AWS::SageMaker::Model")

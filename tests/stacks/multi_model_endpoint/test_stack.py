@@ -114,7 +114,7 @@ def test_the_variant_starts_on_two_instances_with_the_volume_key(template):
     config = only_resource(template, "AWS::SageMaker::EndpointConfig")["Properties"]
     (variant,) = config["ProductionVariants"]
     assert variant["InitialInstanceCount"] == 2
-    assert variant["InstanceType"] == "ml.m5.large"
+    assert variant["InstanceType"] == "ml.c5.large"  # the sandbox default
     assert variant["VariantName"] == "AllModels"
     key_id = next(iter(resources_of_type(template, "AWS::KMS::Key")))
     assert config["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
