@@ -341,12 +341,25 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 
+class _CommandListFormatter(argparse.HelpFormatter):
+    """Leaves room for the longest command name before its help: argparse measures command
+    names one indent short, so a long one (``permissions``) pushes its help to a new line."""
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        for subaction in getattr(action, "_get_subactions", list)():
+            length = len(self._format_action_invocation(subaction))
+            indent = self._current_indent + self._indent_increment
+            self._action_max_length = max(self._action_max_length, length + indent)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line: one subparser per row of ``COMMANDS``."""
     root = argparse.ArgumentParser(
         prog="python -m ml_refarch",
         description="ml-refarch: AWS CDK reference architectures for the AWS ML Specialty "
         "patterns. Run from the project root.",
+        formatter_class=_CommandListFormatter,
     )
     commands = root.add_subparsers(
         dest="command", required=True, metavar="COMMAND", title="commands"

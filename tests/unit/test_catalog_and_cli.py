@@ -192,8 +192,9 @@ def test_help_lists_every_subcommand_with_a_one_line_help(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "100")
     text = _help(["--help"], capsys)
     assert _commands_in_help(text) == [command.name for command in COMMANDS]
+    width = max(len(command.name) for command in COMMANDS)
     for command in COMMANDS:
-        assert f"    {command.name:<8}  {command.help}\n" in text, command.name
+        assert f"    {command.name:<{width}}  {command.help}\n" in text, command.name
         assert len(command.help) <= 70 and "\n" not in command.help
     assert "``" not in text  # no docstring markup
 
