@@ -13,9 +13,12 @@ and what the roles of the SageMaker jobs it starts do.
 - AWS SDK integrations (``aws-sdk:<service>:<apiAction>``): the IAM action is the API action
   ("Integrating services with the AWS SDK",
   https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html).
-- Tags in a SageMaker create request need ``sagemaker:AddTags`` on the new resource
-  (Service Authorization Reference for SageMaker, AddTags,
+- Tags in a SageMaker create request: ``sagemaker:AddTags`` on the new resource, the action
+  that authorizes tags on SageMaker resources (the Service Authorization Reference lists the
+  request-tag condition keys under it,
   https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html).
+- ``sagemaker:ListTags``, which the SageMaker page grants on ``*``, is evaluated on the job
+  the task starts: a policy may scope it to the jobs the workflow creates.
 - An endpoint configuration with ``KmsKeyId``: "the KMS key policy must grant permission to
   the IAM role that you specify in your CreateEndpoint and UpdateEndpoint requests"
   (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html):
