@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -370,11 +370,11 @@ def literal_text(value: Any, token: str = "*") -> str:
 PLACEHOLDER = "<token>"
 
 
+@dataclass(frozen=True)
 class _Token:
-    """A non-literal part of an ``Fn::Join``."""
+    """A non-literal part of an ``Fn::Join`` (the part as written)."""
 
-
-_TOKEN = _Token()
+    part: Any = None
 
 
 def _pieces(value: Any) -> list[str | _Token] | None:
@@ -397,7 +397,7 @@ def _pieces(value: Any) -> list[str | _Token] | None:
     for index, part in enumerate(as_list(inner[1])):
         if index and separator:
             pieces.append(separator)
-        pieces.append(part if isinstance(part, str) else _TOKEN)
+        pieces.append(part if isinstance(part, str) else _Token(part))
     return pieces
 
 
@@ -409,21 +409,23 @@ def joined_text(value: Any, token: str = PLACEHOLDER) -> str | None:
     return "".join(token if isinstance(piece, _Token) else piece for piece in pieces)
 
 
-def _json_text(pieces: list[str | _Token]) -> str:
+def _json_text(pieces: list[str | _Token], render: Callable[[Any], str] | None = None) -> str:
     """The pieces as one JSON text, tokens and ``${...}`` placeholders made parseable.
 
     A token inside a JSON string (``"arn:" + partition + ":states:::..."``) must stay part of
     that string, while one outside a string (a number from a CfnParameter) needs quotes of its
     own; so the text is scanned for string boundaries rather than guessed from the character
     before the token. ``${...}`` outside a string is a DefinitionSubstitutions placeholder
-    standing for a whole value.
+    standing for a whole value. ``render`` turns a token's part into the text that stands
+    for it (default :data:`PLACEHOLDER`).
     """
     out: list[str] = []
     in_string = False
     escaped = False
     for piece in pieces:
         if isinstance(piece, _Token):
-            out.append(PLACEHOLDER if in_string else f'"{PLACEHOLDER}"')
+            text = render(piece.part) if render else PLACEHOLDER
+            out.append(text if in_string else json.dumps(text))
             escaped = False
             continue
         index = 0
@@ -449,19 +451,63 @@ def _json_text(pieces: list[str | _Token]) -> str:
     return "".join(out)
 
 
-def parse_json_text(value: Any) -> Any:
+def parse_json_text(value: Any, render: Callable[[Any], str] | None = None) -> Any:
     """The JSON document in ``value`` (a string, ``Fn::Join`` or ``Fn::Sub``), else ``None``.
 
     Tokens and ``${...}`` placeholders become the string :data:`PLACEHOLDER`: present, but
-    unknown until deploy time.
+    unknown until deploy time; with ``render``, a token of an ``Fn::Join`` becomes
+    ``render(part)`` instead (text without quotes or backslashes), so that a reader can
+    keep what it refers to.
     """
     pieces = _pieces(value)
     if pieces is None:
         return None
     try:
-        return json.loads(_json_text(pieces))
+        return json.loads(_json_text(pieces, render))
     except (ValueError, RecursionError):
         return None
+
+
+# --------------------------------------------------------------------------------------
+# Step Functions state machine definitions (Amazon States Language)
+
+
+def field(mapping: Any, name: str) -> Any:
+    """``mapping[name]`` with the key matched case-insensitively (names keep their case)."""
+    if not isinstance(mapping, Mapping):
+        return None
+    lowered = name.lower()
+    for key, value in mapping.items():
+        if str(key).lower() == lowered:
+            return value
+    return None
+
+
+def states(machine: Any) -> Iterator[tuple[str, Any]]:
+    """Every (name, state) of a state machine, nested Parallel branches and Maps included."""
+    found = field(machine, "States")
+    if not isinstance(found, Mapping):
+        return
+    for name, state in found.items():
+        yield str(name), state
+        for branch in as_list(field(state, "Branches")):
+            yield from states(branch)
+        for inner in ("Iterator", "ItemProcessor"):
+            yield from states(field(state, inner))
+
+
+def task_request(state: Mapping[str, Any]) -> Any:
+    """A Task state's API request: its ``Parameters`` (JSONPath) or ``Arguments`` (JSONata);
+    a request given whole at run time (``"Parameters.$"``) is :class:`Unresolved`."""
+    for name in ("Parameters", "Arguments"):
+        request = field(state, name)
+        if request is None:
+            request = field(state, name + ".$")
+            if request is not None:
+                return Unresolved(request)
+            continue
+        return request
+    return None
 
 
 # --------------------------------------------------------------------------------------

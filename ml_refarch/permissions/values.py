@@ -132,6 +132,10 @@ _TYPES: dict[str, tuple[str, Naming]] = {
         "Name",
         lambda name, _: {"": name, "Arn": _arn("events", f"rule/{name}")},
     ),
+    "AWS::CloudWatch::Alarm": (
+        "AlarmName",
+        lambda name, _: {"": name, "Arn": _arn("cloudwatch", f"alarm:{name}")},
+    ),
     "AWS::Glue::Database": ("", lambda name, _: {"": name}),
     "AWS::Glue::Table": ("", lambda name, _: {"": name}),
     "AWS::DynamoDB::Table": (

@@ -199,3 +199,11 @@ def test_parse_json_text_keeps_tokens_inside_and_outside_strings():
     assert cfn.parse_json_text('{"escaped": "a\\"b"}') == {"escaped": 'a"b'}
     assert cfn.parse_json_text("not json") is None
     assert cfn.parse_json_text({"Ref": "X"}) is None
+
+
+def test_parse_json_text_renders_tokens_for_a_reader_that_keeps_references():
+    definition = {
+        "Fn::Join": ["", ['{"Role":"', {"Fn::GetAtt": ["R", "Arn"]}, '","N":', {"Ref": "N"}, "}"]]
+    }
+    rendered = cfn.parse_json_text(definition, lambda part: f"<{sorted(part)[0]}>")
+    assert rendered == {"Role": "<Fn::GetAtt>", "N": "<Ref>"}

@@ -25,6 +25,7 @@ from ml_refarch.cfn import (
     PLACEHOLDER,
     Unresolved,
     as_list,
+    field,
     get,
     is_intrinsic,
     literal_text,
@@ -32,6 +33,8 @@ from ml_refarch.cfn import (
     number,
     parse_json_text,
     present,
+    states,
+    task_request,
     truthy,
 )
 from ml_refarch.compliance.rules.model import NOT_APPLICABLE, Resource, Verdict, rule
@@ -64,17 +67,6 @@ _SFN_RESOURCE = re.compile(r":sagemaker:(create[a-z]+job)(?:\.|$)")
 
 
 # --- Reading definitions -------------------------------------------------------------------
-
-
-def _field(mapping: Any, name: str) -> Any:
-    """``mapping[name]`` with the key matched case-insensitively (names keep their case)."""
-    if not isinstance(mapping, Mapping):
-        return None
-    lowered = name.lower()
-    for key, value in mapping.items():
-        if str(key).lower() == lowered:
-            return value
-    return None
 
 
 def _is_dynamic(value: Any) -> bool:
@@ -116,31 +108,6 @@ class _Job:
     request: Any
 
 
-def _states(machine: Any) -> Iterator[tuple[str, Any]]:
-    """Every (name, state) of a state machine, nested Parallel branches and Maps included."""
-    states = _field(machine, "States")
-    if not isinstance(states, Mapping):
-        return
-    for name, state in states.items():
-        yield str(name), state
-        for branch in as_list(_field(state, "Branches")):
-            yield from _states(branch)
-        for inner in ("Iterator", "ItemProcessor"):
-            yield from _states(_field(state, inner))
-
-
-def _state_request(state: Mapping[str, Any]) -> Any:
-    for name in ("Parameters", "Arguments"):
-        request = _field(state, name)
-        if request is None:
-            request = _field(state, name + ".$")
-            if request is not None:
-                return Unresolved(request)
-            continue
-        return request
-    return None
-
-
 def _state_machine_jobs(resource: Resource) -> list[_Job] | None:
     definition = resource.get("Definition")
     if isinstance(definition, Mapping) and not is_intrinsic(definition):
@@ -151,13 +118,13 @@ def _state_machine_jobs(resource: Resource) -> list[_Job] | None:
     if not isinstance(machine, Mapping):
         return None
     jobs = []
-    for name, state in _states(machine):
-        if not isinstance(state, Mapping) or str(_field(state, "Type")).lower() != "task":
+    for name, state in states(machine):
+        if not isinstance(state, Mapping) or str(field(state, "Type")).lower() != "task":
             continue
-        match = _SFN_RESOURCE.search(literal_text(_field(state, "Resource")).lower())
+        match = _SFN_RESOURCE.search(literal_text(field(state, "Resource")).lower())
         kind = _SFN_ACTIONS.get(match.group(1)) if match else None
         if kind is not None:
-            jobs.append(_Job(f"State::{name}", kind, lower_keys(_state_request(state))))
+            jobs.append(_Job(f"State::{name}", kind, lower_keys(task_request(state))))
     return jobs
 
 
@@ -167,9 +134,9 @@ def _pipeline_steps(steps: Any) -> Iterator[Mapping[str, Any]]:
             continue
         yield step
         # Condition steps hold the steps of each branch in their arguments.
-        arguments = _field(step, "Arguments")
+        arguments = field(step, "Arguments")
         for branch in ("IfSteps", "ElseSteps"):
-            yield from _pipeline_steps(_field(arguments, branch))
+            yield from _pipeline_steps(field(arguments, branch))
 
 
 def _pipeline_jobs(resource: Resource) -> list[_Job] | None:
@@ -177,11 +144,11 @@ def _pipeline_jobs(resource: Resource) -> list[_Job] | None:
     if not isinstance(body, Mapping):
         return None
     jobs = []
-    for step in _pipeline_steps(_field(body, "Steps")):
-        kind = _PIPELINE_STEP_TYPES.get(str(_field(step, "Type")).lower())
+    for step in _pipeline_steps(field(body, "Steps")):
+        kind = _PIPELINE_STEP_TYPES.get(str(field(step, "Type")).lower())
         if kind is not None:
-            name = _field(step, "Name")
-            jobs.append(_Job(f"Step::{name}", kind, lower_keys(_field(step, "Arguments"))))
+            name = field(step, "Name")
+            jobs.append(_Job(f"Step::{name}", kind, lower_keys(field(step, "Arguments"))))
     return jobs
 
 

@@ -457,6 +457,7 @@ class InferencePipelineStack(PatternStack):
                     "sagemaker:DescribeTransformJob",
                     "sagemaker:StopTransformJob",
                     "sagemaker:AddTags",
+                    "sagemaker:ListTags",
                 ],
                 resources=[f"{arn}:transform-job/transform-*"],
             ),

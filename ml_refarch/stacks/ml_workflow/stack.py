@@ -148,7 +148,15 @@ class MlWorkflowStack(PatternStack):
                     sid="TrainingCode",
                     actions=["s3:GetObject"],
                     resources=[code.bucket.arn_for_objects(code.s3_object_key)],
-                )
+                ),
+                # The code channel is an S3Prefix channel: SageMaker lists what is under
+                # the prefix (the one object) before it downloads it.
+                iam.PolicyStatement(
+                    sid="TrainingCodeList",
+                    actions=["s3:ListBucket"],
+                    resources=[code.bucket.bucket_arn],
+                    conditions={"StringEquals": {"s3:prefix": code.s3_object_key}},
+                ),
             ],
         ).role
 
@@ -452,6 +460,7 @@ class MlWorkflowStack(PatternStack):
                     "sagemaker:StopHyperParameterTuningJob",
                     "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
                     "sagemaker:AddTags",
+                    "sagemaker:ListTags",
                 ],
                 resources=[f"{arn}:training-job/*", f"{arn}:hyper-parameter-tuning-job/*"],
             ),
