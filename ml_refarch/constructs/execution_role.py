@@ -111,14 +111,17 @@ def _data_statements(
         *bucket_statements,
         iam.PolicyStatement(
             sid="DataKey",
-            actions=[
-                "kms:Decrypt",
-                "kms:Encrypt",
-                "kms:GenerateDataKey",
-                "kms:DescribeKey",
-                "kms:CreateGrant",
-            ],
+            actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
             resources=[encryption_key.key_arn],
+        ),
+        iam.PolicyStatement(
+            sid="DataKeyGrantsForVolumes",
+            actions=["kms:CreateGrant"],
+            resources=[encryption_key.key_arn],
+            # SageMaker grants the key to the volumes it attaches, an AWS resource; a grant
+            # to a principal of the job's choosing would hand the key on ("AWS KMS condition
+            # keys", kms:GrantIsForAWSResource).
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
         ),
     ]
 

@@ -1,16 +1,20 @@
 """studio-domain works when used and when destroyed, proven from the templates.
 
-Runtime: what SageMaker and Studio users call as the execution role, evaluated against every
-managed policy of the role. Teardown: in sandbox the home-EFS cleanup is ordered after the
-domain and before the subnets; in production (which keeps data) and in the local rehearsal
+Runtime: what SageMaker and Studio users call as the execution role is written in the unit's
+``scenarios.toml`` and evaluated by the permissions harness (identity policies, key and bucket
+policies) against each template. Teardown: in sandbox the home-EFS cleanup is ordered after
+the domain and before the subnets; in production (which keeps data) and in the local rehearsal
 (which cannot run Lambda-backed custom resources) there is none.
 """
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from ml_refarch.permissions.policy import explain, substitute
+from ml_refarch.permissions.run import evaluate, written_scenarios
 from tests.notebook_templates import logical_id_of
 from tests.support import only_resource, resources_of_type
 
@@ -18,10 +22,6 @@ STUDIO = "MlRefArch-StudioDomain"
 NOTEBOOK = "MlRefArch-IsolatedNotebook"
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
-DOMAIN_ID = "d-abc123def456"
-KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-API_ENDPOINT = "vpce-0a1b2c3d4e5f67890"
-NOTEBOOK_ENDPOINT = "vpce-0123456789abcdef0"
 CLEANUP_TYPE = "Custom::StudioHomeCleanup"
 
 
@@ -30,104 +30,93 @@ def studio(synthesized):
     return synthesized("sandbox").templates[STUDIO]
 
 
-def _sagemaker(resource: str, domain_id: str = DOMAIN_ID) -> str:
+def _sagemaker(resource: str, domain_id: str = "d-abc123def456") -> str:
     return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{resource.format(domain=domain_id)}"
 
 
-def role_statements(template: dict) -> list[dict]:
-    """Every statement of every managed policy attached to the data scientist's role, with
-    references replaced by concrete values."""
-    (role_id,) = [i for i in resources_of_type(template, "AWS::IAM::Role") if "DataScientist" in i]
-    values = {logical_id: f"{logical_id}-value" for logical_id in template["Resources"]}
-    values[f"{logical_id_of(template, 'AWS::KMS::Key')}.Arn"] = KEY_ARN
-    values[f"{logical_id_of(template, 'AWS::SageMaker::Domain')}.DomainId"] = DOMAIN_ID
-    for logical_id in resources_of_type(template, "AWS::EC2::VPCEndpoint"):
-        if "SageMakerApi" in logical_id:
-            values[logical_id] = API_ENDPOINT
-        elif "SageMakerNotebook" in logical_id:
-            values[logical_id] = NOTEBOOK_ENDPOINT
-    statements = []
-    for policy in resources_of_type(template, "AWS::IAM::ManagedPolicy").values():
-        if {"Ref": role_id} in policy["Properties"].get("Roles", []):
-            document = substitute(policy["Properties"]["PolicyDocument"], values)
-            statements += document["Statement"]
-    return statements
+def written_failures(template: dict) -> list[str]:
+    """The calls of the unit's written scenarios that are not as they expect."""
+    result = evaluate(STUDIO, template, written_scenarios(STUDIO))
+    assert result.results, "no written scenario was evaluated"
+    return [
+        failure.describe()
+        for failure in result.failures
+        if failure.scenario.source.endswith("scenarios.toml")
+    ]
 
 
-#: (what happens, action, resource, request context), as the AWS pages say.
-#: "Amazon SageMaker AI API Permissions: Actions, Permissions, and Resources Reference":
-#: with a domain KMS key, SageMaker creates grants on it for the app's storage at CreateApp.
-#: "Give your users access to spaces": the space, app, list, describe and tag calls.
-STUDIO_CALLS = [
-    ("SageMaker grants the domain key to an app volume", "kms:CreateGrant", KEY_ARN,
-     {"kms:GrantIsForAWSResource": True}),
-    ("SageMaker describes the domain key", "kms:DescribeKey", KEY_ARN, {}),
-    ("a user creates a private space", "sagemaker:CreateSpace", _sagemaker("space/{domain}/mine"),
-     {}),
-    ("a user changes the space", "sagemaker:UpdateSpace", _sagemaker("space/{domain}/mine"), {}),
-    ("a user deletes the space", "sagemaker:DeleteSpace", _sagemaker("space/{domain}/mine"), {}),
-    ("Studio shows the space", "sagemaker:DescribeSpace", _sagemaker("space/{domain}/mine"), {}),
-    ("Studio lists the spaces", "sagemaker:ListSpaces", "*", {}),
-    ("a user starts JupyterLab", "sagemaker:CreateApp",
-     _sagemaker("app/{domain}/mine/jupyterlab/default"), {}),
-    ("Studio shows the app", "sagemaker:DescribeApp",
-     _sagemaker("app/{domain}/mine/jupyterlab/default"), {}),
-    ("a user stops the app", "sagemaker:DeleteApp",
-     _sagemaker("app/{domain}/mine/jupyterlab/default"), {}),
-    ("Studio lists the apps", "sagemaker:ListApps", "*", {}),
-    ("Studio reads the domain", "sagemaker:DescribeDomain", _sagemaker("domain/{domain}"), {}),
-    ("Studio reads the user profile", "sagemaker:DescribeUserProfile",
-     _sagemaker("user-profile/{domain}/data-scientist"), {}),
-    ("Studio tags the new space", "sagemaker:AddTags", _sagemaker("space/{domain}/mine"), {}),
-    ("Studio tags the new app", "sagemaker:AddTags",
-     _sagemaker("app/{domain}/mine/jupyterlab/default"), {}),
-    ("a user opens Studio through the VPC", "sagemaker:CreatePresignedDomainUrl",
-     _sagemaker("user-profile/{domain}/data-scientist"), {"aws:SourceVpce": NOTEBOOK_ENDPOINT}),
-]  # fmt: skip
+@pytest.mark.parametrize("variant", ["sandbox", "production", "sandbox-wheelhouse"])
+def test_what_studio_users_and_their_code_call_is_allowed_and_no_more(synthesized, variant):
+    assert written_failures(synthesized(variant).templates[STUDIO]) == []
+
+
+#: What Studio does for a user, as the pages of the scenarios say: SageMaker's grants on the
+#: domain key at CreateApp ("CreateDomain API: Execution Role Permissions"), the space, app,
+#: list, describe and tag calls ("Give your users access to spaces"), opening Studio through
+#: the VPC ("Connect to Studio Through an Interface VPC Endpoint").
+STUDIO_ACTIONS = {
+    "kms:CreateGrant",
+    "kms:DescribeKey",
+    "sagemaker:CreateSpace",
+    "sagemaker:UpdateSpace",
+    "sagemaker:DeleteSpace",
+    "sagemaker:DescribeSpace",
+    "sagemaker:ListSpaces",
+    "sagemaker:CreateApp",
+    "sagemaker:DescribeApp",
+    "sagemaker:DeleteApp",
+    "sagemaker:ListApps",
+    "sagemaker:DescribeDomain",
+    "sagemaker:DescribeUserProfile",
+    "sagemaker:AddTags",
+    "sagemaker:CreatePresignedDomainUrl",
+}
+
+
+def test_the_scenarios_hold_every_studio_call_and_its_denials():
+    calls = [call for scenario in written_scenarios(STUDIO) for call in scenario.calls]
+    allowed = {call.action for call in calls if call.expect == "allow"}
+    denied = {call.action for call in calls if call.expect == "deny"}
+    assert allowed >= STUDIO_ACTIONS
+    # Another domain's spaces and apps, grants not for AWS resources, Studio opened from
+    # outside the VPC's endpoints, and what only an administrator does.
+    assert {
+        "kms:CreateGrant",
+        "sagemaker:CreateSpace",
+        "sagemaker:CreateApp",
+        "sagemaker:CreatePresignedDomainUrl",
+        "sagemaker:DeleteDomain",
+        "sagemaker:CreateUserProfile",
+        "sagemaker:CreateTrainingJob",
+        "iam:PassRole",
+    } <= denied
+
+
+def _without_statement(template: dict, sid: str) -> dict:
+    broken = copy.deepcopy(template)
+    for policy in resources_of_type(broken, "AWS::IAM::ManagedPolicy").values():
+        document = policy["Properties"]["PolicyDocument"]
+        document["Statement"] = [s for s in document["Statement"] if s.get("Sid") != sid]
+    return broken
 
 
 @pytest.mark.parametrize(
-    ("scenario", "action", "resource", "context"),
-    STUDIO_CALLS,
-    ids=[call[0] for call in STUDIO_CALLS],
-)
-def test_studio_runtime_calls_are_allowed(studio, scenario, action, resource, context):
-    result = explain(role_statements(studio), action, resource, context)
-    assert result.decision == "Allow", (scenario, action, result)
-
-
-@pytest.mark.parametrize(
-    ("action", "resource", "context"),
+    ("sid", "action"),
     [
-        # A grant to a principal of the role's choosing, not to an AWS resource.
-        ("kms:CreateGrant", KEY_ARN, {"kms:GrantIsForAWSResource": False}),
-        ("kms:CreateGrant", KEY_ARN, {}),
-        # Another domain's spaces and apps.
-        ("sagemaker:CreateSpace", _sagemaker("space/{domain}/x", "d-other"), {}),
-        ("sagemaker:CreateApp", _sagemaker("app/{domain}/x/jupyterlab/default", "d-other"), {}),
-        ("sagemaker:DeleteApp", _sagemaker("app/{domain}/x/jupyterlab/default", "d-other"), {}),
-        ("sagemaker:DescribeDomain", _sagemaker("domain/{domain}", "d-other"), {}),
-        ("sagemaker:AddTags", _sagemaker("space/{domain}/x", "d-other"), {}),
-        # Opening Studio from outside the VPC's SageMaker endpoints.
-        (
-            "sagemaker:CreatePresignedDomainUrl",
-            _sagemaker("user-profile/{domain}/data-scientist"),
-            {},
-        ),
-        # What only an administrator does.
-        ("sagemaker:DeleteDomain", _sagemaker("domain/{domain}"), {}),
-        ("sagemaker:CreateUserProfile", _sagemaker("user-profile/{domain}/intruder"), {}),
+        ("GrantDomainKeyToSageMakerResources", "kms:CreateGrant"),
+        ("ManageStudioApps", "sagemaker:CreateApp"),
+        ("TagStudioSpacesAndApps", "sagemaker:AddTags"),
+        ("PassJobExecutionRoleToSageMaker", "iam:PassRole"),
     ],
 )
-def test_studio_permissions_stay_within_the_domain(studio, action, resource, context):
-    result = explain(role_statements(studio), action, resource, context)
-    assert result.decision != "Allow", (action, resource, result)
+def test_a_missing_studio_permission_fails_its_scenario(studio, sid, action):
+    failures = written_failures(_without_statement(studio, sid))
+    assert any(f" {action} on " in failure for failure in failures), failures
 
 
-def test_the_job_guardrails_still_deny_through_the_studio_policy(studio):
-    training_job = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/churn-1"
-    result = explain(role_statements(studio), "sagemaker:CreateTrainingJob", training_job, {})
-    assert result.decision == "Deny"
+def test_a_missing_guardrail_lets_a_denied_job_through(studio):
+    failures = written_failures(_without_statement(studio, "DenySageMakerOutsideVpc"))
+    assert any("sagemaker:CreateTrainingJob" in f and "expected deny" in f for f in failures)
 
 
 def test_the_notebook_role_gets_no_studio_permissions(synthesized):
