@@ -29,6 +29,10 @@ The file format (a list of ``[[scenario]]`` tables)::
 
 ``${Name}`` names a resource by its logical id, with or without the 8-character suffix
 CDK adds; ``${AWS::Region}`` and the other pseudo parameters work too.
+
+A construct that creates roles several patterns share keeps their scenarios in
+``ml_refarch/constructs/scenarios/<name>.toml``; a unit's file takes them with a top-level
+``include = ["<name>"]`` (an included file includes nothing itself).
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ Expect = Literal["allow", "deny"]
 
 _ACTION = re.compile(r"[a-z0-9-]+:[A-Za-z0-9*?]+")
 _PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
+#: Where the scenarios of shared constructs live, one ``<name>.toml`` each.
+SHARED_DIR = Path(__file__).resolve().parents[1] / "constructs" / "scenarios"
 _SCENARIO_KEYS = {"name", "principal", "on_behalf_of", "doc", "requires", "call"}
 _CALL_KEYS = {"action", "resource", "context", "absent", "expect"}
 
@@ -89,19 +95,38 @@ class Scenario:
 # --- reading a file ---------------------------------------------------------------------
 
 
-def load(path: Path) -> list[Scenario]:
-    """The scenarios of a ``scenarios.toml`` file.
+def load(path: Path, *, shared_dir: Path = SHARED_DIR) -> list[Scenario]:
+    """The scenarios of a ``scenarios.toml`` file, and of the shared files it includes.
 
     Raises:
-        ScenarioError: the file is missing, is not TOML, or a scenario is malformed.
+        ScenarioError: the file is missing, is not TOML, a scenario is malformed, or it
+            includes a shared file that does not exist.
     """
+    scenarios = []
+    document = _read(path)
+    for name in _strings(document, "include", str(path)):
+        shared = shared_dir / f"{name}.toml"
+        if not shared.is_file():
+            known = ", ".join(sorted(p.stem for p in shared_dir.glob("*.toml")))
+            raise ScenarioError(
+                f"{path}: includes {name!r}, which is no shared scenario file (known: {known})"
+            )
+        included = _read(shared)
+        if "include" in included:
+            raise ScenarioError(f"{shared}: a shared scenario file includes nothing")
+        scenarios += parse(included, str(shared))
+    if document.get("scenario") or not scenarios:
+        scenarios += parse({k: v for k, v in document.items() if k != "include"}, str(path))
+    return scenarios
+
+
+def _read(path: Path) -> dict[str, Any]:
     try:
-        document = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except OSError as error:
         raise ScenarioError(f"{path}: cannot read: {error.strerror or error}") from None
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError(f"{path}: not valid TOML: {error}") from None
-    return parse(document, str(path))
 
 
 def parse(document: Mapping[str, Any], source: str) -> list[Scenario]:

@@ -255,3 +255,31 @@ def test_every_units_scenario_file_parses(path):
     assert scenarios and all(s.doc.startswith("https://docs.aws.amazon.com/") for s in scenarios)
     names = [s.name for s in scenarios]
     assert len(names) == len(set(names)), "scenario names repeat"
+
+
+def test_a_unit_file_takes_the_scenarios_of_a_shared_construct(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "environment.toml").write_text(
+        '[[scenario]]\nname = "shared"\nprincipal = "R"\ndoc = "https://docs.aws.amazon.com/x"\n'
+        '[[scenario.call]]\naction = "s3:GetObject"\nresource = "*"\n'
+    )
+    unit = tmp_path / "scenarios.toml"
+    unit.write_text('include = ["environment"]\n')
+    assert [s.name for s in load(unit, shared_dir=shared)] == ["shared"]
+    unit.write_text('include = ["nothing"]\n')
+    with pytest.raises(
+        ScenarioError, match=r"includes 'nothing', which is no shared .*environment"
+    ):
+        load(unit, shared_dir=shared)
+    (shared / "nested.toml").write_text('include = ["environment"]\n')
+    unit.write_text('include = ["nested"]\n')
+    with pytest.raises(ScenarioError, match="a shared scenario file includes nothing"):
+        load(unit, shared_dir=shared)
+
+
+def test_both_notebook_patterns_take_the_notebook_environment_s_scenarios():
+    for pattern_id in ("isolated-notebook", "studio-domain"):
+        path = catalog.by_id(pattern_id).file("scenarios.toml")
+        sources = {scenario.source for scenario in load(path)}
+        assert any(source.endswith("notebook_environment.toml") for source in sources)

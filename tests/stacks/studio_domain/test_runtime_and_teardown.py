@@ -41,7 +41,7 @@ def written_failures(template: dict) -> list[str]:
     return [
         failure.describe()
         for failure in result.failures
-        if failure.scenario.source.endswith("scenarios.toml")
+        if not failure.scenario.source.startswith("derived")
     ]
 
 
