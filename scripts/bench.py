@@ -17,14 +17,21 @@ repeat (``--repeat``) and compare medians.
 A failing command (a synth, or the suite) is reported with its exit status; the figures
 measured so far are still printed, and the exit status is 1.
 
-    .venv/bin/python scripts/bench.py [--repeat 1] [--stack STACK] [--skip-suite]
+With ``--corpus``, it times ``python -m ml_refarch check`` instead, without checkov, over the
+third-party template corpus (tests/corpus/README.md; ``make setup-dev`` fetches it into
+.corpus/), with cfn-lint and without: every corpus template copied into one directory, one
+run each, and the time per template (the issue's budget: under 1 s a template on 2 cores).
+
+    .venv/bin/python scripts/bench.py [--repeat 1] [--stack STACK] [--skip-suite] [--corpus]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -50,6 +57,9 @@ register_packs(app)
 app.synth()
 """
 BUDGET_S_PER_STACK = 0.5
+BUDGET_S_PER_CORPUS_TEMPLATE = 1.0
+#: ``check``'s summary line: "templates: 53 checked, 29 skipped, 0 failed to load ...".
+CHECK_SUMMARY = re.compile(r"templates: (\d+) checked, (\d+) skipped, (\d+) failed to load")
 
 
 @dataclass(frozen=True)
@@ -76,14 +86,21 @@ def run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=ROOT, env=env, check=False, capture_output=True, text=True)
 
 
-def measure(name: str, command: list[str], env: dict[str, str], repeat: int, runner: Runner):
-    """Run ``command`` ``repeat`` times; stop at the first failure and report it."""
+def measure(
+    name: str,
+    command: list[str],
+    env: dict[str, str],
+    repeat: int,
+    runner: Runner,
+    ran: Callable[[subprocess.CompletedProcess], bool] = lambda result: result.returncode == 0,
+):
+    """Run ``command`` ``repeat`` times; stop at the first failure (not ``ran``), report it."""
     seconds, cpu = [], []
     for _ in range(repeat):
         start, start_cpu = time.perf_counter(), children_cpu_seconds()
         result = runner(command, env)
         elapsed = time.perf_counter() - start
-        if result.returncode != 0:
+        if not ran(result):
             output = f"{result.stdout or ''}\n{result.stderr or ''}".strip()
             tail = "\n".join(output.splitlines()[-5:])
             return Timing(name, elapsed, result.returncode, stderr_tail=tail)
@@ -136,6 +153,63 @@ def report(timings: Sequence[Timing], stacks: int, repeat: int) -> list[str]:
     return lines
 
 
+def copy_corpus(corpus: Path, into: Path) -> int:
+    """Every template of the fetched corpus into one directory; how many there are.
+
+    Raises:
+        SystemExit: no corpus (``make setup-dev`` fetches it).
+    """
+    if not (corpus / ".fetched").is_file():
+        raise SystemExit(f"no template corpus in {corpus}: run make setup-dev")
+    count = 0
+    for path in sorted(corpus.glob("*/**/*")):
+        if path.is_file() and path.name != "manifest.json":
+            relative = path.relative_to(corpus)
+            if not relative.parts[0].startswith("."):
+                shutil.copyfile(path, into / "--".join(relative.parts))
+                count += 1
+    return count
+
+
+def check_ran(result: subprocess.CompletedProcess) -> bool:
+    """``check`` read the templates: exit 0, 1 (findings) or 2 with its summary line (a
+    cdk-nag rule that threw is a tool error, exit 2)."""
+    return result.returncode in (0, 1, 2) and bool(CHECK_SUMMARY.search(result.stdout or ""))
+
+
+def corpus_timings(
+    corpus: Path, env: dict[str, str], repeat: int, runner: Runner
+) -> tuple[list[str], bool]:
+    """``check`` over the whole corpus without checkov, with cfn-lint and without: the lines
+    to print, and whether a run failed."""
+    with tempfile.TemporaryDirectory(prefix="ml-refarch-corpus-") as tmp:
+        templates = copy_corpus(corpus, Path(tmp))
+        check = [sys.executable, "-m", "ml_refarch", "check", tmp, "--no-checkov"]
+        timings = [
+            measure("check, packs + cfn-lint", check, env, repeat, runner, check_ran),
+            measure("check, packs only", [*check, "--no-cfn-lint"], env, repeat, runner, check_ran),
+        ]
+    lines = [
+        f"{'check over the corpus (no checkov)':<36} {'seconds':>8} {'CPU s':>8} {'s/tmpl':>7}"
+    ]
+    for t in timings:
+        if t.failed:
+            lines.append(f"{t.name:<36} FAILED (exit {t.returncode})\n{t.stderr_tail}")
+            continue
+        per = t.seconds / templates
+        verdict = "within" if per <= BUDGET_S_PER_CORPUS_TEMPLATE else "over"
+        lines.append(
+            f"{t.name:<36} {t.seconds:>8.1f} {t.cpu_seconds:>8.1f} {per:>7.2f}  ({verdict} the "
+            f"{BUDGET_S_PER_CORPUS_TEMPLATE} s budget)"
+        )
+    runs = "one run each" if repeat == 1 else f"median of {repeat} runs each"
+    lines.append(
+        f"{templates} templates ({runs}, {os.cpu_count()} CPUs; other work on this machine "
+        "makes the figures noisy)"
+    )
+    return lines, any(t.failed for t in timings)
+
+
 def main(argv: list[str] | None = None, runner: Runner = run) -> int:
     if str(ROOT) not in sys.path:  # run as a file, from any directory
         sys.path.insert(0, str(ROOT))
@@ -145,10 +219,17 @@ def main(argv: list[str] | None = None, runner: Runner = run) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs per synth (median reported)")
     parser.add_argument("--stack", default=PATTERNS[0].stack_name, help="the one-stack app's")
     parser.add_argument("--skip-suite", action="store_true", help="do not time the test suite")
+    parser.add_argument(
+        "--corpus", action="store_true", help="time check over the template corpus instead"
+    )
     args = parser.parse_args(argv)
 
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    if args.corpus:
+        lines, failed = corpus_timings(ROOT / ".corpus", env, args.repeat, runner)
+        print("\n".join(lines))
+        return 1 if failed else 0
     timings = []
     with tempfile.TemporaryDirectory(prefix="ml-refarch-bench-") as tmp:
         empty_app, some_app = Path(tmp) / "empty_app.py", Path(tmp) / "some_stacks_app.py"

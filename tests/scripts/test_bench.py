@@ -89,3 +89,47 @@ def test_a_failing_synth_is_reported_without_a_marginal_cost(machine, capsys):
 def test_over_budget_is_said():
     timings = [bench.Timing("one stack (S)", 5.0), bench.Timing("all stacks (12, app.py)", 20.0)]
     assert "over the 0.5 s budget" in "\n".join(bench.report(timings, 12, 1))
+
+
+def fake_corpus(root):
+    """Two templates as the fetch leaves them: a file and an assembly's (with its manifest)."""
+    (root / ".fetched").write_text("digest\n")
+    snapshot = root / "pkg" / "integ.a.js.snapshot"
+    snapshot.mkdir(parents=True)
+    (root / "pkg" / "integ.b.expected.json").write_text("{}")
+    (snapshot / "a.template.json").write_text("{}")
+    (snapshot / "manifest.json").write_text("{}")
+    return root
+
+
+def check_runner(returncode: int, stdout: str, seconds: float, clock: FakeMachine):
+    def run(command, env):
+        clock.now += seconds
+        assert command[1:4] == ["-m", "ml_refarch", "check"] and "--no-checkov" in command
+        return subprocess.CompletedProcess(command, returncode, stdout, "")
+
+    return run
+
+
+def test_the_corpus_is_timed_per_template_with_cfn_lint_and_without(machine, tmp_path):
+    clock = machine(seconds={})
+    summary = "templates: 1 checked, 1 skipped, 0 failed to load; tool errors: 1\n"
+    run = check_runner(2, summary, 1.5, clock)  # exit 2: a cdk-nag rule threw, still a run
+    lines, failed = bench.corpus_timings(fake_corpus(tmp_path), {}, 1, run)
+    assert not failed
+    text = "\n".join(lines)
+    assert "check, packs + cfn-lint" in text and "check, packs only" in text
+    assert "0.75  (within the 1.0 s budget)" in text  # 1.5 s / 2 templates
+    assert "2 templates" in text
+
+
+def test_a_check_that_read_nothing_is_a_failed_measurement(machine, tmp_path):
+    clock = machine(seconds={})
+    run = check_runner(2, "", 1.0, clock)  # exit 2 without a summary: bad input
+    lines, failed = bench.corpus_timings(fake_corpus(tmp_path), {}, 1, run)
+    assert failed and "FAILED (exit 2)" in "\n".join(lines)
+
+
+def test_no_corpus_says_how_to_fetch_it(tmp_path):
+    with pytest.raises(SystemExit, match="make setup-dev"):
+        bench.copy_corpus(tmp_path, tmp_path)
