@@ -182,9 +182,17 @@ def why_skipped(body: dict) -> str:
             "the processed template instead (aws cloudformation get-template "
             "--template-stage Processed)"
         )
-    if not isinstance(body.get("Resources"), dict) or not body["Resources"]:
-        return "no Resources section"
     return ""
+
+
+#: The reason beside a checked template that has no resources (a CDK stack left empty, such
+#: as an integration test's assertion stack): nothing in it is left unchecked, so it is
+#: checked, not skipped, and ``--strict`` does not fail on it.
+NOTHING_TO_CHECK = "no resources: nothing to check"
+
+
+def has_resources(body: dict) -> bool:
+    return isinstance(body.get("Resources"), dict) and bool(body["Resources"])
 
 
 def account(target: str | Path) -> list[Template]:
@@ -204,7 +212,11 @@ def account(target: str | Path) -> list[Template]:
         if in_plain_directory and not is_template_file(path, body):
             continue
         reason = why_skipped(body)
-        found.append(Template(name, path, SKIPPED if reason else CHECKED, reason, body))
+        if reason:
+            found.append(Template(name, path, SKIPPED, reason, body))
+        else:
+            checked = "" if has_resources(body) else NOTHING_TO_CHECK
+            found.append(Template(name, path, CHECKED, checked, body))
     if not found:
         raise CheckError(f"{target}: no CloudFormation templates among its files")
     return found

@@ -171,13 +171,14 @@ def test_every_template_has_one_status_and_a_reason(mixed_result):
     fate = {t.name: (t.status, t.reason) for t in mixed_result.accounted}
     assert fate["Good"] == (CHECKED, "")
     assert fate["Sam"][0] == SKIPPED and "AWS::Serverless-2016-10-31" in fate["Sam"][1]
-    assert fate["Empty"] == (SKIPPED, "no Resources section")
+    # Nothing in a template without resources is left unchecked.
+    assert fate["Empty"] == (CHECKED, "no resources: nothing to check")
     assert fate["Broken"][0] == FAILED and "not valid JSON" in fate["Broken"][1]
     assert fate["BadYaml"][0] == FAILED and "not valid YAML" in fate["BadYaml"][1]
     assert fate["Deep"] == (FAILED, "nested too deeply to be read")
     assert fate["Cycle"][0] == FAILED and "CloudFormation include failed" in fate["Cycle"][1]
     assert "cycle" in fate["Cycle"][1]
-    assert set(mixed_result.templates) == {"Good"}
+    assert set(mixed_result.templates) == {"Good", "Empty"}
     assert stacks_with(mixed_result, "MLS-NB1") == {"Good"}
     assert mixed_result.exit_code == 2
 
@@ -189,7 +190,7 @@ def test_a_template_that_fails_still_leaves_the_reports_written(mixed, tmp_path,
     assert code == 2
     captured = capsys.readouterr()
     lines = captured.out.strip().splitlines()
-    assert lines[-1].startswith("templates: 1 checked, 2 skipped, 4 failed to load")
+    assert lines[-1].startswith("templates: 2 checked, 1 skipped, 4 failed to load")
     assert any(line.startswith("failed to load: Deep (") for line in lines)
     assert any(line.startswith("skipped: Sam (") for line in lines)
     assert captured.err == "error: 4 template(s) failed to load\n"
@@ -200,10 +201,10 @@ def test_a_template_that_fails_still_leaves_the_reports_written(mixed, tmp_path,
     assert invocation["executionSuccessful"] is False
     notes = [n["message"]["text"] for n in invocation["toolExecutionNotifications"]]
     assert sum(": failed to load: " in note for note in notes) == 4
-    assert sum(": skipped: " in note for note in notes) == 2
+    assert sum(": skipped: " in note for note in notes) == 1
     report = ElementTree.parse(junit).getroot()
-    assert [s.get("name") for s in report] == ["Good", "templates"]
-    assert (report.get("errors"), report.get("skipped")) == ("4", "2")
+    assert [s.get("name") for s in report] == ["Empty", "Good", "templates"]
+    assert (report.get("errors"), report.get("skipped")) == ("4", "1")
 
 
 @pytest.mark.parametrize(
