@@ -1,8 +1,8 @@
 """SageMaker job guardrails: the synthesized policy denies exactly the non-compliant requests.
 
 The first part tests the policy evaluator (``ml_refarch/permissions/policy.py``) on its own,
-against IAM semantics. The second part synthesizes a stack with ``GuardedRole`` and asks the evaluator
-what the role's managed policy decides for sample requests of each guarded action.
+against IAM semantics. The second part synthesizes a stack with ``GuardedRole`` and asks the
+evaluator what the role's managed policy decides for sample requests of each guarded action.
 """
 
 from __future__ import annotations
