@@ -8,8 +8,9 @@ file, the marker that encloses that part::
     <!-- end generated: patterns -->
 
 Text outside the markers is never touched. A generator is named as ``"module:function"`` so
-that listing the documents imports nothing heavy; it takes no argument, or, with ``profile``
-set, the templates synthesized for that profile (stack name -> template).
+that listing the documents imports nothing heavy; it takes no argument, ``argument`` when
+one is set (a pattern id), or, with ``profile`` set, the templates synthesized for that
+profile (stack name -> template).
 
 Add a document with one entry here; ``python -m ml_refarch docs`` writes it,
 ``docs --check`` and ``tests/unit/test_generated_docs.py`` fail while it is stale.
@@ -36,11 +37,15 @@ class Generated:
     generator: str  # "module:function"
     block: str | None = None  # the marker name when only a block of the file is generated
     profile: str | None = None  # when set, the generator takes that profile's templates
+    argument: str | None = None  # when set, the generator takes it instead
 
     def render(self, templates: TemplateSource) -> str:
         module, _, name = self.generator.partition(":")
         function = getattr(importlib.import_module(module), name)
-        text = function(templates(self.profile)) if self.profile else function()
+        if self.profile:
+            text = function(templates(self.profile))
+        else:
+            text = function() if self.argument is None else function(self.argument)
         return text.rstrip("\n")
 
     @property
@@ -56,11 +61,59 @@ def sandbox_cost_table(templates: dict[str, dict]) -> str:
     return cost_table_markdown(estimate_assembly(templates, prices), "sandbox", prices)
 
 
+_EXPIRY_SECTION = """\
+### Sandbox expiry
+
+In the sandbox profile the stack deletes itself {hours} hours (`sandbox_ttl_hours`) after the
+synth it was deployed from: a one-time EventBridge Scheduler schedule calls CloudFormation
+`DeleteStack` on it, with a role that may delete only this stack. The `ExpiresAt` output
+says when (UTC):
+
+```bash
+aws cloudformation describe-stacks --stack-name {stack} \\
+  --query "Stacks[0].Outputs[?OutputKey=='ExpiresAt'].OutputValue" --output text
+```
+
+To extend it, deploy again: the clock restarts at that synth, with another TTL if you like.
+A TTL of 0 removes the schedule, and the stack stays until `cdk destroy`:
+
+```bash
+npx cdk deploy {stack} -c sandbox_ttl_hours=72
+```
+
+Production stacks never expire. See [configuration](../configuration.md#app-wide) and the
+README's "Sandbox expiry"."""
+
+
+def sandbox_expiry_section(pattern_id: str) -> str:
+    """A pattern page's "Sandbox expiry" section: when its stack expires, how to extend it."""
+    from ml_refarch.catalog import by_id
+    from ml_refarch.config import APP_FIELDS
+
+    hours = APP_FIELDS["sandbox_ttl_hours"].default
+    return _EXPIRY_SECTION.format(hours=hours, stack=by_id(pattern_id).stack_name)
+
+
+def _pattern_page_sections() -> tuple[Generated, ...]:
+    from ml_refarch.catalog import PATTERNS
+
+    return tuple(
+        Generated(
+            pattern.docs_page,
+            "ml_refarch.generated_docs:sandbox_expiry_section",
+            block="sandbox-expiry",
+            argument=pattern.id,
+        )
+        for pattern in PATTERNS
+    )
+
+
 DOCUMENTS: tuple[Generated, ...] = (
     Generated("README.md", "ml_refarch.catalog:markdown_table", block="patterns"),
     Generated("README.md", "ml_refarch.generated_docs:sandbox_cost_table", "idle-cost", "sandbox"),
     Generated("docs/rules.md", "ml_refarch.compliance.docs:rules_markdown"),
     Generated("docs/configuration.md", "ml_refarch.config:configuration_markdown"),
+    *_pattern_page_sections(),
 )
 
 
