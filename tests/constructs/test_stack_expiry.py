@@ -199,3 +199,11 @@ def test_a_bad_ttl_stops_the_app_with_one_clear_error(tmp_path, context, message
     assert result.returncode == 2
     assert message in result.stderr and "-c sandbox_" in result.stderr
     assert "Traceback" not in result.stderr and "jsii" not in result.stderr
+
+
+@pytest.mark.parametrize("pattern", PATTERNS, ids=lambda pattern: pattern.id)
+def test_each_pattern_page_says_when_its_stack_expires_and_how_to_extend_it(pattern):
+    page = (ROOT / pattern.docs_page).read_text()
+    assert "### Sandbox expiry" in page
+    assert f"--stack-name {pattern.stack_name}" in page and "OutputKey=='ExpiresAt'" in page
+    assert f"npx cdk deploy {pattern.stack_name} -c sandbox_ttl_hours=" in page
