@@ -106,6 +106,33 @@ S3_URI = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?")
 
 
 # --------------------------------------------------------------------------------------
+# EventBridge Scheduler (sandbox expiry)
+
+#: The service principal that assumes a schedule's execution role ("Set up the execution
+#: role", EventBridge Scheduler user guide:
+#: https://docs.aws.amazon.com/scheduler/latest/UserGuide/setting-up.html).
+SCHEDULER_SERVICE_PRINCIPAL = "scheduler.amazonaws.com"
+
+#: The universal target that calls CloudFormation's DeleteStack: a target ARN is
+#: ``arn:<partition>:scheduler:::aws-sdk:<service>:<apiAction>`` and its ``Input`` is the
+#: API's request as JSON ("Using universal targets in EventBridge Scheduler":
+#: https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-universal.html).
+DELETE_STACK_UNIVERSAL_TARGET = "aws-sdk:cloudformation:deleteStack"
+
+#: A one-time schedule's expression, ``at(yyyy-mm-ddThh:mm:ss)``, read in the schedule's
+#: time zone (UTC unless ``ScheduleExpressionTimezone`` says otherwise); Scheduler invokes the
+#: target within the minute, so the seconds are always ``00`` here ("Schedule types in
+#: EventBridge Scheduler", one-time schedules:
+#: https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html).
+SCHEDULER_AT_FORMAT = "at(%Y-%m-%dT%H:%M:00)"
+
+
+def delete_stack_target_arn(partition: str) -> str:
+    """``arn:<partition>:scheduler:::aws-sdk:cloudformation:deleteStack``."""
+    return f"arn:{partition}:scheduler:::{DELETE_STACK_UNIVERSAL_TARGET}"
+
+
+# --------------------------------------------------------------------------------------
 # SageMaker limits
 
 #: MaxRuntimeInSeconds when a job sets none (one day), and the most it may be (28 days):

@@ -9,6 +9,8 @@ Context keys
 - ``account`` / ``region``: pin every stack to one environment (both optional; stacks are
   environment-agnostic without them, so ``cdk synth`` works offline).
 - ``target``: ``aws`` (default) or ``local`` (the deploy rehearsal).
+- ``sandbox_ttl_hours`` / ``sandbox_ttl_from``: when sandbox stacks delete themselves; see
+  :attr:`Profile.expires_at`.
 - ``<pattern-id>.<setting>``: per-pattern settings, each defined in its pattern's unit.
 
 Where each pattern's settings live (the unit convention)
@@ -60,6 +62,7 @@ import json
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from types import MappingProxyType
 from typing import Any
@@ -73,7 +76,9 @@ from ml_refarch.settings import (
     SettingsSpec,
     account,
     choice,
+    integer,
     region,
+    utc_minute,
 )
 
 __all__ = [
@@ -125,6 +130,11 @@ class Profile:
         target: where the templates go: ``aws`` (default) or ``local``, the deploy rehearsal
             on a local AWS stand-in (moto), which cannot run CDK's Lambda-backed custom
             resources; see :attr:`custom_resources`.
+        stack_expiry: stacks delete themselves after ``sandbox_ttl_hours`` (sandbox only).
+        expires_at: when this configuration's stacks delete themselves (UTC, to the
+            minute): ``sandbox_ttl_from`` (default: the time of the synth) plus
+            ``sandbox_ttl_hours``; ``None`` when the profile has no expiry or the TTL is 0.
+            Set by :func:`read_config`, never in :data:`PROFILES`.
     """
 
     name: str
@@ -138,6 +148,8 @@ class Profile:
     web_acl: bool
     persistent_file_systems: bool
     target: str = "aws"
+    stack_expiry: bool = False
+    expires_at: datetime | None = None
 
     @property
     def custom_resources(self) -> bool:
@@ -163,6 +175,7 @@ PROFILES: dict[str, Profile] = {
         interface_endpoint_azs=1,
         web_acl=False,
         persistent_file_systems=False,
+        stack_expiry=True,
     ),
     "production": Profile(
         name="production",
@@ -184,6 +197,13 @@ TARGETS = ("aws", "local")
 LOCAL_ACCOUNT = "123456789012"
 LOCAL_REGION = "us-east-1"
 
+#: The longest ``sandbox_ttl_hours``: one year. EventBridge Scheduler's one-time schedules
+#: take any ``at(yyyy-mm-ddThh:mm:ss)`` time ("Schedule types in EventBridge Scheduler":
+#: https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html) and invoke
+#: within the minute, so whole hours from 1 are all exact; the upper bound is this project's:
+#: a sandbox meant to outlive a year should turn expiry off (0).
+MAX_SANDBOX_TTL_HOURS = 8760
+
 # --------------------------------------------------------------------------------------
 # The schema: app-wide keys, then each discovered pattern's
 
@@ -202,6 +222,21 @@ APP_FIELDS: dict[str, Field] = {
         "Lambda-backed custom resources, named Availability Zones, no bootstrap-version "
         'rule; see the README\'s "Deploy rehearsal" and `make deploy-local`); never deploy '
         "it to AWS",
+    ),
+    "sandbox_ttl_hours": Field(
+        integer(0, MAX_SANDBOX_TTL_HOURS, "0 turns expiry off; at most one year"),
+        24,
+        "72",
+        "Sandbox stacks delete themselves this many hours after `sandbox_ttl_from`: a "
+        "one-time EventBridge Scheduler schedule calls CloudFormation `DeleteStack` (output "
+        "`ExpiresAt`). Redeploy to restart the clock; production stacks never expire",
+    ),
+    "sandbox_ttl_from": Field(
+        utc_minute,
+        None,
+        "2026-01-01T09:00",
+        "The UTC time the sandbox TTL counts from; unset, the time of the synth (so each "
+        "`cdk deploy` extends it). Pin it for templates that do not change with the clock",
     ),
 }
 
@@ -365,10 +400,21 @@ def read_config(context: Mapping[str, Any]) -> AppConfig:
     if problems:
         raise ConfigError(problems)
     return AppConfig(
-        profile=dataclasses.replace(PROFILES[app["profile"]], target=app["target"]),
+        profile=_profile(app),
         account=app["account"],
         region=app["region"],
         settings=MappingProxyType(settings),
+    )
+
+
+def _profile(app: Mapping[str, Any]) -> Profile:
+    """The chosen profile for the chosen target, with its stacks' expiry time."""
+    profile = dataclasses.replace(PROFILES[app["profile"]], target=app["target"])
+    if not profile.stack_expiry or not app["sandbox_ttl_hours"]:
+        return profile
+    start = app["sandbox_ttl_from"] or datetime.now(UTC).replace(second=0, microsecond=0)
+    return dataclasses.replace(
+        profile, expires_at=start + timedelta(hours=app["sandbox_ttl_hours"])
     )
 
 
@@ -419,6 +465,7 @@ _PROFILE_ROWS = (
     ("Log retention", "log_retention_days"),
     ("Availability Zones of each interface endpoint", "interface_endpoint_azs"),
     ("Termination protection", "termination_protection"),
+    ("Stack deletes itself", "stack_expiry"),
 )
 
 _PROFILE_WORDS = {
@@ -426,6 +473,8 @@ _PROFILE_WORDS = {
     ("retain_data", True): "retained",
     ("access_logs", True): "on, to a companion log bucket",
     ("interface_endpoint_azs", None): "every zone of the VPC",
+    ("stack_expiry", True): "after `sandbox_ttl_hours` (24 by default)",
+    ("stack_expiry", False): "never",
 }
 
 _PROFILE_OUTRO = """\

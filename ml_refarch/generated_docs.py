@@ -62,21 +62,67 @@ def sandbox_cost_table(templates: dict[str, dict]) -> str:
     return cost_table_markdown(estimate_assembly(templates, prices), "sandbox", prices)
 
 
+_EXPIRY_SECTION = """\
+### Sandbox expiry
+
+In the sandbox profile the stack deletes itself {hours} hours (`sandbox_ttl_hours`) after the
+synth it was deployed from: a one-time EventBridge Scheduler schedule calls CloudFormation
+`DeleteStack` on it, with a role that may delete only this stack. The `ExpiresAt` output
+says when (UTC):
+
+```bash
+aws cloudformation describe-stacks --stack-name {stack} \\
+  --query "Stacks[0].Outputs[?OutputKey=='ExpiresAt'].OutputValue" --output text
+```
+
+To extend it, deploy again: the clock restarts at that synth, with another TTL if you like.
+A TTL of 0 removes the schedule, and the stack stays until `cdk destroy`:
+
+```bash
+npx cdk deploy {stack} -c sandbox_ttl_hours=72
+```
+
+Production stacks never expire. See [configuration](../configuration.md#app-wide) and the
+README's "Sandbox expiry"."""
+
+
+def sandbox_expiry_section(pattern_id: str) -> str:
+    """A pattern page's "Sandbox expiry" section: when its stack expires, how to extend it."""
+    from ml_refarch.catalog import by_id
+    from ml_refarch.config import APP_FIELDS
+
+    hours = APP_FIELDS["sandbox_ttl_hours"].default
+    return _EXPIRY_SECTION.format(hours=hours, stack=by_id(pattern_id).stack_name)
+
+
+def _pattern_page_sections() -> tuple[Generated, ...]:
+    """Each pattern page's generated sections: what runs as whom, and the sandbox expiry."""
+    sections = []
+    for pattern in discover():
+        sections += [
+            Generated(
+                pattern.docs_page,
+                "ml_refarch.permissions.docs:runs_as_markdown",
+                block="runs-as",
+                profile="sandbox",
+                argument=pattern.id,
+            ),
+            Generated(
+                pattern.docs_page,
+                "ml_refarch.generated_docs:sandbox_expiry_section",
+                block="sandbox-expiry",
+                argument=pattern.id,
+            ),
+        ]
+    return tuple(sections)
+
+
 DOCUMENTS: tuple[Generated, ...] = (
     Generated("README.md", "ml_refarch.catalog:markdown_table", block="patterns"),
     Generated("README.md", "ml_refarch.generated_docs:sandbox_cost_table", "idle-cost", "sandbox"),
     Generated("docs/rules.md", "ml_refarch.compliance.docs:rules_markdown"),
     Generated("docs/configuration.md", "ml_refarch.config:configuration_markdown"),
-    *(
-        Generated(
-            pattern.docs_page,
-            "ml_refarch.permissions.docs:runs_as_markdown",
-            block="runs-as",
-            profile="sandbox",
-            argument=pattern.id,
-        )
-        for pattern in discover()
-    ),
+    *_pattern_page_sections(),
 )
 
 

@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from ml_refarch.aws_facts import (
@@ -282,6 +283,21 @@ def matching(pattern: re.Pattern[str], allowed: str, *, numbers: bool = False) -
 account = matching(ACCOUNT_ID, "a 12-digit AWS account id", numbers=True)
 region = matching(REGION_NAME, "an AWS region name such as 'us-east-1'")
 instance_type = matching(INSTANCE_TYPE, "a SageMaker instance type such as 'ml.t3.medium'")
+
+
+_UTC_MINUTE = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})Z?")
+
+
+@parser("a UTC time to the minute, YYYY-MM-DDTHH:MM (a trailing Z is allowed)")
+def utc_minute(value: Any) -> datetime:
+    """A time in UTC such as ``2026-01-01T09:30``: timezone-aware, seconds zero."""
+    match = _UTC_MINUTE.fullmatch(value.strip()) if isinstance(value, str) else None
+    try:
+        if match is None:
+            raise ValueError(value)
+        return datetime(*map(int, match.groups()), tzinfo=UTC)
+    except ValueError:
+        raise Invalid(utc_minute.allowed) from None  # type: ignore[attr-defined]
 
 
 @parser(

@@ -39,6 +39,10 @@ class Variant:
     for_aws: bool = True
 
 
+#: The time every variant's sandbox TTL counts from (``sandbox_ttl_from``), so templates do
+#: not change with the clock: with the default 24 hours, stacks expire at 2026-01-02T09:00Z.
+PINNED_TTL_FROM = "2026-01-01T09:00"
+
 #: The app-wide variants; each pattern adds its settings variants in its tests' package.
 BASE_VARIANTS: dict[str, Variant] = {
     "sandbox": Variant({}),
@@ -99,7 +103,7 @@ class Synthesized:
 
 def synthesize(outdir: Path, variant: Variant, *, compliance_gate: bool = True) -> Synthesized:
     """Synthesize the app as ``cdk synth`` does: with the rule packs registered, unless not."""
-    context = project_context(**variant.context)
+    context = project_context(**{"sandbox_ttl_from": PINNED_TTL_FROM, **variant.context})
     app = cdk.App(context=context, outdir=str(outdir))
     stacks = add_pattern_stacks(app, read_config(app.node.get_all_context()), only=variant.stacks)
     if compliance_gate:

@@ -1,7 +1,8 @@
 """A template's resources sorted for a diagram: nodes, folded plumbing, skipped plumbing.
 
 Plumbing is left out (CDK metadata, custom resources and their providers, Lambda
-permissions, route tables) or folded into the resource it serves (IAM policies into their
+permissions, route tables, a schedule that deletes the stack itself with its role and group)
+or folded into the resource it serves (IAM policies into their
 role, bucket and topic policies into the bucket or topic, security group rules into their
 group, subnets into their VPC, an endpoint's own security group into the endpoint, an
 access-log bucket into the bucket it logs, a data repository association into its file
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ml_refarch.aws_facts import endpoint_service_short_name
+from ml_refarch.aws_facts import DELETE_STACK_UNIVERSAL_TARGET, endpoint_service_short_name
 from ml_refarch.cfn import joined_text, properties_of, references, resource_references
 
 #: Plumbing that is left out, with everything that refers to it.
@@ -48,6 +49,16 @@ FOLDED_TYPES: dict[str, tuple[str, bool]] = {
 #: Provider plumbing: skipped when only skipped resources refer to it.
 _PROVIDER_TYPES = frozenset({"AWS::Lambda::Function", "AWS::IAM::Role", "AWS::Logs::LogGroup"})
 #: Keys of IAM policy documents: a reference there grants, it does not connect.
+
+
+def deletes_its_stack(resource: Mapping[str, Any]) -> bool:
+    """A schedule whose target is CloudFormation's DeleteStack: the stack's own expiry, a
+    matter of its lifecycle rather than of its architecture."""
+    if resource.get("Type") != "AWS::Scheduler::Schedule":
+        return False
+    target = properties_of(resource).get("Target", {})
+    arn = joined_text(target.get("Arn", "")) if isinstance(target, Mapping) else None
+    return arn is not None and arn.endswith(":" + DELETE_STACK_UNIVERSAL_TARGET)
 
 
 def endpoint_service(resource: Mapping[str, Any]) -> str:
@@ -101,6 +112,9 @@ class ParsedTemplate:
                 for target, key in self.references[logical_id]:
                     if key == "ServiceToken":
                         self.skipped.add(target)
+            if deletes_its_stack(self.resources[logical_id]):
+                self.skipped.add(logical_id)
+                self.skipped.update(target for target, _ in self.references[logical_id])
 
     def _fold_plumbing(self) -> None:
         for logical_id in self.resources:

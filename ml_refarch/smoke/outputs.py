@@ -11,6 +11,14 @@ units' ``Outputs`` extend. Standard library only: stacks and constructs import i
 from __future__ import annotations
 
 
+class PatternOutputs:
+    """Outputs the base class adds to every pattern stack (``PatternStack``), where its
+    profile asks for them; no unit's ``Outputs`` repeats them."""
+
+    #: When a sandbox stack deletes itself (UTC, ISO 8601); absent when it never does.
+    EXPIRES_AT = "ExpiresAt"
+
+
 class EndpointOutputs:
     """Outputs every stack around one committed-model endpoint declares
     (``PatternStack.endpoint_outputs``)."""

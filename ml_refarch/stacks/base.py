@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from datetime import datetime
 from typing import Any, ClassVar
 
 import aws_cdk as cdk
@@ -16,8 +17,9 @@ from ml_refarch.constructs.defaults import ResourceDefaults
 from ml_refarch.constructs.encryption_key import customer_managed_key
 from ml_refarch.constructs.log_group import encrypted_log_group
 from ml_refarch.constructs.model_endpoint import ModelEndpoint
+from ml_refarch.constructs.stack_expiry import StackExpiry
 from ml_refarch.smoke.endpoint import format_variant_models
-from ml_refarch.smoke.outputs import EndpointOutputs
+from ml_refarch.smoke.outputs import EndpointOutputs, PatternOutputs
 
 #: The tags every resource of a pattern stack carries: the pattern id and the profile name.
 PATTERN_TAG = "ml-refarch:pattern"
@@ -55,7 +57,9 @@ class PatternStack(cdk.Stack):
 
     Sets a CloudFormation description that names the pattern and its notes section, tags
     every resource with the pattern and profile, and turns on termination protection where
-    the profile asks for it.
+    the profile asks for it. Where the profile gives an expiry time (the sandbox, see
+    :attr:`Profile.expires_at`), a :class:`StackExpiry` schedule deletes the stack then, and
+    the ``ExpiresAt`` output says when.
 
     For the ``local`` target (the deploy rehearsal on moto) the stack names its
     Availability Zones instead of asking CloudFormation (``Fn::GetAZs``) and leaves out the
@@ -114,6 +118,8 @@ class PatternStack(cdk.Stack):
         cdk.Tags.of(self).add(PATTERN_TAG, pattern.id)
         cdk.Tags.of(self).add(PROFILE_TAG, profile.name)
         self.build(settings)
+        if profile.expires_at is not None:
+            self.expire(profile.expires_at)
 
     @property
     def request_tags(self) -> list[dict[str, str]]:
@@ -146,6 +152,17 @@ class PatternStack(cdk.Stack):
             encryption_key=encryption_key,
             **self.defaults.log_group_props(),
         )
+
+    def expire(self, expires_at: datetime) -> StackExpiry:
+        """Delete this stack at ``expires_at`` (UTC), and say when in ``ExpiresAt``."""
+        expiry = StackExpiry(self, "SandboxExpiry", expires_at=expires_at)
+        self.output(
+            PatternOutputs.EXPIRES_AT,
+            expiry.expires_at_text,
+            "UTC time a one-time schedule deletes this sandbox stack; redeploy to restart "
+            "the clock (-c sandbox_ttl_hours=N, 0 for never)",
+        )
+        return expiry
 
     def build(self, settings: Any) -> None:
         """Add the pattern's resources; ``self.profile`` and ``self.defaults`` are set."""

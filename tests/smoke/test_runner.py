@@ -14,6 +14,7 @@ import pytest
 from ml_refarch import catalog
 from ml_refarch.__main__ import main as cli_main
 from ml_refarch.smoke import runner
+from ml_refarch.smoke.outputs import PatternOutputs
 from tests.smoke_fakes import NoAws
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots" / "__snapshots__" / "test_snapshots"
@@ -118,13 +119,17 @@ def test_a_usage_error_exits_2_before_any_aws_call(capsys):
 # --- output names ------------------------------------------------------------------------------
 
 
-def output_constants(pattern: catalog.Pattern) -> set[str]:
-    outputs = pattern.module("outputs").Outputs
+def constants(outputs: type) -> set[str]:
     return {
         value
         for name in dir(outputs)
         if name.isupper() and isinstance(value := getattr(outputs, name), str)
     }
+
+
+def output_constants(pattern: catalog.Pattern) -> set[str]:
+    """The unit's ``Outputs``, and those the base class adds to every stack."""
+    return constants(pattern.module("outputs").Outputs) | constants(PatternOutputs)
 
 
 #: An output an L2 construct adds by itself (API Gateway's ``ApiEndpoint4F160690``): its id

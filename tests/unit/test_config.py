@@ -34,7 +34,9 @@ from tests.support import ROOT
 
 def test_defaults_give_the_sandbox_profile_unpinned():
     config = read_config({})
-    assert config.profile == PROFILES["sandbox"]
+    # The sandbox profile as defined, plus the expiry time read_config adds to it.
+    assert config.profile.expires_at is not None
+    assert replace(config.profile, expires_at=None) == PROFILES["sandbox"]
     assert config.account is None and config.region is None
 
 
@@ -48,7 +50,7 @@ def test_every_pattern_has_its_settings_by_id():
 
 
 def test_every_key_is_a_pattern_id_dot_field_or_app_wide():
-    app_wide = {"profile", "account", "region", "target"}
+    app_wide = {"profile", "account", "region", "target", "sandbox_ttl_hours", "sandbox_ttl_from"}
     ids = {pattern.id for pattern in discover()}
     for key in all_fields():
         assert key in app_wide or key.split(".", 1)[0] in ids, key
@@ -80,6 +82,14 @@ BAD_VALUES = [
     ("region", "Mars-1"),
     ("region", "useast1"),
     ("target", "azure"),
+    ("sandbox_ttl_hours", "-1"),
+    ("sandbox_ttl_hours", "8761"),
+    ("sandbox_ttl_hours", "1.5"),
+    ("sandbox_ttl_hours", True),
+    ("sandbox_ttl_from", "tomorrow"),
+    ("sandbox_ttl_from", "2026-02-30T09:00"),
+    ("sandbox_ttl_from", "2026-01-01 09:00"),
+    ("sandbox_ttl_from", "2026-01-01T09:00:30"),
 ]
 
 

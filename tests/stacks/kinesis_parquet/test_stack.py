@@ -264,12 +264,16 @@ def test_production_turns_on_termination_protection(synthesized):
 
 def test_firehose_role_is_least_privilege(sandbox):
     roles = resources_of_type(sandbox, "AWS::IAM::Role")
-    (role,) = [r["Properties"] for logical_id, r in roles.items() if logical_id.startswith("Deliv")]
-    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    (role_id,) = [logical_id for logical_id in roles if logical_id.startswith("Deliv")]
+    (statement,) = roles[role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "firehose.amazonaws.com"}
     assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": {"Ref": "AWS::AccountId"}}}
     assert not resources_of_type(sandbox, "AWS::IAM::Policy"), "no inline policies"
-    policy = only_resource(sandbox, "AWS::IAM::ManagedPolicy")["Properties"]
+    (policy,) = [
+        p["Properties"]
+        for p in resources_of_type(sandbox, "AWS::IAM::ManagedPolicy").values()
+        if {"Ref": role_id} in p["Properties"].get("Roles", [])
+    ]
     actions = [a for s in policy["PolicyDocument"]["Statement"] for a in _as_list(s["Action"])]
     assert not [a for a in actions if "*" in a], "no wildcard actions"
     assert all(s.get("Resource") != "*" for s in policy["PolicyDocument"]["Statement"])
