@@ -83,12 +83,15 @@ class StackPolicies:
         return self.roles[logical_id]
 
     def decide(self, principal: str, action: str, resource: str, context: Context) -> Decision:
-        """The decision for ``principal`` (a role's logical id, or ``service:NAME``)."""
+        """The decision for ``principal``: a role's logical id, ``service:NAME``, or the ARN
+        of a role outside the template (a service-linked role, say)."""
         try:
             if principal.startswith("service:"):
                 return self._decide_service(
                     principal.removeprefix("service:"), action, resource, context
                 )
+            if principal.startswith("arn:"):
+                return self._decide_external(principal, action, resource, context)
             return self._decide_role(self.roles[principal], action, resource, context)
         except UnresolvedCondition as error:
             return Decision("Unresolved", f"a condition is unresolved: {error}")
@@ -149,6 +152,20 @@ class StackPolicies:
         if any(e.decision == "Allow" for _, e in direct):
             return Decision("Allow", "a resource policy allows the service")
         return Decision("ImplicitDeny", "no resource policy allows the service")
+
+    def _decide_external(self, arn: str, action: str, resource: str, context: Context) -> Decision:
+        """A role the template does not hold: its own policies are unknown here, so only a
+        resource policy that names it (directly, not through the account) can allow."""
+        who = Principal(ACCOUNT, arn=arn)
+        direct, _ = self._resource_explanations(who, action, resource, context)
+        denials = []
+        for policy, explanation in direct:
+            denials += _denials(explanation, f"the {policy.kind} policy of {policy.owner}")
+        if denials:
+            return Decision("Deny", "; ".join(denials))
+        if any(e.decision == "Allow" for _, e in direct):
+            return Decision("Allow", "a resource policy allows the role")
+        return Decision("ImplicitDeny", f"no resource policy of the stack allows {arn}")
 
     def _resource_explanations(
         self, who: Principal, action: str, resource: str, context: Context
