@@ -112,14 +112,16 @@ def _data_statements(
         *bucket_statements,
         iam.PolicyStatement(
             sid="DataKey",
-            actions=[
-                "kms:Decrypt",
-                "kms:Encrypt",
-                "kms:GenerateDataKey",
-                "kms:DescribeKey",
-                "kms:CreateGrant",
-            ],
+            actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
             resources=[encryption_key.key_arn],
+        ),
+        # SageMaker grants the key to the volumes it attaches (VolumeKmsKeyId: the execution
+        # role pages' kms:CreateGrant); never a grant to a principal of the role's choosing.
+        iam.PolicyStatement(
+            sid="VolumeKeyGrants",
+            actions=["kms:CreateGrant"],
+            resources=[encryption_key.key_arn],
+            conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
         ),
     ]
 

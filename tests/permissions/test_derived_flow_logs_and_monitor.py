@@ -85,7 +85,9 @@ def monitor_statements() -> list[dict]:
         statement("List", ["s3:ListBucket"], {"Fn::GetAtt": ["Data", "Arn"]}),
         statement("Reports", ["s3:PutObject"], objects("reports/")),
         statement("Key", ["kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"], KEY_ARN),
-        statement("Volume", ["kms:CreateGrant"], KEY_ARN),
+        statement(
+            "Volume", ["kms:CreateGrant"], KEY_ARN, {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+        ),
         statement("Network", VPC_ACTIONS, "*"),
         statement(
             "Logs",
@@ -177,6 +179,15 @@ def test_a_monitoring_job_with_what_it_needs_passes():
 )
 def test_what_the_monitoring_role_lacks_is_found(sid, missing):
     assert missing <= failing(without(monitor(), "MonitorRole", sid))
+
+
+def test_a_volume_key_grant_to_anyone_is_found():
+    template = monitor()
+    document = template["Resources"]["MonitorRole"]["Properties"]["Policies"][0]
+    volume = next(s for s in document["PolicyDocument"]["Statement"] if s["Sid"] == "Volume")
+    del volume["Condition"]
+    (failure,) = evaluate("stack", template).failures
+    assert (failure.call.action, failure.call.expect) == ("kms:CreateGrant", "deny")
 
 
 def test_a_schedule_with_its_job_inline_is_derived_too():

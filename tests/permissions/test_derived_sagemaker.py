@@ -190,6 +190,12 @@ def test_a_domain_key_the_user_role_cannot_grant_is_found():
     assert failing(studio([DESCRIBE])) == {"kms:CreateGrant"}
 
 
+def test_a_domain_key_the_user_role_may_grant_to_anyone_is_found():
+    unconditioned = statement("Grant", ["kms:CreateGrant"], KEY_ARN)
+    (failure,) = evaluate("stack", studio([unconditioned, DESCRIBE])).failures
+    assert (failure.call.action, failure.call.expect) == ("kms:CreateGrant", "deny")
+
+
 def test_a_domain_key_grant_for_any_grantee_is_not_needed_but_one_for_aws_resources_is():
     loose = copy.deepcopy(GRANT)
     loose["Condition"] = {"Bool": {"kms:GrantIsForAWSResource": "false"}}

@@ -9,7 +9,8 @@ role needs what "CreateProcessingJob API: Execution Role Permissions"
   ``kms:Decrypt`` for SSE-KMS objects); for model quality, the ground truth too;
 - the reports it writes (``s3:PutObject``, and ``kms:Encrypt`` for the output config's
   ``KmsKeyId``);
-- ``kms:CreateGrant`` for the volume key (``VolumeKmsKeyId``);
+- ``kms:CreateGrant`` for the volume key (``VolumeKmsKeyId``), a grant for an AWS resource
+  (a grant to anyone else must stay denied: :func:`.sagemaker.grant_calls`);
 - the nine ``ec2`` actions when ``NetworkConfig`` has a ``VpcConfig``;
 - its logs, in the ``/aws/sagemaker/ProcessingJobs`` group.
 
@@ -38,6 +39,7 @@ from ml_refarch.permissions.derive import Resource, derives
 from ml_refarch.permissions.derived import storage
 from ml_refarch.permissions.derived.sagemaker import (
     PROCESSING_ROLE,
+    grant_calls,
     log_calls,
     output_calls,
     vpc_calls,
@@ -152,9 +154,7 @@ def _calls(resource: Resource, job: MonitorJob) -> list[Call]:
             calls += output_calls(resource, uri, report, job.output_key)
     volume = resource.resource_of(job.volume_key, "AWS::KMS::Key") if job.volume_key else None
     if volume is not None:
-        calls.append(
-            Call("kms:CreateGrant", "${" + volume + ".Arn}", {"kms:GrantIsForAWSResource": True})
-        )
+        calls += grant_calls(volume)
     if job.vpc:
         calls += vpc_calls()
     calls += log_calls("/aws/sagemaker/ProcessingJobs", "monitoring-job/algo-1-1700000000")

@@ -86,6 +86,17 @@ def log_calls(group: str, stream: str) -> list[Call]:
     ]
 
 
+def grant_calls(key: str) -> list[Call]:
+    """SageMaker grants ``key`` (a logical id) to a volume it attaches: a grant for an AWS
+    resource (``kms:GrantIsForAWSResource``). A grant the role could make to a principal of
+    its choosing must stay denied (the design's rule for roles that need CreateGrant)."""
+    arn = "${" + key + ".Arn}"
+    return [
+        Call("kms:CreateGrant", arn, {"kms:GrantIsForAWSResource": True}),
+        Call("kms:CreateGrant", arn, {"kms:GrantIsForAWSResource": False}, expect="deny"),
+    ]
+
+
 def vpc_calls() -> list[Call]:
     return [Call(action, "*") for action in SAGEMAKER_VPC_ACTIONS]
 
@@ -327,10 +338,7 @@ def _domain_key_scenario(resource: Resource, role: str, key: str) -> Scenario:
         f"SageMaker uses the domain key for an app of {role}",
         role,
         CREATE_DOMAIN_ROLE,
-        [
-            Call("kms:CreateGrant", "${" + key + ".Arn}", {"kms:GrantIsForAWSResource": True}),
-            Call("kms:DescribeKey", "${" + key + ".Arn}"),
-        ],
+        [*grant_calls(key), Call("kms:DescribeKey", "${" + key + ".Arn}")],
         on_behalf_of="SageMaker, at CreateApp",
     )
 
