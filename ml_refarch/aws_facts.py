@@ -205,6 +205,22 @@ KINESIS_DEFAULT_STREAM_MODE = "PROVISIONED"
 #: use SageMaker AI execution roles" (the trust policy names ``sagemaker.amazonaws.com``).
 SAGEMAKER_SERVICE_PRINCIPAL = "sagemaker.amazonaws.com"
 
+#: What SageMaker calls, as the execution role, to place a model's or a job's instances in
+#: a VPC. Source: the SageMaker developer guide, "How to use SageMaker AI execution roles"
+#: (the same nine actions for CreateModel, CreateProcessingJob, CreateTrainingJob and
+#: CreateHyperParameterTuningJob "If you specify a private VPC").
+SAGEMAKER_VPC_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+)
+
 #: The job definitions a Model Monitor schedule can name. Source: the CloudFormation
 #: reference for AWS::SageMaker::MonitoringSchedule and its MonitoringType values
 #: (DataQuality, ModelQuality, ModelBias, ModelExplainability).

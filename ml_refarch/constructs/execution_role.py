@@ -10,6 +10,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ml_refarch.aws_facts import SAGEMAKER_VPC_ACTIONS
 from ml_refarch.compliance.acknowledge import acknowledge
 
 
@@ -161,17 +162,7 @@ def _service_statements(stack: cdk.Stack) -> list[iam.PolicyStatement]:
         ),
         iam.PolicyStatement(
             sid="VpcNetworkInterfaces",
-            actions=[
-                "ec2:CreateNetworkInterface",
-                "ec2:CreateNetworkInterfacePermission",
-                "ec2:DeleteNetworkInterface",
-                "ec2:DeleteNetworkInterfacePermission",
-                "ec2:DescribeNetworkInterfaces",
-                "ec2:DescribeVpcs",
-                "ec2:DescribeDhcpOptions",
-                "ec2:DescribeSubnets",
-                "ec2:DescribeSecurityGroups",
-            ],
+            actions=list(SAGEMAKER_VPC_ACTIONS),
             resources=["*"],
         ),
     ]

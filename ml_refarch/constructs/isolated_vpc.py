@@ -216,7 +216,9 @@ class IsolatedVpc(Construct):
             retention=retention,
             removal_policy=removal_policy,
         )
-        role, _ = service_role(
+        stack = cdk.Stack.of(self)
+        all_groups = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+        role, policy = service_role(
             self,
             "FlowLog",
             service="vpc-flow-logs.amazonaws.com",
@@ -230,10 +232,18 @@ class IsolatedVpc(Construct):
                     ],
                     resources=[log_group.log_group_arn],
                 ),
-                iam.PolicyStatement(
-                    actions=["logs:DescribeLogGroups"], resources=[log_group.log_group_arn]
-                ),
+                # A list call: its request is on the region's log-group:*, not on one
+                # group ("Logs sent to CloudWatch Logs", CloudWatch Logs User Guide).
+                iam.PolicyStatement(actions=["logs:DescribeLogGroups"], resources=[all_groups]),
             ],
+        )
+        acknowledge(
+            policy,
+            "VPC Flow Logs lists the account's log groups (logs:DescribeLogGroups, which "
+            '"IAM role for publishing flow logs to CloudWatch Logs" requires); the list '
+            "call is authorized on log-group:* only, and reveals names, not log events.",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
+            "<AWS::AccountId>:log-group:*]",
         )
         self.vpc.add_flow_log(
             "FlowLog",

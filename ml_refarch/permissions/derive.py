@@ -54,6 +54,16 @@ class Resource:
     def of_type(self, resource_type: str) -> dict[str, Mapping[str, Any]]:
         return cfn.resources_of_type(self.template, resource_type)
 
+    def properties_of(self, logical_id: str) -> Mapping[str, Any]:
+        """The properties of another resource of the template."""
+        return cfn.properties_of(cfn.resources(self.template).get(logical_id, {}))
+
+    def text(self, value: Any) -> str | None:
+        """``value`` as scenario text: a string, with ``Ref`` / ``Fn::GetAtt`` as
+        ``${Id}`` / ``${Id.Attr}`` and ``Fn::Sub`` / ``Fn::Join`` text kept; ``None`` for
+        anything else (``Fn::FindInMap``, an ``Fn::Sub`` with its own variables, ...)."""
+        return placeholder_text(value)
+
     def scenario(self, name: str, principal: str, doc: str, calls: Any, **extra: Any) -> Scenario:
         """A scenario named after this resource, sourced ``derived (TYPE)``."""
         return Scenario(
@@ -64,6 +74,28 @@ class Resource:
             source=f"derived ({self.type})",
             **extra,
         )
+
+
+def placeholder_text(value: Any) -> str | None:
+    """See :meth:`Resource.text`."""
+    value = cfn.raw(value)
+    if isinstance(value, str):
+        return value
+    if not cfn.is_intrinsic(value):
+        return None
+    ((function, argument),) = value.items()
+    if function == "Ref" and isinstance(argument, str):
+        return "${" + argument + "}"
+    if function == "Fn::GetAtt":
+        target = cfn.getatt_target(argument)
+        return "${" + ".".join(part for part in target if part) + "}" if target else None
+    if function == "Fn::Sub":
+        return argument if isinstance(argument, str) else None
+    if function == "Fn::Join" and isinstance(argument, list) and len(argument) == 2:
+        parts = [placeholder_text(part) for part in cfn.as_list(argument[1])]
+        if isinstance(argument[0], str) and all(part is not None for part in parts):
+            return argument[0].join(parts)  # type: ignore[arg-type]
+    return None
 
 
 def derives(*types: str) -> Callable:

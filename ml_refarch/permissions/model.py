@@ -83,12 +83,15 @@ class StackPolicies:
         return self.roles[logical_id]
 
     def decide(self, principal: str, action: str, resource: str, context: Context) -> Decision:
-        """The decision for ``principal`` (a role's logical id, or ``service:NAME``)."""
+        """The decision for ``principal``: a role's logical id, ``service:NAME``, or the ARN
+        of a role outside the template (a service-linked role, say)."""
         try:
             if principal.startswith("service:"):
                 return self._decide_service(
                     principal.removeprefix("service:"), action, resource, context
                 )
+            if principal.startswith("arn:"):
+                return self._decide_external(principal, action, resource, context)
             return self._decide_role(self.roles[principal], action, resource, context)
         except UnresolvedCondition as error:
             return Decision("Unresolved", f"a condition is unresolved: {error}")
@@ -141,14 +144,16 @@ class StackPolicies:
         direct, _ = self._resource_explanations(who, action, resource, context)
         if not direct:
             return Decision("ImplicitDeny", f"no resource policy of the stack covers {resource}")
-        denials = []
-        for policy, explanation in direct:
-            denials += _denials(explanation, f"the {policy.kind} policy of {policy.owner}")
-        if denials:
-            return Decision("Deny", "; ".join(denials))
-        if any(e.decision == "Allow" for _, e in direct):
-            return Decision("Allow", "a resource policy allows the service")
-        return Decision("ImplicitDeny", "no resource policy allows the service")
+        return _by_resource_policies(direct, "the service", "no resource policy allows the service")
+
+    def _decide_external(self, arn: str, action: str, resource: str, context: Context) -> Decision:
+        """A role the template does not hold: its own policies are unknown here, so only a
+        resource policy that names it (directly, not through the account) can allow."""
+        who = Principal(ACCOUNT, arn=arn)
+        direct, _ = self._resource_explanations(who, action, resource, context)
+        return _by_resource_policies(
+            direct, "the role", f"no resource policy of the stack allows {arn}"
+        )
 
     def _resource_explanations(
         self, who: Principal, action: str, resource: str, context: Context
@@ -179,6 +184,20 @@ class StackPolicies:
                     )
                 )
         return direct, through
+
+
+def _by_resource_policies(
+    direct: list[tuple[ResourcePolicy, Explanation]], who: str, none_allows: str
+) -> Decision:
+    """The decision of the resource policies alone: a Deny in any wins, else an Allow."""
+    denials = []
+    for policy, explanation in direct:
+        denials += _denials(explanation, f"the {policy.kind} policy of {policy.owner}")
+    if denials:
+        return Decision("Deny", "; ".join(denials))
+    if any(e.decision == "Allow" for _, e in direct):
+        return Decision("Allow", f"a resource policy allows {who}")
+    return Decision("ImplicitDeny", none_allows)
 
 
 def _denials(explanation: Explanation, where: str) -> list[str]:

@@ -88,9 +88,10 @@ def base_context(principal: str, policies: StackPolicies) -> dict[str, ContextVa
         "aws:RequestedRegion": REGION,
     }
     if not principal.startswith("service:"):
+        arn = principal if principal.startswith("arn:") else policies.role(principal).arn
         context.update(
             {
-                "aws:PrincipalArn": policies.role(principal).arn,
+                "aws:PrincipalArn": arn,
                 "aws:PrincipalAccount": ACCOUNT,
                 "aws:PrincipalType": "AssumedRole",
                 "kms:CallerAccount": ACCOUNT,
@@ -132,6 +133,9 @@ def evaluate(
             result.not_applicable.append(scenario)
             continue
         principal = resolve_principal(scenario, resources)
+        if principal.startswith("arn:"):
+            where = f"{scenario.source}: {scenario.name!r} principal"
+            principal = resolve_text(principal, policies.values, resources, where)
         acting.add(principal)
         for index, call in enumerate(scenario.calls):
             where = f"{scenario.source}: {scenario.name!r} call {index + 1}"

@@ -15,7 +15,8 @@ The file format (a list of ``[[scenario]]`` tables)::
     [[scenario]]
     name = "the notebook reads training data"
     principal = "NotebookRole"                # a role's logical id without CDK's suffix,
-                                              # or "service:logs.us-east-1.amazonaws.com"
+                                              # or "service:logs.us-east-1.amazonaws.com",
+                                              # or a role ARN outside the template
     on_behalf_of = "the data scientist"       # optional: whose work it is
     doc = "https://docs.aws.amazon.com/..."   # the page that says the calls are made
     requires = ["ApiKey"]                     # optional: only when these resources exist
@@ -256,13 +257,20 @@ def resolve_text(
 
 
 def resolve_principal(scenario: Scenario, resources: Mapping[str, Any]) -> str:
-    """The scenario's principal as the policy model names it: a role's logical id, or
-    ``service:NAME``."""
+    """The scenario's principal as the policy model names it: a role's logical id,
+    ``service:NAME``, or a role's ARN (``${...}`` placeholders left for the caller)."""
     if scenario.is_service:
         if not re.fullmatch(r"[a-z0-9.-]+\.amazonaws\.com", scenario.service):
             raise ScenarioError(
                 f"{scenario.source}: {scenario.name!r}: malformed service principal "
                 f"{scenario.service!r} (expected NAME.amazonaws.com)"
+            )
+        return scenario.principal
+    if scenario.principal.startswith("arn:"):
+        if not re.fullmatch(r"arn:aws:iam::[^:]*:role/\S+", scenario.principal):
+            raise ScenarioError(
+                f"{scenario.source}: {scenario.name!r}: malformed role ARN "
+                f"{scenario.principal!r} (expected arn:aws:iam::ACCOUNT:role/NAME)"
             )
         return scenario.principal
     logical_id = find_logical_id(resources, scenario.principal)

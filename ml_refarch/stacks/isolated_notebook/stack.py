@@ -16,8 +16,10 @@ PrivateLink endpoints or a NAT gateway). Resources:
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 
+from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs.notebook_environment import NotebookEnvironment
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.isolated_notebook.outputs import Outputs
@@ -74,9 +76,10 @@ class IsolatedNotebookStack(PatternStack):
                 )
             ),
         )
-        # The lifecycle script calls CodeArtifact or S3 with the role's permissions, so they
-        # must be attached before the notebook first starts.
-        for dependency in environment.permissions:
+        # The lifecycle script calls CodeArtifact or S3 with the role's permissions, and
+        # the instance writes the script's output with them, so they must be attached
+        # before the notebook first starts.
+        for dependency in [*environment.permissions, self._lifecycle_logs_policy()]:
             self.notebook.node.add_dependency(dependency)
 
         self.output(
@@ -93,3 +96,36 @@ class IsolatedNotebookStack(PatternStack):
             "VPC endpoint presigned notebook URLs must come through",
         )
         environment.add_outputs(self, settings.package_source)
+
+    def _lifecycle_logs_policy(self) -> iam.ManagedPolicy:
+        """The notebook instance writes its lifecycle configuration's output to the
+        ``/aws/sagemaker/NotebookInstances`` log group, stream ``<notebook>/<hook>``, with
+        the notebook's role (CreateNotebookInstanceLifecycleConfig, SageMaker API Reference;
+        the logs actions of "CreateNotebookInstance API: Execution Role Permissions")."""
+        group = (
+            f"arn:{self.partition}:logs:{self.region}:{self.account}"
+            ":log-group:/aws/sagemaker/NotebookInstances"
+        )
+        policy = iam.ManagedPolicy(
+            self,
+            "LifecycleLogsPolicy",
+            description="Notebook instance: write the lifecycle configuration's output",
+            roles=[self.notebook_environment.data_scientist_role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="WriteLifecycleConfigurationLogs",
+                    actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[f"{group}:*"],
+                )
+            ],
+        )
+        acknowledge(
+            policy,
+            "SageMaker names one stream per notebook and lifecycle hook in the "
+            "/aws/sagemaker/NotebookInstances group, so the role may write any stream of "
+            "that one group (the notebook's generated name cannot appear in its own role's "
+            "policy without a dependency cycle).",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
+            "<AWS::AccountId>:log-group:/aws/sagemaker/NotebookInstances:*]",
+        )
+        return policy
