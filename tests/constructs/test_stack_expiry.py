@@ -18,8 +18,8 @@ from ml_refarch.cfn import resources_of_type
 from ml_refarch.config import read_config
 from ml_refarch.constructs.stack_expiry import StackExpiry, at_expression
 from ml_refarch.diagram.template import ParsedTemplate
+from ml_refarch.permissions.policy import explain, substitute
 from ml_refarch.smoke.outputs import PatternOutputs
-from tests.iam_policy import explain, substitute
 from tests.support import AWS_VARIANT_STACKS, PINNED_TTL_FROM, ROOT, VARIANTS, only_resource
 
 SCHEDULE = "AWS::Scheduler::Schedule"
