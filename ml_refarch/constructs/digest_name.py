@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 
 import aws_cdk as cdk
@@ -83,3 +84,14 @@ class DigestName:
         self.resource.add_property_override(self.name_property, self.name)
         for apply in self._uses:
             apply(self.name)
+
+
+def stack_digest_name(scope: IConstruct, seed: object, *, max_length: int) -> str:
+    """``<stack name>-<digest>`` for a resource whose name must change exactly when ``seed``
+    (JSON-serialisable: the properties whose change the service cannot apply in place)
+    does; the digest also covers the construct's path, so two such resources of one stack
+    differ. Characters other than letters, digits and hyphens become hyphens."""
+    text = json.dumps([scope.node.path, seed])
+    digest = hashlib.sha256(text.encode()).hexdigest()[:DIGEST_LENGTH]
+    prefix = re.sub(r"[^a-zA-Z0-9-]", "-", cdk.Stack.of(scope).stack_name)
+    return f"{prefix[: max_length - DIGEST_LENGTH - 1]}-{digest}"

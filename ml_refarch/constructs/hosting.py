@@ -48,10 +48,14 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from ml_refarch.aws_facts import SAGEMAKER_VARIANT_INSTANCE_COUNT, has_local_storage
+from ml_refarch.constructs.digest_name import stack_digest_name
 from ml_refarch.constructs.images import XGBOOST_FRAMEWORK, XGBOOST_VERSION, framework_image_uri
 from ml_refarch.constructs.isolated_vpc import IsolatedVpc
 from ml_refarch.endpoint_settings import EndpointHostingSettings
 from ml_refarch.model_artifacts import artifact_path
+
+#: CreateEndpoint's EndpointName: at most 63 characters (SageMaker API reference).
+ENDPOINT_NAME_MAX = 63
 
 #: What SageMaker needs from a variant's name (and what a scalable target's id embeds).
 VARIANT_NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
@@ -469,7 +473,10 @@ class RealtimeEndpoint(Construct):
             data_capture_config=capture,
         )
         self.endpoint = sagemaker.CfnEndpoint(
-            self, "Endpoint", endpoint_config_name=self.config.attr_endpoint_config_name
+            self,
+            "Endpoint",
+            endpoint_config_name=self.config.attr_endpoint_config_name,
+            endpoint_name=self._scaled_name(variants) if autoscaling is not None else None,
         )
         self.endpoint_name = self.endpoint.attr_endpoint_name
         self.endpoint_arn = self.endpoint.ref
@@ -512,6 +519,19 @@ class RealtimeEndpoint(Construct):
             alarms=Alarms.from_settings(settings, topic),
             data_capture=data_capture,
         )
+
+    def _scaled_name(self, variants: Sequence[Variant]) -> str:
+        """A name that changes with each auto-scaled variant's name and instance type.
+
+        SageMaker refuses to update an endpoint in place when an auto-scaled variant changes
+        its instance type or goes ("Update endpoints that use auto scaling",
+        https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html). Such a
+        change renames the endpoint, and CloudFormation replaces it instead: it creates the
+        new endpoint and its scalable targets, then deletes the old ones. Other changes
+        (models, weights, capacity bounds) keep the name and update in place.
+        """
+        scaled = sorted((v.name, v.instance_type) for v in variants if v.serverless is None)
+        return stack_digest_name(self, scaled, max_length=ENDPOINT_NAME_MAX)
 
     def metric(self, metric_name: str, variant_name: str, statistic: str) -> cloudwatch.Metric:
         """A per-variant metric of the ``AWS/SageMaker`` namespace, by the minute."""

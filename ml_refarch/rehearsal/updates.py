@@ -30,6 +30,14 @@ A finding is a resource whose name is fixed while another of its create-only pro
 differs between the templates. Fix it with a generated name, or with a name that carries a
 digest of every create-only property, so that a replacement gets a new name.
 
+One update SageMaker itself refuses is a finding too (kind ``update refused``): an endpoint
+updated in place (its name kept) while a variant that Application Auto Scaling scales
+changes its instance type or disappears. "Update endpoints that use auto scaling"
+(https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html): "If the
+update would change the instance type for any model that is a target for auto scaling, the
+update fails", and removing such a variant needs the target deregistered first. Fix it by
+renaming the endpoint with those variants, so that CloudFormation replaces it.
+
 Types cfn-lint has no schema for are findings too (kind ``unknown type``) when their
 properties differ: what they would replace cannot be told. cfn-lint maps ``Custom::*``
 types to ``AWS::CloudFormation::CustomResource``, whose only create-only property is its
@@ -52,6 +60,7 @@ SCHEMA_REGION = "us-east-1"
 
 REPLACEMENT_BLOCKED = "replacement blocked"
 UNKNOWN_TYPE = "unknown type"
+UPDATE_REFUSED = "update refused"
 
 #: A property path as segments below ``/properties``; ``*`` stands for every list item.
 Path = tuple[str, ...]
@@ -92,6 +101,11 @@ class Finding:
             return (
                 f"{self.logical_id} ({self.resource_type}): unknown type, cfn-lint has no "
                 f"schema for it; properties changed: {changed}"
+            )
+        if self.kind == UPDATE_REFUSED:
+            return (
+                f"{self.logical_id} ({self.resource_type}): updated in place while {changed}; "
+                "SageMaker refuses to update an endpoint so (endpoint-scaling-update.html)"
             )
         names = ", ".join(f"{path}={json.dumps(value)}" for path, value in self.names)
         return (
@@ -250,4 +264,64 @@ def update_findings(
         )
         if finding is not None:
             findings.append(finding)
+    return findings + scaled_endpoint_findings(before, after)
+
+
+# ------------------------------------------------------------------------------------------
+# Endpoints with auto scaling
+
+ENDPOINT = "AWS::SageMaker::Endpoint"
+SCALABLE_TARGET = "AWS::ApplicationAutoScaling::ScalableTarget"
+_VARIANT_OF_RESOURCE_ID = re.compile(r"/variant/([^/]+)$")
+
+
+def _instance_types(template: Mapping[str, Any], endpoint: Mapping[str, Any]) -> dict:
+    """Variant name -> instance type of the configuration ``endpoint`` is created with."""
+    found = list(references(properties_of(endpoint).get("EndpointConfigName")))
+    config = resources(template).get(found[0].logical_id if found else "", {})
+    variants = properties_of(config).get("ProductionVariants", [])
+    return {v.get("VariantName"): v.get("InstanceType") for v in variants if isinstance(v, Mapping)}
+
+
+def _scaled_variants(template: Mapping[str, Any], endpoint_id: str) -> set[str]:
+    """The variants of ``endpoint_id`` that a scalable target of the template scales."""
+    scaled = set()
+    for resource in resources(template).values():
+        if resource.get("Type") != SCALABLE_TARGET:
+            continue
+        resource_id = properties_of(resource).get("ResourceId")
+        if endpoint_id not in {r.logical_id for r in references(resource_id)}:
+            continue
+        # CDK writes endpoint/<name>/variant/<variant> as Fn::Join ["", [..., "/variant/V"]].
+        parts = resource_id.get("Fn::Join", ["", []])[1] if isinstance(resource_id, dict) else []
+        tail = parts[-1] if parts and isinstance(parts[-1], str) else ""
+        found = _VARIANT_OF_RESOURCE_ID.search(tail)
+        if found:
+            scaled.add(found.group(1))
+    return scaled
+
+
+def scaled_endpoint_findings(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[Finding]:
+    """Endpoints updated in place whose auto-scaled variants change type or disappear."""
+    old, new = resources(before), resources(after)
+    findings = []
+    for logical_id in sorted(old.keys() & new.keys()):
+        if not old[logical_id].get("Type") == new[logical_id].get("Type") == ENDPOINT:
+            continue
+        name = "EndpointName"
+        if properties_of(old[logical_id]).get(name) != properties_of(new[logical_id]).get(name):
+            continue  # a new name: CloudFormation replaces the endpoint
+        types_before = _instance_types(before, old[logical_id])
+        types_after = _instance_types(after, new[logical_id])
+        changed = []
+        for variant in sorted(_scaled_variants(before, logical_id)):
+            if variant not in types_after:
+                changed.append(f"auto-scaled variant {variant} is removed")
+            elif types_after[variant] != types_before.get(variant):
+                changed.append(
+                    f"auto-scaled variant {variant} changes InstanceType "
+                    f"{types_before.get(variant)} -> {types_after[variant]}"
+                )
+        if changed:
+            findings.append(Finding(logical_id, ENDPOINT, UPDATE_REFUSED, changed=tuple(changed)))
     return findings

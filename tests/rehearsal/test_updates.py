@@ -12,6 +12,7 @@ import pytest
 from ml_refarch.rehearsal.updates import (
     REPLACEMENT_BLOCKED,
     UNKNOWN_TYPE,
+    UPDATE_REFUSED,
     Finding,
     is_name_of,
     name_paths,
@@ -155,3 +156,68 @@ def test_values_are_read_along_nested_paths_and_lists():
     assert value_at(properties, ("I", "B")) == {"Ref": "X"}
     assert value_at(properties, ("Missing", "B")) == value_at({}, ("Missing",))
     assert value_at(properties, ("A", "Missing")) != value_at(properties, ("A", "B"))
+
+
+# --------------------------------------------------------------------------------------
+# Endpoints with auto scaling
+
+
+def scaled_endpoint(
+    instance_type: str, *, name: str | None = None, variant: str = "AllTraffic", scaled: bool = True
+) -> dict:
+    endpoint = {"EndpointConfigName": {"Fn::GetAtt": ["Config", "EndpointConfigName"]}}
+    if name is not None:
+        endpoint["EndpointName"] = name
+    resources = {
+        "Config": {
+            "Type": "AWS::SageMaker::EndpointConfig",
+            "Properties": {
+                "ProductionVariants": [{"VariantName": variant, "InstanceType": instance_type}]
+            },
+        },
+        "Endpoint": {"Type": "AWS::SageMaker::Endpoint", "Properties": endpoint},
+    }
+    if scaled:
+        resources["Target"] = {
+            "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
+            "Properties": {
+                "ResourceId": {
+                    "Fn::Join": [
+                        "",
+                        [
+                            "endpoint/",
+                            {"Fn::GetAtt": ["Endpoint", "EndpointName"]},
+                            f"/variant/{variant}",
+                        ],
+                    ]
+                },
+            },
+        }
+    return {"Resources": resources}
+
+
+def test_an_auto_scaled_variant_changing_instance_type_in_place_is_refused():
+    findings = update_findings(scaled_endpoint("ml.c5.large"), scaled_endpoint("ml.m5.large"))
+    assert [(f.logical_id, f.kind) for f in findings] == [("Endpoint", UPDATE_REFUSED)]
+    assert "AllTraffic changes InstanceType ml.c5.large -> ml.m5.large" in str(findings[0])
+
+
+def test_removing_an_auto_scaled_variant_in_place_is_refused():
+    before = scaled_endpoint("ml.c5.large")
+    after = scaled_endpoint("ml.c5.large", variant="Other", scaled=False)
+    (finding,) = update_findings(before, after)
+    assert "auto-scaled variant AllTraffic is removed" in str(finding)
+
+
+def test_a_renamed_or_unscaled_endpoint_may_change_instance_type():
+    renamed = update_findings(
+        scaled_endpoint("ml.c5.large", name="stack-aaaa"),
+        scaled_endpoint("ml.m5.large", name="stack-bbbb"),
+    )
+    assert renamed == []
+    unscaled = update_findings(
+        scaled_endpoint("ml.c5.large", scaled=False), scaled_endpoint("ml.m5.large", scaled=False)
+    )
+    assert unscaled == []
+    same_type = update_findings(scaled_endpoint("ml.c5.large"), scaled_endpoint("ml.c5.large"))
+    assert same_type == []

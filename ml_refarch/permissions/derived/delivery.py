@@ -194,7 +194,15 @@ def method_integration(resource: Resource) -> list[Scenario]:
     match = _SAGEMAKER_RUNTIME.search(uri or "")
     if role is None or match is None:
         return []
-    endpoint = f"{_PREFIX}:sagemaker:{_HERE}:endpoint/{match.group(1)}"
+    name = match.group(1)
+    placeholder = re.fullmatch(r"\$\{([A-Za-z0-9]+)\.EndpointName\}", name)
+    # SageMaker writes names in lower case in its ARNs, which IAM matches case-sensitively;
+    # an endpoint of the template is named by its Ref, the ARN SageMaker reports.
+    endpoint = (
+        "${" + placeholder.group(1) + "}"
+        if placeholder
+        else f"{_PREFIX}:sagemaker:{_HERE}:endpoint/{name.lower()}"
+    )
     return [
         resource.scenario(
             "API Gateway invokes the SageMaker endpoint",
