@@ -132,6 +132,15 @@ def bundle_dir() -> Path:
     target = cache / f"cdk-validator-cfnguard-{version}-{_LAYOUT}"
     if (target / "complete").is_file():
         return target
+    try:
+        _unpack(version, cache, target)
+    except (OSError, tarfile.TarError) as error:
+        raise GuardFailure(f"cannot unpack {DISTRIBUTION} into {cache}: {error}") from None
+    return target
+
+
+def _unpack(version: str, cache: Path, target: Path) -> None:
+    """The rules, README and this platform's engine of the tarball into ``target``."""
     cache.mkdir(parents=True, exist_ok=True)
     engine = _engine_member()
     staging = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=cache))
@@ -153,7 +162,6 @@ def bundle_dir() -> Path:
             staging.rename(target)  # atomic
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return target
 
 
 def engine_command() -> tuple[str | None, str]:

@@ -193,3 +193,33 @@ def test_the_gate_honours_an_acknowledgment_and_writes_it_into_the_template(tmp_
     body = template["Resources"][stack.get_logical_id(queue.node.default_child)]
     assert body["Metadata"]["guard"] == {"SuppressedRules": ["sqs_dlq_check"]}
     assert os.path.basename(control_tower.rule_of(DLQ_RULE).path) == "ct-sqs-pr-1.guard"
+
+
+@pytest.fixture
+def fresh_bundle(monkeypatch):
+    """``bundle_dir`` unpacks again (into the cache the test sets), and is reset after."""
+    control_tower.bundle_dir.cache_clear()
+    yield
+    monkeypatch.undo()
+    control_tower.bundle_dir.cache_clear()
+
+
+def test_the_bundle_unpacks_the_engine_and_rules_of_the_package(
+    tmp_path, monkeypatch, fresh_bundle
+):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    command, missing = control_tower.engine_command()
+    assert command and not missing
+    assert Path(command).is_relative_to(tmp_path) and os.access(command, os.X_OK)
+    unpacked = Path(command).parent
+    assert (unpacked / "rules" / "sqs" / "ct-sqs-pr-1.guard").is_file()
+    assert not list(tmp_path.glob("ml-refarch/.unpacking-*"))  # no staging left behind
+
+
+def test_a_cache_that_cannot_be_written_is_a_clear_error(tmp_path, monkeypatch, fresh_bundle):
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(not_a_directory))
+    command, missing = control_tower.engine_command()
+    assert command is None
+    assert missing.startswith(f"cannot unpack {control_tower.DISTRIBUTION} into {not_a_directory}")
