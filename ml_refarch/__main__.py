@@ -79,7 +79,11 @@ def _check(args: argparse.Namespace) -> int:
         strict = os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
     try:
         result = check_assembly(
-            args.cdk_out, cfn_lint=not args.no_cfn_lint, checkov=not args.no_checkov, strict=strict
+            args.cdk_out,
+            cfn_lint=not args.no_cfn_lint,
+            checkov=not args.no_checkov,
+            cfn_guard=not args.no_cfn_guard,
+            strict=strict,
         )
     except CheckError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -214,7 +218,8 @@ exit codes:
   1  error findings
   2  bad input (no templates, a template that fails to load, a skipped template with
      --strict, an output file that cannot be written) or a tool error (a tool missing,
-     failing, printing no valid report, a cdk-nag rule that threw)
+     failing, printing no valid report, a cdk-nag rule that threw; cfn-guard is the
+     Control Tower pack's engine)
 """
 
 
@@ -229,6 +234,11 @@ def _check_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--sarif", metavar="FILE", help="also write the findings as SARIF 2.1.0")
     parser.add_argument("--junit", metavar="FILE", help="also write the findings as JUnit XML")
+    parser.add_argument(
+        "--no-cfn-guard",
+        action="store_true",
+        help="do not run the Control Tower pack (cfn-guard)",
+    )
     parser.add_argument("--no-cfn-lint", action="store_true", help="do not run cfn-lint")
     parser.add_argument("--no-checkov", action="store_true", help="do not run checkov")
     parser.add_argument(
@@ -301,7 +311,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "check",
-        "rule packs, cfn-lint and checkov over any assembly; exit 0/1/2",
+        "every rule pack, cfn-lint and checkov over any assembly; exit 0/1/2",
         _check,
         _check_arguments,
     ),

@@ -11,7 +11,7 @@ from typing import Any
 import aws_cdk as cdk
 
 from ml_refarch.catalog import PATTERNS
-from ml_refarch.compliance.packs import make_packs
+from ml_refarch.compliance.packs import make_plugins
 from ml_refarch.config import AppConfig, config_from_scope
 
 
@@ -39,8 +39,8 @@ def add_pattern_stacks(
 def register_packs(app: cdk.App) -> None:
     """Run every rule pack at synth time; any unacknowledged finding fails the synth."""
     validations = cdk.Validations.of(app)
-    for pack in make_packs(app, write_acknowledgments=True).values():
-        validations.add_plugins(pack)
+    for plugin in make_plugins(app):
+        validations.add_plugins(plugin)
 
 
 def build_app(app: cdk.App | None = None, *, compliance_gate: bool = True) -> cdk.App:

@@ -3,7 +3,9 @@
 cdk-nag 3.x uses CDK's own ``Validations.of(construct).acknowledge``. Each finding of a
 multi-finding rule (``AwsSolutions-IAM5[Action::s3:GetObject*]``) is acknowledged on its own.
 A control several packs check is acknowledged once, through its family in
-``ml_refarch.compliance.controls``, which writes each pack's rule id.
+``ml_refarch.compliance.controls``, which writes each pack's rule id. A Control Tower rule
+(``ControlTower-<guard rule name>``) is also listed in the resource's
+``Metadata.guard.SuppressedRules``, where the Control Tower pack (and ``check``) reads it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct, IConstruct
 
-from ml_refarch.compliance import controls
+from ml_refarch.compliance import control_tower, controls
 from ml_refarch.compliance.controls import Control
 
 #: The packs' Lambda rules that ask for what a handler CloudFormation calls synchronously
@@ -39,7 +41,7 @@ def acknowledge(
     Raises:
         ValueError: when no rule id or no real reason is given; an acknowledgment without a
             reason is a silenced finding, not an accepted one. Also when a rule id is given
-            twice, directly or through a family.
+            twice, directly or through a family, or names no bundled Control Tower rule.
     """
     if not rules and not checkov:
         raise ValueError("acknowledge() needs at least one rule id")
@@ -53,6 +55,13 @@ def acknowledge(
     validations = cdk.Validations.of(target)
     for rule_id in rule_ids:
         validations.acknowledge(cdk.Acknowledgment(id=rule_id, reason=reason))
+    guard_rules = [
+        control_tower.rule_of(rule_id).name
+        for rule_id in rule_ids
+        if rule_id.startswith(f"{control_tower.RULE_PREFIX}-")
+    ]
+    if guard_rules:
+        suppress_guard_rules(construct, *guard_rules)
     if checkov:
         skip_checkov(construct, reason, *checkov)
 
@@ -70,6 +79,18 @@ def skip_checkov(construct: IConstruct, reason: str, *check_ids: str) -> None:
     known = {skip["id"] for skip in skips}
     skips += [{"id": check, "comment": reason} for check in check_ids if check not in known]
     resource.add_metadata("checkov", {"skip": skips})
+
+
+def suppress_guard_rules(construct: IConstruct, *rule_names: str) -> None:
+    """List cfn-guard rules in ``Metadata.guard.SuppressedRules`` of ``construct``'s resource
+    (the cfn-guard rule sets' convention for a resource that is exempt from a rule)."""
+    resource = construct if isinstance(construct, cdk.CfnResource) else construct.node.default_child
+    if not isinstance(resource, cdk.CfnResource):
+        raise TypeError(f"{construct.node.path} has no CloudFormation resource to annotate")
+    metadata = resource.get_metadata(control_tower.METADATA_KEY) or {}
+    listed = list(metadata.get(control_tower.SUPPRESSED_KEY, []))
+    listed += [name for name in rule_names if name not in listed]
+    resource.add_metadata(control_tower.METADATA_KEY, {control_tower.SUPPRESSED_KEY: listed})
 
 
 def acknowledge_cdk_provider(

@@ -2,9 +2,10 @@
 
 Each CloudFormation template found (``templates.py`` says where it looks) is loaded into a
 throwaway CDK app with CloudFormation include, then checked by the MLSpecialty pack and the
-five cdk-nag packs; cfn-lint and checkov run over the template files. Acknowledgments that a
-template carries in its resource metadata (``Metadata.cdk_nag.rules_to_suppress``, as cdk-nag
-writes them) are honoured, and so are checkov's own ``Metadata.checkov.skip`` entries.
+five cdk-nag packs; the Control Tower pack (cfn-guard), cfn-lint and checkov run over the
+template files. Acknowledgments that a template carries in its resource metadata
+(``Metadata.cdk_nag.rules_to_suppress``, as cdk-nag writes them) are honoured, and so are
+``Metadata.guard.SuppressedRules`` (cfn-guard's) and checkov's own ``Metadata.checkov.skip``.
 
 Nothing passes unseen: every template ends checked, skipped or failed to load, and a tool
 that fails (missing, exiting abnormally, printing no valid report, a cdk-nag rule that throws)
@@ -52,7 +53,7 @@ _STDERR_KEPT = 2000
 class Finding:
     """One problem found by one tool in one template."""
 
-    tool: str  # "cdk-nag", "cfn-lint" or "checkov"
+    tool: str  # "cdk-nag", "cfn-guard", "cfn-lint" or "checkov"
     stack: str
     rule_id: str
     level: str  # ERROR or WARNING
@@ -366,10 +367,68 @@ def run_checkov(command: str, templates: dict[str, Path]) -> list[Finding]:
 # The whole check
 
 
+def run_control_tower(command: str, templates: dict[str, Path]) -> list[Finding]:
+    """The Control Tower pack's findings over ``templates`` (cfn-guard), minus what their
+    ``Metadata.guard.SuppressedRules`` acknowledge; a badly shaped list is an error finding,
+    a name that is no Control Tower rule a warning (it may be another rule set's).
+
+    Raises:
+        ToolFailure: cfn-guard cannot start, fails or prints no valid report.
+    """
+    from ml_refarch.compliance import control_tower
+
+    bodies = {name: load_template(path) for name, path in templates.items()}
+    try:
+        outcome = control_tower.evaluate(command, bodies)
+    except control_tower.GuardFailure as failure:
+        raise ToolFailure(failure.message, failure.detail) from None
+    findings = [
+        Finding(
+            tool=control_tower.TOOL,
+            stack=f.template,
+            rule_id=f.rule.rule_id,
+            level=ERROR,
+            resource=f.resource,
+            message=control_tower.message(f.rule),
+            template=templates[f.template],
+        )
+        for f in outcome.findings
+    ]
+    suppression_problems = (
+        (ERROR, outcome.bad_suppressions),
+        (WARNING, outcome.unknown_suppressions),
+    )
+    for level, problems in suppression_problems:
+        findings += [
+            Finding(
+                tool=control_tower.TOOL,
+                stack=stack,
+                rule_id=f"{control_tower.RULE_PREFIX}-SuppressedRules",
+                level=level,
+                resource=logical_id,
+                message=problem,
+                template=templates[stack],
+            )
+            for stack, logical_id, problem in problems
+        ]
+    return findings
+
+
+def control_tower_command() -> tuple[str | None, str]:
+    from ml_refarch.compliance import control_tower
+
+    return control_tower.engine_command()
+
+
 def check_assembly(
-    out_dir: str | Path, *, cfn_lint: bool = True, checkov: bool = True, strict: bool = False
+    out_dir: str | Path,
+    *,
+    cfn_lint: bool = True,
+    checkov: bool = True,
+    strict: bool = False,
+    cfn_guard: bool = True,
 ) -> CheckResult:
-    """Run every pack, cfn-lint and checkov over the templates in ``out_dir``.
+    """Run every pack, cfn-guard, cfn-lint and checkov over the templates in ``out_dir``.
 
     A template that cannot be loaded, or a tool that fails, is recorded in the result (its
     ``exit_code`` is then 2); the other templates and tools still run.
@@ -388,6 +447,7 @@ def check_assembly(
         result.tool_errors += rule_errors
         result.templates[template.name] = template.path
     linters = (
+        ("cfn-guard", cfn_guard, control_tower_command, run_control_tower),
         ("cfn-lint", cfn_lint, cfn_lint_command, run_cfn_lint),
         ("checkov", checkov, checkov_command, run_checkov),
     )

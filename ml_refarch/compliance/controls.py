@@ -8,10 +8,13 @@ written once beside the resource and still covers each pack's finding::
 
     acknowledge(function, reason, controls.LAMBDA_INSIDE_VPC, checkov=("CKV_AWS_117",))
 
-A family's members are the ids of every pack in the gate (``packs.PACKS``) that applies
-the family's check, cdk-nag's rule function (``<pack prefix>-<check>``, or a pack's own
-short id such as ``AwsSolutions-S1``). ``unverified_members`` compares them with the rules
-the installed cdk-nag really has; a test keeps that list empty.
+A family's members are the ids of every cdk-nag pack in the gate (``packs.PACKS``) that
+applies the family's check, cdk-nag's rule function (``<pack prefix>-<check>``, or a pack's
+own short id such as ``AwsSolutions-S1``), and the Control Tower rule that checks the same
+(``ControlTower-<guard rule name>``, written into ``Metadata.guard.SuppressedRules`` as
+well). ``unverified_members`` compares the cdk-nag members with the rules the installed
+cdk-nag really has, ``control_tower.rule_of`` the Control Tower members with the bundled
+rules; tests keep both right.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from ml_refarch.compliance.control_tower import RULE_PREFIX as CONTROL_TOWER_PREFIX
 from ml_refarch.compliance.packs import PACKS, pack_of_rule
 
 _HIPAA, _NIST, _PCI = "HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321"
@@ -42,9 +46,15 @@ class Control:
         return self.check
 
 
-def family(check: str, *packs: str, short_ids: Mapping[str, str] | None = None) -> Control:
+def family(
+    check: str,
+    *packs: str,
+    short_ids: Mapping[str, str] | None = None,
+    control_tower: str | None = None,
+) -> Control:
     """The control ``check`` as ``packs`` report it: ``<pack prefix>-<check>``, or
-    ``<pack prefix>-<short id>`` for a pack in ``short_ids`` (AwsSolutions numbers its rules).
+    ``<pack prefix>-<short id>`` for a pack in ``short_ids`` (AwsSolutions numbers its rules);
+    ``control_tower`` names the Control Tower guard rule of the same control, if there is one.
 
     Raises:
         ValueError: for a pack the gate does not run, or a short id of a pack not listed.
@@ -57,6 +67,8 @@ def family(check: str, *packs: str, short_ids: Mapping[str, str] | None = None) 
     for pack in PACKS:  # the order the gate runs the packs in
         if pack in packs:
             ids.append(f"{PACKS[pack].rule_prefix}-{short_ids.pop(pack, check)}")
+    if control_tower:
+        ids.append(f"{CONTROL_TOWER_PREFIX}-{control_tower}")
     if short_ids:
         raise ValueError(f"{check}: short ids for packs not listed: {sorted(short_ids)}")
     return Control(check, tuple(ids))
@@ -72,16 +84,24 @@ ENDPOINT_CONFIG_KMS = family("SageMakerEndpointConfigurationKMSKeyConfigured", *
 IAM_NO_INLINE_POLICY = family("IAMNoInlinePolicy", *_FRAMEWORKS)
 LAMBDA_CONCURRENCY = family("LambdaConcurrency", _HIPAA, _NIST)
 LAMBDA_DLQ = family("LambdaDLQ", _HIPAA, _NIST, "Serverless")
-LAMBDA_INSIDE_VPC = family("LambdaInsideVPC", *_FRAMEWORKS)
+LAMBDA_INSIDE_VPC = family("LambdaInsideVPC", *_FRAMEWORKS, control_tower="lambda_inside_vpc_check")
 LAMBDA_LATEST_RUNTIME = family(
     "LambdaLatestVersion", "AwsSolutions", "Serverless", short_ids={"AwsSolutions": "L1"}
 )
 S3_ACCESS_LOGS = family(
-    "S3BucketLoggingEnabled", "AwsSolutions", *_FRAMEWORKS, short_ids={"AwsSolutions": "S1"}
+    "S3BucketLoggingEnabled",
+    "AwsSolutions",
+    *_FRAMEWORKS,
+    short_ids={"AwsSolutions": "S1"},
+    control_tower="s3_bucket_logging_enabled_check",
 )
-S3_DEFAULT_KMS = family("S3DefaultEncryptionKMS", *_FRAMEWORKS)
+S3_DEFAULT_KMS = family(
+    "S3DefaultEncryptionKMS", *_FRAMEWORKS, control_tower="s3_bucket_default_encryption_kms_check"
+)
 S3_REPLICATION = family("S3BucketReplicationEnabled", *_FRAMEWORKS)
-S3_VERSIONING = family("S3BucketVersioningEnabled", *_FRAMEWORKS)
+S3_VERSIONING = family(
+    "S3BucketVersioningEnabled", *_FRAMEWORKS, control_tower="s3_bucket_versioning_enabled_check"
+)
 VPC_DEFAULT_SG_CLOSED = family("VPCDefaultSecurityGroupClosed", *_FRAMEWORKS)
 
 #: Every family, by its constant's name.
@@ -141,6 +161,8 @@ def unverified_members(families: Iterable[Control], checks_by_rule: Mapping[str,
     problems = []
     for control in families:
         for rule_id in control.rule_ids:
+            if rule_id.startswith(f"{CONTROL_TOWER_PREFIX}-"):
+                continue  # a guard rule, not cdk-nag's (control_tower.rule_of checks it)
             check = checks_by_rule.get(rule_id)
             if check is None:
                 problems.append(f"{control.check}: {rule_id} is not a rule of cdk-nag's packs")

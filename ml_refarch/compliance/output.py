@@ -63,7 +63,7 @@ def table(result: CheckResult) -> str:
 SOURCE_ROOT_ID = "%SRCROOT%"
 #: The partialFingerprints key of a finding's identity (rule, stack, resource, detail).
 FINGERPRINT_KEY = "mlRefarchFinding/v1"
-_TOOLS = ("cdk-nag", "cfn-lint", "checkov")
+_TOOLS = ("cdk-nag", "cfn-guard", "cfn-lint", "checkov")
 #: ``AwsSolutions-IAM5[Action::s3:GetObject*]``: a rule id with a per-finding suffix.
 _SUFFIXED = re.compile(r"(?P<rule>[^\[\]]+)\[(?P<detail>.*)\]")
 #: cdk-nag documents each pack in a section of its RULES.md; these are the GitHub anchors of
@@ -129,6 +129,16 @@ def _ml_rules() -> dict:
     return {rule.id: rule for rule in RULES}
 
 
+def _guard_rule(rule_id: str):
+    """The bundled Control Tower rule ``rule_id`` names, or None (the text is a courtesy)."""
+    from ml_refarch.compliance import control_tower
+
+    try:
+        return control_tower.rule_of(rule_id)
+    except (ValueError, control_tower.GuardFailure):
+        return None
+
+
 def _rule(tool: str, rule_id: str, findings: list[Finding]) -> dict:
     """The reportingDescriptor of one rule: its own text and where it is documented."""
     short = full = findings[0].message  # cdk-nag's rule info, checkov's check name
@@ -142,6 +152,9 @@ def _rule(tool: str, rule_id: str, findings: list[Finding]) -> dict:
         help_uri = checkout_uri("docs/rules.md", rule_anchor(rule_id))
     elif tool == "cdk-nag" and pack in _CDK_NAG_SECTIONS:
         help_uri = f"{_CDK_NAG_RULES}#{_CDK_NAG_SECTIONS[pack]}"
+    elif tool == "cfn-guard" and (guard_rule := _guard_rule(rule_id)) is not None:
+        short = full = f"[{guard_rule.control}] {guard_rule.title}"
+        help_uri = guard_rule.doc_url
     elif tool == "cfn-lint":
         title = f"cfn-lint rule {rule_id}"
         short, full, source = _cfn_lint_rules().get(rule_id, (title, title, None))
@@ -372,7 +385,7 @@ def _accounting_run(result: CheckResult, locator: _Locator) -> dict:
 def junit(result: CheckResult) -> str:
     """One test suite per stack; one test case per tool, failing with that tool's errors."""
     suites = ElementTree.Element("testsuites", name="ml-refarch check")
-    tools = [t for t in ("cdk-nag", "cfn-lint", "checkov") if t not in result.skipped_tools]
+    tools = [t for t in _TOOLS if t not in result.skipped_tools]
     total_failures = 0
     for stack in result.templates:
         suite = ElementTree.SubElement(suites, "testsuite", name=stack)

@@ -9,6 +9,7 @@ from constructs import Construct
 
 from ml_refarch.compliance import controls
 from ml_refarch.compliance.acknowledge import acknowledge, acknowledge_cdk_provider
+from ml_refarch.compliance.control_tower import RULE_PREFIX as CT
 
 
 class SecureBucket(Construct):
@@ -30,6 +31,9 @@ class SecureBucket(Construct):
         access_logs: write server access logs to a companion log bucket; when false, the
             logging findings are acknowledged as throwaway data.
         contents: a few words on what the bucket holds, used in acknowledgment reasons.
+        event_bridge: send the bucket's object events to EventBridge (the bucket's own
+            ``NotificationConfiguration``, no custom resource). Default: false, the Control
+            Tower event-notification finding is acknowledged (nothing consumes the events).
         no_replication_because: why the data needs no cross-region replica; the
             compliance packs' replication rules are acknowledged with it. Default: ``None``,
             the findings stand (configure replication, or give the reason).
@@ -51,6 +55,7 @@ class SecureBucket(Construct):
         access_logs: bool,
         contents: str,
         no_replication_because: str | None = None,
+        event_bridge: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.access_log_bucket: s3.Bucket | None = (
@@ -72,6 +77,35 @@ class SecureBucket(Construct):
             else None,
             removal_policy=removal_policy,
             auto_delete_objects=auto_delete_objects,
+            # Parts of an upload that never completes are stored and billed until they are
+            # aborted: https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpu-abort-incomplete-mpu-lifecycle-config.html
+            lifecycle_rules=[
+                s3.LifecycleRule(abort_incomplete_multipart_upload_after=cdk.Duration.days(7))
+            ],
+        )
+        if event_bridge:
+            resource = self.bucket.node.default_child
+            assert isinstance(resource, s3.CfnBucket)
+            resource.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+                event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
+                    event_bridge_enabled=True
+                )
+            )
+        else:
+            acknowledge(
+                self.bucket,
+                f"The bucket holds {contents}; nothing in the pattern reacts to its object "
+                "events, so event notifications would deliver to no consumer.",
+                f"{CT}-s3_event_notifications_enabled_check",
+            )
+        # Object Lock keeps each locked object version from being deleted or overwritten
+        # until its retention ends: https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html
+        acknowledge(
+            self.bucket,
+            f"The bucket holds {contents}, which the pattern replaces and deletes as it runs; "
+            "S3 Object Lock would make every version undeletable for its retention period, "
+            "a records-retention decision for the data's owner, not for this pattern.",
+            f"{CT}-s3_bucket_object_lock_enabled_check",
         )
         if no_replication_because is not None:
             acknowledge(self.bucket, no_replication_because, controls.S3_REPLICATION)
@@ -121,5 +155,14 @@ class SecureBucket(Construct):
             controls.S3_REPLICATION,
             controls.S3_DEFAULT_KMS,
             checkov=("CKV_AWS_18",),
+        )
+        acknowledge(
+            log_bucket,
+            "This bucket receives S3 server access logs of its data bucket: logging its own "
+            "access would only log the logs, nothing reacts to its object events, and S3 "
+            "Object Lock would keep locked log versions that its lifecycle rule expires.",
+            f"{CT}-s3_bucket_logging_enabled_check",
+            f"{CT}-s3_event_notifications_enabled_check",
+            f"{CT}-s3_bucket_object_lock_enabled_check",
         )
         return log_bucket

@@ -109,15 +109,22 @@ def test_junit_has_a_suite_per_stack_and_a_case_per_tool(insecure):
     suites = ElementTree.fromstring(junit(insecure))
     assert [s.get("name") for s in suites] == ["Notebook", "Streaming"]
     notebook = suites[0]
-    assert [c.get("name") for c in notebook] == ["cdk-nag", "cfn-lint", "checkov"]
+    assert [c.get("name") for c in notebook] == ["cdk-nag", "cfn-guard", "cfn-lint", "checkov"]
     failures = {c.get("name"): c.find("failure") for c in notebook}
     assert failures["cdk-nag"] is not None and "MLS-NB1" in failures["cdk-nag"].text
+    # Control Tower's CT.SAGEMAKER.PR.1: no direct internet access for notebooks.
+    assert "ControlTower-sagemaker_notebook_no_direct_internet_access_check" in (
+        failures["cfn-guard"].text
+    )
     assert failures["checkov"] is not None
 
 
 def test_skipping_tools_is_reported(capsys):
     assert main(["check", str(FIXTURES / "insecure"), "--no-cfn-lint", "--no-checkov"]) == 1
     assert "(skipped: cfn-lint, checkov)" in capsys.readouterr().out
+    arguments = ["check", str(FIXTURES / "insecure"), "--no-cfn-guard", "--no-checkov"]
+    assert main(arguments) == 1
+    assert "(skipped: cfn-guard, checkov)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

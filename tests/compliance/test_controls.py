@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import assertions
 from aws_cdk import aws_s3 as s3
 
-from ml_refarch.compliance import controls
+from ml_refarch.compliance import control_tower, controls
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.compliance.nag_catalog import CatalogError, checks_by_rule, pack_rules
 from ml_refarch.compliance.packs import PACKS, make_packs
@@ -62,9 +63,11 @@ def test_a_family_expands_to_every_packs_id_for_its_control(gate_checks):
         "PCI.DSS.321-SageMakerEndpointConfigurationKMSKeyConfigured",
     )
     assert controls.S3_ACCESS_LOGS.rule_ids[0] == "AwsSolutions-S1"
+    assert controls.S3_ACCESS_LOGS.rule_ids[-1] == "ControlTower-s3_bucket_logging_enabled_check"
     for control in controls.FAMILIES.values():
         same_check = {rule_id for rule_id, check in gate_checks.items() if check == control.check}
-        assert set(control.rule_ids) == same_check, control
+        nag_members = {r for r in control.rule_ids if not r.startswith("ControlTower-")}
+        assert nag_members == same_check, control
 
 
 def test_an_unknown_family_member_fails(gate_checks):
@@ -107,6 +110,7 @@ def test_expanding_groups_by_pack_and_keeps_the_order_given_within_a_pack():
         "NIST.800.53.R5-S3DefaultEncryptionKMS",
         "PCI.DSS.321-S3BucketReplicationEnabled",
         "PCI.DSS.321-S3DefaultEncryptionKMS",
+        "ControlTower-s3_bucket_default_encryption_kms_check",
     )
     with pytest.raises(ValueError, match="twice"):
         controls.expand(controls.LAMBDA_DLQ, "Serverless-LambdaDLQ")
@@ -115,11 +119,17 @@ def test_expanding_groups_by_pack_and_keeps_the_order_given_within_a_pack():
 
 
 def _violations(stack: cdk.Stack) -> set[str]:
-    return {
+    """The rule ids of every pack's findings on ``stack``, the Control Tower pack's too."""
+    found = {
         violation.rule_name
         for pack in make_packs().values()
         for violation in pack.validate_scope(stack).violations
     }
+    template = assertions.Template.from_stack(stack).to_json()
+    command, missing = control_tower.engine_command()
+    assert command, missing
+    outcome = control_tower.evaluate(command, {"stack": template})
+    return found | {finding.rule.rule_id for finding in outcome.findings}
 
 
 def test_acknowledging_a_family_acknowledges_each_packs_finding():

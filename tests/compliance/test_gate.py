@@ -16,6 +16,7 @@ import pytest
 from aws_cdk import aws_s3 as s3
 
 from ml_refarch.app import register_packs
+from ml_refarch.compliance import control_tower
 from ml_refarch.compliance.checker import run_packs
 from ml_refarch.compliance.packs import PACKS
 from ml_refarch.compliance.report import read_assembly
@@ -52,7 +53,8 @@ def findings_without_acknowledgments(synthesized, tmp_path_factory):
     pack finding on that variant's templates, acknowledged or not; computed once a variant.
 
     The templates are checked through CloudFormation include with their acknowledgment
-    metadata removed, so the packs report everything they find.
+    metadata removed, so the packs report everything they find; the Control Tower pack
+    runs cfn-guard over the same bare templates.
     """
     cache: dict[str, set[tuple[str, str, str]]] = {}
 
@@ -61,13 +63,20 @@ def findings_without_acknowledgments(synthesized, tmp_path_factory):
             result = synthesized(variant)
             bare_dir = tmp_path_factory.mktemp(f"bare.{variant}")
             found = set()
+            bodies = {}
             for stack, template in result.templates.items():
                 bare = json.loads(json.dumps(template))
                 for body in bare["Resources"].values():
                     (body.get("Metadata") or {}).pop("cdk_nag", None)
+                    (body.get("Metadata") or {}).pop(control_tower.METADATA_KEY, None)
                 path = bare_dir / f"{stack}.template.json"
                 path.write_text(json.dumps(bare))
+                bodies[stack] = bare
                 found |= {(stack, f.resource, f.rule_id) for f in run_packs(stack, path)}
+            command, missing = control_tower.engine_command()
+            assert command, missing
+            outcome = control_tower.evaluate(command, bodies)
+            found |= {(f.template, f.resource, f.rule.rule_id) for f in outcome.findings}
             cache[variant] = found
         return cache[variant]
 
@@ -92,6 +101,22 @@ def test_acknowledgments_are_specific_and_on_a_resource(synthesized, variant):
             # The narrowest construct: never the app or a whole stack.
             assert ack.construct_path.count("/") >= 2, ack
             assert len(ack.reason) >= 60, f"reason too thin to justify {ack.rule_id}: {ack}"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_control_tower_acknowledgments_are_listed_for_cfn_guard(synthesized, variant):
+    """Each Control Tower acknowledgment is in the resource's Metadata.guard.SuppressedRules
+    (what cfn-guard's rule sets and ``check`` read) and recorded with its reason."""
+    for stack, template in synthesized(variant).templates.items():
+        for logical_id, body in template["Resources"].items():
+            metadata = body.get("Metadata", {})
+            recorded = {
+                rule["id"].removeprefix(f"{control_tower.RULE_PREFIX}-")
+                for rule in (metadata.get("cdk_nag") or {}).get("rules_to_suppress", [])
+                if rule["id"].startswith(f"{control_tower.RULE_PREFIX}-")
+            }
+            listed = set(metadata.get("guard", {}).get("SuppressedRules", []))
+            assert listed == recorded, (stack, logical_id)
 
 
 def acknowledged_in_templates(result) -> set[tuple[str, str, str]]:

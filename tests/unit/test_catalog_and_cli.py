@@ -85,14 +85,15 @@ def test_summary_counts_a_control_family_once_per_resource():
     )
     report = StackReport("S", {"Resources": {"Function": {}, "Other": {}}}, acks)
     # The family once per resource (2), each IAM5 finding (2), the single rule (1); counting
-    # the family once per pack would give 9.
+    # the family once per pack (three cdk-nag packs and Control Tower) would give 11.
     assert report.acknowledged_controls == 5
     stack_line, total_line = summary_lines([report, StackReport("T", {"Resources": {}})])[::2]
-    assert "resources    2  acknowledged controls   5, findings   9 (" in stack_line
-    assert "AwsSolutions 2, HIPAA.Security 2, NIST.800.53.R5 2, PCI.DSS.321 2, Serverless 1" in (
-        stack_line
-    )
-    assert total_line.startswith("total") and "controls   5, findings   9" in total_line
+    assert "resources    2  acknowledged controls   5, findings  11 (" in stack_line
+    assert (
+        "AwsSolutions 2, HIPAA.Security 2, NIST.800.53.R5 2, PCI.DSS.321 2, Serverless 1, "
+        "MLSpecialty 0, ControlTower 2)"
+    ) in stack_line
+    assert total_line.startswith("total") and "controls   5, findings  11" in total_line
 
 
 def test_summary_of_a_missing_assembly_is_a_one_line_error(tmp_path, capsys):

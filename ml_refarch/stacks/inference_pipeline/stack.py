@@ -193,15 +193,9 @@ class InferencePipelineStack(PatternStack):
                 "The bucket holds copies of records scored in batch and their predictions, "
                 "which a rerun of the transform recreates; replication is left to the team."
             ),
+            # S3 -> EventBridge with the bucket's own property: no notification custom resource.
+            event_bridge=True,
         ).bucket
-        # S3 -> EventBridge with the bucket's own property: no notification custom resource.
-        bucket_resource = bucket.node.default_child
-        assert isinstance(bucket_resource, s3.CfnBucket)
-        bucket_resource.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
-            event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
-                event_bridge_enabled=True
-            )
-        )
         return bucket
 
     def _pipeline_steps(
@@ -548,6 +542,7 @@ class InferencePipelineStack(PatternStack):
             "recognise; a queue behind a dead-letter queue would only move the same messages.",
             "AwsSolutions-SQS3",
             "Serverless-SQSRedrivePolicy",
+            "ControlTower-sqs_dlq_check",
         )
         key.add_to_resource_policy(
             iam.PolicyStatement(

@@ -39,6 +39,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from ml_refarch.compliance import controls
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs.hosting import ModelArtifact
+from ml_refarch.constructs.log_group import acknowledge_short_retention
 from ml_refarch.constructs.model_endpoint import HostingFoundation, ModelEndpoint, ServedModel
 from ml_refarch.constructs.service_role import service_role
 from ml_refarch.model_artifacts import DATASET_FEATURES, DEFAULT_MODEL
@@ -266,6 +267,7 @@ class PublicEndpointStack(PatternStack):
             encryption_key=self.key,
             **self.defaults.log_group_props(),
         )
+        acknowledge_short_retention(self.execution_logs)
         stage.node.add_dependency(self.execution_logs)
         if settings.cloudwatch_role == "create":
             stage.node.add_dependency(self._account_logging_role())
@@ -522,6 +524,7 @@ class PublicEndpointStack(PatternStack):
             encryption_key=self.key,
             **self.defaults.log_group_props(),
         )
+        acknowledge_short_retention(waf_logs)
         logging = wafv2.CfnLoggingConfiguration(
             self,
             "WafLogging",
