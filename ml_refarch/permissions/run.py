@@ -86,6 +86,8 @@ def base_context(principal: str, policies: StackPolicies) -> dict[str, ContextVa
     context: dict[str, ContextValue] = {
         "aws:SecureTransport": True,
         "aws:RequestedRegion": REGION,
+        # True when an AWS service calls with its own service principal, not a role.
+        "aws:PrincipalIsAWSService": principal.startswith("service:"),
     }
     if not principal.startswith("service:"):
         arn = principal if principal.startswith("arn:") else policies.role(principal).arn
