@@ -24,24 +24,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from ml_refarch import cfn
+from ml_refarch.aws_facts import SAGEMAKER_VPC_ACTIONS
 from ml_refarch.permissions.derive import Resource
 from ml_refarch.permissions.scenarios import Call, Scenario
 
 ROLES = "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html"
 S3_KMS = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html"
 
-#: The network-interface actions sagemaker-roles.html lists for a job or model in a VPC.
-VPC_ACTIONS = (
-    "ec2:CreateNetworkInterface",
-    "ec2:CreateNetworkInterfacePermission",
-    "ec2:DeleteNetworkInterface",
-    "ec2:DeleteNetworkInterfacePermission",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeVpcs",
-    "ec2:DescribeDhcpOptions",
-    "ec2:DescribeSubnets",
-    "ec2:DescribeSecurityGroups",
-)
 IMAGE_ACTIONS = (
     "ecr:GetAuthorizationToken",
     "ecr:BatchCheckLayerAvailability",
@@ -167,7 +156,7 @@ def _common_calls(action: str, request: Any) -> list[Call]:
     calls += [Call(action_name, "*") for action_name in IMAGE_ACTIONS]
     vpc = cfn.field(request, "VpcConfig") or cfn.get(request, "NetworkConfig.VpcConfig")
     if vpc:
-        calls += [Call(action_name, "*") for action_name in VPC_ACTIONS]
+        calls += [Call(action_name, "*") for action_name in SAGEMAKER_VPC_ACTIONS]
     return calls
 
 
