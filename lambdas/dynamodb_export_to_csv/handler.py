@@ -14,7 +14,9 @@ as an item is never dropped silently: it is counted, the first ones are quoted w
 file, line number and reason, and the count is in the result and in the report written
 beside the CSV's prefix.
 
-Event: ``{"bucket": ..., "manifestSummaryKey": ..., "exportArn": ...}``. Environment:
+Event: ``{"bucket": ..., "manifestSummaryKey": ..., "exportArn": ..., "exportPrefix": ...}``
+(``DescribeExport``'s ``ExportManifest``; a key that does not start with ``exportPrefix``
+is read under it). Environment:
 ``OUTPUT_PREFIX`` (the CSV goes to ``<prefix><export id>/items.csv``), ``REPORT_PREFIX`` (the
 report to ``<prefix><export id>/conversion-report.json``, outside the training prefix so a
 training channel does not read it), ``KEY_ATTRIBUTES`` (comma-separated).
@@ -197,6 +199,14 @@ def export_id(manifest_summary_key: str) -> str:
     return parts[-2]
 
 
+def summary_key_under(prefix: str, key: str) -> str:
+    """``key`` under the export's ``prefix`` (``exports``), unless it already is."""
+    prefix = prefix.strip("/")
+    if not prefix or key.startswith(prefix + "/"):
+        return key
+    return f"{prefix}/{key.lstrip('/')}"
+
+
 def convert_export(read, manifest_summary_key: str) -> tuple[Conversion, int | None]:
     """Read an export through ``read(key) -> bytes``; returns the conversion and the item
     count the manifest declares (``None`` if a file does not say)."""
@@ -229,7 +239,7 @@ def handler(event: dict[str, Any], _context: Any = None, s3: Any = None) -> dict
 
         s3 = boto3.client("s3")
     bucket = event["bucket"]
-    summary_key = event["manifestSummaryKey"]
+    summary_key = summary_key_under(event.get("exportPrefix", ""), event["manifestSummaryKey"])
     export = export_id(summary_key)
 
     def read(key: str) -> bytes:

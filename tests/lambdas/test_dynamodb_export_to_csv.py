@@ -119,6 +119,18 @@ def test_an_export_id_comes_from_the_manifest_summary_key():
         converter.export_id("exports/data/file.json.gz")
 
 
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        (sample.SUMMARY_KEY, sample.SUMMARY_KEY),
+        (sample.SUMMARY_KEY.removeprefix("exports/"), sample.SUMMARY_KEY),
+    ],
+)
+def test_a_manifest_key_without_the_export_prefix_is_read_under_it(key, expected):
+    assert converter.summary_key_under("exports", key) == expected
+    assert converter.summary_key_under("", key) == key
+
+
 def test_the_handler_writes_the_csv_and_a_report_outside_the_training_prefix(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("OUTPUT_PREFIX", "training/")
@@ -132,8 +144,9 @@ def test_the_handler_writes_the_csv_and_a_report_outside_the_training_prefix(mon
         result = converter.handler(
             {
                 "bucket": "export-bucket",
-                "manifestSummaryKey": sample.SUMMARY_KEY,
+                "manifestSummaryKey": sample.SUMMARY_KEY.removeprefix("exports/"),
                 "exportArn": sample.EXPORT_ARN,
+                "exportPrefix": "exports",
             },
             s3=s3,
         )

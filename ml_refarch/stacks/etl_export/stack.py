@@ -376,6 +376,7 @@ class EtlExportStack(PatternStack):
                         "bucket": self.bucket.bucket_name,
                         "manifestSummaryKey.$": "$.described.ExportDescription.ExportManifest",
                         "exportArn.$": "$.export.arn",
+                        "exportPrefix": EXPORT_PREFIX,
                     },
                 },
                 "ResultSelector": {
