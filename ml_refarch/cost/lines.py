@@ -54,6 +54,7 @@ USAGE_ORDER = (
     "s3",
     "logs",
     "kms",
+    "dynamodb",
     "kinesis",
     "firehose",
     "lambda",

@@ -86,3 +86,32 @@ def test_it_must_be_allowed_to_pass_the_deployment_role_to_cloudformation():
     assert [
         f.call.action for f in evaluate("Stack", _template(DELETE_STACK, to_lambda)).failures
     ] == ["iam:PassRole"]
+
+
+def _templated(target_type: str, target_arn: dict, *statements: dict) -> dict:
+    template = _template(*statements)
+    template["Resources"]["Target"] = {"Type": target_type, "Properties": {}}
+    template["Resources"]["Expiry"]["Properties"]["Target"] = {
+        "Arn": target_arn,
+        "RoleArn": {"Fn::GetAtt": ["ExpiryRole", "Arn"]},
+        "Input": "{}",
+    }
+    return template
+
+
+def test_a_templated_target_needs_its_services_action_on_that_resource():
+    machine = {"Ref": "Target"}
+    start = {"Effect": "Allow", "Action": "states:StartExecution", "Resource": machine}
+    machine_type = "AWS::StepFunctions::StateMachine"
+    assert evaluate("Stack", _templated(machine_type, machine, start)).ok
+    missing = evaluate("Stack", _templated(machine_type, machine))
+    assert [f.call.action for f in missing.failures] == ["states:StartExecution"]
+    other = dict(start, Resource="arn:aws:states:us-east-1:111122223333:stateMachine:other")
+    assert not evaluate("Stack", _templated(machine_type, machine, other)).ok
+
+
+def test_a_templated_lambda_target_needs_invoke_function():
+    function = {"Fn::GetAtt": ["Target", "Arn"]}
+    invoke = {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": function}
+    assert evaluate("Stack", _templated("AWS::Lambda::Function", function, invoke)).ok
+    assert not evaluate("Stack", _templated("AWS::Lambda::Function", function)).ok

@@ -346,3 +346,95 @@ def test_a_key_policy_that_lets_cloudwatch_use_the_key_passes():
         "Resource": "*",
     }
     assert failures(alarm_template(statement)) == []
+
+
+# --- the state machine's role: a DynamoDB export to S3 ------------------------------------
+
+TABLE_ARN = {"Fn::GetAtt": ["Table", "Arn"]}
+EXPORT_STATES = {
+    "StartExport": {
+        "Type": "Task",
+        "Resource": "arn:@{Ref AWS::Partition}:states:::aws-sdk:dynamodb:exportTableToPointInTime",
+        "Parameters": {
+            "TableArn": "@{GetAtt Table.Arn}",
+            "S3Bucket": "@{Ref Bucket}",
+            "S3Prefix": "exports",
+            "S3SseAlgorithm": "KMS",
+            "S3SseKmsKeyId": "@{GetAtt Key.Arn}",
+        },
+        "ResultPath": "$.export",
+        "Next": "DescribeExport",
+    },
+    "DescribeExport": {
+        "Type": "Task",
+        "Resource": "arn:@{Ref AWS::Partition}:states:::aws-sdk:dynamodb:describeExport",
+        "Parameters": {"ExportArn.$": "$.export.arn"},
+        "End": True,
+    },
+}
+BUCKET_ARN = {"Fn::GetAtt": ["Bucket", "Arn"]}
+EXPORT_GRANTS = {
+    "table": {"Action": "dynamodb:ExportTableToPointInTime", "Resource": TABLE_ARN},
+    "describe": {
+        "Action": "dynamodb:DescribeExport",
+        "Resource": {"Fn::Join": ["", [TABLE_ARN, "/export/*"]]},
+    },
+    "writes": {
+        "Action": ["s3:AbortMultipartUpload", "s3:PutObject", "s3:PutObjectAcl"],
+        "Resource": {"Fn::Join": ["", [BUCKET_ARN, "/exports/*"]]},
+    },
+    "key": {
+        "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+        "Resource": {"Fn::GetAtt": ["Key", "Arn"]},
+    },
+}
+
+
+def export_template(*left_out: str, **replaced: dict[str, Any]) -> dict[str, Any]:
+    grants = {**EXPORT_GRANTS, **replaced}
+    statements = [grant for name, grant in grants.items() if name not in left_out]
+    return {
+        "Resources": {
+            "Key": key(),
+            "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {}},
+            "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {}},
+            "WorkflowRole": role("states.amazonaws.com"),
+            "WorkflowPolicy": policy("WorkflowRole", *statements),
+            "Workflow": state_machine(EXPORT_STATES),
+        }
+    }
+
+
+def test_a_dynamodb_export_with_its_grants_passes():
+    assert failures(export_template()) == []
+
+
+def test_the_export_needs_the_table_action_the_bucket_writes_and_the_key():
+    assert [f.split(" ")[1] for f in failures(export_template("table"))] == [
+        "dynamodb:ExportTableToPointInTime"
+    ]
+    assert sorted(f.split(" ")[1] for f in failures(export_template("writes"))) == [
+        "s3:AbortMultipartUpload",
+        "s3:PutObject",
+        "s3:PutObjectAcl",
+    ]
+    assert sorted(f.split(" ")[1] for f in failures(export_template("key"))) == [
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+    ]
+
+
+def test_the_export_writes_under_its_prefix_and_not_elsewhere():
+    elsewhere = {**EXPORT_GRANTS["writes"], "Resource": {"Fn::Join": ["", [BUCKET_ARN, "/csv/*"]]}}
+    missing = failures(export_template(writes=elsewhere))
+    assert len(missing) == 3
+    assert all("/exports/AWSDynamoDB/" in f for f in missing)
+
+
+def test_describe_export_at_run_time_acts_on_an_export_of_the_exported_table():
+    assert [f.split(" ")[1] for f in failures(export_template("describe"))] == [
+        "dynamodb:DescribeExport"
+    ]
+    scenarios = derived_scenarios(export_template())
+    described = [c.resource for s in scenarios for c in s.calls if c.action.endswith("Export")]
+    assert described == ["${Table.Arn}/export/run"]

@@ -3,7 +3,11 @@
 - ``AWS::FSx::FileSystem`` (Lustre): provisioned GiB x the GB-month price of its deployment
   type and, for ``PERSISTENT_2``, its throughput tier; backups are usage-based;
 - ``AWS::KMS::Key`` and ``AWS::KMS::ReplicaKey``: per key-month; requests are usage-based;
-- ``AWS::S3::Bucket`` and CloudWatch Logs (log groups, VPC flow logs): usage-based only.
+- ``AWS::S3::Bucket`` and CloudWatch Logs (log groups, VPC flow logs): usage-based only;
+- ``AWS::DynamoDB::Table``: on-demand (``PAY_PER_REQUEST``) tables bill only by use: request
+  units, storage, point-in-time recovery storage and exports to S3 per GB ("Amazon DynamoDB
+  pricing for on-demand capacity", https://aws.amazon.com/dynamodb/pricing/on-demand/); a
+  provisioned table bills its capacity by the hour, which is left unpriced and said.
 """
 
 from __future__ import annotations
@@ -27,6 +31,25 @@ from ml_refarch.cost.registry import Entry, Priced, TemplateContext, pricer
 @pricer("AWS::S3::Bucket")
 def buckets(_: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     yield Usage("s3", "S3 storage and requests")
+
+
+@pricer("AWS::DynamoDB::Table")
+def tables(tables_: list[Entry], context: TemplateContext) -> Iterator[Priced]:
+    provisioned = [
+        logical_id
+        for logical_id, resource in tables_
+        if properties_of(resource).get("BillingMode", "PROVISIONED") != "PAY_PER_REQUEST"
+    ]
+    if provisioned:
+        yield unpriced(
+            plural(len(provisioned), "provisioned DynamoDB table"),
+            f"{', '.join(provisioned)}: read and write capacity units bill by the hour",
+            len(provisioned),
+        )
+    yield Usage(
+        "dynamodb",
+        "DynamoDB request units, storage, point-in-time recovery storage and exports (per GB)",
+    )
 
 
 @pricer("AWS::Logs::LogGroup", "AWS::EC2::FlowLog")

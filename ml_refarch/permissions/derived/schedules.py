@@ -5,6 +5,11 @@
   ``<service>:<ApiAction>`` on the resource the input names: "Using universal targets in
   EventBridge Scheduler"
   (https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-universal.html).
+- A templated target (the ARN of a state machine, function, queue or topic) calls that
+  service's one templated action (Step Functions ``StartExecution``, Lambda ``Invoke``, SQS
+  ``SendMessage``, SNS ``Publish``) on the resource, with the execution role: "Using
+  templated targets in EventBridge Scheduler"
+  (https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-templated.html).
 - ``cloudformation:DeleteStack`` on a stack deployed with a service role: CloudFormation
   deletes with that role; the caller may need ``iam:PassRole`` on it ("AWS CloudFormation
   service role",
@@ -23,6 +28,9 @@ from ml_refarch.permissions.scenarios import Call, Scenario
 UNIVERSAL_TARGETS = (
     "https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-universal.html"
 )
+TEMPLATED_TARGETS = (
+    "https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-templated.html"
+)
 SERVICE_ROLE = (
     "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html"
 )
@@ -31,6 +39,22 @@ CDK_EXECUTION_ROLE = (
     "arn:aws:iam::${AWS::AccountId}:role/cdk-hnb659fds-cfn-exec-role-${AWS::AccountId}-"
     "${AWS::Region}"
 )
+
+#: Templated targets of the template's own resources: resource type -> the IAM action of the
+#: API operation Scheduler calls on it.
+TEMPLATED_ACTIONS = {
+    "AWS::StepFunctions::StateMachine": "states:StartExecution",
+    "AWS::Lambda::Function": "lambda:InvokeFunction",
+    "AWS::SQS::Queue": "sqs:SendMessage",
+    "AWS::SNS::Topic": "sns:Publish",
+}
+#: How a templated target's ARN is written for each type (a queue's ``Ref`` is its URL).
+_TARGET_ARN = {
+    "AWS::StepFunctions::StateMachine": "${%s}",
+    "AWS::Lambda::Function": "${%s.Arn}",
+    "AWS::SQS::Queue": "${%s.Arn}",
+    "AWS::SNS::Topic": "${%s}",
+}
 
 _UNIVERSAL = re.compile(r"arn:[^:]*:scheduler:::aws-sdk:([a-z0-9-]+):([A-Za-z0-9]+)")
 
@@ -49,14 +73,33 @@ def _input_resource(text: str | None) -> str:
     return "*"
 
 
+def _templated_target(resource: Resource, role: str) -> list[Scenario]:
+    """The call of a templated target that is a resource of the template, if it is one."""
+    for resource_type, action in TEMPLATED_ACTIONS.items():
+        target = resource.resource_of(resource.get("Target.Arn"), resource_type)
+        if target is not None:
+            return [
+                resource.scenario(
+                    f"the schedule calls {action}",
+                    role,
+                    TEMPLATED_TARGETS,
+                    [Call(action, _TARGET_ARN[resource_type] % target)],
+                    on_behalf_of="EventBridge Scheduler, when the schedule fires",
+                )
+            ]
+    return []
+
+
 @derives("AWS::Scheduler::Schedule")
-def universal_target(resource: Resource) -> list[Scenario]:
+def schedule_target(resource: Resource) -> list[Scenario]:
     role = resource.role_of(resource.get("Target.RoleArn"))
+    if role is None:
+        return []
     target = _UNIVERSAL.fullmatch(
         (resource.text(resource.get("Target.Arn")) or "").replace("${AWS::Partition}", "aws")
     )
-    if role is None or target is None:
-        return []
+    if target is None:
+        return _templated_target(resource, role)
     service, api_action = target.groups()
     action = f"{service}:{api_action[0].upper()}{api_action[1:]}"
     target_resource = _input_resource(resource.text(resource.get("Target.Input")))

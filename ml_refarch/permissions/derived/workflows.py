@@ -13,6 +13,20 @@ and what the roles of the SageMaker jobs it starts do.
 - AWS SDK integrations (``aws-sdk:<service>:<apiAction>``): the IAM action is the API action
   ("Integrating services with the AWS SDK",
   https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html).
+- DynamoDB exports through the SDK integration: ``dynamodb:ExportTableToPointInTime`` on the
+  table, and the caller "must have permissions to" write the destination bucket
+  (``s3:AbortMultipartUpload``, ``s3:PutObject``, ``s3:PutObjectAcl``): "Requesting a table
+  export in DynamoDB"
+  (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/S3DataExport_Requesting.html).
+  DynamoDB writes under ``<S3Prefix>/AWSDynamoDB/<export id>/`` ("DynamoDB table export
+  output format",
+  https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/S3DataExport.Output.html).
+  With ``S3SseKmsKeyId`` the objects are written with SSE-KMS, which needs
+  ``kms:GenerateDataKey`` (and ``kms:Decrypt`` for multipart uploads) on the key ("Using
+  server-side encryption with AWS KMS keys",
+  https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html).
+  ``DescribeExport`` acts on the export, ``<table ARN>/export/<export id>``; an
+  ``ExportArn`` set at run time stands for an export of a table the workflow exports.
 - Tags in a SageMaker create request: ``sagemaker:AddTags`` on the new resource, the action
   that authorizes tags on SageMaker resources (the Service Authorization Reference lists the
   request-tag condition keys under it,
@@ -70,6 +84,12 @@ ENDPOINT_CONFIG_KEY = (
     "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html"
 )
 SNS_KMS = "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html"
+DYNAMODB_EXPORT = (
+    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/S3DataExport_Requesting.html"
+)
+S3_SSE_KMS = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html"
+#: The actions the caller of ExportTableToPointInTime needs on the destination objects.
+EXPORT_WRITE_ACTIONS = ("s3:AbortMultipartUpload", "s3:PutObject", "s3:PutObjectAcl")
 
 SAGEMAKER = "sagemaker.amazonaws.com"
 
@@ -197,6 +217,49 @@ def _sdk_calls(service: str, action: str, request: Mapping, names: Names) -> lis
     return [Call(iam_action, "*")]
 
 
+def _exported_tables(machine: Any) -> list[str]:
+    """The ``TableArn`` texts of the workflow's ExportTableToPointInTime tasks."""
+    return sorted(
+        request["TableArn"]
+        for _, match, _, request in tasks(machine)
+        if match
+        and match.group("action") == "exportTableToPointInTime"
+        and isinstance(request.get("TableArn"), str)
+    )
+
+
+def _dynamodb_export_calls(
+    action: str, request: Mapping, resource: Resource, tables: list[str]
+) -> list[tuple[str, list[Call]]] | None:
+    """(page, calls) of a DynamoDB export task; ``None`` for other DynamoDB actions."""
+    if action == "describeExport":
+        export = request.get("ExportArn")
+        if not isinstance(export, str):
+            export = f"{tables[0]}/export/run" if tables else "*"
+        return [(SFN_SDK, [Call("dynamodb:DescribeExport", export)])]
+    if action != "exportTableToPointInTime":
+        return None
+    table = request.get("TableArn")
+    found = [
+        (
+            SFN_SDK,
+            [Call("dynamodb:ExportTableToPointInTime", table if isinstance(table, str) else "*")],
+        )
+    ]
+    bucket = request.get("S3Bucket")
+    if isinstance(bucket, str):
+        prefix = request.get("S3Prefix")
+        folder = f"{prefix.rstrip('/')}/" if isinstance(prefix, str) and prefix else ""
+        data_file = (
+            f"arn:${{AWS::Partition}}:s3:::{bucket}/{folder}AWSDynamoDB/run/data/run.json.gz"
+        )
+        found.append((DYNAMODB_EXPORT, [Call(a, data_file) for a in EXPORT_WRITE_ACTIONS]))
+    key = _key_of(request.get("S3SseKmsKeyId"), resource)
+    if key:
+        found.append((S3_SSE_KMS, [Call("kms:GenerateDataKey", key), Call("kms:Decrypt", key)]))
+    return found
+
+
 def _publish_calls(request: Mapping, resource: Resource) -> list[tuple[str, list[Call]]]:
     topic_text = request.get("TopicArn")
     topic_text = topic_text if isinstance(topic_text, str) else None
@@ -218,16 +281,20 @@ def _task_calls(
     target: str,
     request: Mapping,
     resource: Resource,
-    context: tuple[Names, list[str]],
+    context: tuple[Names, list[str], list[str]],
 ) -> list[tuple[str, list[Call]]]:
     """(page, calls) of one Task state; nothing for an integration not read here."""
-    names, volume_keys = context
+    names, volume_keys, exported_tables = context
     if match is None:
         if ":lambda:" in target and ":function:" in target:
             return [(SFN_LAMBDA, [Call("lambda:InvokeFunction", target)])]
         return []
     service, action = match.group("service"), match.group("action")
     if match.group("sdk"):
+        if service == "dynamodb":
+            found = _dynamodb_export_calls(action, request, resource, exported_tables)
+            if found is not None:
+                return found
         return [(SFN_SDK, _sdk_calls(service, action, request, names))]
     if service == "sagemaker" and action in {*_JOBS, *_RESOURCES}:
         return _sagemaker_calls(action, match.group("pattern"), request, names, volume_keys)
@@ -245,13 +312,17 @@ def _task_calls(
 
 
 def _state_scenarios(resource: Resource, role: str, machine: Any) -> list[Scenario]:
-    context = (Names(resource.template), _endpoint_config_keys(machine, resource))
+    context = (
+        Names(resource.template),
+        _endpoint_config_keys(machine, resource),
+        _exported_tables(machine),
+    )
     scenarios = []
     for state, match, target, request in tasks(machine):
         for index, (doc, calls) in enumerate(
             _task_calls(match, target, request, resource, context)
         ):
-            what = "calls its integration" if index == 0 else "uses a key for it"
+            what = "calls its integration" if index == 0 else _what(calls)
             scenarios.append(
                 resource.scenario(
                     f"state {state} {what}",
@@ -262,6 +333,13 @@ def _state_scenarios(resource: Resource, role: str, machine: Any) -> list[Scenar
                 )
             )
     return scenarios
+
+
+def _what(calls: list[Call]) -> str:
+    """What a task's further calls do, for the scenario's name."""
+    if all(call.action.startswith("kms:") for call in calls):
+        return "uses a key for it"
+    return "writes where it sends its output"
 
 
 def _logging_scenarios(resource: Resource, role: str) -> list[Scenario]:

@@ -1,0 +1,496 @@
+"""Pattern ``etl-export``: a scheduled DynamoDB export to CSV that SageMaker training reads.
+
+Notes sections "Data pipelines" (a scheduled ETL job that is highly available, retries and
+notifies on failure; the notes' example exports DynamoDB to S3 as JSON and converts it to
+CSV for SageMaker) and "Step functions" (retries outside the code, an auditable history).
+AWS Data Pipeline is closed to new customers; its successors are EventBridge Scheduler,
+Step Functions and Glue or Lambda. Resources:
+
+- a DynamoDB table (on-demand, point-in-time recovery on, the stack's customer managed key),
+- an EventBridge Scheduler schedule (its own group, weekly by default) whose execution role
+  may only start the state machine,
+- a state machine: ``ExportTableToPointInTime`` through the AWS SDK integration into the
+  bucket's ``exports/`` prefix (SSE-KMS), then at most ``max_polls`` ``DescribeExport``
+  calls ``poll_interval_seconds`` apart, then the converter Lambda; every task retries its
+  transient errors with exponential backoff, anything else is published to an encrypted SNS
+  topic; a conversion that met malformed lines is published too; execution history in an
+  encrypted log group (level ALL) and X-Ray,
+- the converter (``lambdas/dynamodb_export_to_csv``): DynamoDB JSON to one CSV with a header
+  under ``training/<export id>/``, its report under ``reports/<export id>/``.
+
+Why Lambda and not a Glue job for the conversion: an export of a small table is a few
+gzip files that one function converts in seconds, billed per millisecond; a Glue Spark job
+bills at least one minute of at least two DPUs per run and starts slower ("AWS Glue
+pricing", https://aws.amazon.com/glue/pricing/). Lambda's limits (15 minutes, 10,240 MB,
+"Lambda quotas") bound the export size; beyond them, a Glue job is the step to swap in.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from ml_refarch.aws_facts import SCHEDULER_SERVICE_PRINCIPAL
+from ml_refarch.compliance import controls
+from ml_refarch.compliance.acknowledge import acknowledge
+from ml_refarch.constructs import SecureBucket
+from ml_refarch.constructs.service_role import service_role
+from ml_refarch.constructs.workflow import (
+    audited_workflow,
+    caught,
+    notify_failure,
+    retried,
+    states_resource,
+)
+from ml_refarch.stacks.base import PatternStack
+from ml_refarch.stacks.etl_export.outputs import Outputs
+from ml_refarch.stacks.etl_export.settings import EtlExportSettings
+
+LAMBDA_DIR = Path(__file__).resolve().parents[3] / "lambdas"
+CONVERTER = "dynamodb_export_to_csv"
+
+#: Where DynamoDB writes exports (it adds ``AWSDynamoDB/<export id>/``), where the CSV goes
+#: (one folder per export, only CSV: a training channel reads every object under it), and
+#: where each conversion's report goes.
+EXPORT_PREFIX = "exports"
+TRAINING_PREFIX = "training/"
+REPORTS_PREFIX = "reports/"
+
+#: DynamoDB errors worth retrying (AWS SDK integration errors are ``<Service>.<Error>``,
+#: "Learning to use AWS service SDK integrations in Step Functions").
+DYNAMODB_RETRYABLE = [
+    "DynamoDb.LimitExceededException",
+    "DynamoDb.InternalServerErrorException",
+    "DynamoDb.RequestLimitExceededException",
+]
+#: The Lambda errors Step Functions recommends retrying ("Handle transient Lambda service
+#: exceptions", https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
+LAMBDA_RETRYABLE = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
+
+
+class EtlExportStack(PatternStack):
+    """Scheduler -> Step Functions -> DynamoDB export -> Lambda -> CSV for training.
+
+    Attributes:
+        table: the source table. bucket: exports, CSV and reports. topic: alerts.
+        converter: the conversion function. state_machine: the workflow.
+        schedule: the schedule that starts it (L1).
+    """
+
+    def build(self, settings: EtlExportSettings) -> None:
+        self.key = self.data_key("table, exports, CSV, alerts and logs")
+        self.table = self._table(settings)
+        self.bucket = SecureBucket(
+            self,
+            "Export",
+            **self.defaults.bucket_props(),
+            encryption_key=self.key,
+            contents="DynamoDB exports, the CSV rebuilt from them and conversion reports",
+            no_replication_because=(
+                "Every object here is rebuilt from the table (which has point-in-time "
+                "recovery) by the next run; replication is left to the team."
+            ),
+        ).bucket
+        self.topic = sns.Topic(
+            self,
+            "Alerts",
+            display_name="ml-refarch DynamoDB export alerts",
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+        self.converter = self._converter(settings)
+        workflow = audited_workflow(
+            self,
+            "Workflow",
+            definition=self._definition(settings),
+            description="DynamoDB export workflow: export, poll, convert; alerts; logs",
+            statements=self._workflow_statements(),
+            wildcard_reason=(
+                "DynamoDB names each export (table/<name>/export/<id>) and writes its files "
+                "under AWSDynamoDB/<id>/ in the exports prefix, so both end in a wildcard; "
+                "the converter's versions are the function's ARN with a qualifier."
+            ),
+            wildcard_findings=self._wildcard_findings(),
+            alert_topic=self.topic,
+            encryption_key=self.key,
+            log_retention=self.defaults.log_retention,
+            log_removal_policy=self.defaults.removal_policy,
+            timeout=cdk.Duration.seconds(
+                settings.polling_seconds + 4 * settings.converter_timeout_seconds + 3600
+            ),
+        )
+        self.state_machine = workflow.state_machine
+        self.schedule = self._schedule(settings)
+        self._declare_outputs(settings, workflow.log_group)
+
+    # --- the table and the converter ------------------------------------------------------
+
+    def _table(self, settings: EtlExportSettings) -> dynamodb.Table:
+        retain = self.defaults.removal_policy == cdk.RemovalPolicy.RETAIN
+        table = dynamodb.Table(
+            self,
+            "Table",
+            partition_key=dynamodb.Attribute(
+                name=settings.partition_key, type=dynamodb.AttributeType.STRING
+            ),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            # Exports read the point-in-time recovery window: no PITR, no export.
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.key,
+            # CDK retains tables by default; the sandbox removes it with the stack.
+            removal_policy=self.defaults.removal_policy,
+            deletion_protection=retain,
+        )
+        acknowledge(
+            table,
+            "Point-in-time recovery keeps continuous backups of the table for 35 days, and "
+            "every run exports a full copy to the encrypted bucket; an AWS Backup plan "
+            "would be a third copy of the same items.",
+            controls.DYNAMODB_BACKUP_PLAN,
+        )
+        return table
+
+    def _converter(self, settings: EtlExportSettings) -> lambda_.Function:
+        log_group = self.log_group("ConverterLogs", self.key)
+        role, policy = service_role(
+            self,
+            "Converter",
+            service="lambda.amazonaws.com",
+            description="Export converter: read exports, write CSV and reports, its logs",
+            statements=[
+                iam.PolicyStatement(
+                    sid="ReadExports",
+                    actions=["s3:GetObject"],
+                    resources=[self.bucket.arn_for_objects(f"{EXPORT_PREFIX}/*")],
+                ),
+                iam.PolicyStatement(
+                    sid="WriteCsvAndReports",
+                    actions=["s3:PutObject"],
+                    resources=[
+                        self.bucket.arn_for_objects(f"{TRAINING_PREFIX}*"),
+                        self.bucket.arn_for_objects(f"{REPORTS_PREFIX}*"),
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="BucketKey",
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=[self.key.key_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="Logs",
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[log_group.log_group_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="Tracing",
+                    actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                    resources=["*"],
+                ),
+            ],
+        )
+        acknowledge(
+            policy,
+            "Each export writes its files under exports/AWSDynamoDB/<export id>/ and each "
+            "conversion under training/<export id>/ and reports/<export id>/, ids DynamoDB "
+            "picks per run; X-Ray's trace actions have no resource-level permissions.",
+            *(
+                self._wildcard(self.bucket, f"/{prefix}*")
+                for prefix in (f"{EXPORT_PREFIX}/", TRAINING_PREFIX, REPORTS_PREFIX)
+            ),
+            "AwsSolutions-IAM5[Resource::*]",
+        )
+        function = lambda_.Function(
+            self,
+            "Converter",
+            description="DynamoDB JSON export to one CSV with a header, for SageMaker training",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="handler.handler",
+            code=lambda_.Code.from_asset(
+                str(LAMBDA_DIR / CONVERTER), exclude=["__pycache__", "*.pyc"]
+            ),
+            role=role.without_policy_updates(),
+            memory_size=settings.converter_memory_mib,
+            timeout=cdk.Duration.seconds(settings.converter_timeout_seconds),
+            tracing=lambda_.Tracing.ACTIVE,
+            logging_format=lambda_.LoggingFormat.JSON,
+            log_group=log_group,
+            environment={
+                "OUTPUT_PREFIX": TRAINING_PREFIX,
+                "REPORT_PREFIX": REPORTS_PREFIX,
+                "KEY_ATTRIBUTES": settings.partition_key,
+            },
+            environment_encryption=self.key,
+        )
+        function.node.add_dependency(policy)
+        acknowledge(
+            function,
+            "The converter reads and writes one S3 bucket and calls nothing else; a VPC "
+            "would add network interfaces and endpoints without isolating more.",
+            controls.LAMBDA_INSIDE_VPC,
+            checkov=("CKV_AWS_117",),
+        )
+        acknowledge(
+            function,
+            "Reserving concurrency fails in new accounts whose whole quota is 10; the "
+            "workflow runs one conversion per export, which bounds it already.",
+            controls.LAMBDA_CONCURRENCY,
+            checkov=("CKV_AWS_115",),
+        )
+        acknowledge(
+            function,
+            "The state machine invokes the converter synchronously, retries it and publishes "
+            "any failure to the alert topic; an asynchronous DLQ would never be used.",
+            controls.LAMBDA_DLQ,
+            checkov=("CKV_AWS_116",),
+        )
+        return function
+
+    # --- the state machine ----------------------------------------------------------------
+
+    def _task(
+        self, state_id: str, resource: str, state: dict[str, Any], errors: list[str]
+    ) -> sfn.CustomState:
+        task = sfn.CustomState(
+            self, state_id, state_json={"Type": "Task", "Resource": resource, **state}
+        )
+        return retried(task, errors=errors, interval_seconds=5, max_attempts=3)
+
+    def _definition(self, settings: EtlExportSettings) -> sfn.IChainable:
+        """Export, poll until done (at most ``max_polls`` times), convert, report."""
+        notify = notify_failure(
+            self,
+            topic=self.topic,
+            subject="ml-refarch DynamoDB export failed",
+            error="ExportWorkflowFailed",
+        )
+        start = caught(self._start_export(), notify)
+        describe = caught(
+            self._task(
+                "DescribeExport",
+                states_resource("aws-sdk:dynamodb:describeExport"),
+                {"Parameters": {"ExportArn.$": "$.export.arn"}, "ResultPath": "$.described"},
+                DYNAMODB_RETRYABLE,
+            ),
+            notify,
+        )
+        convert = caught(self._convert(), notify)
+        wait = sfn.Wait(
+            self,
+            "WaitForExport",
+            time=sfn.WaitTime.duration(cdk.Duration.seconds(settings.poll_interval_seconds)),
+        )
+        count = sfn.Pass(
+            self,
+            "CountPoll",
+            parameters={"count.$": "States.MathAdd($.polls.count, 1)"},
+            result_path="$.polls",
+        )
+        status = "$.described.ExportDescription.ExportStatus"
+        done = sfn.Succeed(self, "Done")
+        report = sfn.CustomState(
+            self,
+            "ReportMalformedLines",
+            state_json={
+                "Type": "Task",
+                "Resource": states_resource("sns:publish"),
+                "Parameters": {
+                    "TopicArn": self.topic.topic_arn,
+                    "Subject": "ml-refarch DynamoDB export: malformed lines",
+                    "Message.$": "States.JsonToString($.conversion)",
+                },
+                "ResultPath": None,
+            },
+        )
+        after_convert = (
+            sfn.Choice(self, "AnyMalformedLines")
+            .when(
+                sfn.Condition.number_greater_than("$.conversion.malformedLines", 0),
+                caught(report, notify).next(done),
+            )
+            .otherwise(done)
+        )
+        poll = (
+            wait.next(describe)
+            .next(count)
+            .next(
+                sfn.Choice(self, "ExportFinished")
+                .when(sfn.Condition.string_equals(status, "COMPLETED"), convert.next(after_convert))
+                .when(sfn.Condition.string_equals(status, "FAILED"), notify)
+                .when(
+                    sfn.Condition.number_greater_than_equals("$.polls.count", settings.max_polls),
+                    notify,
+                )
+                .otherwise(wait)
+            )
+        )
+        first_poll = sfn.Pass(self, "StartPolling", parameters={"count": 0}, result_path="$.polls")
+        return start.next(first_poll).next(poll)
+
+    def _start_export(self) -> sfn.CustomState:
+        return self._task(
+            "StartExport",
+            states_resource("aws-sdk:dynamodb:exportTableToPointInTime"),
+            {
+                "Parameters": {
+                    "TableArn": self.table.table_arn,
+                    "S3Bucket": self.bucket.bucket_name,
+                    "S3Prefix": EXPORT_PREFIX,
+                    "S3SseAlgorithm": "KMS",
+                    "S3SseKmsKeyId": self.key.key_arn,
+                    "ExportFormat": "DYNAMODB_JSON",
+                    "ExportType": "FULL_EXPORT",
+                },
+                "ResultSelector": {"arn.$": "$.ExportDescription.ExportArn"},
+                "ResultPath": "$.export",
+            },
+            DYNAMODB_RETRYABLE,
+        )
+
+    def _convert(self) -> sfn.CustomState:
+        return self._task(
+            "ConvertToCsv",
+            states_resource("lambda:invoke"),
+            {
+                "Parameters": {
+                    "FunctionName": self.converter.function_arn,
+                    "Payload": {
+                        "bucket": self.bucket.bucket_name,
+                        "manifestSummaryKey.$": "$.described.ExportDescription.ExportManifest",
+                        "exportArn.$": "$.export.arn",
+                        "exportPrefix": EXPORT_PREFIX,
+                    },
+                },
+                "ResultSelector": {
+                    "rows.$": "$.Payload.rows",
+                    "malformedLines.$": "$.Payload.malformedLines",
+                    "csvUri.$": "$.Payload.csvUri",
+                    "reportUri.$": "$.Payload.reportUri",
+                },
+                "ResultPath": "$.conversion",
+            },
+            LAMBDA_RETRYABLE,
+        )
+
+    def _workflow_statements(self) -> list[iam.PolicyStatement]:
+        """What the states call; the export's S3 and KMS needs are the caller's."""
+        table_arn = self.table.table_arn
+        return [
+            iam.PolicyStatement(
+                sid="Export",
+                actions=["dynamodb:ExportTableToPointInTime"],
+                resources=[table_arn],
+            ),
+            iam.PolicyStatement(
+                sid="DescribeExport",
+                actions=["dynamodb:DescribeExport"],
+                resources=[f"{table_arn}/export/*"],
+            ),
+            # "Requesting a table export in DynamoDB": the caller may write the bucket.
+            iam.PolicyStatement(
+                sid="ExportWrites",
+                actions=["s3:AbortMultipartUpload", "s3:PutObject", "s3:PutObjectAcl"],
+                resources=[self.bucket.arn_for_objects(f"{EXPORT_PREFIX}/*")],
+            ),
+            # SSE-KMS with the stack's key: the writer needs a data key (and Decrypt for
+            # the parts of a multipart upload).
+            iam.PolicyStatement(
+                sid="ExportKey",
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[self.key.key_arn],
+            ),
+            iam.PolicyStatement(
+                sid="Convert",
+                actions=["lambda:InvokeFunction"],
+                resources=[self.converter.function_arn, f"{self.converter.function_arn}:*"],
+            ),
+        ]
+
+    def _wildcard(self, construct: Construct, suffix: str) -> str:
+        """The IAM5 finding of ``<construct's ARN><suffix>``."""
+        logical_id = self.get_logical_id(construct.node.default_child)
+        return f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>{suffix}]"
+
+    def _wildcard_findings(self) -> list[str]:
+        return [
+            self._wildcard(self.table, "/export/*"),
+            self._wildcard(self.bucket, f"/{EXPORT_PREFIX}/*"),
+            self._wildcard(self.converter, ":*"),
+        ]
+
+    # --- the schedule ---------------------------------------------------------------------
+
+    def _schedule(self, settings: EtlExportSettings) -> scheduler.CfnSchedule:
+        """Starts the workflow; its role may start exactly this state machine."""
+        group = scheduler.CfnScheduleGroup(self, "ExportScheduleGroup")
+        role, _ = service_role(
+            self,
+            "ExportSchedule",
+            service=SCHEDULER_SERVICE_PRINCIPAL,
+            description="EventBridge Scheduler starts the DynamoDB export workflow",
+            statements=[
+                iam.PolicyStatement(
+                    actions=["states:StartExecution"],
+                    resources=[self.state_machine.state_machine_arn],
+                )
+            ],
+            # Confused-deputy protection: only schedules of this group, in this account.
+            conditions={
+                "StringEquals": {"aws:SourceAccount": self.account, "aws:SourceArn": group.attr_arn}
+            },
+        )
+        return scheduler.CfnSchedule(
+            self,
+            "ExportSchedule",
+            description="Starts the DynamoDB export to CSV",
+            group_name=group.ref,
+            schedule_expression=settings.schedule_expression,
+            schedule_expression_timezone="UTC",
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=self.state_machine.state_machine_arn,
+                role_arn=role.role_arn,
+                input=json.dumps({"startedBy": "schedule"}),
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_event_age_in_seconds=3600, maximum_retry_attempts=3
+                ),
+            ),
+        )
+
+    def _declare_outputs(self, settings: EtlExportSettings, log_group: logs.ILogGroup) -> None:
+        self.output(Outputs.TABLE_NAME, self.table.table_name, "Source table (put items here)")
+        self.output(Outputs.STATE_MACHINE_ARN, self.state_machine.state_machine_arn, "Workflow")
+        self.output(Outputs.BUCKET_NAME, self.bucket.bucket_name, "Exports, CSV and reports")
+        self.output(
+            Outputs.TRAINING_URI,
+            self.bucket.s3_url_for_object(TRAINING_PREFIX),
+            "CSV for SageMaker training, one folder per export",
+        )
+        self.output(
+            Outputs.REPORTS_URI,
+            self.bucket.s3_url_for_object(REPORTS_PREFIX),
+            "Conversion reports (rows, malformed lines)",
+        )
+        self.output(Outputs.TOPIC_ARN, self.topic.topic_arn, "Alerts (subscribe here)")
+        self.output(Outputs.LOG_GROUP_NAME, log_group.log_group_name, "Execution history")
+        self.output(
+            Outputs.SCHEDULE_EXPRESSION, settings.schedule_expression, "When the export runs (UTC)"
+        )
