@@ -56,6 +56,8 @@ USAGE_ORDER = (
     "kms",
     "kinesis",
     "firehose",
+    "redshift-serverless",
+    "redshift-storage",
     "lambda",
     "state-machine",
     "training",
