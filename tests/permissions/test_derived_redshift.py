@@ -156,6 +156,11 @@ def test_a_role_only_redshift_trusts_gets_no_model_scenario():
     assert [s for s in scenarios if "reads the stream" in s.name]
 
 
+def test_a_role_only_redshift_serverless_trusts_reads_the_stream():
+    scenarios = derived_scenarios(template(services=("redshift-serverless.amazonaws.com",)))
+    assert [s for s in scenarios if "reads the stream" in s.name]
+
+
 def test_a_role_redshift_does_not_trust_gets_no_scenario():
     scenarios = derived_scenarios(template(services=("sagemaker.amazonaws.com",)))
     assert not [s for s in scenarios if s.name.startswith("Namespace:")]

@@ -9,7 +9,10 @@ Data API custom resource's role calls.
   https://docs.aws.amazon.com/redshift/latest/dg/materialized-view-streaming-ingestion-getting-started.html).
   The namespace does not say which stream an ``EXTERNAL SCHEMA ... FROM KINESIS`` names, so
   every stream of the template is one the role may be asked to read; a role is read as
-  Redshift's when its trust policy admits ``redshift.amazonaws.com``.
+  Redshift's when its trust policy admits ``redshift.amazonaws.com`` or
+  ``redshift-serverless.amazonaws.com`` (a Serverless namespace's role names both: "Granting
+  permissions to Amazon Redshift Serverless",
+  https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-security-other-services.html).
 - Redshift ML: for ``CREATE MODEL`` Redshift unloads training data to the ``S3_BUCKET`` and
   SageMaker runs the training job as the same role, which therefore also trusts
   ``sagemaker.amazonaws.com``: SageMaker jobs, the training image from ECR, logs and metrics,
@@ -65,14 +68,17 @@ BUCKET_OBJECTS = ("s3:AbortMultipartUpload", "s3:GetObject", "s3:DeleteObject", 
 BUCKET_LISTING = ("s3:GetBucketLocation", "s3:ListBucket")
 KEY_USE = ("kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey")
 
+REDSHIFT_PRINCIPALS = {"redshift.amazonaws.com", "redshift-serverless.amazonaws.com"}
+
 _HERE = "${AWS::Region}:${AWS::AccountId}"
 _PREFIX = "arn:${AWS::Partition}"
 #: What a CREATE MODEL names, as one example of each.
-MODEL_PREFIX = "redshift-ml/model_1"
-TRAINING_JOB = f"{_PREFIX}:sagemaker:{_HERE}:training-job/redshift-ml-model-1"
-COMPILATION_JOB = f"{_PREFIX}:sagemaker:{_HERE}:compilation-job/redshift-ml-model-1"
+MODEL_PREFIX = "models/model_1"
+TRAINING_JOB = f"{_PREFIX}:sagemaker:{_HERE}:training-job/model-1-training"
+COMPILATION_JOB = f"{_PREFIX}:sagemaker:{_HERE}:compilation-job/model-1-compilation"
 TRAINING_LOG_STREAM = (
-    f"{_PREFIX}:logs:{_HERE}:log-group:/aws/sagemaker/TrainingJobs:log-stream:redshift-ml-1/algo-1"
+    f"{_PREFIX}:logs:{_HERE}:log-group:/aws/sagemaker/TrainingJobs"
+    ":log-stream:model-1-training/algo-1"
 )
 TRAINING_IMAGE = "arn:aws:ecr:${AWS::Region}:123456789012:repository/sagemaker-xgboost"
 
@@ -187,7 +193,7 @@ def namespace_roles(resource: Resource) -> list[Scenario]:
     scenarios = []
     for role in _namespace_roles(resource):
         services = _trusted_services(resource, role)
-        if "redshift.amazonaws.com" not in services:
+        if not services & REDSHIFT_PRINCIPALS:
             continue
         streaming = _streaming_calls(resource)
         if streaming:

@@ -7,7 +7,7 @@ https://docs.aws.amazon.com/redshift/latest/dg/materialized-view-streaming-inges
 for an encrypted stream) and to unload training data for ``CREATE MODEL``; SageMaker AI
 assumes it to run the training job ("Cluster and configure setup for Amazon Redshift ML
 administration", https://docs.aws.amazon.com/redshift/latest/dg/admin-setup.html: a trust
-policy for ``redshift.amazonaws.com`` and ``sagemaker.amazonaws.com``, SageMaker jobs, ECR
+policy for Redshift and ``sagemaker.amazonaws.com``, SageMaker jobs, ECR
 images, logs and metrics, the S3 bucket of ``S3_BUCKET``, the KMS key, and ``iam:PassRole``
 on the role itself). The page's policy grants ``sagemaker:*Job*`` and the bucket on ``*``;
 here the jobs are this account's and region's, and the bucket is the stack's.
@@ -24,6 +24,15 @@ from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import acknowledge
 
+#: Redshift Serverless assumes a namespace's role as either Redshift principal ("Granting
+#: permissions to Amazon Redshift Serverless",
+#: https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-security-other-services.html);
+#: SageMaker assumes it for the CREATE MODEL training job (admin-setup page).
+TRUSTED_SERVICES = (
+    "redshift.amazonaws.com",
+    "redshift-serverless.amazonaws.com",
+    "sagemaker.amazonaws.com",
+)
 READ_STREAM = (
     "kinesis:DescribeStreamSummary",
     "kinesis:GetShardIterator",
@@ -78,8 +87,7 @@ def redshift_role(
         scope,
         f"{name}Role",
         assumed_by=iam.CompositePrincipal(
-            iam.ServicePrincipal("redshift.amazonaws.com"),
-            iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            *(iam.ServicePrincipal(service) for service in TRUSTED_SERVICES)
         ),
         description="Redshift: read the stream, unload for CREATE MODEL; SageMaker: train",
     )

@@ -102,10 +102,11 @@ def test_stream_is_kms_encrypted_with_the_stack_key(sandbox):
     assert stream["ShardCount"] == 1
 
 
-def test_the_role_trusts_redshift_and_sagemaker_only(sandbox):
+def test_the_role_trusts_both_redshift_principals_and_sagemaker_only(sandbox):
     role = resources_of_type(sandbox, "AWS::IAM::Role")[the_role(sandbox)]["Properties"]
     (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert sorted(statement["Principal"]["Service"]) == [
+        "redshift-serverless.amazonaws.com",
         "redshift.amazonaws.com",
         "sagemaker.amazonaws.com",
     ]
@@ -142,6 +143,15 @@ def test_the_sql_runs_in_the_workgroup_after_it_and_the_role_policy_exist(sandbo
     assert STREAMING_VIEW in text
     policies = {p for p in resource["DependsOn"] if p.startswith("RedshiftPolicy")}
     assert policies, "the view reads the stream as the role: its policy must exist first"
+
+
+def test_streaming_ingestion_reads_the_kinesis_stream_not_firehose(sandbox):
+    # The notes say Firehose; Redshift streaming ingestion reads Kinesis Data Streams.
+    assert not resources_of_type(sandbox, "AWS::KinesisFirehose::DeliveryStream")
+    (resource,) = resources_of_type(sandbox, "Custom::RedshiftSql").values()
+    view = json.dumps(resource["Properties"]["Statements"][-1])
+    (stream_id,) = resources_of_type(sandbox, "AWS::Kinesis::Stream")
+    assert stream_id in view  # the view's FROM names the stack's stream
 
 
 def test_production_keeps_the_warehouse_and_sandbox_deletes_it(sandbox, production):
