@@ -57,6 +57,8 @@ USAGE_ORDER = (
     "dynamodb",
     "kinesis",
     "firehose",
+    "redshift-serverless",
+    "redshift-storage",
     "lambda",
     "state-machine",
     "training",

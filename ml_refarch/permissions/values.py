@@ -200,6 +200,23 @@ _TYPES: dict[str, tuple[str, Naming]] = {
         "",
         lambda _, logical_id: {"": logical_id.lower()[:10], "RootResourceId": "root"},
     ),
+    # Ref is the name; the ARNs end in the namespace's or workgroup's id (a UUID).
+    "AWS::RedshiftServerless::Namespace": (
+        "NamespaceName",
+        lambda name, logical_id: {
+            "": name,
+            "Namespace.NamespaceName": name,
+            "Namespace.NamespaceArn": _arn("redshift-serverless", f"namespace/{_uuid(logical_id)}"),
+        },
+    ),
+    "AWS::RedshiftServerless::Workgroup": (
+        "WorkgroupName",
+        lambda name, logical_id: {
+            "": name,
+            "Workgroup.WorkgroupName": name,
+            "Workgroup.WorkgroupArn": _arn("redshift-serverless", f"workgroup/{_uuid(logical_id)}"),
+        },
+    ),
     "AWS::Scheduler::Schedule": (
         "Name",
         lambda name, _: {"": name, "Arn": _arn("scheduler", f"schedule/default/{name}")},

@@ -16,6 +16,7 @@ from ml_refarch.rehearsal.checks import (
     resolved_properties,
     service_of,
 )
+from ml_refarch.rehearsal.server import modelled_types
 
 
 def test_every_checked_type_names_a_boto3_service():
@@ -52,6 +53,11 @@ def test_a_type_gets_one_check_only(monkeypatch):
 def test_disposition_sorts_types_by_what_moto_models_and_what_is_checked(resource_type, expected):
     modelled = {"AWS::S3::Bucket", "AWS::Athena::WorkGroup"}
     assert disposition(resource_type, modelled) == expected
+
+
+@pytest.mark.parametrize("resource_type", checks.KNOWN_SKIPPED)
+def test_the_types_listed_as_skipped_are_ones_the_pinned_moto_does_not_model(resource_type):
+    assert disposition(resource_type, modelled_types()) == SKIPPED
 
 
 def test_a_security_group_reference_resolves_to_its_physical_id():

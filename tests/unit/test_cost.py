@@ -37,10 +37,22 @@ SERVERLESS = "MlRefArch-ServerlessInference"
 MONITOR = "MlRefArch-ModelMonitor"
 PUBLIC = "MlRefArch-PublicEndpoint"
 PIPELINE = "MlRefArch-InferencePipeline"
+REDSHIFT = "MlRefArch-RedshiftMl"
 #: Stacks whose idle cost is one endpoint variant of two instances plus the key.
 ONE_VARIANT_ENDPOINTS = (MULTI_AZ, MULTI_MODEL, MONITOR, PIPELINE)
 ALL_STACKS = sorted(
-    [NOTEBOOK, STUDIO, KINESIS, FSX, WORKFLOW, AB, SERVERLESS, PUBLIC, *ONE_VARIANT_ENDPOINTS]
+    [
+        NOTEBOOK,
+        STUDIO,
+        KINESIS,
+        FSX,
+        WORKFLOW,
+        AB,
+        SERVERLESS,
+        PUBLIC,
+        REDSHIFT,
+        *ONE_VARIANT_ENDPOINTS,
+    ]
 )
 
 
@@ -431,6 +443,9 @@ def test_every_stack_idles_within_its_band(request, profile):
         WORKFLOW: (0.5, 2),  # the key; the endpoint it deploys is usage-based
         AB: (297, 300) if sandbox else (335, 338),  # two variants of 2 instances + key
         SERVERLESS: (0.5, 2),  # the key: serverless capacity bills per request
+        # 1 shard + the Kinesis endpoint in 1 AZ (3 in production) + key; the warehouse
+        # bills RPU-hours only while queries run.
+        REDSHIFT: (18, 21) if sandbox else (32, 36),
         # production adds the web ACL ($5) and 3 rules ($3).
         PUBLIC: one_variant if sandbox else (173, 180),
         **{stack: one_variant for stack in ONE_VARIANT_ENDPOINTS},
@@ -518,7 +533,7 @@ def test_usage_based_costs_are_named_per_stack(sandbox):
 def test_over_threshold_picks_the_endpoint_and_lustre_stacks(request, profile):
     costs = list(request.getfixturevalue(profile).values())
     assert IDLE_WARNING_THRESHOLD_USD == 50.0
-    expensive = sorted(set(ALL_STACKS) - {KINESIS, WORKFLOW, SERVERLESS})
+    expensive = sorted(set(ALL_STACKS) - {KINESIS, WORKFLOW, SERVERLESS, REDSHIFT})
     assert [c.stack_name for c in over_threshold(costs)] == expensive
     # The notebook ($89) drops under $120 in sandbox, where its endpoints sit in one zone.
     below_120 = {STUDIO, NOTEBOOK} if profile == "sandbox" else {STUDIO}

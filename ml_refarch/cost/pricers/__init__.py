@@ -13,4 +13,5 @@ from ml_refarch.cost.pricers import (  # noqa: F401  isort: skip
     hosting,
     api,
     jobs,
+    warehouse,
 )

@@ -1,0 +1,188 @@
+"""A custom resource that runs SQL in a Redshift Serverless workgroup through the Data API.
+
+The handler is ``lambdas/redshift_sql/handler.py``; its docstring says why one function both
+starts the statements and polls them (``DescribeStatement``) instead of CDK's Provider
+framework. Its role may: read the namespace (``GetNamespace``, for the admin secret's ARN),
+run statements in the workgroup (``redshift-data:ExecuteStatement``), follow them
+(``DescribeStatement``, which has no resource type: "Actions, resources, and condition keys
+for Amazon Redshift Data API",
+https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonredshiftdataapi.html),
+and read the admin secret (``secretsmanager:GetSecretValue``, decrypting with the key through
+Secrets Manager), which the Data API reads with the caller's permissions ("Authorizing access
+to the Amazon Redshift Data API",
+https://docs.aws.amazon.com/redshift/latest/mgmt/data-api-access.html).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_redshiftserverless as redshift
+from constructs import Construct
+
+from ml_refarch.compliance.acknowledge import (
+    DEPLOY_TIME_HANDLER_CHECKOV,
+    DEPLOY_TIME_HANDLER_RULES,
+    acknowledge,
+)
+from ml_refarch.constructs.log_group import encrypted_log_group
+from ml_refarch.constructs.service_role import service_role
+
+HANDLER_DIR = Path(__file__).resolve().parents[3] / "lambdas" / "redshift_sql"
+
+
+class RedshiftSql(Construct):
+    """Runs ``statements`` in ``workgroup`` when the stack is created or updated.
+
+    Args:
+        namespace / workgroup: where the statements run (as the namespace's admin user, whose
+            password Redshift manages in Secrets Manager).
+        database: the database the statements run in.
+        statements: SQL statements, run one after the other, each to completion.
+        purpose: names the statements in the Data API's history.
+        encryption_key: the key of the admin secret; encrypts the handler's log group too.
+        retention / removal_policy: of the handler's log group.
+
+    Attributes:
+        function: the handler; resource: the custom resource.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        namespace: redshift.CfnNamespace,
+        workgroup: redshift.CfnWorkgroup,
+        database: str,
+        statements: Sequence[str],
+        purpose: str,
+        encryption_key: kms.IKey,
+        retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        log_group = encrypted_log_group(
+            self,
+            "Logs",
+            encryption_key=encryption_key,
+            retention=retention,
+            removal_policy=removal_policy,
+        )
+        role, policy = service_role(
+            self,
+            "Handler",
+            service="lambda.amazonaws.com",
+            description="Run the stack's SQL in the Redshift Serverless workgroup (Data API)",
+            statements=self._statements(namespace, workgroup, encryption_key, log_group),
+        )
+        acknowledge(
+            policy,
+            "DescribeStatement supports no resource-level permissions; the handler only "
+            "follows the statements it started itself.",
+            "AwsSolutions-IAM5[Resource::*]",
+        )
+        acknowledge(
+            policy,
+            "Redshift names the admin secret it manages when it creates the namespace "
+            "(redshift!<namespace>-<user>-<suffix>); the handler may read only the secrets of "
+            "this stack's namespace.",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"
+            f"<AWS::AccountId>:secret:redshift!{namespace.namespace_name}-*]",
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="On stack create and update: run SQL in Redshift through the Data API",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="handler.handler",
+            code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__", "*.pyc"]),
+            role=role.without_policy_updates(),
+            memory_size=256,
+            timeout=cdk.Duration.minutes(15),
+            logging_format=lambda_.LoggingFormat.JSON,
+            log_group=log_group,
+        )
+        self.function.node.add_dependency(policy)
+        acknowledge(
+            self.function,
+            "The SQL runner runs only while CloudFormation creates or updates the stack, is "
+            "invoked once per request and answers CloudFormation itself (a failure fails the "
+            "deployment, so a DLQ has nothing to catch), and calls only the public Redshift "
+            "Data API, Redshift Serverless and Secrets Manager APIs, so it needs no VPC, "
+            "reserved concurrency or tracing.",
+            *DEPLOY_TIME_HANDLER_RULES,
+            checkov=DEPLOY_TIME_HANDLER_CHECKOV,
+        )
+        self.resource = cdk.CustomResource(
+            self,
+            "Resource",
+            service_token=self.function.function_arn,
+            resource_type="Custom::RedshiftSql",
+            properties={
+                # Refs (the names), so the resource follows both and the template says so.
+                "NamespaceName": namespace.ref,
+                "WorkgroupName": workgroup.ref,
+                "Database": database,
+                "Statements": list(statements),
+                "Purpose": purpose,
+            },
+        )
+        self.resource.node.add_dependency(workgroup)
+        self.resource.node.add_dependency(policy)
+
+    @staticmethod
+    def _statements(
+        namespace: redshift.CfnNamespace,
+        workgroup: redshift.CfnWorkgroup,
+        key: kms.IKey,
+        log_group: logs.ILogGroup,
+    ) -> list[iam.PolicyStatement]:
+        stack = cdk.Stack.of(namespace)
+        admin_secrets = stack.format_arn(
+            service="secretsmanager",
+            resource="secret",
+            resource_name=f"redshift!{namespace.namespace_name}-*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        return [
+            iam.PolicyStatement(
+                sid="WriteOwnLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[log_group.log_group_arn],
+            ),
+            iam.PolicyStatement(
+                sid="FindAdminSecret",
+                actions=["redshift-serverless:GetNamespace"],
+                resources=[namespace.attr_namespace_namespace_arn],
+            ),
+            iam.PolicyStatement(
+                sid="RunStatements",
+                actions=["redshift-data:ExecuteStatement"],
+                resources=[workgroup.attr_workgroup_workgroup_arn],
+            ),
+            iam.PolicyStatement(
+                sid="FollowStatements", actions=["redshift-data:DescribeStatement"], resources=["*"]
+            ),
+            iam.PolicyStatement(
+                sid="ReadAdminSecret",
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[admin_secrets],
+            ),
+            iam.PolicyStatement(
+                sid="DecryptAdminSecret",
+                actions=["kms:Decrypt"],
+                resources=[key.key_arn],
+                conditions={
+                    "StringEquals": {
+                        "kms:ViaService": f"secretsmanager.{stack.region}.amazonaws.com"
+                    }
+                },
+            ),
+        ]
