@@ -57,6 +57,7 @@ USAGE_ORDER = (
     "kinesis",
     "firehose",
     "lambda",
+    "glue",
     "state-machine",
     "training",
     "transform",

@@ -594,3 +594,15 @@ def test_an_api_alone_bills_nothing_idle(prices):
 def test_waf_prices_are_in_the_table(prices):
     assert prices.usd("waf_web_acl_month") == 5.0
     assert prices.usd("waf_rule_month") == 1.0
+
+
+def test_a_glue_job_bills_dpu_hours_only_while_it_runs(prices):
+    job = ("Job", "AWS::Glue::Job", {"WorkerType": "G.1X", "NumberOfWorkers": 2})
+    configuration = ("Security", "AWS::Glue::SecurityConfiguration", {})
+    table = ("Table", "AWS::Glue::Table", {})
+    cost = estimate_stack(template(job, configuration, table), prices)
+    assert cost.lines == [] and cost.monthly_usd == 0
+    (glue,) = [item for item in cost.usage_based if item.startswith("Glue job DPU-hours")]
+    assert "G.1X" in glue
+    without_job = estimate_stack(template(configuration, table), prices)
+    assert not [item for item in without_job.usage_based if item.startswith("Glue")]

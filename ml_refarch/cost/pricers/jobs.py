@@ -9,7 +9,11 @@ Nothing here has an idle cost; each pricer names what bills when work runs:
 - ``AWS::SageMaker::MonitoringSchedule``: a processing job on every tick whether or not
   traffic came (the schedule alone starts the runs, so the item says how many and on what);
 - ``AWS::Lambda::Function``: invocations, unless it only handles custom resources (those
-  run only while the stack deploys, updates or deletes).
+  run only while the stack deploys, updates or deletes);
+- ``AWS::Glue::Job``: DPU-hours while a run is in progress, billed per second with a
+  1-minute minimum for Spark jobs on Glue 2.0 and later; a job that is not running costs
+  nothing (https://aws.amazon.com/glue/pricing/). Its security configuration, database and
+  table cost nothing idle (the Data Catalog stores the first million objects free).
 """
 
 from __future__ import annotations
@@ -189,3 +193,15 @@ def monitoring_schedules(schedules: list[Entry], context: TemplateContext) -> It
             f"runs a month on {instances}, billed per second of each run"
             + (f" (at most {limit} s)" if limit is not None else ""),
         )
+
+
+@pricer("AWS::Glue::Job")
+def glue_jobs(jobs: list[Entry], context: TemplateContext) -> Iterator[Priced]:
+    workers = sorted(
+        {str(properties_of(resource).get("WorkerType", "Standard")) for _, resource in jobs}
+    )
+    yield Usage(
+        "glue",
+        f"Glue job DPU-hours while a run is in progress ({', '.join(workers)} workers, per "
+        "second, 1-minute minimum)",
+    )
