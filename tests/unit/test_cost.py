@@ -37,10 +37,11 @@ SERVERLESS = "MlRefArch-ServerlessInference"
 MONITOR = "MlRefArch-ModelMonitor"
 PUBLIC = "MlRefArch-PublicEndpoint"
 PIPELINE = "MlRefArch-InferencePipeline"
+LAKE = "MlRefArch-SecureDataLake"
 #: Stacks whose idle cost is one endpoint variant of two instances plus the key.
 ONE_VARIANT_ENDPOINTS = (MULTI_AZ, MULTI_MODEL, MONITOR, PIPELINE)
 ALL_STACKS = sorted(
-    [NOTEBOOK, STUDIO, KINESIS, FSX, WORKFLOW, AB, SERVERLESS, PUBLIC, *ONE_VARIANT_ENDPOINTS]
+    [NOTEBOOK, STUDIO, KINESIS, FSX, WORKFLOW, AB, SERVERLESS, PUBLIC, LAKE, *ONE_VARIANT_ENDPOINTS]
 )
 
 
@@ -421,6 +422,7 @@ def test_every_stack_idles_within_its_band(request, profile):
         WORKFLOW: (0.5, 2),  # the key; the endpoint it deploys is usage-based
         AB: (297, 300) if sandbox else (335, 338),  # two variants of 2 instances + key
         SERVERLESS: (0.5, 2),  # the key: serverless capacity bills per request
+        LAKE: (0.5, 2),  # the key: the Glue job bills DPU-hours only while it runs
         # production adds the web ACL ($5) and 3 rules ($3).
         PUBLIC: one_variant if sandbox else (173, 180),
         **{stack: one_variant for stack in ONE_VARIANT_ENDPOINTS},
@@ -508,7 +510,7 @@ def test_usage_based_costs_are_named_per_stack(sandbox):
 def test_over_threshold_picks_the_endpoint_and_lustre_stacks(request, profile):
     costs = list(request.getfixturevalue(profile).values())
     assert IDLE_WARNING_THRESHOLD_USD == 50.0
-    expensive = sorted(set(ALL_STACKS) - {KINESIS, WORKFLOW, SERVERLESS})
+    expensive = sorted(set(ALL_STACKS) - {KINESIS, WORKFLOW, SERVERLESS, LAKE})
     assert [c.stack_name for c in over_threshold(costs)] == expensive
     # The notebook ($89) drops under $120 in sandbox, where its endpoints sit in one zone.
     below_120 = {STUDIO, NOTEBOOK} if profile == "sandbox" else {STUDIO}
@@ -604,5 +606,6 @@ def test_a_glue_job_bills_dpu_hours_only_while_it_runs(prices):
     assert cost.lines == [] and cost.monthly_usd == 0
     (glue,) = [item for item in cost.usage_based if item.startswith("Glue job DPU-hours")]
     assert "G.1X" in glue
+    assert "CloudWatch Logs ingestion ($0.50/GB) and storage of Glue job logs" in cost.usage_based
     without_job = estimate_stack(template(configuration, table), prices)
     assert not [item for item in without_job.usage_based if item.startswith("Glue")]

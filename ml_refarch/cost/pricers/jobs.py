@@ -12,8 +12,9 @@ Nothing here has an idle cost; each pricer names what bills when work runs:
   run only while the stack deploys, updates or deletes);
 - ``AWS::Glue::Job``: DPU-hours while a run is in progress, billed per second with a
   1-minute minimum for Spark jobs on Glue 2.0 and later; a job that is not running costs
-  nothing (https://aws.amazon.com/glue/pricing/). Its security configuration, database and
-  table cost nothing idle (the Data Catalog stores the first million objects free).
+  nothing (https://aws.amazon.com/glue/pricing/); the logs Glue writes for it bill like any
+  CloudWatch Logs. Its security configuration, database and table cost nothing idle (the
+  Data Catalog stores the first million objects free).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from ml_refarch.aws_facts import (
 )
 from ml_refarch.cfn import integer, joined_text, properties_of, trusted_services, walk_mappings
 from ml_refarch.cost.lines import Usage, money, show, unit_price
-from ml_refarch.cost.prices import ENDPOINT_INSTANCE_HOUR
+from ml_refarch.cost.prices import ENDPOINT_INSTANCE_HOUR, LOGS_INGESTED_GB
 from ml_refarch.cost.registry import Entry, Priced, TemplateContext, pricer
 
 TRAINING = Usage("training", "SageMaker training and tuning instance-hours")
@@ -205,3 +206,7 @@ def glue_jobs(jobs: list[Entry], context: TemplateContext) -> Iterator[Priced]:
         f"Glue job DPU-hours while a run is in progress ({', '.join(workers)} workers, per "
         "second, 1-minute minimum)",
     )
+    if not context.has("AWS::Logs::LogGroup") and not context.has("AWS::EC2::FlowLog"):
+        # Glue creates the job's log groups at run time, outside the template.
+        usd = unit_price(context.prices.usd(LOGS_INGESTED_GB))
+        yield Usage("logs", f"CloudWatch Logs ingestion ({usd}/GB) and storage of Glue job logs")
