@@ -30,6 +30,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.digest_name import stack_digest_name
+from ml_refarch.constructs.glue_catalog import glue_database, parquet_table
 from ml_refarch.constructs.service_role import service_role
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.secure_data_lake.outputs import Outputs
@@ -74,16 +75,18 @@ class SecureDataLakeStack(PatternStack):
         self._allow_analytics_exports()
 
         database_name = self.node.id.lower().replace("-", "_")
-        database = glue.CfnDatabase(
-            self,
-            "Database",
-            catalog_id=self.account,
-            database_input=glue.CfnDatabase.DatabaseInputProperty(
-                name=database_name, description=f"{self.node.id}: curated data"
-            ),
+        database = glue_database(
+            self, "Database", name=database_name, description=f"{self.node.id}: curated data"
         )
-        self.table = self._table(database_name)
-        self.table.node.add_dependency(database)
+        self.table = parquet_table(
+            self,
+            "Table",
+            database=database,
+            name=TABLE_NAME,
+            description="Curated rows with PII redacted by the Glue job",
+            location=f"s3://{self.curated_bucket.bucket_name}/{CURATED_PREFIX}",
+            columns=[(column, "string") for column in COLUMNS],
+        )
 
         script = s3_assets.Asset(self, "JobScript", path=str(JOB_SCRIPT))
         role, policy = self._job_role(script, database_name)
@@ -179,35 +182,6 @@ class SecureDataLakeStack(PatternStack):
                 resources=["*"],
                 conditions={"StringEquals": {"aws:SourceAccount": self.account}},
             )
-        )
-
-    def _table(self, database_name: str) -> glue.CfnTable:
-        location = f"s3://{self.curated_bucket.bucket_name}/{CURATED_PREFIX}"
-        return glue.CfnTable(
-            self,
-            "Table",
-            catalog_id=self.account,
-            database_name=database_name,
-            table_input=glue.CfnTable.TableInputProperty(
-                name=TABLE_NAME,
-                description="Curated rows with PII redacted by the Glue job",
-                table_type="EXTERNAL_TABLE",
-                parameters={"classification": "parquet"},
-                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
-                    location=location,
-                    columns=[
-                        glue.CfnTable.ColumnProperty(name=column, type="string")
-                        for column in COLUMNS
-                    ],
-                    input_format="org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-                    output_format="org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-                    serde_info=glue.CfnTable.SerdeInfoProperty(
-                        serialization_library=(
-                            "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-                        )
-                    ),
-                ),
-            ),
         )
 
     def _job_role(

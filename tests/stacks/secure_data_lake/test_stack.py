@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Template
 
-from ml_refarch.catalog import by_id
-from ml_refarch.config import read_config
 from ml_refarch.stacks.secure_data_lake import PATTERN
 from ml_refarch.stacks.secure_data_lake.job.redact_pii import ARGUMENTS
 from ml_refarch.stacks.secure_data_lake.outputs import Outputs
-from tests.support import only_resource, project_context, resources_of_type
+from tests.support import only_resource, pattern_template, resources_of_type
 
 STACK = PATTERN.stack_name
 
@@ -24,21 +20,6 @@ def sandbox(synthesized):
 @pytest.fixture(scope="module")
 def production(synthesized):
     return synthesized("production").templates[STACK]
-
-
-def small_stack(**context) -> dict:
-    app = cdk.App(context=project_context(**context))
-    config = read_config(app.node.get_all_context())
-    pattern = by_id(PATTERN.id)
-    stack = pattern.stack_type(
-        app,
-        pattern.stack_name,
-        profile=config.profile,
-        settings=config.settings_for(PATTERN),
-        title=pattern.title,
-        notes_section=pattern.notes_section,
-    )
-    return Template.from_stack(stack).to_json()
 
 
 def data_buckets(template: dict) -> dict[str, dict]:
@@ -106,11 +87,12 @@ def test_lifecycle_rules_move_data_to_standard_ia_at_the_configured_ages(sandbox
 
 
 def test_curated_can_move_to_intelligent_tiering_instead():
-    template = small_stack(
+    template = pattern_template(
+        PATTERN,
         **{
             "secure-data-lake.curated_intelligent_tiering_days": "0",
             "secure-data-lake.raw_infrequent_access_days": "60",
-        }
+        },
     )
     buckets = data_buckets(template)
     assert transitions(buckets["Curated"]) == [
