@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk.assertions import Template
 
 import ml_refarch  # noqa: F401  (points jsii at the pinned Node before aws_cdk starts it)
 from ml_refarch.app import add_pattern_stacks, project_context, register_packs
@@ -179,3 +180,19 @@ class BackgroundLinters:
                 process.wait()
             stdout.close()
             stderr.close()
+
+
+def pattern_template(pattern, **context: Any) -> dict:
+    """The template of ``pattern``'s stack alone, in an app with cdk.json's context and
+    ``context`` on top: for settings the shared variants do not cover."""
+    app = cdk.App(context=project_context(**context))
+    config = read_config(app.node.get_all_context())
+    stack = pattern.stack_type(
+        app,
+        pattern.stack_name,
+        profile=config.profile,
+        settings=config.settings_for(pattern),
+        title=pattern.title,
+        notes_section=pattern.notes_section,
+    )
+    return Template.from_stack(stack).to_json()

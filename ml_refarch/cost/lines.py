@@ -60,6 +60,7 @@ USAGE_ORDER = (
     "redshift-serverless",
     "redshift-storage",
     "lambda",
+    "glue",
     "state-machine",
     "training",
     "transform",

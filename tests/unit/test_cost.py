@@ -38,6 +38,7 @@ MONITOR = "MlRefArch-ModelMonitor"
 PUBLIC = "MlRefArch-PublicEndpoint"
 PIPELINE = "MlRefArch-InferencePipeline"
 REDSHIFT = "MlRefArch-RedshiftMl"
+LAKE = "MlRefArch-SecureDataLake"
 #: Stacks whose idle cost is one endpoint variant of two instances plus the key.
 ONE_VARIANT_ENDPOINTS = (MULTI_AZ, MULTI_MODEL, MONITOR, PIPELINE)
 ALL_STACKS = sorted(
@@ -51,6 +52,7 @@ ALL_STACKS = sorted(
         SERVERLESS,
         PUBLIC,
         REDSHIFT,
+        LAKE,
         *ONE_VARIANT_ENDPOINTS,
     ]
 )
@@ -446,6 +448,7 @@ def test_every_stack_idles_within_its_band(request, profile):
         # 1 shard + the Kinesis endpoint in 1 AZ (3 in production) + key; the warehouse
         # bills RPU-hours only while queries run.
         REDSHIFT: (18, 21) if sandbox else (32, 36),
+        LAKE: (0.5, 2),  # the key: the Glue job bills DPU-hours only while it runs
         # production adds the web ACL ($5) and 3 rules ($3).
         PUBLIC: one_variant if sandbox else (173, 180),
         **{stack: one_variant for stack in ONE_VARIANT_ENDPOINTS},
@@ -533,7 +536,7 @@ def test_usage_based_costs_are_named_per_stack(sandbox):
 def test_over_threshold_picks_the_endpoint_and_lustre_stacks(request, profile):
     costs = list(request.getfixturevalue(profile).values())
     assert IDLE_WARNING_THRESHOLD_USD == 50.0
-    expensive = sorted(set(ALL_STACKS) - {KINESIS, WORKFLOW, SERVERLESS, REDSHIFT})
+    expensive = sorted(set(ALL_STACKS) - {KINESIS, WORKFLOW, SERVERLESS, REDSHIFT, LAKE})
     assert [c.stack_name for c in over_threshold(costs)] == expensive
     # The notebook ($89) drops under $120 in sandbox, where its endpoints sit in one zone.
     below_120 = {STUDIO, NOTEBOOK} if profile == "sandbox" else {STUDIO}
@@ -619,3 +622,16 @@ def test_an_api_alone_bills_nothing_idle(prices):
 def test_waf_prices_are_in_the_table(prices):
     assert prices.usd("waf_web_acl_month") == 5.0
     assert prices.usd("waf_rule_month") == 1.0
+
+
+def test_a_glue_job_bills_dpu_hours_only_while_it_runs(prices):
+    job = ("Job", "AWS::Glue::Job", {"WorkerType": "G.1X", "NumberOfWorkers": 2})
+    configuration = ("Security", "AWS::Glue::SecurityConfiguration", {})
+    table = ("Table", "AWS::Glue::Table", {})
+    cost = estimate_stack(template(job, configuration, table), prices)
+    assert cost.lines == [] and cost.monthly_usd == 0
+    (glue,) = [item for item in cost.usage_based if item.startswith("Glue job DPU-hours")]
+    assert "G.1X" in glue
+    assert "CloudWatch Logs ingestion ($0.50/GB) and storage of Glue job logs" in cost.usage_based
+    without_job = estimate_stack(template(configuration, table), prices)
+    assert not [item for item in without_job.usage_based if item.startswith("Glue")]

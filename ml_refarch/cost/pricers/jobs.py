@@ -9,7 +9,12 @@ Nothing here has an idle cost; each pricer names what bills when work runs:
 - ``AWS::SageMaker::MonitoringSchedule``: a processing job on every tick whether or not
   traffic came (the schedule alone starts the runs, so the item says how many and on what);
 - ``AWS::Lambda::Function``: invocations, unless it only handles custom resources (those
-  run only while the stack deploys, updates or deletes).
+  run only while the stack deploys, updates or deletes);
+- ``AWS::Glue::Job``: DPU-hours while a run is in progress, billed per second with a
+  1-minute minimum for Spark jobs on Glue 2.0 and later; a job that is not running costs
+  nothing (https://aws.amazon.com/glue/pricing/); the logs Glue writes for it bill like any
+  CloudWatch Logs. Its security configuration, database and table cost nothing idle (the
+  Data Catalog stores the first million objects free).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from ml_refarch.aws_facts import (
 )
 from ml_refarch.cfn import integer, joined_text, properties_of, trusted_services, walk_mappings
 from ml_refarch.cost.lines import Usage, money, show, unit_price
-from ml_refarch.cost.prices import ENDPOINT_INSTANCE_HOUR
+from ml_refarch.cost.prices import ENDPOINT_INSTANCE_HOUR, LOGS_INGESTED_GB
 from ml_refarch.cost.registry import Entry, Priced, TemplateContext, pricer
 
 TRAINING = Usage("training", "SageMaker training and tuning instance-hours")
@@ -189,3 +194,19 @@ def monitoring_schedules(schedules: list[Entry], context: TemplateContext) -> It
             f"runs a month on {instances}, billed per second of each run"
             + (f" (at most {limit} s)" if limit is not None else ""),
         )
+
+
+@pricer("AWS::Glue::Job")
+def glue_jobs(jobs: list[Entry], context: TemplateContext) -> Iterator[Priced]:
+    workers = sorted(
+        {str(properties_of(resource).get("WorkerType", "Standard")) for _, resource in jobs}
+    )
+    yield Usage(
+        "glue",
+        f"Glue job DPU-hours while a run is in progress ({', '.join(workers)} workers, per "
+        "second, 1-minute minimum)",
+    )
+    if not context.has("AWS::Logs::LogGroup") and not context.has("AWS::EC2::FlowLog"):
+        # Glue creates the job's log groups at run time, outside the template.
+        usd = unit_price(context.prices.usd(LOGS_INGESTED_GB))
+        yield Usage("logs", f"CloudWatch Logs ingestion ({usd}/GB) and storage of Glue job logs")

@@ -30,6 +30,7 @@ from aws_cdk import aws_logs as logs
 from ml_refarch.compliance import controls
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs import SecureBucket
+from ml_refarch.constructs.glue_catalog import glue_database, parquet_table
 from ml_refarch.constructs.service_role import service_role
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.kinesis_parquet.outputs import Outputs
@@ -72,17 +73,13 @@ class KinesisParquetStack(PatternStack):
         self.bucket = secure_bucket.bucket
 
         database_name = self.node.id.lower().replace("-", "_")
-        database = glue.CfnDatabase(
+        database = glue_database(
             self,
             "Database",
-            catalog_id=self.account,
-            database_input=glue.CfnDatabase.DatabaseInputProperty(
-                name=database_name,
-                description=f"{self.node.id}: tables over the Parquet bucket",
-            ),
+            name=database_name,
+            description=f"{self.node.id}: tables over the Parquet bucket",
         )
-        self.table = self._table(database_name)
-        self.table.node.add_dependency(database)
+        self.table = self._table(database)
 
         delivery_logs = self.log_group("DeliveryLogs", key)
         logs.LogStream(
@@ -127,57 +124,37 @@ class KinesisParquetStack(PatternStack):
         )
         return stream
 
-    def _table(self, database_name: str) -> glue.CfnTable:
+    def _table(self, database: glue.CfnDatabase) -> glue.CfnTable:
         """The Parquet files as an external table, partitioned by the hour Firehose writes."""
         location = f"s3://{self.bucket.bucket_name}/{DATA_PREFIX}"
-        return glue.CfnTable(
+        return parquet_table(
             self,
             "Table",
-            catalog_id=self.account,
-            database_name=database_name,
-            table_input=glue.CfnTable.TableInputProperty(
-                name="events",
-                description="Records from the stream, converted to Parquet by Firehose",
-                table_type="EXTERNAL_TABLE",
-                parameters={
-                    "classification": "parquet",
-                    # Partition projection: Athena computes partitions from these ranges,
-                    # so no crawler or MSCK REPAIR is needed as Firehose adds hours.
-                    "projection.enabled": "true",
-                    "projection.year.type": "integer",
-                    "projection.year.range": "2024,2099",
-                    "projection.month.type": "integer",
-                    "projection.month.range": "1,12",
-                    "projection.month.digits": "2",
-                    "projection.day.type": "integer",
-                    "projection.day.range": "1,31",
-                    "projection.day.digits": "2",
-                    "projection.hour.type": "integer",
-                    "projection.hour.range": "0,23",
-                    "projection.hour.digits": "2",
-                    "storage.location.template": (
-                        location + "year=${year}/month=${month}/day=${day}/hour=${hour}/"
-                    ),
-                },
-                partition_keys=[
-                    glue.CfnTable.ColumnProperty(name=name, type="string")
-                    for name in ("year", "month", "day", "hour")
-                ],
-                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
-                    location=location,
-                    columns=[
-                        glue.CfnTable.ColumnProperty(name=column.name, type=column.type)
-                        for column in self.settings.columns
-                    ],
-                    input_format="org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-                    output_format="org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-                    serde_info=glue.CfnTable.SerdeInfoProperty(
-                        serialization_library=(
-                            "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-                        )
-                    ),
+            database=database,
+            name="events",
+            description="Records from the stream, converted to Parquet by Firehose",
+            location=location,
+            columns=[(column.name, column.type) for column in self.settings.columns],
+            # Partition projection: Athena computes partitions from these ranges, so no
+            # crawler or MSCK REPAIR is needed as Firehose adds hours.
+            parameters={
+                "projection.enabled": "true",
+                "projection.year.type": "integer",
+                "projection.year.range": "2024,2099",
+                "projection.month.type": "integer",
+                "projection.month.range": "1,12",
+                "projection.month.digits": "2",
+                "projection.day.type": "integer",
+                "projection.day.range": "1,31",
+                "projection.day.digits": "2",
+                "projection.hour.type": "integer",
+                "projection.hour.range": "0,23",
+                "projection.hour.digits": "2",
+                "storage.location.template": (
+                    location + "year=${year}/month=${month}/day=${day}/hour=${hour}/"
                 ),
-            ),
+            },
+            partition_keys=("year", "month", "day", "hour"),
         )
 
     def _declare_outputs(self, database_name: str) -> None:

@@ -1,0 +1,1 @@
+"""Runtime code of the secure-data-lake Glue job (uploaded as an asset, tested locally)."""
