@@ -98,6 +98,18 @@ def test_the_execution_role_pulls_the_image_through_the_cache_and_writes_logs():
     assert [line.split(" ")[1] for line in no_logs] == ["logs:CreateLogStream", "logs:PutLogEvents"]
 
 
+def test_a_cache_repository_the_template_declares_needs_not_be_created():
+    template = job_definition_template(
+        TOKEN, PULL, LOGS, {"Action": "ecr:BatchImportUpstreamImage", "Resource": REPOSITORY}
+    )
+    assert [line.split(" ")[1] for line in failures(template)] == ["ecr:CreateRepository"]
+    template["Resources"]["CacheRepository"] = {
+        "Type": "AWS::ECR::Repository",
+        "Properties": {"RepositoryName": "ecr-public/lib/app"},
+    }
+    assert failures(template) == []
+
+
 def test_an_image_outside_any_cache_needs_no_import_and_a_public_one_no_pull():
     assert failures(job_definition_template(TOKEN, PULL, LOGS, cached=False)) == []
     public = job_definition_template(LOGS, cached=False)

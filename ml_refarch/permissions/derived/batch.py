@@ -8,9 +8,9 @@
   execution role"
   (https://docs.aws.amazon.com/batch/latest/userguide/execution-IAM-role.html).
 - An image under a pull through cache rule's prefix is imported from the upstream registry
-  by the first pull, which needs ``ecr:BatchImportUpstreamImage`` and, while the cache
-  repository does not exist yet, ``ecr:CreateRepository``: "IAM permissions required to
-  sync an upstream registry with an Amazon ECR private registry"
+  by the first pull, which needs ``ecr:BatchImportUpstreamImage`` and, unless the cache
+  repository exists (the template declares it), ``ecr:CreateRepository``: "IAM
+  permissions required to sync an upstream registry with an Amazon ECR private registry"
   (https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache-iam.html).
 - A job definition's job role is what the container's code runs as; what the code calls
   is the pattern's to say (its ``scenarios.toml``), not the template's.
@@ -89,7 +89,7 @@ def _cached_prefixes(resource: Resource) -> set[str]:
     return prefixes
 
 
-def _image_calls(resource: Resource, container: Mapping[str, Any]) -> list[tuple[str, list]]:
+def _image_calls(resource: Resource, container: Mapping[str, Any]) -> list[tuple[str, str, list]]:
     image = resource.text(container.get("Image"))
     found = _repository_arn(image) if image else None
     if found is None:
@@ -103,14 +103,25 @@ def _image_calls(resource: Resource, container: Mapping[str, Any]) -> list[tuple
             "ecr:BatchGetImage",
         )
     ]
-    calls = [(EXECUTION_ROLE, pulls)]
+    calls = [(EXECUTION_ROLE, "the agent pulls the job's image", pulls)]
     if name.split("/", 1)[0] in _cached_prefixes(resource):
-        imports = [Call("ecr:BatchImportUpstreamImage", arn), Call("ecr:CreateRepository", arn)]
-        calls.append((PULL_THROUGH_CACHE, imports))
+        imports = [Call("ecr:BatchImportUpstreamImage", arn)]
+        if name not in _declared_repositories(resource):
+            imports.append(Call("ecr:CreateRepository", arn))
+        calls.append((PULL_THROUGH_CACHE, "the pull imports the image through the cache", imports))
     return calls
 
 
-def _log_calls(resource: Resource, container: Mapping[str, Any]) -> list[tuple[str, list]]:
+def _declared_repositories(resource: Resource) -> set[str]:
+    """The names of the template's ECR repositories (the cache needs not create those)."""
+    return {
+        name
+        for properties in resource.of_type("AWS::ECR::Repository").values()
+        if isinstance(name := cfn.properties_of(properties).get("RepositoryName"), str)
+    }
+
+
+def _log_calls(resource: Resource, container: Mapping[str, Any]) -> list[tuple[str, str, list]]:
     log_configuration = cfn.raw(container.get("LogConfiguration")) or {}
     if cfn.field(log_configuration, "LogDriver") != "awslogs":
         return []
@@ -125,6 +136,7 @@ def _log_calls(resource: Resource, container: Mapping[str, Any]) -> list[tuple[s
     return [
         (
             EXECUTION_ROLE,
+            "the agent sends the container's output to the log group",
             [Call("logs:CreateLogStream", stream), Call("logs:PutLogEvents", stream)],
         )
     ]
@@ -139,12 +151,10 @@ def job_definition(resource: Resource) -> list[Scenario]:
     if role is None:
         return []
     scenarios = []
-    for index, (doc, calls) in enumerate(
-        _image_calls(resource, container) + _log_calls(resource, container)
-    ):
+    for doc, what, calls in _image_calls(resource, container) + _log_calls(resource, container):
         scenarios.append(
             resource.scenario(
-                f"the container agent prepares and logs the job ({index + 1})",
+                what,
                 role,
                 doc,
                 calls,
