@@ -61,6 +61,8 @@ USAGE_ORDER = (
     "training",
     "transform",
     "monitoring",
+    "batch",
+    "ecr",
     "deployed-endpoint",
     "endpoint-data",
     "serverless",

@@ -9,7 +9,13 @@ Nothing here has an idle cost; each pricer names what bills when work runs:
 - ``AWS::SageMaker::MonitoringSchedule``: a processing job on every tick whether or not
   traffic came (the schedule alone starts the runs, so the item says how many and on what);
 - ``AWS::Lambda::Function``: invocations, unless it only handles custom resources (those
-  run only while the stack deploys, updates or deletes).
+  run only while the stack deploys, updates or deletes);
+- ``AWS::Batch::ComputeEnvironment``: the EC2 (On-Demand or Spot) or Fargate capacity jobs
+  run on, billed while it runs ("AWS Batch pricing": no charge for Batch itself). A managed
+  EC2 environment whose ``MinvCpus`` is above 0 keeps that many vCPUs of instances running
+  idle: an unpriced line says so (which instance types Batch picks is not in the template).
+  Job queues and job definitions cost nothing;
+- ``AWS::ECR::Repository``: storage of the images it holds, and data transfer, by use.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from ml_refarch.aws_facts import (
     step_functions_task_action,
 )
 from ml_refarch.cfn import integer, joined_text, properties_of, trusted_services, walk_mappings
-from ml_refarch.cost.lines import Usage, money, show, unit_price
+from ml_refarch.cost.lines import Usage, money, show, unit_price, unpriced
 from ml_refarch.cost.prices import ENDPOINT_INSTANCE_HOUR
 from ml_refarch.cost.registry import Entry, Priced, TemplateContext, pricer
 
@@ -189,3 +195,26 @@ def monitoring_schedules(schedules: list[Entry], context: TemplateContext) -> It
             f"runs a month on {instances}, billed per second of each run"
             + (f" (at most {limit} s)" if limit is not None else ""),
         )
+
+
+@pricer("AWS::Batch::ComputeEnvironment")
+def batch_compute(environments: list[Entry], _: TemplateContext) -> Iterator[Priced]:
+    kinds = set()
+    for logical_id, resource in environments:
+        resources = properties_of(resource).get("ComputeResources") or {}
+        kind = resources.get("Type") if isinstance(resources, dict) else None
+        kinds.add("Fargate" if str(kind).startswith("FARGATE") else f"EC2 {kind}")
+        minimum = integer(resources.get("MinvCpus")) if isinstance(resources, dict) else None
+        if minimum:
+            yield unpriced(
+                f"Batch environment {logical_id}: {minimum} vCPUs kept running",
+                "MinvCpus above 0 keeps instances up while no job runs; set it to 0",
+                quantity=minimum,
+            )
+    for kind in sorted(kinds):
+        yield Usage("batch", f"AWS Batch jobs on {kind} capacity, billed while jobs run")
+
+
+@pricer("AWS::ECR::Repository")
+def repositories(_: list[Entry], context: TemplateContext) -> Iterator[Priced]:
+    yield Usage("ecr", "ECR image storage per GB-month and data transfer")
