@@ -65,6 +65,8 @@ USAGE_ORDER = (
     "training",
     "transform",
     "monitoring",
+    "batch",
+    "ecr",
     "deployed-endpoint",
     "endpoint-data",
     "serverless",

@@ -217,6 +217,35 @@ _TYPES: dict[str, tuple[str, Naming]] = {
             "Workgroup.WorkgroupArn": _arn("redshift-serverless", f"workgroup/{_uuid(logical_id)}"),
         },
     ),
+    "AWS::IAM::InstanceProfile": (
+        "InstanceProfileName",
+        lambda name, _: {
+            "": name,
+            "Arn": f"arn:{PARTITION}:iam::{ACCOUNT}:instance-profile/{name}",
+        },
+    ),
+    "AWS::Batch::ComputeEnvironment": (
+        "ComputeEnvironmentName",
+        lambda name, _: {
+            "": _arn("batch", f"compute-environment/{name}"),
+            "ComputeEnvironmentArn": _arn("batch", f"compute-environment/{name}"),
+        },
+    ),
+    "AWS::Batch::JobQueue": (
+        "JobQueueName",
+        lambda name, _: {
+            "": _arn("batch", f"job-queue/{name}"),
+            "JobQueueArn": _arn("batch", f"job-queue/{name}"),
+        },
+    ),
+    # Ref of a job definition is its ARN with the revision (the first one here).
+    "AWS::Batch::JobDefinition": (
+        "JobDefinitionName",
+        lambda name, _: {
+            "": _arn("batch", f"job-definition/{name}:1"),
+            "JobDefinitionArn": _arn("batch", f"job-definition/{name}:1"),
+        },
+    ),
     "AWS::Scheduler::Schedule": (
         "Name",
         lambda name, _: {"": name, "Arn": _arn("scheduler", f"schedule/default/{name}")},

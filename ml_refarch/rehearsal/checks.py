@@ -156,6 +156,7 @@ def _api_method(clients: Clients, _: str, props: Mapping[str, Any]) -> None:
 # --- EC2 -----------------------------------------------------------------------------------
 
 lookup("AWS::EC2::FlowLog", "describe_flow_logs", "FlowLogIds", as_list=True)
+lookup("AWS::EC2::LaunchTemplate", "describe_launch_templates", "LaunchTemplateIds", as_list=True)
 lookup("AWS::EC2::RouteTable", "describe_route_tables", "RouteTableIds", as_list=True)
 lookup("AWS::EC2::SecurityGroup", "describe_security_groups", "GroupIds", as_list=True)
 lookup("AWS::EC2::Subnet", "describe_subnets", "SubnetIds", as_list=True)
@@ -196,6 +197,7 @@ def _ingress_rule(clients: Clients, _: str, props: Mapping) -> None:
 
 # --- IAM, KMS, logs and events -------------------------------------------------------------
 
+lookup("AWS::IAM::InstanceProfile", "get_instance_profile", "InstanceProfileName")
 lookup("AWS::IAM::ManagedPolicy", "get_policy", "PolicyArn")
 lookup("AWS::IAM::Role", "get_role", "RoleName")
 lookup("AWS::KMS::Key", "describe_key", "KeyId")
@@ -222,7 +224,12 @@ def _event_rule(clients: Clients, name: str, props: Mapping) -> None:
 
 # --- data, messaging, compute --------------------------------------------------------------
 
+lookup("AWS::Batch::ComputeEnvironment", "describe_compute_environments", "computeEnvironments",
+       as_list=True)  # fmt: skip
+lookup("AWS::Batch::JobQueue", "describe_job_queues", "jobQueues", as_list=True)
+lookup("AWS::Batch::JobDefinition", "describe_job_definitions", "jobDefinitions", as_list=True)
 lookup("AWS::DynamoDB::Table", "describe_table", "TableName")
+lookup("AWS::ECR::Repository", "describe_repositories", "repositoryNames", as_list=True)
 lookup("AWS::Kinesis::Stream", "describe_stream_summary", "StreamName")
 lookup("AWS::Lambda::Function", "get_function", "FunctionName")
 lookup("AWS::S3::Bucket", "head_bucket", "Bucket")

@@ -126,6 +126,43 @@ def _patch_sagemaker_model_containers() -> None:
     Model.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
 
 
+def _patch_batch_service_linked_role() -> None:
+    """moto 5.2.5: an ``AWS::Batch::ComputeEnvironment`` without ``ServiceRole`` fails.
+
+    ``ServiceRole`` is optional: without it Batch uses its service-linked role
+    ``AWSServiceRoleForBatch``, which it creates when needed ("Using service-linked roles
+    for AWS Batch",
+    https://docs.aws.amazon.com/batch/latest/userguide/using-service-linked-roles.html).
+    moto's CloudFormation model reads the property unconditionally (KeyError
+    'ServiceRole') and its backend wants a role that exists, so the stand-in creates the
+    service-linked role, as Batch would, and passes its ARN.
+    """
+    from moto.batch.models import ComputeEnvironment
+    from moto.iam.models import iam_backends
+    from moto.utilities.utils import get_partition
+
+    original = ComputeEnvironment.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    ):
+        properties = cloudformation_json.get("Properties", {})
+        if "ServiceRole" not in properties:
+            iam = iam_backends[account_id][get_partition(region_name)]
+            path = "/aws-service-role/batch.amazonaws.com/"
+            role = next((r for r in iam.roles.values() if r.path == path), None)
+            if role is None:
+                role = iam.create_service_linked_role(
+                    "batch.amazonaws.com", "Batch service-linked role", suffix=""
+                )
+            properties["ServiceRole"] = role.arn
+        return original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    ComputeEnvironment.create_from_cloudformation_json = classmethod(
+        create_from_cloudformation_json
+    )
+
+
 def _patch_references_to_unmodelled_resources() -> None:
     """moto 5.2.5: ``Fn::GetAtt`` on a resource type moto does not model breaks the stack.
 
@@ -189,6 +226,7 @@ def apply_patches() -> None:
     _patch_kms_key_properties()
     _patch_subnet_route_table_association()
     _patch_sagemaker_model_containers()
+    _patch_batch_service_linked_role()
     _patch_references_to_unmodelled_resources()
 
 

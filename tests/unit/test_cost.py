@@ -39,6 +39,7 @@ PUBLIC = "MlRefArch-PublicEndpoint"
 PIPELINE = "MlRefArch-InferencePipeline"
 REDSHIFT = "MlRefArch-RedshiftMl"
 LAKE = "MlRefArch-SecureDataLake"
+BATCH = "MlRefArch-BatchJobs"
 #: Stacks whose idle cost is one endpoint variant of two instances plus the key.
 ONE_VARIANT_ENDPOINTS = (MULTI_AZ, MULTI_MODEL, MONITOR, PIPELINE)
 ALL_STACKS = sorted(
@@ -53,6 +54,7 @@ ALL_STACKS = sorted(
         PUBLIC,
         REDSHIFT,
         LAKE,
+        BATCH,
         *ONE_VARIANT_ENDPOINTS,
     ]
 )
@@ -256,6 +258,27 @@ def test_an_on_demand_table_bills_by_use_and_a_provisioned_one_is_named(prices):
     assert line.unit == "unpriced" and "Old" in line.note
 
 
+def test_batch_compute_bills_by_use_unless_it_keeps_vcpus_running(prices):
+    spot = ("Spot", "AWS::Batch::ComputeEnvironment", {"ComputeResources": {"Type": "SPOT"}})
+    fargate = (
+        "Fargate",
+        "AWS::Batch::ComputeEnvironment",
+        {"ComputeResources": {"Type": "FARGATE"}},
+    )
+    queue = ("Queue", "AWS::Batch::JobQueue", {"Priority": 1})
+    idle = estimate_stack(template(spot, fargate, queue), prices)
+    assert idle.lines == []
+    assert "AWS Batch jobs on EC2 SPOT capacity, billed while jobs run" in idle.usage_based
+    assert "AWS Batch jobs on Fargate capacity, billed while jobs run" in idle.usage_based
+    warm = (
+        "Warm",
+        "AWS::Batch::ComputeEnvironment",
+        {"ComputeResources": {"Type": "EC2", "MinvCpus": 2}},
+    )
+    (line,) = estimate_stack(template(warm), prices).lines
+    assert line.unit == "unpriced" and "2 vCPUs kept running" in line.item
+
+
 def test_lines_are_biggest_first(prices):
     cost = estimate_stack(
         template(("Key", "AWS::KMS::Key", {}), ("Nat", "AWS::EC2::NatGateway", {})), prices
@@ -449,6 +472,9 @@ def test_every_stack_idles_within_its_band(request, profile):
         # bills RPU-hours only while queries run.
         REDSHIFT: (18, 21) if sandbox else (32, 36),
         LAKE: (0.5, 2),  # the key: the Glue job bills DPU-hours only while it runs
+        # 6 endpoints (ECS x3, ECR x2, Logs) x 1 AZ (sandbox) or 2 AZs + key; Batch
+        # capacity scales from 0 vCPUs and bills per use.
+        BATCH: (44, 46) if sandbox else (88, 90),
         # production adds the web ACL ($5) and 3 rules ($3).
         PUBLIC: one_variant if sandbox else (173, 180),
         **{stack: one_variant for stack in ONE_VARIANT_ENDPOINTS},
@@ -536,10 +562,12 @@ def test_usage_based_costs_are_named_per_stack(sandbox):
 def test_over_threshold_picks_the_endpoint_and_lustre_stacks(request, profile):
     costs = list(request.getfixturevalue(profile).values())
     assert IDLE_WARNING_THRESHOLD_USD == 50.0
-    expensive = sorted(set(ALL_STACKS) - {KINESIS, WORKFLOW, SERVERLESS, REDSHIFT, LAKE})
+    cheap = {KINESIS, WORKFLOW, SERVERLESS, REDSHIFT, LAKE}
+    cheap |= {BATCH} if profile == "sandbox" else set()
+    expensive = sorted(set(ALL_STACKS) - cheap)
     assert [c.stack_name for c in over_threshold(costs)] == expensive
     # The notebook ($89) drops under $120 in sandbox, where its endpoints sit in one zone.
-    below_120 = {STUDIO, NOTEBOOK} if profile == "sandbox" else {STUDIO}
+    below_120 = {STUDIO, NOTEBOOK} if profile == "sandbox" else {STUDIO, BATCH}
     assert [c.stack_name for c in over_threshold(costs, 120)] == sorted(set(expensive) - below_120)
     assert [c.stack_name for c in over_threshold(costs, 200)] == [AB]
     assert over_threshold(costs, 1000) == []

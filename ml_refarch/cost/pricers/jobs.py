@@ -14,7 +14,13 @@ Nothing here has an idle cost; each pricer names what bills when work runs:
   1-minute minimum for Spark jobs on Glue 2.0 and later; a job that is not running costs
   nothing (https://aws.amazon.com/glue/pricing/); the logs Glue writes for it bill like any
   CloudWatch Logs. Its security configuration, database and table cost nothing idle (the
-  Data Catalog stores the first million objects free).
+  Data Catalog stores the first million objects free);
+- ``AWS::Batch::ComputeEnvironment``: the EC2 (On-Demand or Spot) or Fargate capacity jobs
+  run on, billed while it runs ("AWS Batch pricing": no charge for Batch itself). A managed
+  EC2 environment whose ``MinvCpus`` is above 0 keeps that many vCPUs of instances running
+  idle: an unpriced line says so (which instance types Batch picks is not in the template).
+  Job queues and job definitions cost nothing;
+- ``AWS::ECR::Repository``: storage of the images it holds, and data transfer, by use.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from ml_refarch.aws_facts import (
     step_functions_task_action,
 )
 from ml_refarch.cfn import integer, joined_text, properties_of, trusted_services, walk_mappings
-from ml_refarch.cost.lines import Usage, money, show, unit_price
+from ml_refarch.cost.lines import Usage, money, show, unit_price, unpriced
 from ml_refarch.cost.prices import ENDPOINT_INSTANCE_HOUR, LOGS_INGESTED_GB
 from ml_refarch.cost.registry import Entry, Priced, TemplateContext, pricer
 
@@ -210,3 +216,26 @@ def glue_jobs(jobs: list[Entry], context: TemplateContext) -> Iterator[Priced]:
         # Glue creates the job's log groups at run time, outside the template.
         usd = unit_price(context.prices.usd(LOGS_INGESTED_GB))
         yield Usage("logs", f"CloudWatch Logs ingestion ({usd}/GB) and storage of Glue job logs")
+
+
+@pricer("AWS::Batch::ComputeEnvironment")
+def batch_compute(environments: list[Entry], _: TemplateContext) -> Iterator[Priced]:
+    kinds = set()
+    for logical_id, resource in environments:
+        resources = properties_of(resource).get("ComputeResources") or {}
+        kind = resources.get("Type") if isinstance(resources, dict) else None
+        kinds.add("Fargate" if str(kind).startswith("FARGATE") else f"EC2 {kind}")
+        minimum = integer(resources.get("MinvCpus")) if isinstance(resources, dict) else None
+        if minimum:
+            yield unpriced(
+                f"Batch environment {logical_id}: {minimum} vCPUs kept running",
+                "MinvCpus above 0 keeps instances up while no job runs; set it to 0",
+                quantity=minimum,
+            )
+    for kind in sorted(kinds):
+        yield Usage("batch", f"AWS Batch jobs on {kind} capacity, billed while jobs run")
+
+
+@pricer("AWS::ECR::Repository")
+def repositories(_: list[Entry], context: TemplateContext) -> Iterator[Priced]:
+    yield Usage("ecr", "ECR image storage per GB-month and data transfer")

@@ -59,18 +59,21 @@ _TARGET_ARN = {
 _UNIVERSAL = re.compile(r"arn:[^:]*:scheduler:::aws-sdk:([a-z0-9-]+):([A-Za-z0-9]+)")
 
 
-def _input_resource(text: str | None) -> str:
-    """The ARN the target's input names (``{"StackName": "${AWS::StackId}"}``), else ``*``."""
+def _input_resources(text: str | None) -> list[str]:
+    """The ARNs the target's input names (``{"StackName": "${AWS::StackId}"}``; a Batch
+    ``SubmitJob`` names its job queue and job definition, both authorized), else ``*``."""
     if not text:
-        return "*"
+        return ["*"]
     try:
         document = json.loads(text)
     except ValueError:
-        return "*"
-    for value in document.values() if isinstance(document, dict) else ():
-        if isinstance(value, str) and (value.startswith("arn:") or value.startswith("${")):
-            return value
-    return "*"
+        return ["*"]
+    found = [
+        value
+        for value in (document.values() if isinstance(document, dict) else ())
+        if isinstance(value, str) and (value.startswith("arn:") or value.startswith("${"))
+    ]
+    return found or ["*"]
 
 
 def _templated_target(resource: Resource, role: str) -> list[Scenario]:
@@ -102,13 +105,13 @@ def schedule_target(resource: Resource) -> list[Scenario]:
         return _templated_target(resource, role)
     service, api_action = target.groups()
     action = f"{service}:{api_action[0].upper()}{api_action[1:]}"
-    target_resource = _input_resource(resource.text(resource.get("Target.Input")))
+    targets = _input_resources(resource.text(resource.get("Target.Input")))
     scenarios = [
         resource.scenario(
             f"the schedule calls {action}",
             role,
             UNIVERSAL_TARGETS,
-            [Call(action, target_resource)],
+            [Call(action, target) for target in targets],
             on_behalf_of="EventBridge Scheduler, when the schedule fires",
         )
     ]

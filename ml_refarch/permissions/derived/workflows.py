@@ -9,7 +9,14 @@ and what the roles of the SageMaker jobs it starts do.
   request with ``iam:PassedToService`` ``sagemaker.amazonaws.com``; SNS
   (https://docs.aws.amazon.com/step-functions/latest/dg/sns-iam.html): ``sns:Publish``;
   Lambda (https://docs.aws.amazon.com/step-functions/latest/dg/lambda-iam.html):
-  ``lambda:InvokeFunction``.
+  ``lambda:InvokeFunction``; AWS Batch
+  (https://docs.aws.amazon.com/step-functions/latest/dg/batch-iam.html): ``batch:SubmitJob``,
+  with ``.sync`` also ``batch:DescribeJobs``, ``batch:TerminateJob`` and the managed rule
+  ``StepFunctionsGetEventsForBatchJobsRule``. ``batch:SubmitJob`` is authorized on the job
+  queue and on the job definition of the request (the Service Authorization Reference lists
+  both resource types for it,
+  https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsbatch.html);
+  ``batch:DescribeJobs`` has no resource type, ``batch:TerminateJob`` is on the job.
 - AWS SDK integrations (``aws-sdk:<service>:<apiAction>``): the IAM action is the API action
   ("Integrating services with the AWS SDK",
   https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html).
@@ -76,6 +83,12 @@ from ml_refarch.permissions.scenarios import Call, Scenario
 SFN_SAGEMAKER = "https://docs.aws.amazon.com/step-functions/latest/dg/sagemaker-iam.html"
 SFN_SNS = "https://docs.aws.amazon.com/step-functions/latest/dg/sns-iam.html"
 SFN_LAMBDA = "https://docs.aws.amazon.com/step-functions/latest/dg/lambda-iam.html"
+SFN_BATCH = "https://docs.aws.amazon.com/step-functions/latest/dg/batch-iam.html"
+BATCH_JOB = "arn:${AWS::Partition}:batch:${AWS::Region}:${AWS::AccountId}:job/run"
+BATCH_SYNC_RULE = (
+    "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/"
+    "StepFunctionsGetEventsForBatchJobsRule"
+)
 SFN_SDK = "https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html"
 SFN_LOGS = "https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html"
 SFN_XRAY = "https://docs.aws.amazon.com/step-functions/latest/dg/concepts-xray-tracing.html"
@@ -260,6 +273,28 @@ def _dynamodb_export_calls(
     return found
 
 
+def batch_submit_calls(request: Mapping) -> list[Call]:
+    """``batch:SubmitJob`` on the request's job queue and job definition (``*`` for one
+    chosen at run time)."""
+    return [
+        Call("batch:SubmitJob", value if isinstance(value, str) else "*")
+        for value in (request.get("JobQueue"), request.get("JobDefinition"))
+    ]
+
+
+def _batch_calls(action: str, pattern: str | None, request: Mapping) -> list[Call]:
+    if action != "submitJob":
+        return []
+    calls = batch_submit_calls(request)
+    if pattern == "sync":
+        calls += [Call("batch:DescribeJobs", "*"), Call("batch:TerminateJob", BATCH_JOB)]
+        calls += [
+            Call(action, BATCH_SYNC_RULE)
+            for action in ("events:PutTargets", "events:PutRule", "events:DescribeRule")
+        ]
+    return calls
+
+
 def _publish_calls(request: Mapping, resource: Resource) -> list[tuple[str, list[Call]]]:
     topic_text = request.get("TopicArn")
     topic_text = topic_text if isinstance(topic_text, str) else None
@@ -298,6 +333,9 @@ def _task_calls(
         return [(SFN_SDK, _sdk_calls(service, action, request, names))]
     if service == "sagemaker" and action in {*_JOBS, *_RESOURCES}:
         return _sagemaker_calls(action, match.group("pattern"), request, names, volume_keys)
+    if service == "batch":
+        calls = _batch_calls(action, match.group("pattern"), request)
+        return [(SFN_BATCH, calls)] if calls else []
     if service == "sns" and action == "publish":
         return _publish_calls(request, resource)
     if service == "lambda" and action == "invoke":
