@@ -16,6 +16,37 @@ pattern's page). Resources:
   and model artifacts,
 - a custom resource (:class:`RedshiftSql`) that runs the committed SQL (external schema
   ``FROM KINESIS``, a materialized view with ``AUTO REFRESH YES``) through the Data API.
+
+What the VPC needs, with enhanced VPC routing and no route to the internet: the S3 gateway
+and the Kinesis interface endpoint, and no SageMaker endpoint.
+
+- Enhanced VPC routing governs the warehouse's data traffic: "Amazon Redshift forces all COPY
+  and UNLOAD traffic between your cluster and your data repositories through your virtual
+  private cloud (VPC)" ("Enhanced VPC routing in Amazon Redshift",
+  https://docs.aws.amazon.com/redshift/latest/mgmt/enhanced-vpc-routing.html), and "If you
+  attach an Amazon S3 VPC endpoint, the VPC endpoint is used only for access to Amazon S3
+  buckets in the same AWS Region" ("Turning on enhanced VPC routing",
+  https://docs.aws.amazon.com/redshift/latest/mgmt/enhanced-vpc-enabling-cluster.html).
+- ``CREATE MODEL`` moves data only through S3: it "returns upon the export of training data
+  to Amazon S3. The remaining steps of training in Amazon SageMaker occur in the
+  background", and "the Amazon S3 bucket that is used to stage the training data and model
+  artifacts must be in the same AWS Region" (CREATE MODEL, "Usage notes",
+  https://docs.aws.amazon.com/redshift/latest/dg/r_create_model_usage_notes.html). The export
+  is an unload to the stack's bucket in the stack's Region, which the S3 gateway carries.
+  SageMaker then trains as the namespace's role (it trusts ``sagemaker.amazonaws.com``:
+  "Cluster and configure setup for Amazon Redshift ML administration",
+  https://docs.aws.amazon.com/redshift/latest/dg/admin-setup.html); that setup page asks for
+  the role and the bucket and no VPC endpoint, and no Redshift page routes Redshift's calls
+  to the SageMaker API through the workgroup's VPC, so the stack adds no
+  ``sagemaker.api`` endpoint (about $7.30 a month for nothing the pages ask).
+- Streaming ingestion reads the stream from the workgroup. The Redshift pages do not name the
+  endpoint it needs; the enabling page says that "to access other AWS services", a
+  workgroup with enhanced VPC routing needs a public address or a NAT gateway, where the
+  enhanced-routing page lists VPC endpoints among the "standard VPC features" the traffic
+  uses. The stack takes the endpoint route (``kinesis-streams``, a Kinesis Data Streams
+  interface endpoint); the deploy-time SQL creates the view from the stream and the smoke
+  check reads records back through it, so a missing path shows at deployment or in the
+  smoke check.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import json
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_redshiftserverless as redshift
 from aws_cdk.assertions import Template
 
 from ml_refarch.catalog import by_id
@@ -94,6 +95,22 @@ def test_the_workgroup_reaches_kinesis_through_an_interface_endpoint(sandbox):
     services = json.dumps([e["Properties"]["ServiceName"] for e in endpoints.values()])
     assert "kinesis-streams" in services
     assert len(endpoints) == 2  # and the S3 gateway
+
+
+def test_cloudformation_still_offers_no_attribute_for_the_admin_secret():
+    # The SQL runner reads the secret's ARN from GetNamespace and its policy names the secret
+    # by a prefix because the namespace has no such Fn::GetAtt (redshift_sql.py says where
+    # the references say so). Once CDK offers it, use it and drop both.
+    assert not hasattr(redshift.CfnNamespace, "attr_namespace_admin_password_secret_arn")
+
+
+def test_the_vpc_has_no_sagemaker_endpoint(sandbox):
+    # CREATE MODEL reaches SageMaker from the service side, its data only through S3
+    # (stack.py quotes the pages): an endpoint here would bill for nothing.
+    endpoints = resources_of_type(sandbox, "AWS::EC2::VPCEndpoint")
+    assert "sagemaker" not in json.dumps(
+        [e["Properties"]["ServiceName"] for e in endpoints.values()]
+    )
 
 
 def test_stream_is_kms_encrypted_with_the_stack_key(sandbox):
