@@ -183,3 +183,11 @@ def test_a_secret_grant_for_another_namespace_is_not_enough():
         "HandlerRole secretsmanager:GetSecretValue arn:aws:secretsmanager:us-east-1:"
         "111122223333:secret:redshift!ns-admin-AbCdEf"
     ]
+
+
+def test_the_example_secret_is_named_after_the_namespace_and_its_admin_user():
+    named = template()
+    named["Resources"]["Namespace"]["Properties"]["AdminUsername"] = "dba"
+    (runner,) = [s for s in derived_scenarios(named) if s.name.startswith("Sql:")]
+    (read,) = [c for c in runner.calls if c.action == "secretsmanager:GetSecretValue"]
+    assert read.resource.endswith(":secret:redshift!ns-dba-AbCdEf")

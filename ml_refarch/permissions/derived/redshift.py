@@ -26,7 +26,11 @@ Data API custom resource's role calls.
   (``DescribeStatement``), and reads the admin secret Redshift manages, decrypting it with
   the namespace's ``AdminPasswordSecretKmsKeyId`` through Secrets Manager: the Data API reads
   the secret with the caller's permissions ("Authorizing access to the Amazon Redshift Data
-  API", https://docs.aws.amazon.com/redshift/latest/mgmt/data-api-access.html).
+  API", https://docs.aws.amazon.com/redshift/latest/mgmt/data-api-access.html). The secret's
+  ARN is documented only as ``GetNamespace``'s ``adminPasswordSecretArn`` (CloudFormation
+  offers no ``Fn::GetAtt`` for it) and its name not at all; the scenario's example secret
+  follows the name Redshift gives it in practice, ``redshift!<namespace>-<user>-<suffix>``
+  (see ``ml_refarch/stacks/redshift_ml/redshift_sql.py`` for the pages).
 """
 
 from __future__ import annotations
@@ -236,7 +240,8 @@ def sql_runner(resource: Resource) -> list[Scenario]:
     if role is None or namespace is None or workgroup is None:
         return []
     name = resource.text(resource.properties_of(namespace).get("NamespaceName"))
-    secret = f"{_PREFIX}:secretsmanager:{_HERE}:secret:redshift!{name}-admin-AbCdEf"
+    user = resource.text(resource.properties_of(namespace).get("AdminUsername")) or "admin"
+    secret = f"{_PREFIX}:secretsmanager:{_HERE}:secret:redshift!{name}-{user}-AbCdEf"
     calls = [
         Call("redshift-serverless:GetNamespace", "${" + namespace + ".Namespace.NamespaceArn}"),
         Call("redshift-data:ExecuteStatement", "${" + workgroup + ".Workgroup.WorkgroupArn}"),

@@ -11,6 +11,34 @@ and read the admin secret (``secretsmanager:GetSecretValue``, decrypting with th
 Secrets Manager), which the Data API reads with the caller's permissions ("Authorizing access
 to the Amazon Redshift Data API",
 https://docs.aws.amazon.com/redshift/latest/mgmt/data-api-access.html).
+
+Where the admin secret's ARN comes from, and why the policy names the secret by a pattern:
+
+- The ARN is documented only as ``adminPasswordSecretArn`` of ``GetNamespace`` ("The Amazon
+  Resource Name (ARN) for the namespace's admin user credentials secret": "GetNamespace",
+  https://docs.aws.amazon.com/redshift-serverless/latest/APIReference/API_GetNamespace.html),
+  hence the ``GetNamespace`` call.
+- CloudFormation has no ``Fn::GetAtt`` for it. The reference lists
+  ``AdminPasswordSecretArn`` in the ``Namespace`` structure
+  ("AWS::RedshiftServerless::Namespace Namespace",
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-redshiftserverless-namespace-namespace.html),
+  but the resource's return values stop short of it: the resource schema's read-only
+  properties (the attributes ``Fn::GetAtt`` takes) are ``Namespace.NamespaceArn``,
+  ``NamespaceId``, ``NamespaceName``, ``AdminUsername``, ``DbName``, ``KmsKeyId``,
+  ``DefaultIamRoleArn``, ``IamRoles``, ``LogExports``, ``Status`` and ``CreationDate``
+  ("AWS::RedshiftServerless::Namespace",
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-redshiftserverless-namespace.html),
+  and CDK's ``CfnNamespace`` has no ``attr_namespace_admin_password_secret_arn``
+  (tests/stacks/redshift_ml/test_stack.py fails when it appears, to switch to it).
+- The secret's name is not documented: "Managing Amazon Redshift admin passwords using AWS
+  Secrets Manager" (https://docs.aws.amazon.com/redshift/latest/mgmt/redshift-secrets-manager-integration.html)
+  says only that Redshift "generates the password and stores it in Secrets Manager" and
+  deletes the secret with the namespace, and "How Amazon Redshift uses AWS Secrets Manager"
+  (https://docs.aws.amazon.com/secretsmanager/latest/userguide/integrating_how-services-use-secrets_RS.html)
+  that it is a managed secret. The policy therefore names the secrets by the prefix Redshift
+  uses in practice, ``redshift!<namespace>-``, which the namespace's fixed name makes this
+  stack's own. Should Redshift ever name it otherwise, the handler's first statement fails
+  (the Data API cannot read the secret) and the deployment with it, loudly.
 """
 
 from __future__ import annotations
