@@ -30,7 +30,10 @@ Data API custom resource's role calls.
   ARN is documented only as ``GetNamespace``'s ``adminPasswordSecretArn`` (CloudFormation
   offers no ``Fn::GetAtt`` for it) and its name not at all; the scenario's example secret
   follows the name Redshift gives it in practice, ``redshift!<namespace>-<user>-<suffix>``
-  (see ``ml_refarch/stacks/redshift_ml/redshift_sql.py`` for the pages).
+  ("GetNamespace",
+  https://docs.aws.amazon.com/redshift-serverless/latest/APIReference/API_GetNamespace.html;
+  "AWS::RedshiftServerless::Namespace",
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-redshiftserverless-namespace.html).
 """
 
 from __future__ import annotations
