@@ -11,8 +11,9 @@ encryption with KMS and bucket policies that refuse plain HTTP. Resources:
   (https://docs.aws.amazon.com/AmazonS3/latest/userguide/analytics-storage-class.html), and
   lifecycle rules to Standard-IA (curated optionally to Intelligent-Tiering) at the ages in
   the settings;
-- a Glue Spark job (:mod:`.job.redact_pii`, uploaded as an asset) that detects PII at column
-  and cell level in raw CSV and writes redacted Parquet to curated, under a Glue security
+- a Glue Spark job (:mod:`.job.redact_pii`, uploaded as an asset) that finds PII in raw CSV
+  with Glue's sensitive data detection (column and cell level), writes redacted Parquet to
+  curated, under a Glue security
   configuration that encrypts its S3 output, CloudWatch logs and job bookmarks with the key;
 - a Glue database and table describing the curated Parquet.
 """
@@ -43,8 +44,9 @@ CURATED_PREFIX = "curated/"
 REPORTS_PREFIX = "reports/"
 TEMP_PREFIX = "glue-temp/"
 TABLE_NAME = "redacted"
-#: Rows the job samples to decide which columns are PII as a whole.
-SAMPLE_ROWS = 1000
+#: Share of rows Glue's classify_columns samples to decide which columns are PII as a whole
+#: (sampleFraction 0.1, the default on aws-glue-api-sensitive-data-example.html).
+SAMPLE_PERCENT = 10
 #: The columns of the sample data and of the Glue table over the curated Parquet.
 COLUMNS = ("customer_id", "full_name", "email", "phone", "ssn", "notes")
 #: Glue writes a job's logs under this prefix; with a security configuration that encrypts
@@ -336,7 +338,7 @@ class SecureDataLakeStack(PatternStack):
                 "--ACTION": settings.redaction_action.upper(),
                 "--REDACT_TEXT": settings.redact_text,
                 "--COLUMN_THRESHOLD_PERCENT": str(settings.column_threshold_percent),
-                "--SAMPLE_ROWS": str(SAMPLE_ROWS),
+                "--SAMPLE_PERCENT": str(SAMPLE_PERCENT),
             },
         )
 
