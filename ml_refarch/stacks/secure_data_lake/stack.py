@@ -32,6 +32,7 @@ from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.digest_name import stack_digest_name
 from ml_refarch.constructs.glue_catalog import glue_database, parquet_table
+from ml_refarch.constructs.log_group_cleanup import LogGroupCleanup
 from ml_refarch.constructs.service_role import service_role
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.secure_data_lake.outputs import Outputs
@@ -95,7 +96,37 @@ class SecureDataLakeStack(PatternStack):
         self.security_configuration = self._security_configuration()
         self.job = self._job(settings, script, role)
         self.job.node.add_dependency(policy)
+        self.log_cleanup: LogGroupCleanup | None = None
+        if self.defaults.removes_leftovers:
+            self.log_cleanup = self._log_cleanup()
         self._declare_outputs(settings, database_name)
+
+    def _log_cleanup(self) -> LogGroupCleanup:
+        """Sandbox: delete, after the job, the log groups Glue created for it at run time.
+
+        With a security configuration that encrypts CloudWatch Logs, Glue writes the job's
+        logs to groups named after the configuration and the role, which it creates outside
+        the stack: ``/aws-glue/jobs/<configuration>-role/<role>/`` ("Setting up encryption
+        in AWS Glue", https://docs.aws.amazon.com/glue/latest/dg/set-up-encryption.html) or
+        ``/aws-glue/jobs-<role>-<configuration>/`` (``LogGroupName`` of "JobRun",
+        https://docs.aws.amazon.com/glue/latest/webapi/API_JobRun.html). The documented names
+        differ, so the cleanup deletes every group under ``/aws-glue/jobs`` whose name holds
+        the configuration's name, which is unique to this stack."""
+        name = self.security_configuration.name
+        if name is None or cdk.Token.is_unresolved(name):
+            raise ValueError("the security configuration needs a literal name for the cleanup")
+        cleanup = LogGroupCleanup(
+            self,
+            "JobLogCleanup",
+            prefix="/aws-glue/jobs",
+            marker=name,
+            delete_patterns=[f"/aws-glue/jobs/{name}-role/*", f"/aws-glue/jobs-*-{name}/*"],
+            encryption_key=self.key,
+            log_retention=self.defaults.log_retention,
+            removal_policy=self.defaults.removal_policy,
+        )
+        cleanup.before(self.job)
+        return cleanup
 
     def _bucket(self, construct_id: str, contents: str) -> s3.Bucket:
         return SecureBucket(
