@@ -7,8 +7,10 @@ https://docs.aws.amazon.com/AmazonS3/latest/API/API_Transition.html, and "Constr
 considerations for transitions",
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html);
 Intelligent-Tiering accepts 0 or more days. The job's entity types are Glue managed data
-type names (https://docs.aws.amazon.com/glue/latest/dg/sensitive-data-managed-data-types.html)
-that the job script detects; the Glue version is 4.0 or newer
+type names (https://docs.aws.amazon.com/glue/latest/dg/sensitive-data-managed-data-types.html;
+the names as the PIIDetection API lists them,
+https://docs.aws.amazon.com/glue/latest/webapi/API_PIIDetection.html) that Glue's sensitive
+data detection finds; the Glue version is 4.0 or newer
 (https://docs.aws.amazon.com/glue/latest/dg/release-notes.html).
 """
 
@@ -18,7 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ml_refarch.settings import Field, Invalid, SettingsSpec, choice, integer, parser
-from ml_refarch.stacks.secure_data_lake.job.redact_pii import ACTIONS, DETECTORS
+from ml_refarch.stacks.secure_data_lake.job.redact_pii import (
+    ACTIONS,
+    DEFAULT_ENTITY_TYPES,
+    MANAGED_ENTITY_TYPES,
+)
 
 #: The fewest days before a lifecycle transition to Standard-IA (API_Transition.html).
 STANDARD_IA_MIN_DAYS = 30
@@ -58,7 +64,9 @@ class SecureDataLakeSettings:
     timeout_minutes: int
 
 
-_ENTITIES_ALLOWED = "comma-separated Glue managed data type names from " + ", ".join(DETECTORS)
+_ENTITIES_ALLOWED = "comma-separated Glue managed data type names from " + ", ".join(
+    MANAGED_ENTITY_TYPES
+)
 
 
 @parser(_ENTITIES_ALLOWED)
@@ -67,7 +75,7 @@ def entity_types(value: Any) -> tuple[str, ...]:
     names = tuple(str(item).strip().upper() for item in items if str(item).strip())
     if not names:
         raise Invalid(_ENTITIES_ALLOWED, "no entity types")
-    unknown = [name for name in names if name not in DETECTORS]
+    unknown = [name for name in names if name not in MANAGED_ENTITY_TYPES]
     if unknown:
         raise Invalid(_ENTITIES_ALLOWED, f"unknown: {', '.join(unknown)}")
     if len(set(names)) != len(names):
@@ -122,9 +130,9 @@ FIELDS = {
     ),
     "entity_types": Field(
         entity_types,
-        ",".join(DETECTORS),
+        ",".join(DEFAULT_ENTITY_TYPES),
         "EMAIL,USA_SSN",
-        "PII entity types the Glue job detects and redacts",
+        "Glue managed PII entity types the job detects and redacts",
     ),
     "redaction_action": Field(
         choice(*(action.lower() for action in ACTIONS)),
@@ -157,7 +165,7 @@ NOTES = f"""\
 S3 moves objects to Standard-IA only when they are at least {STANDARD_IA_MIN_DAYS} days
 old, so both Standard-IA thresholds start at {STANDARD_IA_MIN_DAYS}. Setting
 `curated_intelligent_tiering_days` moves curated objects to Intelligent-Tiering instead
-(0 days is allowed there). Entity types are Glue managed data type names; the job detects
-{", ".join(f"`{name}`" for name in DETECTORS)}."""
+(0 days is allowed there). Entity types are the names of Glue's managed data types, which
+Glue's sensitive data detection finds: {", ".join(f"`{name}`" for name in MANAGED_ENTITY_TYPES)}."""
 
 SETTINGS = SettingsSpec(cls=SecureDataLakeSettings, fields=FIELDS, notes=NOTES)

@@ -11,8 +11,9 @@ encryption with KMS and bucket policies that refuse plain HTTP. Resources:
   (https://docs.aws.amazon.com/AmazonS3/latest/userguide/analytics-storage-class.html), and
   lifecycle rules to Standard-IA (curated optionally to Intelligent-Tiering) at the ages in
   the settings;
-- a Glue Spark job (:mod:`.job.redact_pii`, uploaded as an asset) that detects PII at column
-  and cell level in raw CSV and writes redacted Parquet to curated, under a Glue security
+- a Glue Spark job (:mod:`.job.redact_pii`, uploaded as an asset) that finds PII in raw CSV
+  with Glue's sensitive data detection (column and cell level), writes redacted Parquet to
+  curated, under a Glue security
   configuration that encrypts its S3 output, CloudWatch logs and job bookmarks with the key;
 - a Glue database and table describing the curated Parquet.
 """
@@ -31,6 +32,7 @@ from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.digest_name import stack_digest_name
 from ml_refarch.constructs.glue_catalog import glue_database, parquet_table
+from ml_refarch.constructs.log_group_cleanup import LogGroupCleanup
 from ml_refarch.constructs.service_role import service_role
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.secure_data_lake.outputs import Outputs
@@ -43,8 +45,9 @@ CURATED_PREFIX = "curated/"
 REPORTS_PREFIX = "reports/"
 TEMP_PREFIX = "glue-temp/"
 TABLE_NAME = "redacted"
-#: Rows the job samples to decide which columns are PII as a whole.
-SAMPLE_ROWS = 1000
+#: Share of rows Glue's classify_columns samples to decide which columns are PII as a whole
+#: (sampleFraction 0.1, the default on aws-glue-api-sensitive-data-example.html).
+SAMPLE_PERCENT = 10
 #: The columns of the sample data and of the Glue table over the curated Parquet.
 COLUMNS = ("customer_id", "full_name", "email", "phone", "ssn", "notes")
 #: Glue writes a job's logs under this prefix; with a security configuration that encrypts
@@ -93,7 +96,37 @@ class SecureDataLakeStack(PatternStack):
         self.security_configuration = self._security_configuration()
         self.job = self._job(settings, script, role)
         self.job.node.add_dependency(policy)
+        self.log_cleanup: LogGroupCleanup | None = None
+        if self.defaults.removes_leftovers:
+            self.log_cleanup = self._log_cleanup()
         self._declare_outputs(settings, database_name)
+
+    def _log_cleanup(self) -> LogGroupCleanup:
+        """Sandbox: delete, after the job, the log groups Glue created for it at run time.
+
+        With a security configuration that encrypts CloudWatch Logs, Glue writes the job's
+        logs to groups named after the configuration and the role, which it creates outside
+        the stack: ``/aws-glue/jobs/<configuration>-role/<role>/`` ("Setting up encryption
+        in AWS Glue", https://docs.aws.amazon.com/glue/latest/dg/set-up-encryption.html) or
+        ``/aws-glue/jobs-<role>-<configuration>/`` (``LogGroupName`` of "JobRun",
+        https://docs.aws.amazon.com/glue/latest/webapi/API_JobRun.html). The documented names
+        differ, so the cleanup deletes every group under ``/aws-glue/jobs`` whose name holds
+        the configuration's name, which is unique to this stack."""
+        name = self.security_configuration.name
+        if name is None or cdk.Token.is_unresolved(name):
+            raise ValueError("the security configuration needs a literal name for the cleanup")
+        cleanup = LogGroupCleanup(
+            self,
+            "JobLogCleanup",
+            prefix="/aws-glue/jobs",
+            marker=name,
+            delete_patterns=[f"/aws-glue/jobs/{name}-role/*", f"/aws-glue/jobs-*-{name}/*"],
+            encryption_key=self.key,
+            log_retention=self.defaults.log_retention,
+            removal_policy=self.defaults.removal_policy,
+        )
+        cleanup.before(self.job)
+        return cleanup
 
     def _bucket(self, construct_id: str, contents: str) -> s3.Bucket:
         return SecureBucket(
@@ -336,7 +369,7 @@ class SecureDataLakeStack(PatternStack):
                 "--ACTION": settings.redaction_action.upper(),
                 "--REDACT_TEXT": settings.redact_text,
                 "--COLUMN_THRESHOLD_PERCENT": str(settings.column_threshold_percent),
-                "--SAMPLE_ROWS": str(SAMPLE_ROWS),
+                "--SAMPLE_PERCENT": str(SAMPLE_PERCENT),
             },
         )
 

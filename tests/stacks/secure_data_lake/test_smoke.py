@@ -12,10 +12,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from ml_refarch.stacks.secure_data_lake import PATTERN
-from ml_refarch.stacks.secure_data_lake.job.redact_pii import DETECTORS, redact_rows
+from ml_refarch.stacks.secure_data_lake.job.redact_pii import (
+    DEFAULT_ENTITY_TYPES,
+    DETECTION_COLUMN,
+    redact_rows,
+)
 from ml_refarch.stacks.secure_data_lake.outputs import Outputs
 from tests import smoke_fakes as fakes
 from tests.smoke_fakes import Fake, NoAws, Session, runner_for
+from tests.stacks.secure_data_lake.fake_entity_detector import FakeEntityDetector
 
 main = runner_for(PATTERN)
 OUTPUTS = {
@@ -38,7 +43,8 @@ def s3(monkeypatch):
 
 
 def glue_running_the_job(s3, *, redact: bool = True, states=("RUNNING", "SUCCEEDED")):
-    """A Glue client whose job run redacts every raw CSV into one Parquet object."""
+    """A Glue client whose job run redacts every raw CSV into one Parquet object: the job's
+    code applying what a stand-in for Glue's EntityDetector reports."""
 
     def start_job_run(**_):
         rows = []
@@ -46,7 +52,10 @@ def glue_running_the_job(s3, *, redact: bool = True, states=("RUNNING", "SUCCEED
             body = s3.get_object(Bucket="raw-bucket", Key=item["Key"])["Body"].read().decode()
             rows += list(csv.DictReader(io.StringIO(body)))
         if redact:
-            rows, _ = redact_rows(rows, list(DETECTORS), "REDACT", "****", 50)
+            detector, types = FakeEntityDetector(), DEFAULT_ENTITY_TYPES
+            classified = detector.classify_columns(rows, types, 1.0, 0.5)
+            detected = detector.detect(rows, types, DETECTION_COLUMN)
+            rows = redact_rows(detected, classified, "REDACT", "****")
         buffer = io.BytesIO()
         pq.write_table(pa.Table.from_pylist(rows), buffer)
         s3.put_object(Bucket="curated-bucket", Key="curated/part-0.parquet", Body=buffer.getvalue())

@@ -145,3 +145,25 @@ def test_the_outputs_name_what_the_smoke_test_reads(sandbox):
     for name in (Outputs.RAW_BUCKET_NAME, Outputs.JOB_NAME, Outputs.CURATED_PREFIX):
         assert name in outputs
     assert outputs[Outputs.REDACT_TEXT]["Value"] == "****"
+
+
+def test_sandbox_deletes_the_log_groups_glue_creates_after_the_job(sandbox, production):
+    (cleanup_id, cleanup), *_ = resources_of_type(sandbox, "Custom::LogGroupCleanup").items()
+    name = only_resource(sandbox, "AWS::Glue::SecurityConfiguration")["Properties"]["Name"]
+    assert cleanup["Properties"]["Prefix"] == "/aws-glue/jobs"
+    assert cleanup["Properties"]["Marker"] == name
+    # The job is deleted before the cleanup runs, so no run writes to a deleted group.
+    (job_id,) = resources_of_type(sandbox, "AWS::Glue::Job")
+    assert cleanup_id in sandbox["Resources"][job_id]["DependsOn"]
+    # The handler may delete only groups whose names carry the configuration's name.
+    deletes = [
+        statement["Resource"]
+        for policy in resources_of_type(sandbox, "AWS::IAM::ManagedPolicy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement.get("Sid") == "DeleteGroups"
+    ]
+    (resources,) = deletes
+    assert len(resources) == 2
+    assert all(name in str(resource) for resource in resources)
+    # Production keeps its logs with its data.
+    assert not resources_of_type(production, "Custom::LogGroupCleanup")

@@ -1,46 +1,96 @@
 """Glue job of the secure-data-lake pattern: raw CSV in, PII redacted, Parquet out.
 
-Runs as a Glue Spark job (``glueetl``, Glue 4.0 or newer). It reads every CSV file under
-``--RAW_PATH``, finds personal data at two levels, as Glue's "Detect PII" transform does
-(https://docs.aws.amazon.com/glue/latest/dg/detect-PII.html):
+Runs as a Glue Spark job (``glueetl``, Glue 4.0 or newer). Glue itself finds the personal
+data, with its sensitive data detection API ("Using Sensitive Data Detection outside AWS
+Glue Studio", https://docs.aws.amazon.com/glue/latest/dg/aws-glue-api-sensitive-data-example.html):
 
-- column level ("Detect fields containing PII"): a column where at least
-  ``--COLUMN_THRESHOLD_PERCENT`` of the non-empty cells are one entity type is redacted
-  whole, every cell;
-- cell level ("Detect PII in each cell"): in the other columns each match is replaced
+    "AWS Glue provides two APIs in a AWS Glue ETL job. These are detect() and
+    classifyColumns():
+      detect(frame: DynamicFrame, entityTypesToDetect: Seq[String],
+          outputColumnName: String = "DetectedEntities",
+          detectionSensitivity: String = "LOW"): DynamicFrame
+      classifyColumns(frame: DynamicFrame, entityTypesToDetect: Seq[String],
+          sampleFraction: Double = 0.1, thresholdFraction: Double = 0.1,
+          detectionSensitivity: String = "LOW")
+    You can use the detect() API to identify AWS Managed PII types and custom entity types.
+    A new column is automatically created with the detection result. The classifyColumns()
+    API returns a map where keys are column names and values are list of detected entity
+    types. SampleFraction indicates the fraction of the data to sample when scanning for PII
+    entities whereas ThresholdFraction indicates the fraction of the data that must be met in
+    order for a column to be identified as PII data."
+
+In Python the same calls are ``EntityDetector().detect(frame, entity_types,
+output_column_name)`` and ``EntityDetector().classify_columns(frame, entity_types,
+sample_fraction, threshold_fraction)`` (``from awsglueml.transforms import EntityDetector``,
+the import of the scripts Glue Studio generates for its Detect PII transform,
+https://docs.aws.amazon.com/glue/latest/dg/detect-PII.html). The detection column holds, per
+row, a map from column name to the entities found in that cell, each with its ``entityType``
+and the ``start`` and ``end`` offsets of the match in the cell; that is the shape the
+Studio-generated scripts read (``detected_entities[column]`` entries, ``entity["start"]``,
+``entity["end"]``). The two levels follow the transform's two modes (detect-PII.html):
+
+- "Detect fields containing PII": a column that ``classify_columns`` names (at least
+  ``--COLUMN_THRESHOLD_PERCENT`` of the ``--SAMPLE_PERCENT`` sample is one entity type) is
+  redacted whole, every non-empty cell;
+- "Detect PII in each cell": in the other columns each span ``detect`` reports is replaced
   inside its cell, the rest of the text kept.
 
-The entity type names (``EMAIL``, ``USA_SSN``, ...) are Glue's managed data type names
-(https://docs.aws.amazon.com/glue/latest/dg/sensitive-data-managed-data-types.html); the
-detectors are plain regular expressions in this file (credit card numbers also pass the
-Luhn check), so the same logic runs in the tests on plain Python rows; only ``main`` needs
-Glue (its job bookmark reads each raw file once) and Spark. ``--ACTION`` is ``REDACT``
-(replace with ``--REDACT_TEXT``) or ``SHA256_HASH`` (replace with the value's SHA-256, so
-equal values still join).
-
-The output goes to ``--CURATED_PATH`` as Parquet, every column a string; the Glue table of
-the stack describes it. Everything but ``main`` is plain Python, importable without Spark.
+``--ACTION`` is ``REDACT`` (replace with ``--REDACT_TEXT``) or ``SHA256_HASH`` (replace with
+the value's SHA-256, so equal values still join). Everything but ``main`` is plain Python that
+applies Glue's results, importable and tested without Spark or Glue; only ``main`` calls
+Glue (its job bookmark reads each raw file once). The output goes to ``--CURATED_PATH`` as
+Parquet, every column a string; the Glue table of the stack describes it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-#: Glue managed data type name -> the pattern this job detects it with.
-DETECTORS: dict[str, re.Pattern[str]] = {
-    "EMAIL": re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"),
-    "USA_SSN": re.compile(r"\b\d{3}-\d{2}-\d{4}\b"),
-    "CREDIT_CARD": re.compile(r"\b(?:\d[ -]?){12,18}\d\b"),
-    "PHONE_NUMBER": re.compile(r"(?<![\w-])\+?\d{0,3}[ .-]?\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b"),
-    "IP_ADDRESS": re.compile(
-        r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b"
-    ),
-    "MAC_ADDRESS": re.compile(r"\b(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}\b"),
-}
+#: Glue's managed PII entity type names: "PII type entities include: PERSON_NAME, DATE,
+#: USA_SNN, EMAIL, USA_ITIN, USA_PASSPORT_NUMBER, PHONE_NUMBER, BANK_ACCOUNT, IP_ADDRESS,
+#: MAC_ADDRESS, USA_CPT_CODE, USA_HCPCS_CODE, USA_NATIONAL_DRUG_CODE,
+#: USA_MEDICARE_BENEFICIARY_IDENTIFIER, USA_HEALTH_INSURANCE_CLAIM_NUMBER, CREDIT_CARD,
+#: USA_NATIONAL_PROVIDER_IDENTIFIER, USA_DEA_NUMBER, USA_DRIVING_LICENSE"
+#: (PIIDetection, https://docs.aws.amazon.com/glue/latest/webapi/API_PIIDetection.html; its
+#: "USA_SNN" is spelt USA_SSN on the DataBrew page that lists the same names,
+#: https://docs.aws.amazon.com/databrew/latest/dg/API_EntityDetectorConfiguration.html; the
+#: full list with examples: https://docs.aws.amazon.com/glue/latest/dg/sensitive-data-managed-data-types.html).
+MANAGED_ENTITY_TYPES = (
+    "USA_SSN",
+    "EMAIL",
+    "USA_ITIN",
+    "USA_PASSPORT_NUMBER",
+    "PHONE_NUMBER",
+    "USA_DRIVING_LICENSE",
+    "BANK_ACCOUNT",
+    "CREDIT_CARD",
+    "IP_ADDRESS",
+    "MAC_ADDRESS",
+    "USA_DEA_NUMBER",
+    "USA_HCPCS_CODE",
+    "USA_NATIONAL_PROVIDER_IDENTIFIER",
+    "USA_NATIONAL_DRUG_CODE",
+    "USA_HEALTH_INSURANCE_CLAIM_NUMBER",
+    "USA_MEDICARE_BENEFICIARY_IDENTIFIER",
+    "USA_CPT_CODE",
+    "PERSON_NAME",
+    "DATE",
+)
+#: The entity types the job detects unless settings say otherwise.
+DEFAULT_ENTITY_TYPES = (
+    "EMAIL",
+    "USA_SSN",
+    "CREDIT_CARD",
+    "PHONE_NUMBER",
+    "IP_ADDRESS",
+    "MAC_ADDRESS",
+)
 ACTIONS = ("REDACT", "SHA256_HASH")
+#: The column ``detect`` adds (the API's default ``outputColumnName``).
+DETECTION_COLUMN = "DetectedEntities"
 #: The job's own arguments (``--NAME`` in the job's DefaultArguments).
 ARGUMENTS = (
     "RAW_PATH",
@@ -49,28 +99,8 @@ ARGUMENTS = (
     "ACTION",
     "REDACT_TEXT",
     "COLUMN_THRESHOLD_PERCENT",
-    "SAMPLE_ROWS",
+    "SAMPLE_PERCENT",
 )
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
-def matches(entity_type: str, text: str) -> list[tuple[int, int]]:
-    """(start, end) of each ``entity_type`` found in ``text``."""
-    found = []
-    for match in DETECTORS[entity_type].finditer(text):
-        if entity_type == "CREDIT_CARD" and not _luhn(re.sub(r"\D", "", match.group())):
-            continue
-        found.append(match.span())
-    return found
 
 
 def replacement(value: str, action: str, redact_text: str) -> str:
@@ -79,97 +109,78 @@ def replacement(value: str, action: str, redact_text: str) -> str:
     return redact_text
 
 
-def redact_cell(text: str, entity_types: Sequence[str], action: str, redact_text: str) -> str:
-    """``text`` with every match of ``entity_types`` replaced (cell level)."""
-    spans = sorted(span for entity in entity_types for span in matches(entity, text))
+def spans(entities: Iterable[Mapping[str, Any]] | None) -> list[tuple[int, int]]:
+    """(start, end) of each entity Glue reported in one cell, in order of start."""
+    return sorted((int(entity["start"]), int(entity["end"])) for entity in entities or ())
+
+
+def redact_spans(text: str, found: Sequence[tuple[int, int]], action: str, redact_text: str) -> str:
+    """``text`` with each (start, end) span replaced; a span overlapping one replaced
+    already is skipped."""
     kept, position = [], 0
-    for start, end in spans:
-        if start < position:
-            continue  # overlaps a match replaced already
+    for start, end in sorted(found):
+        if start < position or not 0 <= start < end <= len(text):
+            continue
         kept += [text[position:start], replacement(text[start:end], action, redact_text)]
         position = end
     return "".join(kept) + text[position:]
 
 
-def is_entire(entity_type: str, text: str) -> bool:
-    """Whether the whole cell (trimmed) is one ``entity_type``."""
-    text = text.strip()
-    return any(start == 0 and end == len(text) for start, end in matches(entity_type, text))
-
-
-def pii_columns(
-    rows: Iterable[Mapping[str, str | None]],
-    columns: Sequence[str],
-    entity_types: Sequence[str],
-    threshold_percent: float,
-) -> dict[str, str]:
-    """{column: entity type} for each column whose non-empty cells are at least
-    ``threshold_percent`` % one entity type (column level)."""
-    filled = dict.fromkeys(columns, 0)
-    hits = {column: dict.fromkeys(entity_types, 0) for column in columns}
-    for row in rows:
-        for column in columns:
-            value = row.get(column)
-            if not value or not value.strip():
-                continue
-            filled[column] += 1
-            for entity in entity_types:
-                hits[column][entity] += is_entire(entity, value)
-    found = {}
-    for column in columns:
-        if not filled[column]:
-            continue
-        entity, count = max(hits[column].items(), key=lambda item: item[1], default=("", 0))
-        if count and 100 * count / filled[column] >= threshold_percent:
-            found[column] = entity
-    return found
+def pii_columns(classified: Mapping[str, Sequence[str] | None]) -> dict[str, list[str]]:
+    """The columns ``classify_columns`` found PII in: {column: entity types}."""
+    return {column: list(types) for column, types in classified.items() if types}
 
 
 def redact_row(
-    row: Mapping[str, str | None],
-    whole_columns: Mapping[str, str],
-    entity_types: Sequence[str],
+    row: Mapping[str, Any],
+    whole_columns: Mapping[str, Sequence[str]],
     action: str,
     redact_text: str,
+    detection_column: str = DETECTION_COLUMN,
 ) -> dict[str, str | None]:
-    """One row with PII columns replaced whole and PII inside other cells replaced."""
+    """One row of ``detect``'s output, its detection column dropped, with the PII columns
+    replaced whole and the reported spans replaced inside other cells."""
+    detections = row.get(detection_column) or {}
     out: dict[str, str | None] = {}
     for column, value in row.items():
+        if column == detection_column:
+            continue
         if value is None or value == "":
             out[column] = value
         elif column in whole_columns:
             out[column] = replacement(value, action, redact_text)
         else:
-            out[column] = redact_cell(value, entity_types, action, redact_text)
+            out[column] = redact_spans(value, spans(detections.get(column)), action, redact_text)
     return out
 
 
 def redact_rows(
-    rows: Sequence[Mapping[str, str | None]],
-    entity_types: Sequence[str],
+    detected: Iterable[Mapping[str, Any]],
+    classified: Mapping[str, Sequence[str] | None],
     action: str,
     redact_text: str,
-    threshold_percent: float,
-) -> tuple[list[dict[str, str | None]], dict[str, str]]:
-    """(redacted rows, the columns redacted whole) for an in-memory table."""
-    columns = list(rows[0]) if rows else []
-    whole = pii_columns(rows, columns, entity_types, threshold_percent)
-    return [redact_row(row, whole, entity_types, action, redact_text) for row in rows], whole
+) -> list[dict[str, str | None]]:
+    """Every row of ``detect``'s output redacted with ``classify_columns``'s result."""
+    whole = pii_columns(classified)
+    return [redact_row(row, whole, action, redact_text) for row in detected]
 
 
 def parse_entity_types(text: str) -> list[str]:
-    """The ``--ENTITY_TYPES`` argument: comma-separated names this job knows."""
+    """The ``--ENTITY_TYPES`` argument: comma-separated Glue managed entity type names."""
     names = [name.strip().upper() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in DETECTORS]
+    unknown = [name for name in names if name not in MANAGED_ENTITY_TYPES]
     if unknown or not names:
-        raise ValueError(f"unknown entity types {unknown}; known: {', '.join(DETECTORS)}")
+        known = ", ".join(MANAGED_ENTITY_TYPES)
+        raise ValueError(f"unknown entity types {unknown}; known: {known}")
     return names
 
 
 def main(argv: Sequence[str]) -> None:  # pragma: no cover - runs in Glue
     from awsglue.context import GlueContext
+    from awsglue.dynamicframe import DynamicFrame
     from awsglue.job import Job
     from awsglue.utils import getResolvedOptions
+    from awsglueml.transforms import EntityDetector
     from pyspark.context import SparkContext
     from pyspark.sql.functions import col
 
@@ -190,18 +201,28 @@ def main(argv: Sequence[str]) -> None:  # pragma: no cover - runs in Glue
     ).toDF()
     columns = raw.columns
     if columns:
-        frame = raw.select([col(name).cast("string").alias(name) for name in columns])
-        # Column level on a sample, as Glue's "Detect fields containing PII" samples rows.
-        sample = [row.asDict() for row in frame.limit(int(args["SAMPLE_ROWS"])).collect()]
-        threshold = float(args["COLUMN_THRESHOLD_PERCENT"])
-        whole = pii_columns(sample, columns, entity_types, threshold)
+        frame = DynamicFrame.fromDF(
+            raw.select([col(name).cast("string").alias(name) for name in columns]),
+            glue_context,
+            "raw_strings",
+        )
+        detector = EntityDetector()
+        classified = detector.classify_columns(
+            frame,
+            entity_types,
+            float(args["SAMPLE_PERCENT"]) / 100,
+            float(args["COLUMN_THRESHOLD_PERCENT"]) / 100,
+        )
+        whole = pii_columns(classified)
         print(f"columns redacted whole: {whole}")
+        detected = detector.detect(frame, entity_types, DETECTION_COLUMN).toDF()
 
         def redact(row):
-            cleaned = redact_row(row.asDict(), whole, entity_types, action, redact_text)
+            cleaned = redact_row(row.asDict(recursive=True), whole, action, redact_text)
             return tuple(cleaned[name] for name in columns)
 
-        redacted = spark.createDataFrame(frame.rdd.map(redact), frame.schema)
+        schema = detected.drop(DETECTION_COLUMN).schema
+        redacted = spark.createDataFrame(detected.rdd.map(redact), schema)
         redacted.write.mode("append").parquet(args["CURATED_PATH"])
     job.commit()
 
