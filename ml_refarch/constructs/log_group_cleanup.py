@@ -11,24 +11,16 @@ its docstring says what it deletes and when.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import (
-    DEPLOY_TIME_HANDLER_CHECKOV,
-    DEPLOY_TIME_HANDLER_RULES,
     acknowledge,
 )
-from ml_refarch.constructs.log_group import encrypted_log_group
-from ml_refarch.constructs.service_role import service_role
-
-HANDLER_DIR = Path(__file__).resolve().parents[2] / "lambdas" / "log_group_cleanup"
+from ml_refarch.constructs.deploy_time_function import deploy_time_function
 
 
 class LogGroupCleanup(Construct):
@@ -64,13 +56,6 @@ class LogGroupCleanup(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        log_group = encrypted_log_group(
-            self,
-            "Logs",
-            encryption_key=encryption_key,
-            retention=log_retention,
-            removal_policy=removal_policy,
-        )
 
         def group_arn(name: str) -> str:
             return stack.format_arn(
@@ -80,12 +65,12 @@ class LogGroupCleanup(Construct):
                 arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
             )
 
-        role, policy = service_role(
+        self.function, policy = deploy_time_function(
             self,
-            "Handler",
-            service="lambda.amazonaws.com",
-            description="Log group cleanup: delete the run-time log groups of this stack",
-            statements=[
+            handler="log_group_cleanup",
+            description="On stack delete: remove the log groups a service created at run time",
+            role_description="Log group cleanup: delete the run-time log groups of this stack",
+            statements=lambda log_group: [
                 iam.PolicyStatement(
                     sid="WriteOwnLogs",
                     actions=["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -104,6 +89,16 @@ class LogGroupCleanup(Construct):
                     resources=[group_arn(pattern) for pattern in delete_patterns],
                 ),
             ],
+            timeout=cdk.Duration.minutes(5),
+            reason=(
+                "The log group cleanup runs only while CloudFormation deletes the stack, is "
+                "invoked once per request and answers CloudFormation itself (a failure fails the "
+                "deletion, so a DLQ has nothing to catch), and calls only the public CloudWatch "
+                "Logs API, so it needs no VPC, reserved concurrency or tracing."
+            ),
+            encryption_key=encryption_key,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
         )
         acknowledge(
             policy,
@@ -115,29 +110,6 @@ class LogGroupCleanup(Construct):
                 f"<AWS::AccountId>:log-group:{pattern}]"
                 for pattern in ("*", *delete_patterns)
             ),
-        )
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            description="On stack delete: remove the log groups a service created at run time",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="handler.handler",
-            code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__", "*.pyc"]),
-            role=role.without_policy_updates(),
-            memory_size=256,
-            timeout=cdk.Duration.minutes(5),
-            logging_format=lambda_.LoggingFormat.JSON,
-            log_group=log_group,
-        )
-        self.function.node.add_dependency(policy)
-        acknowledge(
-            self.function,
-            "The log group cleanup runs only while CloudFormation deletes the stack, is "
-            "invoked once per request and answers CloudFormation itself (a failure fails the "
-            "deletion, so a DLQ has nothing to catch), and calls only the public CloudWatch "
-            "Logs API, so it needs no VPC, reserved concurrency or tracing.",
-            *DEPLOY_TIME_HANDLER_RULES,
-            checkov=DEPLOY_TIME_HANDLER_CHECKOV,
         )
         self.resource = cdk.CustomResource(
             self,

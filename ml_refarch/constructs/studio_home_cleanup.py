@@ -11,25 +11,17 @@ interfaces then keep CloudFormation from deleting the subnets and the VPC. The h
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import (
-    DEPLOY_TIME_HANDLER_CHECKOV,
-    DEPLOY_TIME_HANDLER_RULES,
     acknowledge,
 )
+from ml_refarch.constructs.deploy_time_function import deploy_time_function
 from ml_refarch.constructs.isolated_vpc import IsolatedVpc
-from ml_refarch.constructs.log_group import encrypted_log_group
-from ml_refarch.constructs.service_role import service_role
-
-HANDLER_DIR = Path(__file__).resolve().parents[2] / "lambdas" / "studio_home_cleanup"
 
 #: The tag SageMaker puts on what it creates for a domain, valued with the domain's ARN
 #: ("AWS managed policies for SageMaker notebooks": the notebooks service role may delete
@@ -68,45 +60,27 @@ class StudioHomeCleanup(Construct):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         vpc = network.vpc
-        log_group = encrypted_log_group(
+        self.function, policy = deploy_time_function(
             self,
-            "Logs",
-            encryption_key=encryption_key,
-            retention=log_retention,
-            removal_policy=removal_policy,
-        )
-        role, policy = service_role(
-            self,
-            "Handler",
-            service="lambda.amazonaws.com",
-            description="Studio home cleanup: delete a deleted domain's home EFS and NFS groups",
-            statements=self._statements(stack, vpc.vpc_id, log_group),
-        )
-        self._acknowledge_policy(policy)
-        self.function = lambda_.Function(
-            self,
-            "Function",
+            handler="studio_home_cleanup",
             description="On stack delete: remove the home EFS a deleted Studio domain left",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="handler.handler",
-            code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__", "*.pyc"]),
-            role=role.without_policy_updates(),
-            memory_size=256,
+            role_description=(
+                "Studio home cleanup: delete a deleted domain's home EFS and NFS groups"
+            ),
+            statements=lambda log_group: self._statements(stack, vpc.vpc_id, log_group),
             # Deleting mount targets takes minutes; the handler keeps 30 s to answer.
             timeout=cdk.Duration.minutes(15),
-            logging_format=lambda_.LoggingFormat.JSON,
-            log_group=log_group,
+            reason=(
+                "The Studio home cleanup runs only while CloudFormation deletes the stack, is "
+                "invoked once per request and answers CloudFormation itself (a failure fails "
+                "the deletion, so a DLQ has nothing to catch), and calls only the public EC2, "
+                "EFS and SageMaker APIs, so it needs no VPC, reserved concurrency or tracing."
+            ),
+            encryption_key=encryption_key,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
         )
-        self.function.node.add_dependency(policy)
-        acknowledge(
-            self.function,
-            "The Studio home cleanup runs only while CloudFormation deletes the stack, is "
-            "invoked once per request and answers CloudFormation itself (a failure fails the "
-            "deletion, so a DLQ has nothing to catch), and calls only the public EC2, EFS and "
-            "SageMaker APIs, so it needs no VPC, reserved concurrency or tracing.",
-            *DEPLOY_TIME_HANDLER_RULES,
-            checkov=DEPLOY_TIME_HANDLER_CHECKOV,
-        )
+        self._acknowledge_policy(policy)
         self.resource = cdk.CustomResource(
             self,
             "Resource",

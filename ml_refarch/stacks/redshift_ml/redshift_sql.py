@@ -44,25 +44,18 @@ Where the admin secret's ARN comes from, and why the policy names the secret by 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_redshiftserverless as redshift
 from constructs import Construct
 
 from ml_refarch.compliance.acknowledge import (
-    DEPLOY_TIME_HANDLER_CHECKOV,
-    DEPLOY_TIME_HANDLER_RULES,
     acknowledge,
 )
-from ml_refarch.constructs.log_group import encrypted_log_group
-from ml_refarch.constructs.service_role import service_role
-
-HANDLER_DIR = Path(__file__).resolve().parents[3] / "lambdas" / "redshift_sql"
+from ml_refarch.constructs.deploy_time_function import deploy_time_function
 
 
 class RedshiftSql(Construct):
@@ -96,19 +89,27 @@ class RedshiftSql(Construct):
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        log_group = encrypted_log_group(
+        self.function, policy = deploy_time_function(
             self,
-            "Logs",
+            handler="redshift_sql",
+            description="On stack create and update: run SQL in Redshift through the Data API",
+            role_description=(
+                "Run the stack's SQL in the Redshift Serverless workgroup (Data API)"
+            ),
+            statements=lambda log_group: self._statements(
+                namespace, workgroup, encryption_key, log_group
+            ),
+            timeout=cdk.Duration.minutes(15),
+            reason=(
+                "The SQL runner runs only while CloudFormation creates or updates the stack, is "
+                "invoked once per request and answers CloudFormation itself (a failure fails the "
+                "deployment, so a DLQ has nothing to catch), and calls only the public Redshift "
+                "Data API, Redshift Serverless and Secrets Manager APIs, so it needs no VPC, "
+                "reserved concurrency or tracing."
+            ),
             encryption_key=encryption_key,
-            retention=retention,
+            log_retention=retention,
             removal_policy=removal_policy,
-        )
-        role, policy = service_role(
-            self,
-            "Handler",
-            service="lambda.amazonaws.com",
-            description="Run the stack's SQL in the Redshift Serverless workgroup (Data API)",
-            statements=self._statements(namespace, workgroup, encryption_key, log_group),
         )
         acknowledge(
             policy,
@@ -123,30 +124,6 @@ class RedshiftSql(Construct):
             "this stack's namespace.",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"
             f"<AWS::AccountId>:secret:redshift!{namespace.namespace_name}-*]",
-        )
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            description="On stack create and update: run SQL in Redshift through the Data API",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="handler.handler",
-            code=lambda_.Code.from_asset(str(HANDLER_DIR), exclude=["__pycache__", "*.pyc"]),
-            role=role.without_policy_updates(),
-            memory_size=256,
-            timeout=cdk.Duration.minutes(15),
-            logging_format=lambda_.LoggingFormat.JSON,
-            log_group=log_group,
-        )
-        self.function.node.add_dependency(policy)
-        acknowledge(
-            self.function,
-            "The SQL runner runs only while CloudFormation creates or updates the stack, is "
-            "invoked once per request and answers CloudFormation itself (a failure fails the "
-            "deployment, so a DLQ has nothing to catch), and calls only the public Redshift "
-            "Data API, Redshift Serverless and Secrets Manager APIs, so it needs no VPC, "
-            "reserved concurrency or tracing.",
-            *DEPLOY_TIME_HANDLER_RULES,
-            checkov=DEPLOY_TIME_HANDLER_CHECKOV,
         )
         self.resource = cdk.CustomResource(
             self,
