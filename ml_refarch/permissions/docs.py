@@ -39,12 +39,10 @@ def _calls(results: list[CallResult]) -> str:
 
 def runs_as_markdown(templates: Mapping[str, Any], pattern_id: str) -> str:
     """The section's table for the pattern's sandbox stack: one row per principal."""
-    from ml_refarch.permissions.model import read_policies
-
     pattern = catalog.by_id(pattern_id)
     template = templates[pattern.stack_name]
     result = evaluate(pattern.stack_name, template, written_scenarios(pattern.stack_name))
-    trusted = {i: r.trusted_by for i, r in read_policies(template).roles.items()}
+    trusted = result.trusted_by
     lines = [
         f"Generated from the stack's runtime permission scenarios (sandbox profile): "
         f"{len(result.scenarios)} scenarios, {len(result.results)} calls, each evaluated "

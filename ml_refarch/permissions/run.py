@@ -63,6 +63,8 @@ class StackResult:
     not_applicable: list[Scenario] = field(default_factory=list)
     #: Roles of the stack that no scenario acts as.
     uncovered_roles: list[str] = field(default_factory=list)
+    #: Each role's logical id -> the service principals its trust policy names.
+    trusted_by: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def scenarios(self) -> list[Scenario]:
@@ -128,7 +130,9 @@ def evaluate(
     """
     policies = read_policies(template)
     resources = policies.template.get("Resources", {})
-    result = StackResult(stack_name)
+    result = StackResult(
+        stack_name, trusted_by={i: r.trusted_by for i, r in policies.roles.items()}
+    )
     acting: set[str] = set()
     for scenario in [*derived_scenarios(template), *written]:
         if not applies(scenario, resources):

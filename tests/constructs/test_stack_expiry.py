@@ -100,11 +100,14 @@ def test_every_sandbox_stack_deletes_itself_at_the_pinned_time(synthesized, vari
 def test_no_production_stack_expires(synthesized, variant, stack):
     template = synthesized(variant).templates[stack]
     assert not expiry_schedules(template)
+    # A pattern's own schedules may use a group of their own (or the default group); the
+    # stack has no group that no schedule uses, i.e. none left from expiry.
     groups_in_use = {
-        schedule["Properties"].get("GroupName", {}).get("Ref")
+        schedule["Properties"]["GroupName"]["Ref"]
         for schedule in resources_of_type(template, SCHEDULE).values()
+        if "GroupName" in schedule["Properties"]
     }
-    assert set(resources_of_type(template, GROUP)) <= groups_in_use
+    assert set(resources_of_type(template, GROUP)) == groups_in_use
     assert PatternOutputs.EXPIRES_AT not in template.get("Outputs", {})
 
 

@@ -26,17 +26,14 @@ from typing import Any
 from ml_refarch import cfn
 from ml_refarch.aws_facts import SAGEMAKER_VPC_ACTIONS
 from ml_refarch.permissions.derive import Resource
+from ml_refarch.permissions.derived.sagemaker import ECR_PULL
+from ml_refarch.permissions.derived.storage import default_key
 from ml_refarch.permissions.scenarios import Call, Scenario
 
 ROLES = "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html"
 S3_KMS = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html"
 
-IMAGE_ACTIONS = (
-    "ecr:GetAuthorizationToken",
-    "ecr:BatchCheckLayerAvailability",
-    "ecr:GetDownloadUrlForLayer",
-    "ecr:BatchGetImage",
-)
+IMAGE_ACTIONS = ("ecr:GetAuthorizationToken", *ECR_PULL)
 _S3_URI = re.compile(r"s3://([^/]+)/?(.*)")
 _FORMAT = re.compile(r"States\.Format\('([^']*)'")
 #: Log group and metric namespace each kind writes to ("Log Amazon SageMaker AI events by
@@ -74,16 +71,8 @@ def _bucket_key(bucket_arn: str, resource: Resource) -> str | None:
     """``${Key.Arn}`` of the template's key a bucket is encrypted with by default."""
     name = bucket_arn.rsplit(":::", 1)[-1]
     match = re.fullmatch(r"\$\{([A-Za-z0-9]+)\}", name)
-    if not match:
-        return None
-    bucket = cfn.resources(resource.template).get(match.group(1), {})
-    rules = cfn.get(cfn.properties_of(bucket), "BucketEncryption.ServerSideEncryptionConfiguration")
-    for rule in cfn.as_list(rules):
-        key = cfn.get(rule, "ServerSideEncryptionByDefault.KMSMasterKeyID")
-        found = resource.resource_of(cfn.raw(key), "AWS::KMS::Key") if key else None
-        if found:
-            return "${" + found + ".Arn}"
-    return None
+    key, _ = default_key(resource, match.group(1) if match else None)
+    return "${" + key + ".Arn}" if key else None
 
 
 def _key_text(text: Any, resource: Resource) -> str | None:
