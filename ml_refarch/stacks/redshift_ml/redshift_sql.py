@@ -30,15 +30,18 @@ Where the admin secret's ARN comes from, and why the policy names the secret by 
   https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-redshiftserverless-namespace.html),
   and CDK's ``CfnNamespace`` has no ``attr_namespace_admin_password_secret_arn``
   (tests/stacks/redshift_ml/test_stack.py fails when it appears, to switch to it).
-- The secret's name is not documented: "Managing Amazon Redshift admin passwords using AWS
-  Secrets Manager" (https://docs.aws.amazon.com/redshift/latest/mgmt/redshift-secrets-manager-integration.html)
+- The secret's name: "Managing Amazon Redshift admin passwords using AWS Secrets Manager"
+  (https://docs.aws.amazon.com/redshift/latest/mgmt/redshift-secrets-manager-integration.html)
   says only that Redshift "generates the password and stores it in Secrets Manager" and
-  deletes the secret with the namespace, and "How Amazon Redshift uses AWS Secrets Manager"
+  deletes the secret with the namespace; "How Amazon Redshift uses AWS Secrets Manager"
   (https://docs.aws.amazon.com/secretsmanager/latest/userguide/integrating_how-services-use-secrets_RS.html)
-  that it is a managed secret. The policy therefore names the secrets by the prefix Redshift
-  uses in practice, ``redshift!<namespace>-``, which the namespace's fixed name makes this
-  stack's own. Should Redshift ever name it otherwise, the handler's first statement fails
-  (the Data API cannot read the secret) and the deployment with it, loudly.
+  that it is a managed secret; and "Secrets managed by other AWS services"
+  (https://docs.aws.amazon.com/secretsmanager/latest/userguide/service-linked-secrets.html)
+  that such secrets "are typically named with a service ID prefix that indicates which
+  service created them". The full form, ``redshift!<namespace>-<user>-``, is the one Redshift
+  uses in practice; the policy names the secrets by it, and the namespace's fixed name makes
+  them this stack's own. Should Redshift ever name it otherwise, the handler's first
+  statement fails (the Data API cannot read the secret) and the deployment with it, loudly.
 """
 
 from __future__ import annotations

@@ -39,14 +39,18 @@ and the Kinesis interface endpoint, and no SageMaker endpoint.
   the role and the bucket and no VPC endpoint, and no Redshift page routes Redshift's calls
   to the SageMaker API through the workgroup's VPC, so the stack adds no
   ``sagemaker.api`` endpoint (about $7.30 a month for nothing the pages ask).
-- Streaming ingestion reads the stream from the workgroup. The Redshift pages do not name the
-  endpoint it needs; the enabling page says that "to access other AWS services", a
-  workgroup with enhanced VPC routing needs a public address or a NAT gateway, where the
-  enhanced-routing page lists VPC endpoints among the "standard VPC features" the traffic
-  uses. The stack takes the endpoint route (``kinesis-streams``, a Kinesis Data Streams
-  interface endpoint); the deploy-time SQL creates the view from the stream and the smoke
-  check reads records back through it, so a missing path shows at deployment or in the
-  smoke check.
+- Streaming ingestion reads the stream from the workgroup, and the streaming ingestion
+  set-up names the private path: "verify that your Amazon Redshift cluster has a route to get
+  to the Kinesis Data Streams endpoints over the internet using a NAT gateway or internet
+  gateway. If you want traffic between your Amazon Redshift cluster and Kinesis Data Streams
+  to remain within the AWS network, consider using a Kinesis Interface VPC Endpoint"
+  ("Getting started with streaming ingestion from Amazon Kinesis Data Streams", step 2,
+  https://docs.aws.amazon.com/redshift/latest/dg/materialized-view-streaming-ingestion-getting-started.html;
+  the configuration "appl[ies] both to provisioned Amazon Redshift clusters and to Amazon
+  Redshift Serverless"). The stack takes that endpoint (``kinesis-streams``) and no NAT
+  gateway: the enabling page's "publicly accessible or use a network address translation
+  (NAT) gateway" is for services the S3 gateway endpoint does not reach and no interface
+  endpoint serves.
 """
 
 from __future__ import annotations

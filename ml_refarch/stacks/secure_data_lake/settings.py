@@ -10,8 +10,13 @@ Intelligent-Tiering accepts 0 or more days. The job's entity types are Glue mana
 type names (https://docs.aws.amazon.com/glue/latest/dg/sensitive-data-managed-data-types.html;
 the names as the PIIDetection API lists them,
 https://docs.aws.amazon.com/glue/latest/webapi/API_PIIDetection.html) that Glue's sensitive
-data detection finds; the Glue version is 4.0 or newer
-(https://docs.aws.amazon.com/glue/latest/dg/release-notes.html).
+data detection finds. The Glue version is 4.0: the detection API is a machine learning
+transform (``awsglueml.transforms.EntityDetector``), and "All existing job parameters and
+major features that exist in AWS Glue 4.0 will exist in AWS Glue 5.0, except machine
+learning transforms" ("Migrating AWS Glue for Spark jobs to AWS Glue version 5.0",
+https://docs.aws.amazon.com/glue/latest/dg/migrating-version-50.html); the detection pages
+name 3.0 and 4.0 only ("AWS Glue 3.0 and 4.0 jobs will return a new DataFrame with this same
+supplementary column", https://docs.aws.amazon.com/glue/latest/dg/detect-PII.html).
 """
 
 from __future__ import annotations
@@ -28,8 +33,10 @@ from ml_refarch.stacks.secure_data_lake.job.redact_pii import (
 
 #: The fewest days before a lifecycle transition to Standard-IA (API_Transition.html).
 STANDARD_IA_MIN_DAYS = 30
-#: Glue versions with Spark 3.3 or newer (release-notes.html); the pattern needs 4.0 or newer.
-GLUE_VERSIONS = ("4.0", "5.0", "5.1")
+#: The Glue version of the job: the newest that keeps the sensitive data detection API.
+GLUE_VERSION = "4.0"
+#: Why newer versions are refused (migrating-version-50.html).
+NEWER_GLUE_VERSIONS = ("5.0", "5.1")
 NO_TIERING = "none"
 
 
@@ -107,6 +114,22 @@ def redact_text(value: Any) -> str:
     raise Invalid(_REDACT_TEXT_ALLOWED)
 
 
+_GLUE_ALLOWED = (
+    f"{GLUE_VERSION!r} (Glue 5.0 and newer drop machine learning transforms, which hold the "
+    "sensitive data detection API: migrating-version-50.html)"
+)
+
+
+@parser(_GLUE_ALLOWED)
+def glue_version(value: Any) -> str:
+    text = str(value).strip() if isinstance(value, (str, int, float)) else ""
+    if text == GLUE_VERSION:
+        return text
+    if text in NEWER_GLUE_VERSIONS:
+        raise Invalid(_GLUE_ALLOWED, f"Glue {text} has no EntityDetector")
+    raise Invalid(_GLUE_ALLOWED)
+
+
 _IA_WHY = "S3 moves objects to Standard-IA only after at least 30 days (API_Transition.html)"
 
 FIELDS = {
@@ -148,7 +171,7 @@ FIELDS = {
         "Share of a column that must be PII for the whole column to be redacted",
     ),
     "glue_version": Field(
-        choice(*GLUE_VERSIONS), "5.0", "5.1", "Glue runtime of the job (4.0 or newer)"
+        glue_version, GLUE_VERSION, GLUE_VERSION, "Glue runtime of the job (4.0, see the page)"
     ),
     "workers": Field(
         integer(2, 100, "a Spark driver and at least one executor"), 2, "4", "G.1X workers"

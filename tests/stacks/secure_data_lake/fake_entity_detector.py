@@ -3,7 +3,8 @@
 Real detection is Glue's (``awsglueml.transforms.EntityDetector``, see job/redact_pii.py); this
 double only stands in for it on plain Python rows, with a few regular expressions, and returns
 results in the shapes the job reads: ``detect`` adds a ``DetectedEntities``-style column mapping
-column -> [{"entityType", "start", "end"}], ``classify_columns`` returns column -> entity types.
+column -> [{"entityType", "actionUsed", "start", "end"}], ``classify_columns`` returns
+column -> entity types.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
 
 def _entities(text: str, entity_types: Sequence[str]) -> list[dict[str, Any]]:
     return [
-        {"entityType": entity, "start": match.start(), "end": match.end()}
+        {"entityType": entity, "actionUsed": "DETECT", "start": match.start(), "end": match.end()}
         for entity in entity_types
         if entity in PATTERNS
         for match in PATTERNS[entity].finditer(text)

@@ -1,8 +1,9 @@
 """The Glue job (job/redact_pii.py) applying Glue's detection results, without Spark.
 
 The rows are shaped as Glue's ``EntityDetector.detect`` returns them (the original columns
-plus ``DetectedEntities``: column -> entities with ``entityType``, ``start``, ``end``) and the
-column classification as ``classify_columns`` returns it (column -> entity types)."""
+plus ``DetectedEntities``: column -> entities with ``entityType``, ``actionUsed``, ``start``,
+``end``, as aws-glue-api-sensitive-data-example.html documents) and the column classification
+as ``classify_columns`` returns it (column -> entity types)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from tests.stacks.secure_data_lake.fake_entity_detector import PATTERNS
 
 def entity(kind: str, text: str, value: str) -> dict:
     start = text.index(value)
-    return {"entityType": kind, "start": start, "end": start + len(value)}
+    return {"entityType": kind, "actionUsed": "DETECT", "start": start, "end": start + len(value)}
 
 
 NOTES = [

@@ -22,7 +22,7 @@ def test_defaults_tier_raw_at_30_days_and_redact_every_known_entity():
     assert settings.raw_infrequent_access_days == STANDARD_IA_MIN_DAYS == 30
     assert settings.curated_intelligent_tiering_days is None
     assert "EMAIL" in settings.entity_types and "USA_SSN" in settings.entity_types
-    assert settings.glue_version == "5.0"
+    assert settings.glue_version == "4.0"
 
 
 def test_values_from_the_command_line_are_coerced():
@@ -59,6 +59,8 @@ def test_standard_ia_before_30_days_is_refused_with_the_reason():
         ("redact_text", "a,b", "without commas"),
         ("redact_text", "x" * 33, "1 to 32"),
         ("glue_version", "3.0", "'4.0'"),
+        ("glue_version", "5.0", "drop machine learning transforms"),
+        ("glue_version", "5.1", "sensitive data detection API"),
         ("workers", "1", "at least one executor"),
         ("timeout_minutes", "0", "48 hours"),
         ("curated_intelligent_tiering_days", "-1", "'none'"),

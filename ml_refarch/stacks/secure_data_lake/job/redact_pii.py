@@ -1,6 +1,7 @@
 """Glue job of the secure-data-lake pattern: raw CSV in, PII redacted, Parquet out.
 
-Runs as a Glue Spark job (``glueetl``, Glue 4.0 or newer). Glue itself finds the personal
+Runs as a Glue Spark job (``glueetl``, Glue 4.0: 5.0 and newer have no machine learning
+transforms, see settings.py). Glue itself finds the personal
 data, with its sensitive data detection API ("Using Sensitive Data Detection outside AWS
 Glue Studio", https://docs.aws.amazon.com/glue/latest/dg/aws-glue-api-sensitive-data-example.html):
 
@@ -23,11 +24,17 @@ In Python the same calls are ``EntityDetector().detect(frame, entity_types,
 output_column_name)`` and ``EntityDetector().classify_columns(frame, entity_types,
 sample_fraction, threshold_fraction)`` (``from awsglueml.transforms import EntityDetector``,
 the import of the scripts Glue Studio generates for its Detect PII transform,
-https://docs.aws.amazon.com/glue/latest/dg/detect-PII.html). The detection column holds, per
-row, a map from column name to the entities found in that cell, each with its ``entityType``
-and the ``start`` and ``end`` offsets of the match in the cell; that is the shape the
-Studio-generated scripts read (``detected_entities[column]`` entries, ``entity["start"]``,
-``entity["end"]``). The two levels follow the transform's two modes (detect-PII.html):
+https://docs.aws.amazon.com/glue/latest/dg/detect-PII.html). The detection column's layout is
+the one aws-glue-api-sensitive-data-example.html documents: "For each row in the output
+column, the supplementary column includes a map of the column name to the detected entity
+metadata with the following key-value pairs" (``entityType``, ``actionUsed``, ``start``,
+``end``), e.g. ``"SSN Col":[{"entityType":"USA_SSN","actionUsed":"DETECT","start":4,
+"end":15}]``; plain ``detect(frame, entity_types, output_column_name)`` calls get the same
+column ("Even customers using APIs without fine-grained actions ... will see this persistent
+audit log in the resulting dataframe",
+https://docs.aws.amazon.com/glue/latest/dg/sensitive-data-fine-grained-actions.html). The
+code reads ``detected_entities[column]`` entries, ``entity["start"]`` and
+``entity["end"]``. The two levels follow the transform's two modes (detect-PII.html):
 
 - "Detect fields containing PII": a column that ``classify_columns`` names (at least
   ``--COLUMN_THRESHOLD_PERCENT`` of the ``--SAMPLE_PERCENT`` sample is one entity type) is
@@ -55,7 +62,9 @@ from typing import Any
 #: USA_MEDICARE_BENEFICIARY_IDENTIFIER, USA_HEALTH_INSURANCE_CLAIM_NUMBER, CREDIT_CARD,
 #: USA_NATIONAL_PROVIDER_IDENTIFIER, USA_DEA_NUMBER, USA_DRIVING_LICENSE"
 #: (PIIDetection, https://docs.aws.amazon.com/glue/latest/webapi/API_PIIDetection.html; its
-#: "USA_SNN" is spelt USA_SSN on the DataBrew page that lists the same names,
+#: "USA_SNN" is a misprint: the detection example writes ``"entityType":"USA_SSN"``,
+#: aws-glue-api-sensitive-data-example.html, and the DataBrew page that lists the same names
+#: spells it USA_SSN,
 #: https://docs.aws.amazon.com/databrew/latest/dg/API_EntityDetectorConfiguration.html; the
 #: full list with examples: https://docs.aws.amazon.com/glue/latest/dg/sensitive-data-managed-data-types.html).
 MANAGED_ENTITY_TYPES = (
