@@ -26,6 +26,10 @@ def _list(_: argparse.Namespace) -> int:
     for p in catalog.PATTERNS:
         print(f"{p.id:<{width_id}}  {p.stack_name:<{width_stack}}  {p.title} ({p.notes_section})")
         print(f"{'':<{width_id}}  {'':<{width_stack}}  {p.summary}")
+    from ml_refarch.retired import list_lines
+
+    for line in list_lines():
+        print(line)
     return 0
 
 
@@ -302,7 +306,7 @@ class Command:
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("list", "print the pattern catalog", _list),
+    Command("list", "print the pattern catalog, then the retired services of the notes", _list),
     Command(
         "summary",
         "per stack of an assembly: resources, acknowledged controls, cost",

@@ -122,6 +122,7 @@ DOCUMENTS: tuple[Generated, ...] = (
     Generated("README.md", "ml_refarch.generated_docs:sandbox_cost_table", "idle-cost", "sandbox"),
     Generated("docs/rules.md", "ml_refarch.compliance.docs:rules_markdown"),
     Generated("docs/configuration.md", "ml_refarch.config:configuration_markdown"),
+    Generated("docs/retired-services.md", "ml_refarch.retired:document", "retired-services"),
     *_pattern_page_sections(),
 )
 
