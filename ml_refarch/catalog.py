@@ -23,6 +23,21 @@ STACKS_PACKAGE = "ml_refarch.stacks"
 
 
 @dataclass(frozen=True)
+class CostBand:
+    """The idle monthly cost (USD) a pattern's stack is expected to fall in, per profile.
+
+    ``tests/stacks/test_idle_cost.py`` checks each stack's estimate against its band, so a
+    change that makes a stack cost more (or less) idle than its unit says fails there.
+    """
+
+    sandbox: tuple[float, float]
+    production: tuple[float, float]
+
+    def for_profile(self, profile: str) -> tuple[float, float]:
+        return getattr(self, profile)
+
+
+@dataclass(frozen=True)
 class Pattern:
     """One catalog entry, defined as ``PATTERN`` in the pattern package's ``__init__``.
 
@@ -38,6 +53,10 @@ class Pattern:
             :data:`ml_refarch.cost.IDLE_BUDGET_USD` a month idle, in a sentence the
             pattern's page repeats word for word; empty for a stack within the budget
             (``tests/stacks/test_idle_cost.py`` holds every stack to one or the other).
+        idle_cost_band: the idle cost the stack is expected to fall in, per profile, with
+            a comment on what makes it up.
+        replaces: the retired services of the notes whose successor the pattern builds, as
+            ``ml_refarch/data/retired-services.toml`` names them.
     """
 
     id: str
@@ -48,6 +67,8 @@ class Pattern:
     summary: str
     stack_class: str
     idle_cost_reason: str = ""
+    idle_cost_band: CostBand | None = None
+    replaces: tuple[str, ...] = ()
 
     @property
     def package(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from ml_refarch.catalog import CostBand
 from ml_refarch.settings import Field, Problem, instance_type, integer
 
 #: Why an endpoint variant keeps two or more instances (notes, "Inference").
@@ -37,6 +38,10 @@ ENDPOINT_IDLE_COST_REASON = (
     "Availability Zones (rule MZ1), and auto scaling (rule AS1) does not accept burstable "
     "T2 instances: the cheapest variant that keeps both rules is two ml.c5.large instances"
 )
+
+#: Idle cost of a stack whose only hourly cost is one variant of two instances and its key:
+#: 2 x ml.c5.large + key in sandbox (about $150), 2 x ml.m5.large + key in production.
+ONE_VARIANT_IDLE_BAND = CostBand(sandbox=(148, 151), production=(165, 172))
 
 
 @dataclass(frozen=True)

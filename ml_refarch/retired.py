@@ -2,8 +2,10 @@
 
 The data is ``ml_refarch/data/retired-services.toml`` (its header explains the fields): one
 ``[[retired]]`` row per closed or retired service, with its AWS page, and the notes' service
-list (``[[notes]]``), each service with the patterns that cover it, its retired rows, or why
-nothing is built. ``python -m ml_refarch list`` prints the rows after the catalog, and
+list (``[[notes]]``), each service with its retired rows or why nothing is built. Which
+patterns cover what comes from the catalog: a pattern's ``notes_section`` names the notes'
+services it builds, and its ``replaces`` the retired services whose successor it is.
+``python -m ml_refarch list`` prints the rows after the catalog, and
 ``docs/retired-services.md`` holds them as a generated table.
 """
 
@@ -40,7 +42,7 @@ class Retired:
     page: str
     quote: str
     successor: str
-    patterns: tuple[str, ...]
+    patterns: tuple[str, ...]  # the patterns whose PATTERN.replaces names the service
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class NotesService:
     note: str
 
 
-_RETIRED_KEYS = set(Retired.__dataclass_fields__)
+_RETIRED_KEYS = set(Retired.__dataclass_fields__) - {"patterns"}
 _NOTES_KEYS = {"name", "retired", "note"}
 #: A note saying nothing is built yet, which a pattern naming the service makes false.
 NOT_YET = "no pattern yet"
@@ -69,13 +71,13 @@ def _strings(row: dict, key: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _retired(row: dict, known: set[str]) -> Retired:
+def _retired(row: dict, replacing: dict[str, tuple[str, ...]]) -> Retired:
     where = f"[[retired]] {row.get('name', '?')!r}"
     if set(row) != _RETIRED_KEYS:
         raise RetiredServicesError(
             f"{where}: keys must be {sorted(_RETIRED_KEYS)}, got {sorted(row)}"
         )
-    text = {k: row[k] for k in _RETIRED_KEYS - {"patterns", "date"}}
+    text = {k: row[k] for k in _RETIRED_KEYS - {"date"}}
     for key, value in text.items():
         if not isinstance(value, str) or not value.strip():
             raise RetiredServicesError(f"{where}: {key} must be non-empty text")
@@ -90,11 +92,7 @@ def _retired(row: dict, known: set[str]) -> Retired:
         raise RetiredServicesError(f"{where}: page must be an https AWS page, got {row['page']}")
     if len(row["quote"].split()) > QUOTE_WORDS:
         raise RetiredServicesError(f"{where}: quote longer than {QUOTE_WORDS} words")
-    patterns = _strings(row, "patterns", where)
-    unknown = [p for p in patterns if p not in known]
-    if unknown:
-        raise RetiredServicesError(f"{where}: unknown patterns {unknown}")
-    return Retired(**{**row, "patterns": patterns})
+    return Retired(**row, patterns=replacing.get(row["name"], ()))
 
 
 def _notes(row: dict, sections: dict[str, set[str]]) -> NotesService:
@@ -113,18 +111,24 @@ def _notes(row: dict, sections: dict[str, set[str]]) -> NotesService:
 
 
 def parse(
-    text: str, sections: dict[str, set[str]]
+    text: str,
+    sections: dict[str, set[str]],
+    replaces: dict[str, tuple[str, ...]] | None = None,
 ) -> tuple[tuple[Retired, ...], tuple[NotesService, ...]]:
     """The rows and the notes' service list of ``text``, checked against each other.
 
-    ``sections``: the notes sections each pattern id names (its ``notes_section``).
+    ``sections``: the notes sections each pattern id names (its ``notes_section``);
+    ``replaces``: the retired services each pattern id builds the successor of.
     """
-    known = set(sections)
+    replacing: dict[str, tuple[str, ...]] = {}
+    for pattern_id, names in (replaces or {}).items():
+        for name in names:
+            replacing[name] = (*replacing.get(name, ()), pattern_id)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise RetiredServicesError(f"not valid TOML: {error}") from None
-    rows = tuple(_retired(row, known) for row in data.get("retired", []))
+    rows = tuple(_retired(row, replacing) for row in data.get("retired", []))
     notes = tuple(_notes(row, sections) for row in data.get("notes", []))
     for label, names in (("retired", [r.name for r in rows]), ("notes", [n.name for n in notes])):
         twice = sorted({n for n in names if names.count(n) > 1})
@@ -139,6 +143,11 @@ def parse(
                 "it under retired"
             )
     listed = {r.name for r in rows}
+    unknown = sorted(set(replacing) - listed)
+    if unknown:
+        raise RetiredServicesError(
+            f"PATTERN.replaces names services without a [[retired]] row: {unknown}"
+        )
     for entry in notes:
         missing = [r for r in entry.retired if r not in listed]
         if missing:
@@ -153,7 +162,8 @@ def catalog_sections() -> dict[str, set[str]]:
 
 @cache
 def load() -> tuple[tuple[Retired, ...], tuple[NotesService, ...]]:
-    return parse(DATA.read_text(), catalog_sections())
+    replaces = {p.id: p.replaces for p in discover()}
+    return parse(DATA.read_text(), catalog_sections(), replaces)
 
 
 def _successor(row: Retired) -> str:

@@ -3,6 +3,8 @@
 A pattern over :data:`~ml_refarch.cost.IDLE_BUDGET_USD` gives the reason as
 ``PATTERN.idle_cost_reason`` (in its unit's ``__init__``), and its page repeats the reason
 word for word and states the cost as the estimate rounds it ("about $149 a month idle").
+Each stack's estimate also falls in the band its unit declares
+(``PATTERN.idle_cost_band``, per profile).
 """
 
 from __future__ import annotations
@@ -29,6 +31,21 @@ ROOT = Path(__file__).resolve().parents[2]
 def sandbox_costs(synthesized) -> dict[str, StackCost]:
     costs = estimate_assembly(synthesized("sandbox").templates, load_prices())
     return {cost.stack_name: cost for cost in costs}
+
+
+@pytest.fixture(scope="module")
+def production_costs(synthesized) -> dict[str, StackCost]:
+    costs = estimate_assembly(synthesized("production").templates, load_prices())
+    return {cost.stack_name: cost for cost in costs}
+
+
+@pytest.mark.parametrize("profile", ["sandbox", "production"])
+@pytest.mark.parametrize("pattern", PATTERNS, ids=[p.id for p in PATTERNS])
+def test_each_stack_idles_within_the_band_its_unit_declares(request, pattern, profile):
+    assert pattern.idle_cost_band is not None, f"{pattern.id}: PATTERN gives no idle_cost_band"
+    low, high = pattern.idle_cost_band.for_profile(profile)
+    cost = request.getfixturevalue(f"{profile}_costs")[pattern.stack_name]
+    assert low <= cost.monthly_usd <= high, (pattern.id, profile, cost.lines)
 
 
 @pytest.mark.parametrize("pattern", PATTERNS, ids=[p.id for p in PATTERNS])

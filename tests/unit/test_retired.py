@@ -28,7 +28,6 @@ date = "2026-07-30"
 page = "https://docs.aws.amazon.com/kendra/latest/dg/kendra-availability-change.html"
 quote = "no longer open to new customers."
 successor = "Amazon Bedrock Knowledge Bases"
-patterns = []
 
 [[notes]]
 name = "Kendra"
@@ -62,8 +61,8 @@ def test_a_valid_row_parses():
         (('date = "2026-07-30"', 'date = ""'), "no date"),
         (("https://docs.aws.amazon.com/kendra", "http://example.com/kendra"), "https AWS page"),
         (('quote = "no longer', 'quote = "' + "word " * 26 + "no longer"), "25 words"),
-        (("patterns = []", 'patterns = ["no-such-pattern"]'), "unknown patterns"),
         (('successor = "Amazon Bedrock Knowledge Bases"\n', ""), "keys must be"),
+        (('successor = "Amazon', 'patterns = []\nsuccessor = "Amazon'), "keys must be"),
         (('retired = ["Amazon Kendra"]', 'note = "closed"'), "must list it under retired"),
         (('retired = ["Amazon Kendra"]', 'retired = ["Amazon Kendra", "X"]'), "no [[retired]] row"),
         (('notes_service = "Kendra"', 'notes_service = "Lex"'), "must list it under retired"),
@@ -90,6 +89,13 @@ def test_a_note_saying_no_pattern_yet_fails_once_a_pattern_names_the_service():
     text = ROW + '\n[[notes]]\nname = "Step functions"\nnote = "no pattern yet"\n'
     with pytest.raises(RetiredServicesError, match="etl-export"):
         parse(text, SECTIONS)
+
+
+def test_a_pattern_replacing_a_service_without_a_row_is_refused():
+    rows, _ = parse(ROW, SECTIONS, {"etl-export": ("Amazon Kendra",)})
+    assert rows[0].patterns == ("etl-export",)
+    with pytest.raises(RetiredServicesError, match="without a \\[\\[retired\\]\\] row"):
+        parse(ROW, SECTIONS, {"etl-export": ("AWS Data Pipeline",)})
 
 
 def test_a_service_listed_twice_is_refused():

@@ -4,7 +4,7 @@ The pattern's catalog entry. This module imports nothing from aws_cdk, so listin
 catalog stays fast; the stack is in :mod:`.stack`.
 """
 
-from ml_refarch.catalog import Pattern
+from ml_refarch.catalog import CostBand, Pattern
 from ml_refarch.endpoint_settings import ENDPOINT_IDLE_COST_REASON
 
 PATTERN = Pattern(
@@ -19,4 +19,6 @@ PATTERN = Pattern(
     ),
     stack_class="AbVariantsStack",
     idle_cost_reason=f"an A/B test needs two variants, and {ENDPOINT_IDLE_COST_REASON}",
+    # Two variants of two instances each, and the key.
+    idle_cost_band=CostBand(sandbox=(297, 300), production=(335, 338)),
 )

@@ -4,7 +4,7 @@ The pattern's catalog entry. This module imports nothing from aws_cdk, so listin
 catalog stays fast; the stack is in :mod:`.stack`.
 """
 
-from ml_refarch.catalog import Pattern
+from ml_refarch.catalog import CostBand, Pattern
 
 PATTERN = Pattern(
     id="batch-jobs",
@@ -18,4 +18,6 @@ PATTERN = Pattern(
         "Step Functions workflow that submit it, in isolated subnets"
     ),
     stack_class="BatchJobsStack",
+    # 6 interface endpoints x 1 AZ (sandbox) or 2 AZs, key; Batch capacity scales from 0 vCPUs.
+    idle_cost_band=CostBand(sandbox=(44, 46), production=(88, 90)),
 )

@@ -4,7 +4,7 @@ The pattern's catalog entry. This module imports nothing from aws_cdk, so listin
 catalog stays fast; the stack is in :mod:`.stack`.
 """
 
-from ml_refarch.catalog import Pattern
+from ml_refarch.catalog import CostBand, Pattern
 
 PATTERN = Pattern(
     id="etl-export",
@@ -17,4 +17,7 @@ PATTERN = Pattern(
         "polling, a Lambda converts DynamoDB JSON to CSV for training; retries, SNS alerts"
     ),
     stack_class="EtlExportStack",
+    # The key: the table, exports, Lambda and state machine bill per use.
+    idle_cost_band=CostBand(sandbox=(0.5, 2), production=(0.5, 2)),
+    replaces=("AWS Data Pipeline",),
 )

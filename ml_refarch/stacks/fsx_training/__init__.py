@@ -4,7 +4,7 @@ The pattern's catalog entry. This module imports nothing from aws_cdk, so listin
 catalog stays fast; the stack is in :mod:`.stack`.
 """
 
-from ml_refarch.catalog import Pattern
+from ml_refarch.catalog import CostBand, Pattern
 
 PATTERN = Pattern(
     id="fsx-training",
@@ -21,4 +21,6 @@ PATTERN = Pattern(
         "an FSx for Lustre file system bills for its whole capacity every hour it exists, "
         "and the smallest SSD file system is 1,200 GiB (SCRATCH_2 at $0.14 per GB-month)"
     ),
+    # 1200 GiB of Lustre (scratch in sandbox, persistent in production) and the key.
+    idle_cost_band=CostBand(sandbox=(165, 172), production=(170, 178)),
 )

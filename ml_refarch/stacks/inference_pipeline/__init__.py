@@ -5,7 +5,7 @@ catalog stays fast; the stack is in :mod:`.stack`.
 """
 
 from ml_refarch.catalog import Pattern
-from ml_refarch.endpoint_settings import ENDPOINT_IDLE_COST_REASON
+from ml_refarch.endpoint_settings import ENDPOINT_IDLE_COST_REASON, ONE_VARIANT_IDLE_BAND
 
 PATTERN = Pattern(
     id="inference-pipeline",
@@ -20,4 +20,5 @@ PATTERN = Pattern(
     ),
     stack_class="InferencePipelineStack",
     idle_cost_reason=ENDPOINT_IDLE_COST_REASON,
+    idle_cost_band=ONE_VARIANT_IDLE_BAND,
 )

@@ -4,7 +4,7 @@ The pattern's catalog entry. This module imports nothing from aws_cdk, so listin
 catalog stays fast; the stack is in :mod:`.stack`.
 """
 
-from ml_refarch.catalog import Pattern
+from ml_refarch.catalog import CostBand, Pattern
 
 PATTERN = Pattern(
     id="isolated-notebook",
@@ -17,4 +17,6 @@ PATTERN = Pattern(
         "offline package installs, guardrails that keep jobs in the VPC"
     ),
     stack_class="IsolatedNotebookStack",
+    # 7 interface endpoints x 1 AZ (sandbox) or 2 AZs, the ml.t3.medium instance, 5 GB, key.
+    idle_cost_band=CostBand(sandbox=(88, 91), production=(135, 145)),
 )

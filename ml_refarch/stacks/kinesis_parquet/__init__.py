@@ -4,7 +4,7 @@ The pattern's catalog entry. This module imports nothing from aws_cdk, so listin
 catalog stays fast; the stack is in :mod:`.stack`.
 """
 
-from ml_refarch.catalog import Pattern
+from ml_refarch.catalog import CostBand, Pattern
 
 PATTERN = Pattern(
     id="kinesis-parquet",
@@ -17,4 +17,6 @@ PATTERN = Pattern(
         "date-partitioned S3, optional CSV transform Lambda"
     ),
     stack_class="KinesisParquetStack",
+    # One shard and the key, about $12.
+    idle_cost_band=CostBand(sandbox=(11, 13), production=(11, 13)),
 )

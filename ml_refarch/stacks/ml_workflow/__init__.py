@@ -4,7 +4,7 @@ The pattern's catalog entry. This module imports nothing from aws_cdk, so listin
 catalog stays fast; the stack is in :mod:`.stack`.
 """
 
-from ml_refarch.catalog import Pattern
+from ml_refarch.catalog import CostBand, Pattern
 
 PATTERN = Pattern(
     id="ml-workflow",
@@ -17,4 +17,6 @@ PATTERN = Pattern(
         "endpoint config and endpoint; retries, SNS alerts, encrypted logs, X-Ray"
     ),
     stack_class="MlWorkflowStack",
+    # The key; the endpoint the state machine deploys is usage-based.
+    idle_cost_band=CostBand(sandbox=(0.5, 2), production=(0.5, 2)),
 )

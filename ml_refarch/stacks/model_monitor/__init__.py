@@ -5,7 +5,7 @@ catalog stays fast; the stack is in :mod:`.stack`.
 """
 
 from ml_refarch.catalog import Pattern
-from ml_refarch.endpoint_settings import ENDPOINT_IDLE_COST_REASON
+from ml_refarch.endpoint_settings import ENDPOINT_IDLE_COST_REASON, ONE_VARIANT_IDLE_BAND
 
 PATTERN = Pattern(
     id="model-monitor",
@@ -19,4 +19,6 @@ PATTERN = Pattern(
     ),
     stack_class="ModelMonitorStack",
     idle_cost_reason=ENDPOINT_IDLE_COST_REASON,
+    idle_cost_band=ONE_VARIANT_IDLE_BAND,
+    replaces=("Amazon SageMaker Model Monitor",),
 )

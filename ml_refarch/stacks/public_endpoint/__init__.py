@@ -4,7 +4,7 @@ The pattern's catalog entry. This module imports nothing from aws_cdk, so listin
 catalog stays fast; the stack is in :mod:`.stack`.
 """
 
-from ml_refarch.catalog import Pattern
+from ml_refarch.catalog import CostBand, Pattern
 from ml_refarch.endpoint_settings import ENDPOINT_IDLE_COST_REASON
 
 PATTERN = Pattern(
@@ -20,4 +20,6 @@ PATTERN = Pattern(
     ),
     stack_class="PublicEndpointStack",
     idle_cost_reason=ENDPOINT_IDLE_COST_REASON,
+    # One variant of two instances and the key; production adds the web ACL ($5) and 3 rules ($3).
+    idle_cost_band=CostBand(sandbox=(148, 151), production=(173, 180)),
 )

@@ -4,7 +4,7 @@ The pattern's catalog entry. This module imports nothing from aws_cdk, so listin
 catalog stays fast; the stack is in :mod:`.stack`.
 """
 
-from ml_refarch.catalog import Pattern
+from ml_refarch.catalog import CostBand, Pattern
 
 PATTERN = Pattern(
     id="redshift-ml",
@@ -17,4 +17,6 @@ PATTERN = Pattern(
         "ingestion, auto refresh) -> CREATE MODEL trained by SageMaker; SQL through the Data API"
     ),
     stack_class="RedshiftMlStack",
+    # One shard, the Kinesis endpoint in 1 AZ (3 in production), key; RPU-hours bill per query.
+    idle_cost_band=CostBand(sandbox=(18, 21), production=(32, 36)),
 )

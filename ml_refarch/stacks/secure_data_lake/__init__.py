@@ -4,7 +4,7 @@ The pattern's catalog entry. This module imports nothing from aws_cdk, so listin
 catalog stays fast; the stack is in :mod:`.stack`.
 """
 
-from ml_refarch.catalog import Pattern
+from ml_refarch.catalog import CostBand, Pattern
 
 PATTERN = Pattern(
     id="secure-data-lake",
@@ -17,4 +17,6 @@ PATTERN = Pattern(
         "a Glue job that redacts PII from raw to curated under a KMS security configuration"
     ),
     stack_class="SecureDataLakeStack",
+    # The key: the Glue job bills DPU-hours only while it runs.
+    idle_cost_band=CostBand(sandbox=(0.5, 2), production=(0.5, 2)),
 )

@@ -4,7 +4,7 @@ The pattern's catalog entry. This module imports nothing from aws_cdk, so listin
 catalog stays fast; the stack is in :mod:`.stack`.
 """
 
-from ml_refarch.catalog import Pattern
+from ml_refarch.catalog import CostBand, Pattern
 
 PATTERN = Pattern(
     id="serverless-inference",
@@ -17,4 +17,7 @@ PATTERN = Pattern(
         "concurrency from config), no instances and no VPC, so it costs nothing idle"
     ),
     stack_class="ServerlessInferenceStack",
+    # The key: serverless capacity bills per request.
+    idle_cost_band=CostBand(sandbox=(0.5, 2), production=(0.5, 2)),
+    replaces=("Amazon Elastic Inference",),
 )

@@ -4,7 +4,7 @@ The pattern's catalog entry. This module imports nothing from aws_cdk, so listin
 catalog stays fast; the stack is in :mod:`.stack`.
 """
 
-from ml_refarch.catalog import Pattern
+from ml_refarch.catalog import CostBand, Pattern
 
 PATTERN = Pattern(
     id="studio-domain",
@@ -17,4 +17,6 @@ PATTERN = Pattern(
         " lifecycle configuration"
     ),
     stack_class="StudioDomainStack",
+    # 7 interface endpoints x 1 AZ (sandbox) or 2 AZs, and the key.
+    idle_cost_band=CostBand(sandbox=(51, 53), production=(100, 106)),
 )
