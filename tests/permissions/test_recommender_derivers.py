@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ml_refarch.aws_facts import SAGEMAKER_VPC_ACTIONS
 from ml_refarch.permissions.derive import derived_scenarios
 from tests.permissions.test_workflow_derivers import (
     failures,
@@ -120,17 +121,7 @@ JOB_GRANTS = {
     },
     "metrics": {"Action": "cloudwatch:PutMetricData", "Resource": "*"},
     "network": {
-        "Action": [
-            "ec2:CreateNetworkInterface",
-            "ec2:CreateNetworkInterfacePermission",
-            "ec2:DeleteNetworkInterface",
-            "ec2:DeleteNetworkInterfacePermission",
-            "ec2:DescribeNetworkInterfaces",
-            "ec2:DescribeVpcs",
-            "ec2:DescribeDhcpOptions",
-            "ec2:DescribeSubnets",
-            "ec2:DescribeSecurityGroups",
-        ],
+        "Action": list(SAGEMAKER_VPC_ACTIONS),
         "Resource": "*",
     },
 }
