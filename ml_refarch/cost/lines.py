@@ -64,6 +64,7 @@ USAGE_ORDER = (
     "state-machine",
     "training",
     "transform",
+    "recommender",
     "monitoring",
     "batch",
     "ecr",

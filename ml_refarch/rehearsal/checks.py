@@ -38,10 +38,14 @@ _CUSTOM_RESOURCE = "AWS::CloudFormation::CustomResource"
 
 #: Types the pinned moto's CloudFormation does not model, so the rehearsal skips them (it
 #: finds them itself through :func:`disposition`; a test keeps this list true). moto has no
-#: Redshift Serverless backend at all; cfn-lint's schemas do know both types.
+#: Redshift Serverless backend at all; cfn-lint's schemas do know both types. moto's
+#: SageMaker backend models neither the model registry's groups nor its versions in
+#: CloudFormation (moto 5.2.5); cfn-lint's schemas know both.
 KNOWN_SKIPPED = (
     "AWS::RedshiftServerless::Namespace",
     "AWS::RedshiftServerless::Workgroup",
+    "AWS::SageMaker::ModelPackageGroup",
+    "AWS::SageMaker::ModelPackage",
 )
 
 #: ``Fn::GetAtt`` attributes that equal the resource's physical id: a security group's

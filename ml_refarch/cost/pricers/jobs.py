@@ -20,7 +20,16 @@ Nothing here has an idle cost; each pricer names what bills when work runs:
   EC2 environment whose ``MinvCpus`` is above 0 keeps that many vCPUs of instances running
   idle: an unpriced line says so (which instance types Batch picks is not in the template).
   Job queues and job definitions cost nothing;
-- ``AWS::ECR::Repository``: storage of the images it holds, and data transfer, by use.
+- ``AWS::ECR::Repository``: storage of the images it holds, and data transfer, by use;
+- ``AWS::StepFunctions::StateMachine`` that starts Inference Recommender jobs
+  (``createInferenceRecommendationsJob``): "Amazon SageMaker Inference Recommender only
+  charges you for the instances used while your jobs are executing"
+  (https://docs.aws.amazon.com/sagemaker/latest/dg/inference-recommender.html); the role
+  such a job passes is no training role;
+- ``AWS::SageMaker::ModelPackageGroup`` and ``AWS::SageMaker::ModelPackage``: registry
+  records; the SageMaker AI pricing page (https://aws.amazon.com/sagemaker/ai/pricing/)
+  bills what runs (instances, storage, requests), not the registry, and a version's
+  artifact and metrics bill as S3 objects wherever they are.
 """
 
 from __future__ import annotations
@@ -44,6 +53,11 @@ from ml_refarch.cost.registry import Entry, Priced, TemplateContext, pricer
 
 TRAINING = Usage("training", "SageMaker training and tuning instance-hours")
 _JOB_ACTIONS = {"createTrainingJob", "createHyperParameterTuningJob"}
+RECOMMENDER = Usage(
+    "recommender",
+    "SageMaker Inference Recommender: the instances of its benchmark endpoints, per hour "
+    "while a job runs",
+)
 _GENERIC_DEPLOYED_ENDPOINT = (
     "the endpoint the state machine deploys, outside the stack: instances x their hourly "
     "price while it exists (count and type not readable from the definition)"
@@ -58,13 +72,42 @@ def job_roles(roles: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     does not count. A role nothing in the stack uses (a job role for scripts), or one a
     notebook or Studio domain uses, does.
     """
+    trains = _machines_train(context)
     for logical_id, resource in roles:
         if SAGEMAKER_SERVICE_PRINCIPAL not in trusted_services(resource):
             continue
         users = context.referring_types(logical_id, ignore=IAM_ROLE_ATTACHMENTS)
+        # A role that only state machines pass, when none of them trains, runs their other
+        # jobs (Inference Recommender's), priced with the state machine.
+        if users == {"AWS::StepFunctions::StateMachine"} and not trains:
+            continue
         if not users or users - SAGEMAKER_HOSTING_ROLE_USERS:
             yield TRAINING
             return
+
+
+def _machines_train(context: TemplateContext) -> bool:
+    """Whether any state machine of the template starts training or tuning jobs."""
+    return any(
+        _actions_of(properties_of(resource)) & _JOB_ACTIONS
+        for _, resource in context.of_type("AWS::StepFunctions::StateMachine")
+    )
+
+
+def _actions_of(properties: dict) -> set[str]:
+    text = _definition_text(properties)
+    if text is None:
+        return set()
+    try:
+        return _task_actions(json.loads(text))
+    except ValueError:
+        return _text_actions(text)
+
+
+@pricer("AWS::SageMaker::ModelPackageGroup", "AWS::SageMaker::ModelPackage")
+def registry(_: list[Entry], context: TemplateContext) -> Iterator[Priced]:
+    """Registry records cost nothing idle or by use (see the module docstring)."""
+    yield from ()
 
 
 @pricer("AWS::Lambda::Function")
@@ -95,6 +138,8 @@ def state_machines(machines: list[Entry], context: TemplateContext) -> Iterator[
         actions = _task_actions(definition) if definition is not None else _text_actions(text)
         if actions & _JOB_ACTIONS:
             yield TRAINING
+        if "createInferenceRecommendationsJob" in actions:
+            yield RECOMMENDER
         if "createEndpoint" in actions:
             for item in _deployed_endpoints(definition, context):
                 yield Usage("deployed-endpoint", item)
@@ -122,7 +167,12 @@ def _text_actions(text: str) -> set[str]:
     """The SageMaker actions named in a definition that does not parse as JSON."""
     actions = {
         action
-        for action in (*_JOB_ACTIONS, "createEndpointConfig", "createTransformJob")
+        for action in (
+            *_JOB_ACTIONS,
+            "createEndpointConfig",
+            "createTransformJob",
+            "createInferenceRecommendationsJob",
+        )
         if action in text
     }
     if "createEndpoint" in text.replace("createEndpointConfig", ""):

@@ -378,3 +378,13 @@ def user_profile_key(resource: Resource) -> list[Scenario]:
     defaults = _settings_roles(resource, domain_properties, "DefaultUserSettings.ExecutionRole")
     roles = _settings_roles(resource, resource.properties, "UserSettings.ExecutionRole")
     return [_domain_key_scenario(resource, role, key) for role in roles if role not in defaults]
+
+
+def artifact_calls(resource: Resource, container: Mapping[str, Any]) -> list[Call]:
+    """Reading a container's artifacts (a model's, or a model package's), as its role."""
+    return _artifact_calls(resource, container)
+
+
+def image_calls(resource: Resource, container: Mapping[str, Any]) -> list[Call]:
+    """Pulling a container's image from the account's ECR (none for AWS-owned images)."""
+    return _image_calls(resource, container)

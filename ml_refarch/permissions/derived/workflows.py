@@ -57,6 +57,8 @@ and what the roles of the SageMaker jobs it starts do.
   state machine's data with it, with the state machine's ARN as encryption context ("Data
   at rest encryption in Step Functions",
   https://docs.aws.amazon.com/step-functions/latest/dg/encryption-at-rest.html).
+- Inference Recommender jobs (:mod:`.recommender`: the job's calls and the role it passes)
+  and S3 object actions (:mod:`.sdk_objects`) through the SDK integration.
 
 Names known only at run time (``"Name.$": ...``) are evaluated with a representative value
 (see :mod:`.definitions` for how it is chosen). The roles of the jobs and models the state
@@ -71,7 +73,7 @@ from typing import Any
 
 from ml_refarch import cfn
 from ml_refarch.permissions.derive import Resource, derives
-from ml_refarch.permissions.derived import jobs
+from ml_refarch.permissions.derived import jobs, recommender, sdk_objects
 from ml_refarch.permissions.derived.definitions import (
     Names,
     definition,
@@ -330,6 +332,10 @@ def _task_calls(
             found = _dynamodb_export_calls(action, request, resource, exported_tables)
             if found is not None:
                 return found
+        if service == "sagemaker" and action in recommender.ACTIONS:
+            return [(SFN_SDK, recommender.task_calls(action, request, names))]
+        if service == "s3" and action in sdk_objects.OBJECT_ACTIONS:
+            return [(sdk_objects.S3_ACTIONS, sdk_objects.object_calls(resource, action, request))]
         return [(SFN_SDK, _sdk_calls(service, action, request, names))]
     if service == "sagemaker" and action in {*_JOBS, *_RESOURCES}:
         return _sagemaker_calls(action, match.group("pattern"), request, names, volume_keys)
@@ -431,7 +437,10 @@ def state_machine(resource: Resource) -> list[Scenario]:
         scenarios += _logging_scenarios(resource, role)
         if machine is not None:
             scenarios += _state_scenarios(resource, role, machine)
+    names = Names(resource.template)
     for state, match, _, request in tasks(machine) if machine is not None else ():
         if match and match.group("service") == "sagemaker" and not match.group("sdk"):
             scenarios += jobs.job_scenarios(resource, state, match.group("action"), request)
+        elif match and match.group("action") == "createInferenceRecommendationsJob":
+            scenarios += recommender.job_scenarios(resource, state, request, names)
     return scenarios
