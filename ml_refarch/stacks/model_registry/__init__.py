@@ -4,7 +4,7 @@ The pattern's catalog entry. This module imports nothing from aws_cdk, so listin
 catalog stays fast; the stack is in :mod:`.stack`.
 """
 
-from ml_refarch.catalog import Pattern
+from ml_refarch.catalog import CostBand, Pattern
 
 PATTERN = Pattern(
     id="model-registry",
@@ -18,4 +18,6 @@ PATTERN = Pattern(
         "advanced jobs run from Step Functions with bounded polling, results in S3"
     ),
     stack_class="ModelRegistryStack",
+    # The key: the registry is free, Inference Recommender jobs bill instance-hours per run.
+    idle_cost_band=CostBand(sandbox=(0.5, 2), production=(0.5, 2)),
 )
