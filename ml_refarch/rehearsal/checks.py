@@ -42,6 +42,11 @@ _CUSTOM_RESOURCE = "AWS::CloudFormation::CustomResource"
 KNOWN_SKIPPED = (
     "AWS::RedshiftServerless::Namespace",
     "AWS::RedshiftServerless::Workgroup",
+    # moto has EMR Serverless and SageMaker feature group APIs (CreateApplication,
+    # StartJobRun, CreateFeatureGroup) but no CloudFormation model of either type, and no
+    # Feature Store runtime (PutRecord, GetRecord); cfn-lint's schemas know both types.
+    "AWS::EMRServerless::Application",
+    "AWS::SageMaker::FeatureGroup",
 )
 
 #: ``Fn::GetAtt`` attributes that equal the resource's physical id: a security group's
