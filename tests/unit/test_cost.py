@@ -40,6 +40,7 @@ PIPELINE = "MlRefArch-InferencePipeline"
 REDSHIFT = "MlRefArch-RedshiftMl"
 LAKE = "MlRefArch-SecureDataLake"
 BATCH = "MlRefArch-BatchJobs"
+FEATURES = "MlRefArch-FeatureStoreSpark"
 #: Stacks whose idle cost is one endpoint variant of two instances plus the key.
 ONE_VARIANT_ENDPOINTS = (MULTI_AZ, MULTI_MODEL, MONITOR, PIPELINE)
 ALL_STACKS = sorted(
@@ -55,6 +56,7 @@ ALL_STACKS = sorted(
         REDSHIFT,
         LAKE,
         BATCH,
+        FEATURES,
         *ONE_VARIANT_ENDPOINTS,
     ]
 )
@@ -475,6 +477,9 @@ def test_every_stack_idles_within_its_band(request, profile):
         # 6 endpoints (ECS x3, ECR x2, Logs) x 1 AZ (sandbox) or 2 AZs + key; Batch
         # capacity scales from 0 vCPUs and bills per use.
         BATCH: (44, 46) if sandbox else (88, 90),
+        # 2 endpoints (Feature Store runtime, Logs) x 1 or 2 AZs + key; Spark workers, the
+        # online store's requests and Athena scans bill per use.
+        FEATURES: (15, 17) if sandbox else (29, 32),
         # production adds the web ACL ($5) and 3 rules ($3).
         PUBLIC: one_variant if sandbox else (173, 180),
         **{stack: one_variant for stack in ONE_VARIANT_ENDPOINTS},
@@ -562,7 +567,7 @@ def test_usage_based_costs_are_named_per_stack(sandbox):
 def test_over_threshold_picks_the_endpoint_and_lustre_stacks(request, profile):
     costs = list(request.getfixturevalue(profile).values())
     assert IDLE_WARNING_THRESHOLD_USD == 50.0
-    cheap = {KINESIS, WORKFLOW, SERVERLESS, REDSHIFT, LAKE}
+    cheap = {KINESIS, WORKFLOW, SERVERLESS, REDSHIFT, LAKE, FEATURES}
     cheap |= {BATCH} if profile == "sandbox" else set()
     expensive = sorted(set(ALL_STACKS) - cheap)
     assert [c.stack_name for c in over_threshold(costs)] == expensive
@@ -663,3 +668,34 @@ def test_a_glue_job_bills_dpu_hours_only_while_it_runs(prices):
     assert "CloudWatch Logs ingestion ($0.50/GB) and storage of Glue job logs" in cost.usage_based
     without_job = estimate_stack(template(configuration, table), prices)
     assert not [item for item in without_job.usage_based if item.startswith("Glue")]
+
+
+def test_spark_workers_and_feature_store_bill_by_use_unless_kept_running(prices):
+    idle = estimate_stack(
+        template(
+            ("App", "AWS::EMRServerless::Application", {"Type": "SPARK"}),
+            ("Group", "AWS::SageMaker::FeatureGroup", {"FeatureGroupName": "g"}),
+            ("Export", "AWS::Athena::WorkGroup", {"Name": "w"}),
+        ),
+        prices,
+        "s",
+    )
+    assert idle.lines == [] and idle.monthly_usd == 0
+    assert {item.split(" ")[0] for item in idle.usage_based} >= {"EMR", "Feature", "Athena"}
+    kept = estimate_stack(
+        template(
+            ("App", "AWS::EMRServerless::Application", {"InitialCapacity": [{"Key": "Driver"}]}),
+            (
+                "Group",
+                "AWS::SageMaker::FeatureGroup",
+                {"ThroughputConfig": {"ThroughputMode": "Provisioned"}},
+            ),
+        ),
+        prices,
+        "s",
+    )
+    assert sorted(line.item for line in kept.lines) == [
+        "EMR Serverless application App: pre-initialized workers",
+        "Feature group Group: provisioned throughput",
+    ]
+    assert all(line.unit == "unpriced" for line in kept.lines)
