@@ -246,6 +246,18 @@ _TYPES: dict[str, tuple[str, Naming]] = {
             "JobDefinitionArn": _arn("batch", f"job-definition/{name}:1"),
         },
     ),
+    # Ref of a feature group is its name; it has no ARN attribute.
+    "AWS::SageMaker::FeatureGroup": ("FeatureGroupName", lambda name, _: {"": name}),
+    # Ref of an EMR Serverless application is its id; its ARN ends in /applications/<id>.
+    "AWS::EMRServerless::Application": (
+        "",
+        lambda _, logical_id: {
+            "": _short_id("app", logical_id),
+            "ApplicationId": _short_id("app", logical_id),
+            "Arn": _arn("emr-serverless", f"/applications/{_short_id('app', logical_id)}"),
+        },
+    ),
+    "AWS::Athena::WorkGroup": ("Name", lambda name, _: {"": name}),
     "AWS::Scheduler::Schedule": (
         "Name",
         lambda name, _: {"": name, "Arn": _arn("scheduler", f"schedule/default/{name}")},

@@ -46,6 +46,11 @@ KNOWN_SKIPPED = (
     "AWS::RedshiftServerless::Workgroup",
     "AWS::SageMaker::ModelPackageGroup",
     "AWS::SageMaker::ModelPackage",
+    # moto has EMR Serverless and SageMaker feature group APIs (CreateApplication,
+    # StartJobRun, CreateFeatureGroup) but no CloudFormation model of either type, and no
+    # Feature Store runtime (PutRecord, GetRecord); cfn-lint's schemas know both types.
+    "AWS::EMRServerless::Application",
+    "AWS::SageMaker::FeatureGroup",
 )
 
 #: ``Fn::GetAtt`` attributes that equal the resource's physical id: a security group's

@@ -611,3 +611,34 @@ def test_a_glue_job_bills_dpu_hours_only_while_it_runs(prices):
     assert "CloudWatch Logs ingestion ($0.50/GB) and storage of Glue job logs" in cost.usage_based
     without_job = estimate_stack(template(configuration, table), prices)
     assert not [item for item in without_job.usage_based if item.startswith("Glue")]
+
+
+def test_spark_workers_and_feature_store_bill_by_use_unless_kept_running(prices):
+    idle = estimate_stack(
+        template(
+            ("App", "AWS::EMRServerless::Application", {"Type": "SPARK"}),
+            ("Group", "AWS::SageMaker::FeatureGroup", {"FeatureGroupName": "g"}),
+            ("Export", "AWS::Athena::WorkGroup", {"Name": "w"}),
+        ),
+        prices,
+        "s",
+    )
+    assert idle.lines == [] and idle.monthly_usd == 0
+    assert {item.split(" ")[0] for item in idle.usage_based} >= {"EMR", "Feature", "Athena"}
+    kept = estimate_stack(
+        template(
+            ("App", "AWS::EMRServerless::Application", {"InitialCapacity": [{"Key": "Driver"}]}),
+            (
+                "Group",
+                "AWS::SageMaker::FeatureGroup",
+                {"ThroughputConfig": {"ThroughputMode": "Provisioned"}},
+            ),
+        ),
+        prices,
+        "s",
+    )
+    assert sorted(line.item for line in kept.lines) == [
+        "EMR Serverless application App: pre-initialized workers",
+        "Feature group Group: provisioned throughput",
+    ]
+    assert all(line.unit == "unpriced" for line in kept.lines)

@@ -14,4 +14,5 @@ from ml_refarch.cost.pricers import (  # noqa: F401  isort: skip
     api,
     jobs,
     warehouse,
+    analytics,
 )

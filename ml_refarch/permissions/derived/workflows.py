@@ -19,7 +19,10 @@ and what the roles of the SageMaker jobs it starts do.
   ``batch:DescribeJobs`` has no resource type, ``batch:TerminateJob`` is on the job.
 - AWS SDK integrations (``aws-sdk:<service>:<apiAction>``): the IAM action is the API action
   ("Integrating services with the AWS SDK",
-  https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html).
+  https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html); a
+  SageMaker call naming a feature group acts on ``feature-group/<name>``.
+- EMR Serverless job runs (``emr-serverless:startJobRun``) and the job's role: see
+  :mod:`.emr_serverless`; Athena queries (``athena:startQueryExecution``): see :mod:`.athena`.
 - DynamoDB exports through the SDK integration: ``dynamodb:ExportTableToPointInTime`` on the
   table, and the caller "must have permissions to" write the destination bucket
   (``s3:AbortMultipartUpload``, ``s3:PutObject``, ``s3:PutObjectAcl``): "Requesting a table
@@ -73,7 +76,13 @@ from typing import Any
 
 from ml_refarch import cfn
 from ml_refarch.permissions.derive import Resource, derives
-from ml_refarch.permissions.derived import jobs, recommender, sdk_objects
+from ml_refarch.permissions.derived import (
+    athena,
+    emr_serverless,
+    jobs,
+    recommender,
+    sdk_objects,
+)
 from ml_refarch.permissions.derived.definitions import (
     Names,
     definition,
@@ -138,6 +147,8 @@ _JOBS = {
     "createProcessingJob": ("processing-job", "ProcessingJobName", "Processing"),
     "createTransformJob": ("transform-job", "TransformJobName", "Transform"),
 }
+#: Feature groups, named in SDK integrations (DescribeFeatureGroup, ...).
+_FEATURE_GROUP = ("feature-group", "FeatureGroupName")
 #: Other SageMaker integrations: action -> (ARN resource type, name parameter).
 _RESOURCES = {
     "createModel": ("model", "ModelName"),
@@ -219,9 +230,12 @@ def _sagemaker_calls(
 def _sdk_calls(service: str, action: str, request: Mapping, names: Names) -> list[Call]:
     iam_action = f"{service}:{action[0].upper()}{action[1:]}"
     if service == "sagemaker":
-        for kind, name_key in (*_RESOURCES.values(), *[v[:2] for v in _JOBS.values()]):
+        named = (*_RESOURCES.values(), *[v[:2] for v in _JOBS.values()], _FEATURE_GROUP)
+        for kind, name_key in named:
             if name_key in request or f"{name_key}.$" in request:
-                value = names.value(request, name_key, kind).lower()
+                value = names.value(request, name_key, kind)
+                # SageMaker ARNs carry names in lower case; a reference stays as it is.
+                value = value if value.startswith("${") else value.lower()
                 return [Call(iam_action, sagemaker_arn(kind, value))]
     if service == "s3" and action == "listObjectsV2" and isinstance(request.get("Bucket"), str):
         prefix = request.get("Prefix")
@@ -342,6 +356,11 @@ def _task_calls(
     if service == "batch":
         calls = _batch_calls(action, match.group("pattern"), request)
         return [(SFN_BATCH, calls)] if calls else []
+    if service == "emr-serverless" and action == "startJobRun":
+        calls = emr_serverless.start_job_run_calls(resource, match.group("pattern"), request)
+        return [(emr_serverless.SFN_EMR_SERVERLESS, calls)]
+    if service == "athena" and action == "startQueryExecution":
+        return athena.query_calls(resource, match.group("pattern"), request)
     if service == "sns" and action == "publish":
         return _publish_calls(request, resource)
     if service == "lambda" and action == "invoke":
@@ -443,4 +462,9 @@ def state_machine(resource: Resource) -> list[Scenario]:
             scenarios += jobs.job_scenarios(resource, state, match.group("action"), request)
         elif match and match.group("action") == "createInferenceRecommendationsJob":
             scenarios += recommender.job_scenarios(resource, state, request, names)
+        if match and (match.group("service"), match.group("action")) == (
+            "emr-serverless",
+            "startJobRun",
+        ):
+            scenarios += emr_serverless.job_role_scenarios(resource, state, request)
     return scenarios
