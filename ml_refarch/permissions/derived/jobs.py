@@ -68,7 +68,7 @@ def _object(uri: str) -> tuple[str, str, str] | None:
     return arn, key, f"{arn}/{obj}"
 
 
-def _bucket_key(bucket_arn: str, resource: Resource) -> str | None:
+def bucket_key(bucket_arn: str, resource: Resource) -> str | None:
     """``${Key.Arn}`` of the template's key a bucket is encrypted with by default."""
     name = bucket_arn.rsplit(":::", 1)[-1]
     match = re.fullmatch(r"\$\{([A-Za-z0-9]+)\}", name)
@@ -91,7 +91,7 @@ def _reads(uri: str | None, resource: Resource) -> list[Call]:
         return []
     bucket, prefix, obj = found
     calls = [Call("s3:ListBucket", bucket, {"s3:prefix": prefix}), Call("s3:GetObject", obj)]
-    key = _bucket_key(bucket, resource)
+    key = bucket_key(bucket, resource)
     return calls + ([Call("kms:Decrypt", key)] if key else [])
 
 
@@ -101,7 +101,7 @@ def _writes(uri: str | None, key: str | None, resource: Resource) -> list[Call]:
         return []
     bucket, _, obj = found
     calls = [Call("s3:PutObject", obj)]
-    key = key or _bucket_key(bucket, resource)
+    key = key or bucket_key(bucket, resource)
     return calls + ([Call("kms:GenerateDataKey", key)] if key else [])
 
 

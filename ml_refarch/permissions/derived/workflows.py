@@ -19,7 +19,11 @@ and what the roles of the SageMaker jobs it starts do.
   ``batch:DescribeJobs`` has no resource type, ``batch:TerminateJob`` is on the job.
 - AWS SDK integrations (``aws-sdk:<service>:<apiAction>``): the IAM action is the API action
   ("Integrating services with the AWS SDK",
-  https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html).
+  https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html), on
+  the resource the request names where it is read here: ``s3:getObject`` on its object
+  (with ``kms:Decrypt`` of an SSE-KMS bucket's key), ``cloudwatch:putMetricData`` with its
+  ``Namespace`` as ``cloudwatch:namespace`` ("Amazon CloudWatch condition keys",
+  https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html).
 - DynamoDB exports through the SDK integration: ``dynamodb:ExportTableToPointInTime`` on the
   table, and the caller "must have permissions to" write the destination bucket
   (``s3:AbortMultipartUpload``, ``s3:PutObject``, ``s3:PutObjectAcl``): "Requesting a table
@@ -227,7 +231,25 @@ def _sdk_calls(service: str, action: str, request: Mapping, names: Names) -> lis
             prefix = names.condition("s3:prefix")
         context = {"s3:prefix": prefix} if isinstance(prefix, str) else {}
         return [Call("s3:ListBucket", f"arn:${{AWS::Partition}}:s3:::{request['Bucket']}", context)]
+    if service == "cloudwatch" and action == "putMetricData":
+        namespace = request.get("Namespace")
+        if isinstance(namespace, str):
+            return [Call(iam_action, "*", {"cloudwatch:namespace": namespace})]
     return [Call(iam_action, "*")]
+
+
+def _get_object_calls(
+    request: Mapping, resource: Resource, names: Names
+) -> list[tuple[str, list[Call]]]:
+    """``s3:GetObject`` on the object the request names (a key set at run time with
+    ``States.Format`` as its prefix and ``run``), and ``kms:Decrypt`` with the bucket's
+    default key when the template encrypts the bucket with one of its keys."""
+    bucket = f"arn:${{AWS::Partition}}:s3:::{request['Bucket']}"
+    found = [(SFN_SDK, [Call("s3:GetObject", f"{bucket}/{names.value(request, 'Key')}")])]
+    key = jobs.bucket_key(bucket, resource)
+    if key:
+        found.append((S3_SSE_KMS, [Call("kms:Decrypt", key)]))
+    return found
 
 
 def _exported_tables(machine: Any) -> list[str]:
@@ -330,6 +352,8 @@ def _task_calls(
             found = _dynamodb_export_calls(action, request, resource, exported_tables)
             if found is not None:
                 return found
+        if service == "s3" and action == "getObject" and isinstance(request.get("Bucket"), str):
+            return _get_object_calls(request, resource, names)
         return [(SFN_SDK, _sdk_calls(service, action, request, names))]
     if service == "sagemaker" and action in {*_JOBS, *_RESOURCES}:
         return _sagemaker_calls(action, match.group("pattern"), request, names, volume_keys)
