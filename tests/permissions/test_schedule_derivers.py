@@ -218,3 +218,16 @@ def test_a_processing_job_schedule_without_pass_role_or_job_permissions_fails():
         "Stack", _processing_template([CREATE_JOB, PASS_JOB_ROLE], JOB[:2] + JOB[3:])
     )
     assert [f.call.action for f in no_reports.failures] == ["s3:PutObject"]
+
+
+def test_a_part_of_the_input_that_cannot_be_read_does_not_hide_the_rest():
+    template = _processing_template([CREATE_JOB, PASS_JOB_ROLE], JOB)
+    target = template["Resources"]["Monitor"]["Properties"]["Target"]
+    text = target["Input"]["Fn::Sub"]
+    before, after = text.split('"image"')
+    image = {"Fn::FindInMap": ["Images", {"Ref": "AWS::Region"}, "uri"]}
+    target["Input"] = {"Fn::Join": ["", [before + '"', image, '"' + after]]}
+    result = evaluate("Stack", template)
+    assert result.ok
+    job = "arn:aws:sagemaker:us-east-1:111122223333:processing-job/monitor-d32c5kddcf5bb8c3"
+    assert job in {r.resource for r in result.results}

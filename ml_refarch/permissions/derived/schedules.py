@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
-from ml_refarch.permissions.derive import Resource, derives
+from ml_refarch import cfn
+from ml_refarch.permissions.derive import Resource, derives, placeholder_text
 from ml_refarch.permissions.derived import jobs
 from ml_refarch.permissions.derived.definitions import sagemaker_arn
 from ml_refarch.permissions.scenarios import Call, Scenario
@@ -126,6 +128,17 @@ def _with_examples(text: str | None) -> str | None:
     return text
 
 
+def _lenient_text(value: Any) -> str | None:
+    """Like :func:`placeholder_text`, but a part of an ``Fn::Join`` that cannot be read (a
+    mapping lookup of a region's image, say) stands as ``?`` instead of losing the whole."""
+    value = cfn.raw(value)
+    joined = value.get("Fn::Join") if isinstance(value, dict) else None
+    if isinstance(joined, list) and len(joined) == 2 and isinstance(joined[0], str):
+        parts = [placeholder_text(part) for part in cfn.as_list(joined[1])]
+        return joined[0].join(part if part is not None else "?" for part in parts)
+    return placeholder_text(value)
+
+
 def _sagemaker_job(resource: Resource, role: str, api_action: str, text: str | None):
     """The schedule's calls to start a SageMaker job, and the job role's scenario."""
     try:
@@ -166,7 +179,7 @@ def schedule_target(resource: Resource) -> list[Scenario]:
     service, api_action = target.groups()
     if service == "sagemaker" and api_action in SAGEMAKER_JOBS:
         return _sagemaker_job(
-            resource, role, api_action, resource.text(resource.get("Target.Input"))
+            resource, role, api_action, _lenient_text(resource.get("Target.Input"))
         )
     action = f"{service}:{api_action[0].upper()}{api_action[1:]}"
     targets = _input_resources(resource.text(resource.get("Target.Input")))

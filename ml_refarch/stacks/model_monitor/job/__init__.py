@@ -14,5 +14,7 @@ tests on the committed sample data.
   ``python -m ml_refarch.stacks.model_monitor.job`` locally).
 
 Every module imports only the standard library and numpy, so the job needs no package the
-image lacks, and needs no network (the job runs network isolated).
+image lacks, and needs no network (the job runs network isolated). The code stays within
+Python 3.8 (no ``zip(strict=...)``, ``itertools.pairwise`` or ``match``): the image's Python
+is older than the project's.
 """

@@ -95,9 +95,9 @@ def read_captures(lines: Iterable[str]) -> Rows:
         if len(features) != len(scores):
             rows.skipped += 1
             continue
-        for index, (row, score) in enumerate(zip(features, scores, strict=True)):
+        for index, row in enumerate(features):
             rows.features.append(row)
-            rows.scores.append(score)
+            rows.scores.append(scores[index])
             rows.keys.append(f"{key}#{index}")
             rows.labels.append(None)
     return rows

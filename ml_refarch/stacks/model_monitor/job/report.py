@@ -12,7 +12,6 @@ alarms watch have only the ``Endpoint`` dimension: :data:`SUMMARY_METRICS`.
 from __future__ import annotations
 
 import html as html_lib
-import itertools
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -66,7 +65,7 @@ def _median_edges(values: np.ndarray, edges: Sequence[float]) -> list[float]:
 def segment_names(attribute: str, edges: Sequence[float]) -> list[str]:
     """One name per segment: ``a<e1``, ``e1<=a<e2``, ..., ``a>=ek``."""
     names = [f"{attribute}<{edges[0]:g}"]
-    names += [f"{low:g}<={attribute}<{high:g}" for low, high in itertools.pairwise(edges)]
+    names += [f"{edges[i]:g}<={attribute}<{edges[i + 1]:g}" for i in range(len(edges) - 1)]
     return [*names, f"{attribute}>={edges[-1]:g}"]
 
 
@@ -207,12 +206,13 @@ def _data_quality(settings: Settings, baseline: Baseline, rows: Rows) -> dict:
 def _model_quality(settings: Settings, rows: Rows) -> dict:
     pairs = [
         (label, score)
-        for label, score in zip(rows.labels, rows.scores, strict=True)
+        for label, score in zip(rows.labels, rows.scores)  # noqa: B905 (same length)
         if label is not None
     ]
     if not pairs:
         return {"labelled_rows": 0, "metrics": None, "violations": []}
-    labels, scores = zip(*pairs, strict=True)
+    labels = [label for label, _ in pairs]
+    scores = [score for _, score in pairs]
     metrics = quality.model_quality(labels, scores, settings.score_threshold).as_dict()
     violations = []
     if metrics["accuracy"] < settings.min_accuracy:
