@@ -7,9 +7,9 @@ monitoring processing job, which reads the captures, the ground truth and the ba
 writes its report to the bucket; its state change starts the publisher, which puts the
 metrics the alarms watch and alerts the topic when a run fails.
 
-``model-monitor``: the baseline script puts the baseline in the bucket; on its schedule the
-data-quality job compares captures with the baseline, writes reports, and publishes the drift
-metrics the alarm watches.
+``model-monitor`` (not drawn: the diagram shows the default engine, and every pseudo-node
+declared here must be drawn): on its schedule the data-quality job compares captures with the
+baseline, writes reports, and publishes the drift metrics the alarm watches.
 """
 
 from __future__ import annotations
@@ -34,13 +34,6 @@ _ALARM = Match("AWS::CloudWatch::Alarm")
 FLOWS = PatternFlows(
     pseudo=(
         endpoint_clients("InvokeEndpoint"),
-        Pseudo(
-            "baseline-script",
-            "Baseline script",
-            "suggest_baseline, sagemaker SDK",
-            EXTERNAL_GROUP,
-            _JOB_DEFINITION,
-        ),
         Pseudo(
             "monitoring-job",
             "Monitoring job",
@@ -70,7 +63,6 @@ FLOWS = PatternFlows(
         KnownFlow(STATE_MACHINE, BUCKET, "reads metrics.json"),
         KnownFlow(STATE_MACHINE, _ALARM, "PutMetricData", by_design=True),
         # model-monitor
-        KnownFlow("baseline-script", BUCKET, "baseline dataset, constraints, statistics"),
         KnownFlow(
             Match("AWS::SageMaker::MonitoringSchedule"),
             _JOB_DEFINITION,
