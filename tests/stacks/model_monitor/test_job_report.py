@@ -188,3 +188,27 @@ def test_committed_sample_data_is_what_the_script_writes():
                 assert np.allclose(*scores, atol=2e-6)
         else:
             assert content == committed, relative
+
+
+def test_the_metrics_fit_one_put_metric_data_and_the_publishers_state(drifted):
+    _, _, metrics = drifted
+    assert len(metrics) < 1000  # PutMetricData's limit per request
+    assert len(json.dumps(metrics).encode()) < 256 * 1024  # a Step Functions state's payload
+    assert all(np.isfinite(m["Value"]) for m in metrics)
+
+
+def test_values_that_are_not_finite_are_not_published():
+    result = {
+        "endpoint": "e",
+        "captured_rows": 1,
+        "data_quality": {
+            "features": [{"feature": "f", "psi": float("nan"), "ks": float("inf"),
+                          "missing_fraction": 0.0, "type_error_fraction": 0.0}],
+            **{k: 0.0 for k in ("max_psi", "max_ks", "max_missing_fraction",
+                                "max_type_error_fraction", "drifted_features")},
+        },
+        "model_quality": {"metrics": None},
+        "bias": {"bias_drift_max": 0.0, "labels": {}},
+    }  # fmt: skip
+    names = {m["MetricName"] for m in report.metric_data(result)}
+    assert "psi" not in names and "ks" not in names and "missing_fraction" in names
