@@ -231,3 +231,31 @@ def test_a_part_of_the_input_that_cannot_be_read_does_not_hide_the_rest():
     assert result.ok
     job = "arn:aws:sagemaker:us-east-1:111122223333:processing-job/monitor-d32c5kddcf5bb8c3"
     assert job in {r.resource for r in result.results}
+
+
+def test_a_processing_output_key_is_used_to_encrypt_the_report():
+    template = _processing_template([CREATE_JOB, PASS_JOB_ROLE], JOB)
+    resources = template["Resources"]
+    account = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+    resources["Key"] = {
+        "Type": "AWS::KMS::Key",
+        "Properties": {
+            "KeyPolicy": {
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": account}, "Action": "kms:*",
+                     "Resource": "*"}
+                ]
+            }
+        },
+    }  # fmt: skip
+    target = resources["Monitor"]["Properties"]["Target"]
+    text = target["Input"]["Fn::Sub"].replace(
+        '"ProcessingOutputConfig": {', '"ProcessingOutputConfig": {"KmsKeyId": "${Key.Arn}", '
+    )
+    target["Input"] = {"Fn::Sub": text}
+    missing = evaluate("Stack", template)
+    assert sorted(f.call.action for f in missing.failures) == ["kms:Encrypt", "kms:GenerateDataKey"]
+    key_use = {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
+               "Resource": {"Fn::GetAtt": ["Key", "Arn"]}}  # fmt: skip
+    resources["JobRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].append(key_use)
+    assert evaluate("Stack", template).ok
