@@ -438,3 +438,75 @@ def test_describe_export_at_run_time_acts_on_an_export_of_the_exported_table():
     scenarios = derived_scenarios(export_template())
     described = [c.resource for s in scenarios for c in s.calls if c.action.endswith("Export")]
     assert described == ["${Table.Arn}/export/run"]
+
+
+# --- SDK tasks that read a report object and publish its metrics ------------------------------
+
+PUBLISH_STATES = {
+    "Read": {
+        "Type": "Task",
+        "Resource": "arn:@{Ref AWS::Partition}:states:::aws-sdk:s3:getObject",
+        "Parameters": {
+            "Bucket": "@{Ref Data}",
+            "Key.$": "States.Format('reports/{}/metrics.json', $.detail.ProcessingJobName)",
+        },
+        "Next": "Publish",
+    },
+    "Publish": {
+        "Type": "Task",
+        "Resource": "arn:@{Ref AWS::Partition}:states:::aws-sdk:cloudwatch:putMetricData",
+        "Parameters": {"Namespace": "Monitor", "MetricData.$": "$.metrics"},
+        "End": True,
+    },
+}
+READ_REPORTS = {
+    "Action": "s3:GetObject",
+    "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": ["Data", "Arn"]}, "/reports/*"]]},
+}
+DECRYPT = {"Action": "kms:Decrypt", "Resource": {"Fn::GetAtt": ["Key", "Arn"]}}
+PUT_METRICS = {
+    "Action": "cloudwatch:PutMetricData",
+    "Resource": "*",
+    "Condition": {"StringEquals": {"cloudwatch:namespace": "Monitor"}},
+}
+
+
+def publish_template(*statements: dict[str, Any]) -> dict[str, Any]:
+    bucket = {
+        "Type": "AWS::S3::Bucket",
+        "Properties": {
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {
+                        "ServerSideEncryptionByDefault": {
+                            "SSEAlgorithm": "aws:kms",
+                            "KMSMasterKeyID": {"Fn::GetAtt": ["Key", "Arn"]},
+                        }
+                    }
+                ]
+            }
+        },
+    }
+    return {
+        "Resources": {
+            "Key": key(),
+            "Data": bucket,
+            "WorkflowRole": role("states.amazonaws.com"),
+            "WorkflowPolicy": policy("WorkflowRole", *statements),
+            "Workflow": state_machine(PUBLISH_STATES),
+        }
+    }
+
+
+def test_reading_an_object_and_publishing_metrics_need_the_object_key_and_namespace():
+    assert failures(publish_template(READ_REPORTS, DECRYPT, PUT_METRICS)) == []
+    assert failures(publish_template(DECRYPT, PUT_METRICS)) == [
+        "WorkflowRole s3:GetObject arn:aws:s3:::data/reports/run"
+    ]
+    other_namespace = {**PUT_METRICS, "Condition": {"StringEquals": {"cloudwatch:namespace": "X"}}}
+    assert failures(publish_template(READ_REPORTS, DECRYPT, other_namespace)) == [
+        "WorkflowRole cloudwatch:PutMetricData *"
+    ]
+    assert [f.split()[1] for f in failures(publish_template(READ_REPORTS, PUT_METRICS))] == [
+        "kms:Decrypt"
+    ]

@@ -5,6 +5,7 @@ The price table is tested in test_cost_prices.py, the pricer registry in test_co
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -642,3 +643,53 @@ def test_spark_workers_and_feature_store_bill_by_use_unless_kept_running(prices)
         "Feature group Group: provisioned throughput",
     ]
     assert all(line.unit == "unpriced" for line in kept.lines)
+
+
+def _scheduled_job(action: str) -> dict:
+    request = {
+        "RoleArn": {"Fn::GetAtt": ["JobRole", "Arn"]},
+        "ProcessingResources": {
+            "ClusterConfig": {"InstanceCount": 2, "InstanceType": "ml.m5.large"}
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+    }
+    text = json.dumps(request).split('{"Fn::GetAtt": ["JobRole", "Arn"]}')
+    role = {"Fn::GetAtt": ["JobRole", "Arn"]}
+    return template(
+        (
+            "JobRole",
+            "AWS::IAM::Role",
+            {
+                "AssumeRolePolicyDocument": {
+                    "Statement": [
+                        {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}
+                    ]
+                }
+            },
+        ),
+        (
+            "Monitor",
+            "AWS::Scheduler::Schedule",
+            {
+                "ScheduleExpression": "cron(0 3 ? * * *)",
+                "Target": {
+                    "Arn": f"arn:aws:scheduler:::aws-sdk:sagemaker:{action}",
+                    "Input": {"Fn::Join": ["", [text[0] + '"', role, '"' + text[1]]]},
+                },
+            },
+        ),
+    )
+
+
+def test_a_schedule_that_starts_processing_jobs_names_its_runs_not_training(prices):
+    cost = estimate_stack(_scheduled_job("createProcessingJob"), prices)
+    (line,) = [item for item in cost.usage_based if item.startswith("schedule Monitor")]
+    assert "about 30 processing runs a month on 2 x ml.m5.large" in line
+    assert "at most 600 s" in line
+    assert "SageMaker training and tuning instance-hours" not in cost.usage_based
+
+
+def test_a_schedule_that_starts_training_jobs_counts_its_role_as_training(prices):
+    cost = estimate_stack(_scheduled_job("createTrainingJob"), prices)
+    assert "SageMaker training and tuning instance-hours" in cost.usage_based
+    assert not [item for item in cost.usage_based if item.startswith("schedule Monitor")]

@@ -8,6 +8,10 @@ Nothing here has an idle cost; each pricer names what bills when work runs:
   (it exists outside the stack, so it is named with what it costs an hour, not counted);
 - ``AWS::SageMaker::MonitoringSchedule``: a processing job on every tick whether or not
   traffic came (the schedule alone starts the runs, so the item says how many and on what);
+- ``AWS::Scheduler::Schedule`` whose universal target creates a SageMaker processing job
+  (``aws-sdk:sagemaker:createProcessingJob``): the same, read from the request the schedule
+  sends; Scheduler's own invocations are free up to 14 million a month
+  (https://aws.amazon.com/eventbridge/pricing/), so other schedules cost nothing here;
 - ``AWS::Lambda::Function``: invocations, unless it only handles custom resources (those
   run only while the stack deploys, updates or deletes);
 - ``AWS::Glue::Job``: DPU-hours while a run is in progress, billed per second with a
@@ -46,7 +50,15 @@ from ml_refarch.aws_facts import (
     monitoring_runs_per_day,
     step_functions_task_action,
 )
-from ml_refarch.cfn import integer, joined_text, properties_of, trusted_services, walk_mappings
+from ml_refarch.cfn import (
+    integer,
+    joined_text,
+    parse_json_text,
+    properties_of,
+    referenced_ids,
+    trusted_services,
+    walk_mappings,
+)
 from ml_refarch.cost.lines import Usage, money, show, unit_price, unpriced
 from ml_refarch.cost.prices import ENDPOINT_INSTANCE_HOUR, LOGS_INGESTED_GB
 from ml_refarch.cost.registry import Entry, Priced, TemplateContext, pricer
@@ -81,6 +93,11 @@ def job_roles(roles: list[Entry], context: TemplateContext) -> Iterator[Priced]:
         # jobs (Inference Recommender's), priced with the state machine.
         if users == {"AWS::StepFunctions::StateMachine"} and not trains:
             continue
+        if _only_processing_schedules(logical_id, context):
+            # The schedule pricer names the processing runs a schedule starts.
+            users = users - {"AWS::Scheduler::Schedule"}
+            if not users:
+                continue
         if not users or users - SAGEMAKER_HOSTING_ROLE_USERS:
             yield TRAINING
             return
@@ -108,6 +125,21 @@ def _actions_of(properties: dict) -> set[str]:
 def registry(_: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     """Registry records cost nothing idle or by use (see the module docstring)."""
     yield from ()
+def _is_processing_schedule(resource: Any) -> bool:
+    target = properties_of(resource).get("Target") or {}
+    return str(joined_text(target.get("Arn")) or "").endswith(
+        ":aws-sdk:sagemaker:createProcessingJob"
+    )
+
+
+def _only_processing_schedules(role_id: str, context: TemplateContext) -> bool:
+    """Whether the schedules that name the role all start processing jobs (and one does)."""
+    naming = [
+        resource
+        for _, resource in context.of_type("AWS::Scheduler::Schedule")
+        if role_id in referenced_ids(resource.get("Properties"))
+    ]
+    return bool(naming) and all(_is_processing_schedule(resource) for resource in naming)
 
 
 @pricer("AWS::Lambda::Function")
@@ -219,6 +251,30 @@ def _deployed_endpoints(definition: Any, context: TemplateContext) -> list[str]:
     return list(dict.fromkeys(items)) or [_GENERIC_DEPLOYED_ENDPOINT]
 
 
+def _scheduled_runs(
+    what: str, expression: Any, cluster: Any, stopping: Any, context: TemplateContext
+) -> Usage:
+    """``<what> (<expression>): about N processing runs a month on <instances>, ...``."""
+    try:
+        runs = f"about {monitoring_runs_per_day(expression) * context.hours / 24:.0f}"
+    except ValueError:
+        runs = "an unreadable number of"
+    cluster = cluster if isinstance(cluster, dict) else {}
+    count = integer(cluster.get("InstanceCount"))
+    instance_type = cluster.get("InstanceType")
+    instances = (
+        f"{count} x {instance_type}"
+        if count is not None and isinstance(instance_type, str)
+        else "instances not readable from the template"
+    )
+    limit = integer((stopping if isinstance(stopping, dict) else {}).get("MaxRuntimeInSeconds"))
+    return Usage(
+        "monitoring",
+        f"{what} ({show(expression)}): {runs} processing runs a month on {instances}, billed "
+        "per second of each run" + (f" (at most {limit} s)" if limit is not None else ""),
+    )
+
+
 @pricer("AWS::SageMaker::MonitoringSchedule")
 def monitoring_schedules(schedules: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     definitions = {
@@ -230,25 +286,34 @@ def monitoring_schedules(schedules: list[Entry], context: TemplateContext) -> It
     for logical_id, resource in schedules:
         config = properties_of(resource).get("MonitoringScheduleConfig") or {}
         expression = (config.get("ScheduleConfig") or {}).get("ScheduleExpression")
-        try:
-            runs = f"about {monitoring_runs_per_day(expression) * context.hours / 24:.0f}"
-        except ValueError:
-            runs = "an unreadable number of"
         job = definitions.get(config.get("MonitoringJobDefinitionName")) or {}
-        cluster = (job.get("JobResources") or {}).get("ClusterConfig") or {}
-        count = integer(cluster.get("InstanceCount"))
-        instance_type = cluster.get("InstanceType")
-        instances = (
-            f"{count} x {instance_type}"
-            if count is not None and isinstance(instance_type, str)
-            else "instances not readable from the template"
+        cluster = (job.get("JobResources") or {}).get("ClusterConfig")
+        yield _scheduled_runs(
+            f"Model Monitor schedule {logical_id}",
+            expression,
+            cluster,
+            job.get("StoppingCondition"),
+            context,
         )
-        limit = integer((job.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds"))
-        yield Usage(
-            "monitoring",
-            f"Model Monitor schedule {logical_id} ({show(expression)}): {runs} processing "
-            f"runs a month on {instances}, billed per second of each run"
-            + (f" (at most {limit} s)" if limit is not None else ""),
+
+
+@pricer("AWS::Scheduler::Schedule")
+def scheduled_processing_jobs(schedules: list[Entry], context: TemplateContext) -> Iterator[Priced]:
+    for logical_id, resource in schedules:
+        properties = properties_of(resource)
+        target = properties.get("Target") or {}
+        if not _is_processing_schedule(resource):
+            continue
+        try:
+            request = parse_json_text(target.get("Input")) or {}
+        except ValueError:
+            request = {}
+        yield _scheduled_runs(
+            f"schedule {logical_id}",
+            properties.get("ScheduleExpression"),
+            (request.get("ProcessingResources") or {}).get("ClusterConfig"),
+            request.get("StoppingCondition"),
+            context,
         )
 
 

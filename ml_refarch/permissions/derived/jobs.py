@@ -6,7 +6,8 @@ Role Permissions" and "CreateModel API: Execution Role Permissions"
 input channels (``s3:ListBucket``, ``s3:GetObject``), writes the output and checkpoints
 (``s3:PutObject``), writes its logs under ``/aws/sagemaker/`` and metrics, pulls the image
 (ECR), creates the network interfaces of a ``VpcConfig``, and creates a grant on the
-``VolumeKmsKeyId``. An output ``KmsKeyId``: "the SageMaker execution role must include
+``VolumeKmsKeyId``. An output ``KmsKeyId`` (``OutputDataConfig``, or a processing job's
+``ProcessingOutputConfig``): "the SageMaker execution role must include
 permissions to call kms:Encrypt" (OutputDataConfig,
 https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_OutputDataConfig.html), and an
 upload encrypted with a KMS key needs ``kms:GenerateDataKey``, a download ``kms:Decrypt``
@@ -67,7 +68,7 @@ def _object(uri: str) -> tuple[str, str, str] | None:
     return arn, key, f"{arn}/{obj}"
 
 
-def _bucket_key(bucket_arn: str, resource: Resource) -> str | None:
+def bucket_key(bucket_arn: str, resource: Resource) -> str | None:
     """``${Key.Arn}`` of the template's key a bucket is encrypted with by default."""
     name = bucket_arn.rsplit(":::", 1)[-1]
     match = re.fullmatch(r"\$\{([A-Za-z0-9]+)\}", name)
@@ -90,7 +91,7 @@ def _reads(uri: str | None, resource: Resource) -> list[Call]:
         return []
     bucket, prefix, obj = found
     calls = [Call("s3:ListBucket", bucket, {"s3:prefix": prefix}), Call("s3:GetObject", obj)]
-    key = _bucket_key(bucket, resource)
+    key = bucket_key(bucket, resource)
     return calls + ([Call("kms:Decrypt", key)] if key else [])
 
 
@@ -100,7 +101,7 @@ def _writes(uri: str | None, key: str | None, resource: Resource) -> list[Call]:
         return []
     bucket, _, obj = found
     calls = [Call("s3:PutObject", obj)]
-    key = key or _bucket_key(bucket, resource)
+    key = key or bucket_key(bucket, resource)
     return calls + ([Call("kms:GenerateDataKey", key)] if key else [])
 
 
@@ -116,8 +117,11 @@ def _job_calls(action: str, request: Any, resource: Resource) -> list[Call]:
     )
     if output_key:
         calls.append(Call("kms:Encrypt", output_key))
+    processing_key = _key_text(cfn.get(request, "ProcessingOutputConfig.KmsKeyId"), resource)
     for output in cfn.as_list(cfn.get(request, "ProcessingOutputConfig.Outputs")):
-        calls += _writes(_uri(cfn.field(output, "S3Output"), "S3Uri"), None, resource)
+        calls += _writes(_uri(cfn.field(output, "S3Output"), "S3Uri"), processing_key, resource)
+    if processing_key:
+        calls.append(Call("kms:Encrypt", processing_key))
     checkpoints = _uri(cfn.field(request, "CheckpointConfig"), "S3Uri")
     calls += _writes(checkpoints, None, resource) + _reads(checkpoints, resource)
     volume_key = _key_text(
@@ -150,9 +154,15 @@ def _common_calls(action: str, request: Any) -> list[Call]:
 
 
 def job_scenarios(
-    resource: Resource, state: str, action: str, request: Mapping[str, Any]
+    resource: Resource,
+    state: str,
+    action: str,
+    request: Mapping[str, Any],
+    *,
+    started_by: str | None = None,
 ) -> list[Scenario]:
-    """The scenario of the role a SageMaker create request in state ``state`` passes."""
+    """The scenario of the role a SageMaker create request in state ``state`` passes (or
+    that ``started_by``, a schedule say, sends)."""
     if action not in _LOG_GROUPS:
         return []
     body = request
@@ -166,12 +176,18 @@ def job_scenarios(
     calls = _common_calls(action, body)
     if action != "createModel":
         calls += _job_calls(action, body, resource)
+    kind = action.removeprefix("create")
+    title = (
+        f"the {kind} {started_by} starts runs as its role"
+        if started_by
+        else f"the {kind} of state {state} runs as its role"
+    )
     return [
         resource.scenario(
-            f"the {action.removeprefix('create')} of state {state} runs as its role",
+            title,
             role,
             ROLES,
             calls,
-            on_behalf_of=f"SageMaker, for the workflow's {action.removeprefix('create')}",
+            on_behalf_of=f"SageMaker, for {started_by or 'the workflow'}'s {kind}",
         )
     ]

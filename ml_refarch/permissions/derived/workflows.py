@@ -19,8 +19,12 @@ and what the roles of the SageMaker jobs it starts do.
   ``batch:DescribeJobs`` has no resource type, ``batch:TerminateJob`` is on the job.
 - AWS SDK integrations (``aws-sdk:<service>:<apiAction>``): the IAM action is the API action
   ("Integrating services with the AWS SDK",
-  https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html); a
-  SageMaker call naming a feature group acts on ``feature-group/<name>``.
+  https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html), on
+  the resource the request names where it is read here: S3 object tasks in
+  :mod:`.sdk_objects`, ``cloudwatch:putMetricData`` with its ``Namespace`` as
+  ``cloudwatch:namespace`` ("Amazon CloudWatch condition keys",
+  https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html);
+  a SageMaker call naming a feature group acts on ``feature-group/<name>``.
 - EMR Serverless job runs (``emr-serverless:startJobRun``) and the job's role: see
   :mod:`.emr_serverless`; Athena queries (``athena:startQueryExecution``): see :mod:`.athena`.
 - DynamoDB exports through the SDK integration: ``dynamodb:ExportTableToPointInTime`` on the
@@ -243,6 +247,10 @@ def _sdk_calls(service: str, action: str, request: Mapping, names: Names) -> lis
             prefix = names.condition("s3:prefix")
         context = {"s3:prefix": prefix} if isinstance(prefix, str) else {}
         return [Call("s3:ListBucket", f"arn:${{AWS::Partition}}:s3:::{request['Bucket']}", context)]
+    if service == "cloudwatch" and action == "putMetricData":
+        namespace = request.get("Namespace")
+        if isinstance(namespace, str):
+            return [Call(iam_action, "*", {"cloudwatch:namespace": namespace})]
     return [Call(iam_action, "*")]
 
 

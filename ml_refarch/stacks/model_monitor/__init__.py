@@ -1,4 +1,4 @@
-"""Pattern ``model-monitor``: Data quality monitoring with a drift alarm.
+"""Pattern ``model-monitor``: drift monitoring of an endpoint, with alarms.
 
 The pattern's catalog entry. This module imports nothing from aws_cdk, so listing the
 catalog stays fast; the stack is in :mod:`.stack`.
@@ -11,11 +11,13 @@ PATTERN = Pattern(
     id="model-monitor",
     order=110,
     stack_name="MlRefArch-ModelMonitor",
-    title="Data quality monitoring with a drift alarm",
-    notes_section="Model monitor; Inference; Security",
+    title="Drift monitoring of an endpoint, with alarms",
+    notes_section="Model monitor; Pre-training bias metrics in Clarify; Inference; Security",
     summary=(
-        "Endpoint with KMS data capture, a scheduled data quality job (KMS volume and "
-        "output, network isolation, VPC) against a baseline, CloudWatch drift alarm"
+        "Endpoint with KMS data capture; a Scheduler schedule starts a network-isolated "
+        "processing job (KMS, VPC) computing data drift (PSI, KS), model quality and Clarify "
+        "bias drift; CloudWatch metrics and alarms to SNS, JSON/HTML report to S3 "
+        "(Model Monitor, closed to new customers, as a setting)"
     ),
     stack_class="ModelMonitorStack",
     idle_cost_reason=ENDPOINT_IDLE_COST_REASON,

@@ -197,6 +197,26 @@ def baseline_csv(model_name: str = model_artifacts.DEFAULT_MODEL) -> str:
     return "".join(f"{row}\n" for row in rows)
 
 
+def job_baseline_csv(model_name: str = model_artifacts.DEFAULT_MODEL) -> str:
+    """The processing-job engine's baseline: the model's training rows with their labels and
+    scores, ``label,score,feature_1..feature_8`` with a header (the layout
+    :func:`ml_refarch.stacks.model_monitor.job.capture.read_baseline` reads). The stack ships
+    the committed copy (``sample_data/churn-v1-baseline.csv``) as an asset."""
+    import numpy as np
+    import xgboost
+
+    features, labels = model_artifacts.dataset()
+    holdout = round(model_artifacts.DATASET_ROWS * model_artifacts.HOLDOUT_FRACTION)
+    kept = model_artifacts.DATASET_ROWS - holdout
+    booster = load_booster(model_name)
+    rows = baseline_rows(
+        features[:kept], lambda parsed: booster.predict(xgboost.DMatrix(np.array(parsed))).tolist()
+    )
+    header = ",".join(["label", "score", *(f"feature_{i + 1}" for i in range(features.shape[1]))])
+    lines = [f"{int(label)},{row}" for label, row in zip(labels[:kept], rows, strict=True)]
+    return "\n".join([header, *lines]) + "\n"
+
+
 # --- the SDK call ------------------------------------------------------------------------------
 
 

@@ -27,3 +27,11 @@ class Outputs:
     MAX_RUNTIME_SECONDS = "MaxRuntimeSeconds"
     DRIFT_ALARM_NAME = "DriftAlarmName"
     TOPIC_ARN = "TopicArn"
+    # The processing-job engine's.
+    GROUND_TRUTH_URI = "GroundTruthUri"
+    JOB_ROLE_ARN = "JobRoleArn"
+    PUBLISHER_ARN = "PublisherArn"
+    METRICS_NAMESPACE = "MetricsNamespace"
+    DATA_DRIFT_ALARM_NAME = "DataDriftAlarmName"
+    BIAS_DRIFT_ALARM_NAME = "BiasDriftAlarmName"
+    MODEL_QUALITY_ALARM_NAME = "ModelQualityAlarmName"

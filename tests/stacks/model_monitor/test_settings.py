@@ -24,6 +24,13 @@ BAD_SETTINGS = {
     "monitoring_volume_size_gib": ["0", "16385"],
     "max_runtime_seconds": ["59", "3601"],
     "drift_threshold": ["0", "1.5", "-0.1", "nan"],
+    "engine": ["monitor", "sagemaker", ""],
+    "protected_attribute": ["age", "feature_9", "feature_0"],
+    "group_attribute": ["feature_8", "region"],
+    "psi_threshold": ["0", "11", "high"],
+    "ks_threshold": ["0", "1.5"],
+    "bias_drift_threshold": ["0", "2.5"],
+    "min_accuracy": ["0", "1.1", "-0.5"],
     "instance_count": ["1"],
     "min_instance_count": ["1"],
 }
@@ -69,3 +76,18 @@ def test_scaling_bounds_must_hold_the_starting_count():
         )
     (problem,) = raised.value.problems
     assert problem.key == MON + "instance_count"
+
+
+def test_defaults_build_the_successor_and_model_monitor_stays_a_setting():
+    settings = read_config(project_context()).settings_for("model-monitor")
+    assert settings.engine == "processing-job"
+    legacy = read_config(project_context(**{MON + "engine": "Model-Monitor"}))
+    assert legacy.settings_for("model-monitor").engine == "model-monitor"
+
+
+def test_cdd_must_condition_on_another_feature_than_the_segments():
+    with pytest.raises(ConfigError) as raised:
+        read_config(project_context(**{MON + "group_attribute": "feature_8"}))
+    (problem,) = raised.value.problems
+    assert problem.key == MON + "group_attribute"
+    assert "other than" in problem.allowed

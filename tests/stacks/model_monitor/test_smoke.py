@@ -227,6 +227,8 @@ def test_main_passes_against_a_healthy_deployment(capsys):
         cloudformation=fakes.stack(OUTPUTS),
         sagemaker=schedule(last={"MonitoringExecutionStatus": "Completed"}),
         s3=FakeS3([[], [listing(key)]], files={key: capture_line()}),
+        scheduler=Fake(),
+        cloudwatch=Fake(),
         **{
             "sagemaker-runtime": Fake(
                 invoke_endpoint=lambda **_: {"Body": io.BytesIO(ANSWER.encode())}
@@ -244,6 +246,8 @@ def test_main_without_outputs_is_a_setup_error(capsys):
         cloudformation=fakes.stack({}),
         sagemaker=Fake(),
         s3=FakeS3([[]]),
+        scheduler=Fake(),
+        cloudwatch=Fake(),
         **{"sagemaker-runtime": Fake()},
     )
     assert main([], session=session, sleep=lambda _: None) == 2
@@ -253,3 +257,118 @@ def test_main_without_outputs_is_a_setup_error(capsys):
 def test_dry_run_needs_no_aws(capsys):
     assert main(["--dry-run"]) == 0
     assert "5 sample rows" in capsys.readouterr().out
+
+
+# --- the processing-job engine -------------------------------------------------------------------
+
+JOB_OUTPUTS = {
+    **{
+        k: v
+        for k, v in OUTPUTS.items()
+        if k not in (Outputs.CONSTRAINTS_URI, Outputs.STATISTICS_URI)
+    },
+    Outputs.CAPTURE_URI: "s3://monitor-bucket/monitored/captures",
+    Outputs.GROUND_TRUTH_URI: "s3://monitor-bucket/monitored/ground-truth",
+    Outputs.REPORTS_URI: "s3://monitor-bucket/job-reports",
+    Outputs.METRICS_NAMESPACE: "MlRefArch/EndpointMonitoring",
+    Outputs.SCHEDULE_NAME: "MonitorSchedule-abc",
+}
+JOB_PREFIX = "monitored/captures/Endpoint-abc/AllTraffic/"
+JOB_NAME = "mlrefarch-modelmonitor-monitor-smoke20261125120000"
+SCHEDULE_INPUT = json.dumps(
+    {
+        "ProcessingJobName": "mlrefarch-modelmonitor-monitor-<aws.scheduler.execution-id>",
+        "ProcessingOutputConfig": {
+            "Outputs": [
+                {"S3Output": {"S3Uri": "s3://monitor-bucket/job-reports/"
+                 "mlrefarch-modelmonitor-monitor-<aws.scheduler.execution-id>"}}
+            ]
+        },
+    }
+)  # fmt: skip
+REPORT = {
+    "captured_rows": 5,
+    "data_quality": {"violations": [{"feature": "feature_2"}]},
+    "model_quality": {"labelled_rows": 5, "violations": []},
+    "bias": {"violations": []},
+}
+
+
+class JobS3(FakeS3):
+    def __init__(self, listings, files):
+        super().__init__(listings, files)
+        self.responses["put_object"] = lambda **kwargs: files.__setitem__(
+            kwargs["Key"], kwargs["Body"].decode()
+        )
+
+
+def job_session(statuses, datapoints, report=REPORT):
+    key = JOB_PREFIX + "2026/11/25/12/file.jsonl"
+    files = {key: capture_line(), f"job-reports/{JOB_NAME}/report.json": json.dumps(report)}
+    s3 = JobS3([[], [listing(key)]], files)
+    sagemaker = Fake(
+        create_processing_job={},
+        describe_processing_job=[{"ProcessingJobStatus": status} for status in statuses],
+    )
+    return Session(
+        cloudformation=fakes.stack(JOB_OUTPUTS),
+        sagemaker=sagemaker,
+        s3=s3,
+        scheduler=Fake(get_schedule={"Target": {"Input": SCHEDULE_INPUT}}),
+        cloudwatch=Fake(get_metric_statistics=[{"Datapoints": p} for p in datapoints]),
+        **{
+            "sagemaker-runtime": Fake(
+                invoke_endpoint=lambda **_: {"Body": io.BytesIO(ANSWER.encode())}
+            )
+        },
+    ), files
+
+
+def test_main_runs_the_job_now_and_finds_its_report_and_metrics(capsys):
+    session, files = job_session(["InProgress", "Completed"], [[], [{"Maximum": 5.0}]])
+    code = main(["--poll-seconds", "1"], session=session, sleep=lambda _: None, now=lambda: START)
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "PASS: all 8 checks passed" in printed
+    sagemaker = session.clients["sagemaker"]
+    ((_, request),) = [c for c in sagemaker.calls if c[0] == "create_processing_job"]
+    assert request["ProcessingJobName"] == JOB_NAME
+    assert request["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"].endswith(JOB_NAME)
+    (truth_key,) = [k for k in files if k.startswith("monitored/ground-truth/smoke/")]
+    truth = json.loads(files[truth_key])
+    assert truth["eventMetadata"] == {"eventId": "1"}
+    assert truth["groundTruthData"]["data"] == ",".join(
+        str(v) for v in MANIFEST["samples"]["labels"]
+    )
+
+
+def test_a_failed_job_fails_the_smoke_check_with_its_reason(capsys):
+    session, _ = job_session(["Failed"], [[]])
+    session.clients["sagemaker"].responses["describe_processing_job"] = [
+        {"ProcessingJobStatus": "Failed", "FailureReason": "AlgorithmError: no captured rows"}
+    ]
+    code = main(["--poll-seconds", "1"], session=session, sleep=lambda _: None, now=lambda: START)
+    printed = capsys.readouterr().out
+    assert code == 1
+    assert "AlgorithmError: no captured rows" in printed
+
+
+def test_metrics_that_never_arrive_fail_after_the_timeout(capsys):
+    session, _ = job_session(["Completed"], [[]])
+    code = main(
+        ["--poll-seconds", "10", "--timeout-seconds", "30"],
+        session=session,
+        sleep=lambda _: None,
+        now=lambda: START,
+    )
+    printed = capsys.readouterr().out
+    assert code == 1
+    assert "the publisher puts the run's metrics" in printed
+
+
+def test_a_report_without_joined_ground_truth_fails_that_check():
+    s3 = JobS3([[]], {f"job-reports/{JOB_NAME}/report.json": json.dumps(
+        {**REPORT, "model_quality": {"labelled_rows": 0, "violations": []}})})  # fmt: skip
+    checks = smoke_monitor.report_checks(s3, JOB_OUTPUTS, JOB_NAME)
+    assert [c.passed for c in checks] == [True, False]
+    assert "5 rows, 1 violations" in checks[0].detail

@@ -1,26 +1,36 @@
-"""model-monitor: data capture, the data quality job and schedule, the drift alarm, settings."""
+"""model-monitor with the default engine, ``processing-job``: data capture, the schedule that
+starts the monitoring processing job, the job's request, the publisher, the alarms."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import zipfile
 
 import aws_cdk as cdk
 import pytest
 
+from ml_refarch import cfn
 from ml_refarch.app import add_pattern_stacks, project_context
-from ml_refarch.aws_facts import monitoring_runs_per_day
 from ml_refarch.config import read_config
 from ml_refarch.cost import estimate_stack, load_prices
+from ml_refarch.stacks.model_monitor import make_sample_data as samples
 from ml_refarch.stacks.model_monitor.outputs import Outputs
-from ml_refarch.stacks.model_monitor.stack import (
-    CAPTURE_PREFIX,
-    COLUMNS,
-    METRICS_NAMESPACE,
+from ml_refarch.stacks.model_monitor.processing_engine import (
+    JOB_DIR,
+    JOB_METRICS_NAMESPACE,
+    JOB_REPORTS_PREFIX,
+    MONITORED_CAPTURE_PREFIX,
 )
 from tests.support import only_resource, resources_of_type
 
 STACK = "MlRefArch-ModelMonitor"
 MON = "model-monitor."
+MODEL_MONITOR_TYPES = (
+    "AWS::SageMaker::DataQualityJobDefinition",
+    "AWS::SageMaker::MonitoringSchedule",
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,287 +45,256 @@ def custom_template(**settings) -> dict:
     return app.synth().get_stack_by_name(stacks[STACK].stack_name).template
 
 
-def logical_id(template: dict, resource_type: str) -> str:
-    (found,) = resources_of_type(template, resource_type)
-    return found
-
-
-def key_id(template: dict) -> str:
-    return logical_id(template, "AWS::KMS::Key")
-
-
-def bucket_id(template: dict) -> str:
-    buckets = resources_of_type(template, "AWS::S3::Bucket")
-    (found,) = [i for i in buckets if i.startswith("MonitorDataBucket")]
-    return found
-
-
-def s3_uri(template: dict, suffix: str) -> dict:
-    return {"Fn::Join": ["", ["s3://", {"Ref": bucket_id(template)}, suffix]]}
-
-
 def key_arn(template: dict) -> dict:
-    return {"Fn::GetAtt": [key_id(template), "Arn"]}
+    (key,) = resources_of_type(template, "AWS::KMS::Key")
+    return {"Fn::GetAtt": [key, "Arn"]}
 
 
-# --- the endpoint and its data capture ---------------------------------------------------------
+def monitor_schedule(template: dict) -> dict:
+    schedules = resources_of_type(template, "AWS::Scheduler::Schedule")
+    (found,) = [s for i, s in schedules.items() if i.startswith("MonitorSchedule")]
+    return found["Properties"]
 
 
-def test_endpoint_captures_requests_and_responses_with_the_stack_key(template):
-    config = only_resource(template, "AWS::SageMaker::EndpointConfig")["Properties"]
-    capture = config["DataCaptureConfig"]
-    assert capture["EnableCapture"] is True
-    assert capture["InitialSamplingPercentage"] == 100
+def joined(value) -> str:
+    """A ``Fn::Join`` as text, each intrinsic as ``{...}`` of its JSON."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(joined(part) for part in parts)
+    return "{" + json.dumps(value, sort_keys=True) + "}"
+
+
+@pytest.fixture(scope="module")
+def job_request(template) -> dict:
+    """The CreateProcessingJob request, each intrinsic function as ``<token>``."""
+    return cfn.parse_json_text(monitor_schedule(template)["Target"]["Input"])
+
+
+# --- no Model Monitor: a schedule and a processing job ---------------------------------------
+
+
+def test_the_default_engine_builds_no_model_monitor_resource(template):
+    for resource_type in MODEL_MONITOR_TYPES:
+        assert not resources_of_type(template, resource_type), resource_type
+
+
+def test_endpoint_captures_to_the_monitored_prefix_with_the_stack_key(template):
+    capture = only_resource(template, "AWS::SageMaker::EndpointConfig")["Properties"][
+        "DataCaptureConfig"
+    ]
     assert capture["KmsKeyId"] == key_arn(template)
-    assert capture["DestinationS3Uri"] == s3_uri(template, f"/{CAPTURE_PREFIX}")
+    assert joined(capture["DestinationS3Uri"]).endswith(f"/{MONITORED_CAPTURE_PREFIX}")
     assert {o["CaptureMode"] for o in capture["CaptureOptions"]} == {"Input", "Output"}
-    assert capture["CaptureContentTypeHeader"] == {"CsvContentTypes": ["text/csv"]}
-    assert config["KmsKeyId"] == key_arn(template)
 
 
-def test_endpoint_spans_two_zones_and_scales_with_cooldowns(template):
-    config = only_resource(template, "AWS::SageMaker::EndpointConfig")["Properties"]
-    (variant,) = config["ProductionVariants"]
-    assert variant["InitialInstanceCount"] >= 2
-    target = only_resource(template, "AWS::ApplicationAutoScaling::ScalableTarget")["Properties"]
-    assert target["MinCapacity"] >= 2 and target["MaxCapacity"] == 4
-    policy = only_resource(template, "AWS::ApplicationAutoScaling::ScalingPolicy")["Properties"]
-    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
-    assert tracking["ScaleInCooldown"] == 300 and tracking["ScaleOutCooldown"] == 60
-    model = only_resource(template, "AWS::SageMaker::Model")["Properties"]
-    assert model["EnableNetworkIsolation"] is True
-    assert len(model["VpcConfig"]["Subnets"]) >= 2
+def test_the_schedule_creates_a_processing_job_through_the_universal_target(template):
+    schedule = monitor_schedule(template)
+    assert schedule["ScheduleExpression"] == "cron(0 * ? * * *)"
+    assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    assert joined(schedule["Target"]["Arn"]).endswith(
+        ":scheduler:::aws-sdk:sagemaker:createProcessingJob"
+    )
 
 
-# --- the data quality job definition and the schedule ------------------------------------------
+def test_each_run_has_its_own_job_name_and_report_prefix(job_request):
+    name = job_request["ProcessingJobName"]
+    assert name == "mlrefarch-modelmonitor-monitor-<aws.scheduler.execution-id>"
+    (output,) = job_request["ProcessingOutputConfig"]["Outputs"]
+    assert output["S3Output"]["S3Uri"].endswith(f"/{JOB_REPORTS_PREFIX}/{name}")
+    assert output["S3Output"]["LocalPath"] == "/opt/ml/processing/output"
 
 
-def test_job_definition_encrypts_volumes_and_outputs_and_isolates_the_job(template):
-    job = only_resource(template, "AWS::SageMaker::DataQualityJobDefinition")["Properties"]
-    cluster = job["JobResources"]["ClusterConfig"]
-    assert cluster["VolumeKmsKeyId"] == key_arn(template)
+def test_the_job_is_network_isolated_in_the_vpc_with_kms_volume_and_output(job_request):
+    network = job_request["NetworkConfig"]
+    assert network["EnableNetworkIsolation"] is True
+    assert network["EnableInterContainerTrafficEncryption"] is True
+    assert len(network["VpcConfig"]["Subnets"]) == 2
+    assert len(network["VpcConfig"]["SecurityGroupIds"]) == 1
+    cluster = job_request["ProcessingResources"]["ClusterConfig"]
+    assert cluster["VolumeKmsKeyId"] == cfn.PLACEHOLDER
+    assert job_request["ProcessingOutputConfig"]["KmsKeyId"] == cfn.PLACEHOLDER
     assert cluster == {
         "InstanceCount": 1,
         "InstanceType": "ml.m5.xlarge",
-        "VolumeKmsKeyId": key_arn(template),
         "VolumeSizeInGB": 30,
+        "VolumeKmsKeyId": cfn.PLACEHOLDER,
     }
-    assert job["DataQualityJobOutputConfig"]["KmsKeyId"] == key_arn(template)
-    network = job["NetworkConfig"]
-    assert network["EnableNetworkIsolation"] is True
-    assert network["EnableInterContainerTrafficEncryption"] is True
-    subnets = network["VpcConfig"]["Subnets"]
-    assert len(subnets) >= 2 and all("isolatedSubnet" in s["Ref"] for s in subnets)
-    (group,) = network["VpcConfig"]["SecurityGroupIds"]
-    assert "WorkloadSecurityGroup" in group["Fn::GetAtt"][0]
-    assert job["StoppingCondition"] == {"MaxRuntimeInSeconds": 1800}
-    role = job["RoleArn"]["Fn::GetAtt"][0]
+    assert job_request["StoppingCondition"] == {"MaxRuntimeInSeconds": 1800}
+
+
+def test_the_job_runs_the_code_asset_on_the_aws_scikit_learn_image(template, job_request):
+    app = job_request["AppSpecification"]
+    assert app["ImageUri"] == cfn.PLACEHOLDER
+    (mapping,) = [m for m in template["Mappings"] if m.startswith("sklearn")]
+    assert all(
+        "sagemaker-scikit-learn:1.2-1" in row["uri"]
+        for row in template["Mappings"][mapping].values()
+    )
+    python, script = app["ContainerEntrypoint"]
+    assert python == "python3" and script.startswith("/opt/ml/processing/input/code/")
+    assert script.endswith(".zip")
+    inputs = {i["InputName"]: i["S3Input"] for i in job_request["ProcessingInputs"]}
+    assert set(inputs) == {"code", "baseline", "monitored"}
+    # The code input is the zip asset the entry point runs (an Fn::Sub of the asset bucket).
+    raw = json.dumps(monitor_schedule(template)["Target"]["Input"])
     assert (
-        role
-        == only_resource(template, "AWS::SageMaker::Model")["Properties"]["ExecutionRoleArn"][
-            "Fn::GetAtt"
-        ][0]
+        f"cdk-hnb659fds-assets-${{AWS::AccountId}}-${{AWS::Region}}/{script.rsplit('/', 1)[1]}"
+        in raw
     )
+    pairs = app["ContainerArguments"]
+    arguments = dict(zip(pairs[::2], pairs[1::2], strict=True))
+    assert arguments["--protected-attribute"] == "feature_8"
+    assert arguments["--group-attribute"] == "feature_7"
+    assert arguments["--psi-threshold"] == "0.2"
+    assert arguments["--baseline"].startswith("/opt/ml/processing/input/baseline/")
 
 
-def test_job_definition_reads_the_endpoint_and_the_baseline_and_writes_reports(template):
-    job = only_resource(template, "AWS::SageMaker::DataQualityJobDefinition")["Properties"]
-    endpoint = logical_id(template, "AWS::SageMaker::Endpoint")
-    endpoint_input = job["DataQualityJobInput"]["EndpointInput"]
-    assert endpoint_input["EndpointName"] == {"Fn::GetAtt": [endpoint, "EndpointName"]}
-    baseline = job["DataQualityBaselineConfig"]
-    assert baseline["ConstraintsResource"]["S3Uri"] == s3_uri(
-        template, "/baseline/results/constraints.json"
+def test_the_job_code_runs_from_a_zip_as_the_processing_job_runs_it(tmp_path):
+    """``python3 <zip>`` with the job folder's files at the zip's root, as the asset is."""
+    archive = tmp_path / "job.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in JOB_DIR.glob("*.py"):
+            zipped.write(path, path.name)
+    data = samples.OUT
+    completed = subprocess.run(
+        [sys.executable, str(archive), "--baseline", str(data / "baseline.csv"),
+         "--captures", str(data / "drifted" / "captures"), "--output", str(tmp_path / "out"),
+         "--endpoint-name", "e", "--protected-attribute", "feature_8",
+         "--group-attribute", "feature_7"],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    assert "violations" in completed.stdout
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert any(m["MetricName"] == "drifted_features" and m["Value"] == 3 for m in metrics)
+
+
+def test_the_schedule_role_only_creates_the_stacks_jobs_and_passes_the_job_role(template):
+    policies = resources_of_type(template, "AWS::IAM::ManagedPolicy")
+    (policy,) = [p for i, p in policies.items() if i.startswith("MonitorSchedulePolicy")]
+    statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    assert set(statements) == {"StartJob", "PassJobRole"}
+    assert statements["StartJob"]["Action"] == "sagemaker:CreateProcessingJob"
+    assert joined(statements["StartJob"]["Resource"]).endswith(
+        ":processing-job/mlrefarch-modelmonitor-monitor-*"
     )
-    assert baseline["StatisticsResource"]["S3Uri"] == s3_uri(
-        template, "/baseline/results/statistics.json"
-    )
-    (output,) = job["DataQualityJobOutputConfig"]["MonitoringOutputs"]
-    assert output["S3Output"]["S3Uri"] == s3_uri(template, "/reports")
-    app = job["DataQualityAppSpecification"]
-    assert app["Environment"] == {"publish_cloudwatch_metrics": "Enabled"}
-    mapping = app["ImageUri"]["Fn::FindInMap"]
-    assert mapping[1] == {"Ref": "AWS::Region"}
-    images = template["Mappings"][mapping[0]]
-    assert images["us-east-1"]["uri"].endswith("/sagemaker-model-monitor-analyzer")
-    assert len(images) > 20
-
-
-def test_schedule_runs_the_job_definition_hourly(template):
-    schedule = only_resource(template, "AWS::SageMaker::MonitoringSchedule")
-    job_id = logical_id(template, "AWS::SageMaker::DataQualityJobDefinition")
-    job = template["Resources"][job_id]["Properties"]
-    config = schedule["Properties"]["MonitoringScheduleConfig"]
-    assert config["MonitoringJobDefinitionName"] == job["JobDefinitionName"]
-    assert config["MonitoringType"] == "DataQuality"
-    assert config["ScheduleConfig"]["ScheduleExpression"] == "cron(0 * ? * * *)"
-    assert job_id in schedule["DependsOn"]
-    outputs = template["Outputs"]
-    assert (
-        outputs[Outputs.SCHEDULE_NAME]["Value"] == schedule["Properties"]["MonitoringScheduleName"]
-    )
-
-
-def test_role_reaches_only_the_monitor_prefixes_and_the_metric_namespace(template):
-    statements = {
-        statement.get("Sid"): statement
-        for policy in resources_of_type(template, "AWS::IAM::ManagedPolicy").values()
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    }
-    bucket = bucket_id(template)
-
-    def objects(prefix):
-        return {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, f"/{prefix}/*"]]}
-
-    def resources(sid):
-        return sorted(json.dumps(r, sort_keys=True) for r in statements[sid]["Resource"])
-
-    def expected(*prefixes):
-        return sorted(json.dumps(objects(p), sort_keys=True) for p in prefixes)
-
-    assert resources("MonitorDataRead") == expected("data-capture", "baseline")
-    assert resources("MonitorDataWrite") == expected("data-capture", "baseline/results", "reports")
-    assert statements["MonitorMetrics"]["Condition"] == {
-        "StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}
+    assert statements["PassJobRole"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
     }
 
 
-# --- the drift alarm ---------------------------------------------------------------------------
+# --- publishing the metrics, alarms -----------------------------------------------------------
 
 
-def test_drift_alarm_takes_the_largest_column_drift_to_the_encrypted_topic(template):
-    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
-    (alarm,) = [a["Properties"] for i, a in alarms.items() if i.startswith("DriftAlarm")]
-    expression = next(m for m in alarm["Metrics"] if "Expression" in m)
-    stats = [m for m in alarm["Metrics"] if "MetricStat" in m]
-    assert len(alarm["Metrics"]) <= 10, "CloudWatch alarms take at most 10 metrics"
-    assert expression["Expression"] == f"MAX([{', '.join(m['Id'] for m in stats)}])"
-    names = [m["MetricStat"]["Metric"]["MetricName"] for m in stats]
-    assert names == [f"feature_baseline_drift_{column}" for column in COLUMNS]
-    assert COLUMNS == ("_c0", "_c1", "_c2", "_c3", "_c4", "_c5", "_c6", "_c7", "_c8")
-    endpoint = logical_id(template, "AWS::SageMaker::Endpoint")
-    schedule = only_resource(template, "AWS::SageMaker::MonitoringSchedule")["Properties"]
-    for stat in stats:
-        metric = stat["MetricStat"]["Metric"]
-        assert metric["Namespace"] == "aws/sagemaker/Endpoints/data-metrics"
-        assert {d["Name"]: d["Value"] for d in metric["Dimensions"]} == {
-            "Endpoint": {"Fn::GetAtt": [endpoint, "EndpointName"]},
-            "MonitoringSchedule": schedule["MonitoringScheduleName"],
-        }
-    assert alarm["Threshold"] == 0.1
-    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
-    assert alarm["TreatMissingData"] == "notBreaching"
-    topic = logical_id(template, "AWS::SNS::Topic")
-    assert alarm["AlarmActions"] == [{"Ref": topic}] == alarm["OKActions"]
-    topic_key = template["Resources"][topic]["Properties"]["KmsMasterKeyId"]
-    assert topic_key == key_arn(template)
+def test_the_job_finished_rule_starts_the_publisher(template):
+    rule = only_resource(template, "AWS::Events::Rule")["Properties"]
+    pattern = rule["EventPattern"]
+    assert pattern["source"] == ["aws.sagemaker"]
+    assert pattern["detail-type"] == ["SageMaker Processing Job State Change"]
+    assert pattern["detail"]["ProcessingJobName"] == [{"prefix": "mlrefarch-modelmonitor-monitor-"}]
+    assert set(pattern["detail"]["ProcessingJobStatus"]) == {"Completed", "Failed", "Stopped"}
+    (target,) = rule["Targets"]
+    (machine,) = resources_of_type(template, "AWS::StepFunctions::StateMachine")
+    assert target["Arn"] == {"Ref": machine}
 
 
-def test_outputs_carry_what_the_scripts_need(template):
+def test_the_publisher_reads_the_runs_metrics_and_puts_them_in_the_namespace(template):
+    machine = only_resource(template, "AWS::StepFunctions::StateMachine")["Properties"]
+    definition = cfn.parse_json_text(machine["DefinitionString"])
+    states = definition["States"]
+    assert states["ReadMetrics"]["Parameters"]["Key.$"] == (
+        f"States.Format('{JOB_REPORTS_PREFIX}/{{}}/metrics.json', $.detail.ProcessingJobName)"
+    )
+    assert states["PublishMetrics"]["Parameters"]["Namespace"] == JOB_METRICS_NAMESPACE
+    choice = states["JobCompleted"]
+    assert choice["Choices"][0]["StringEquals"] == "Completed"
+    assert choice["Default"] == "NotifyFailure"
+
+
+def test_alarms_watch_drift_bias_and_accuracy_and_notify_the_topic(template):
+    alarms = {
+        i: a["Properties"]
+        for i, a in resources_of_type(template, "AWS::CloudWatch::Alarm").items()
+        if a["Properties"].get("Namespace") == JOB_METRICS_NAMESPACE
+    }
+    by_metric = {a["MetricName"]: a for a in alarms.values()}
+    assert set(by_metric) == {"drifted_features", "bias_drift_max", "accuracy"}
+    assert by_metric["drifted_features"]["Threshold"] == 0
+    assert by_metric["bias_drift_max"]["Threshold"] == 0.1
+    assert by_metric["accuracy"]["Threshold"] == 0.7
+    assert by_metric["accuracy"]["ComparisonOperator"] == "LessThanThreshold"
+    (topic,) = resources_of_type(template, "AWS::SNS::Topic")
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [{"Ref": topic}]
+        assert alarm["TreatMissingData"] == "notBreaching"
+        (dimension,) = alarm["Dimensions"]
+        assert dimension["Name"] == "Endpoint"
+
+
+def test_outputs_name_what_the_smoke_check_and_users_need(template):
     outputs = template["Outputs"]
     for name in (
         Outputs.ENDPOINT_NAME,
-        Outputs.VARIANT_NAME,
         Outputs.CAPTURE_URI,
-        Outputs.BASELINE_DATASET_URI,
-        Outputs.BASELINE_RESULTS_URI,
-        Outputs.CONSTRAINTS_URI,
-        Outputs.STATISTICS_URI,
-        Outputs.ROLE_ARN,
-        Outputs.KEY_ARN,
-        Outputs.SUBNET_IDS,
-        Outputs.SECURITY_GROUP_IDS,
-        Outputs.MONITORING_INSTANCE_TYPE,
-        Outputs.MONITORING_INSTANCE_COUNT,
-        Outputs.MONITORING_VOLUME_SIZE_GI_B,
-        Outputs.MAX_RUNTIME_SECONDS,
+        Outputs.GROUND_TRUTH_URI,
+        Outputs.REPORTS_URI,
         Outputs.SCHEDULE_NAME,
-        Outputs.DRIFT_ALARM_NAME,
+        Outputs.METRICS_NAMESPACE,
+        Outputs.DATA_DRIFT_ALARM_NAME,
+        Outputs.BIAS_DRIFT_ALARM_NAME,
+        Outputs.MODEL_QUALITY_ALARM_NAME,
+        Outputs.TOPIC_ARN,
     ):
         assert name in outputs, name
-    assert outputs[Outputs.BASELINE_RESULTS_URI]["Value"] == s3_uri(template, "/baseline/results")
 
 
 def test_production_profile_keeps_the_monitor_bucket(synthesized):
     template = synthesized("production").templates[STACK]
-    bucket = template["Resources"][bucket_id(template)]
+    buckets = resources_of_type(template, "AWS::S3::Bucket")
+    (bucket,) = [b for i, b in buckets.items() if i.startswith("MonitorDataBucket")]
     assert bucket["DeletionPolicy"] == "Retain"
     assert bucket["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
 
 
-# --- settings ----------------------------------------------------------------------------------
+# --- settings and cost ----------------------------------------------------------------------
 
 
-def test_settings_reach_the_template():
+def test_settings_reach_the_job_and_the_alarms():
     template = custom_template(
         **{
-            MON + "sampling_percentage": "20",
-            MON + "schedule_expression": "cron(0 0/6 ? * * *)",
+            MON + "schedule_expression": "cron(0 3 ? * * *)",
             MON + "monitoring_instance_type": "ml.r5d.large",
-            MON + "monitoring_instance_count": "2",
-            MON + "max_runtime_seconds": "3600",
-            MON + "drift_threshold": "0.25",
+            MON + "protected_attribute": "feature_2",
+            MON + "group_attribute": "feature_3",
+            MON + "ks_threshold": "0.2",
+            MON + "bias_drift_threshold": "0.05",
+            MON + "min_accuracy": "0.8",
         }
     )
-    capture = only_resource(template, "AWS::SageMaker::EndpointConfig")["Properties"][
-        "DataCaptureConfig"
-    ]
-    assert capture["InitialSamplingPercentage"] == 20
-    job = only_resource(template, "AWS::SageMaker::DataQualityJobDefinition")["Properties"]
-    cluster = job["JobResources"]["ClusterConfig"]
+    schedule = monitor_schedule(template)
+    assert schedule["ScheduleExpression"] == "cron(0 3 ? * * *)"
+    text = joined(schedule["Target"]["Input"])
+    assert '"--protected-attribute","feature_2"' in text
+    assert '"--group-attribute","feature_3"' in text
+    assert '"--ks-threshold","0.2"' in text
     # Local NVMe storage is encrypted in hardware and the API refuses a volume key.
-    assert "VolumeKmsKeyId" not in cluster
-    assert cluster["InstanceType"] == "ml.r5d.large" and cluster["InstanceCount"] == 2
-    assert job["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600}
-    schedule = only_resource(template, "AWS::SageMaker::MonitoringSchedule")["Properties"]
-    config = schedule["MonitoringScheduleConfig"]
-    assert config["ScheduleConfig"]["ScheduleExpression"] == "cron(0 0/6 ? * * *)"
-    # A changed job gets a new name, so CloudFormation can replace it.
-    default_job = custom_template()
-    default_name = only_resource(default_job, "AWS::SageMaker::DataQualityJobDefinition")[
-        "Properties"
-    ]["JobDefinitionName"]
-    assert job["JobDefinitionName"] != default_name
-    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
-    (alarm,) = [a["Properties"] for i, a in alarms.items() if i.startswith("DriftAlarm")]
-    assert alarm["Threshold"] == 0.25
-
-
-def test_a_pinned_region_gets_the_literal_analyzer_image():
-    template = custom_template(region="eu-west-1", account="123456789012")
-    job = only_resource(template, "AWS::SageMaker::DataQualityJobDefinition")["Properties"]
-    image = job["DataQualityAppSpecification"]["ImageUri"]
-    assert image == "468650794304.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-model-monitor-analyzer"
-
-
-@pytest.mark.parametrize(
-    ("expression", "runs"),
-    [
-        ("cron(0 * ? * * *)", 24),
-        ("cron(0 12 ? * * *)", 1),
-        ("cron(0 0/2 ? * * *)", 12),
-        ("cron(0 17/12 ? * * *)", 2),
-        ("cron(0 0/24 ? * * *)", 1),
-    ],
-)
-def test_runs_per_day_of_each_schedule_form(expression, runs):
-    assert monitoring_runs_per_day(expression) == runs
-
-
-# --- cost ----------------------------------------------------------------------------------------
-
-
-def test_cost_names_the_scheduled_monitoring_runs(template):
+    assert "VolumeKmsKeyId" not in text and '"InstanceType":"ml.r5d.large"' in text
+    thresholds = {
+        a["Properties"]["MetricName"]: a["Properties"]["Threshold"]
+        for a in resources_of_type(template, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("Namespace") == JOB_METRICS_NAMESPACE
+    }
+    assert thresholds["bias_drift_max"] == 0.05 and thresholds["accuracy"] == 0.8
     cost = estimate_stack(template, load_prices(), STACK)
-    (line,) = [item for item in cost.usage_based if item.startswith("Model Monitor")]
+    (line,) = [item for item in cost.usage_based if "processing runs" in item]
+    assert "about 30 processing runs a month on 1 x ml.r5d.large" in line
+
+
+def test_cost_names_the_scheduled_processing_runs(template):
+    cost = estimate_stack(template, load_prices(), STACK)
+    (line,) = [item for item in cost.usage_based if "processing runs" in item]
     assert "about 730 processing runs a month on 1 x ml.m5.xlarge" in line
     assert "at most 1800 s" in line
     assert {cost_line.item for cost_line in cost.lines} >= {"2 endpoint instances ml.c5.large"}
-
-
-def test_cost_follows_the_schedule():
-    template = custom_template(**{MON + "schedule_expression": "cron(0 3 ? * * *)"})
-    cost = estimate_stack(template, load_prices(), STACK)
-    (line,) = [item for item in cost.usage_based if item.startswith("Model Monitor")]
-    assert "about 30 processing runs a month" in line
-    assert json.dumps("cron(0 3 ? * * *)") in line
