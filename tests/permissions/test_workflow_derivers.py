@@ -501,7 +501,7 @@ def publish_template(*statements: dict[str, Any]) -> dict[str, Any]:
 def test_reading_an_object_and_publishing_metrics_need_the_object_key_and_namespace():
     assert failures(publish_template(READ_REPORTS, DECRYPT, PUT_METRICS)) == []
     assert failures(publish_template(DECRYPT, PUT_METRICS)) == [
-        "WorkflowRole s3:GetObject arn:aws:s3:::data/reports/run"
+        "WorkflowRole s3:GetObject arn:aws:s3:::data/reports/run/metrics.json"
     ]
     other_namespace = {**PUT_METRICS, "Condition": {"StringEquals": {"cloudwatch:namespace": "X"}}}
     assert failures(publish_template(READ_REPORTS, DECRYPT, other_namespace)) == [

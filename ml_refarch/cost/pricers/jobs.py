@@ -125,6 +125,8 @@ def _actions_of(properties: dict) -> set[str]:
 def registry(_: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     """Registry records cost nothing idle or by use (see the module docstring)."""
     yield from ()
+
+
 def _is_processing_schedule(resource: Any) -> bool:
     target = properties_of(resource).get("Target") or {}
     return str(joined_text(target.get("Arn")) or "").endswith(
