@@ -74,7 +74,7 @@ def _summary(args: argparse.Namespace) -> int:
     )
 
     try:
-        reports = read_assembly(args.cdk_out)
+        reports = read_assembly(args.cdk_out, nested=True)
     except AssemblyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

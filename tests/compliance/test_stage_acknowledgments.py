@@ -12,6 +12,7 @@ from aws_cdk import aws_s3 as s3
 import ml_refarch  # noqa: F401  (points jsii at the pinned Node before aws_cdk starts it)
 from ml_refarch.compliance.checker import check_assembly
 from ml_refarch.compliance.packs import make_plugins
+from ml_refarch.compliance.report import _acknowledgments, read_assembly
 from ml_refarch.compliance.templates import artifact_acknowledgments, find_templates
 
 REASON = "A fixture bucket that stands for an acknowledged finding in a stage's stack."
@@ -61,3 +62,23 @@ def test_a_template_outside_an_assembly_has_no_recorded_acknowledgments(tmp_path
     template = tmp_path / "t.template.json"
     template.write_text('{"Resources": {}}')
     assert artifact_acknowledgments(template) == {}
+
+
+def test_summary_reads_the_stage_stacks_with_their_acknowledgments(tmp_path):
+    staged_app(tmp_path)
+    assert read_assembly(tmp_path) == []  # the top level has no stack
+    [report] = read_assembly(tmp_path, nested=True)
+    assert report.stack_name == "Sandbox-111122223333-us-east-1/Insecure"
+    assert [(a.rule_id, a.reason) for a in report.acknowledgments] == [("AwsSolutions-S1", REASON)]
+
+
+def test_an_id_acknowledged_in_both_spellings_counts_once():
+    agnostic = "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:x:*]"
+    pinned = "AwsSolutions-IAM5[Resource::arn:aws:logs:eu-west-1:x:*]"
+    entry = {"type": "aws:cdk:acknowledged-rules"}
+    metadata = {
+        "/S/Policy": [{**entry, "data": {f"Annotation::{agnostic}": REASON, pinned: REASON}}],
+        "/S/Other": [{**entry, "data": {agnostic: REASON}}],
+    }
+    found = [(a.construct_path, a.rule_id) for a in _acknowledgments(metadata)]
+    assert found == [("/S/Policy", pinned), ("/S/Other", agnostic)]
