@@ -189,12 +189,7 @@ def acknowledge_vpc(vpc: ec2.Vpc, security_group: ec2.ISecurityGroup) -> None:
                 "The public subnet's route to the internet gateway carries only the NAT "
                 "gateway's traffic: builds run in the private subnets, with no public "
                 "address, and reach PyPI, npm and the Git host through the NAT gateway.",
-                controls.family(
-                    "VPCNoUnrestrictedRouteToIGW",
-                    "HIPAA.Security",
-                    "NIST.800.53.R5",
-                    "PCI.DSS.321",
-                ),
+                controls.VPC_NO_ROUTE_TO_IGW,
             )
 
 

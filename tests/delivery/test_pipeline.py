@@ -240,3 +240,16 @@ def test_the_app_adds_the_pipeline_only_with_delivery_settings():
     assert with_pipeline.node.try_find_child(STACK_NAME) is not None
     stages = [c.node.id for c in with_pipeline.node.children if isinstance(c, cdk.Stage)]
     assert stages == [*SANDBOX, PRODUCTION]
+
+
+def test_the_pipeline_passes_cfn_lint_checkov_and_the_control_tower_pack(delivery):
+    """``check`` with every tool over the pipeline's assembly: the pipeline and replication
+    stacks and each stage's stacks, read from the nested assemblies, without a finding."""
+    from ml_refarch.compliance.checker import check_assembly
+
+    result = check_assembly(delivery.outdir, strict=True)
+    assert result.tool_errors == [] and result.problems == []
+    assert {STACK_NAME, f"{STACK_NAME}-Replication-eu-west-1"} <= set(result.templates)
+    assert f"{PRODUCTION}/{PATTERN_STACK}" in result.templates
+    assert result.errors == []
+    assert result.exit_code == 0
