@@ -7,6 +7,7 @@ repository and at least one sandbox target are required too.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -190,10 +191,9 @@ FIELDS = {
         "The production wave after a manual approval: one stage per account and region, "
         "`production` profile; unset, no production wave",
     ),
-    "sandbox_patterns": Field(pattern_ids, ALL, "serverless-inference", "What sandbox deploys"),
-    "production_patterns": Field(
-        pattern_ids, ALL, "serverless-inference", "What production deploys"
-    ),
+    # Their examples name real patterns once the catalog is known (:func:`spec`).
+    "sandbox_patterns": Field(pattern_ids, ALL, ALL, "Pattern ids the sandbox wave deploys"),
+    "production_patterns": Field(pattern_ids, ALL, ALL, "Pattern ids the production wave deploys"),
     "execution_policy": Field(
         matching(_POLICY_ARN, "an IAM managed policy ARN"),
         DEFAULT_EXECUTION_POLICY,
@@ -264,7 +264,13 @@ what each account needs from them. See [the delivery page](delivery.md).
 
 
 def spec(pattern_ids_known: tuple[str, ...]) -> SettingsSpec:
-    """The ``delivery.*`` settings, validated against the catalog's pattern ids."""
+    """The ``delivery.*`` settings, validated against the catalog's pattern ids (the
+    patterns settings quote the last two as their example)."""
+    example = ",".join(pattern_ids_known[-2:]) or ALL
+    fields = {
+        name: dataclasses.replace(found, example=example) if found.parse is pattern_ids else found
+        for name, found in FIELDS.items()
+    }
     return SettingsSpec(
-        cls=DeliverySettings, fields=FIELDS, check=check_with(pattern_ids_known), notes=NOTES
+        cls=DeliverySettings, fields=fields, check=check_with(pattern_ids_known), notes=NOTES
     )

@@ -26,6 +26,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import pipelines
 from constructs import Construct
 
+from ml_refarch.app import project_context
 from ml_refarch.catalog import by_id
 from ml_refarch.config import given_settings, stage_config
 from ml_refarch.constructs.encryption_key import customer_managed_key, grants_only_for_aws_services
@@ -59,11 +60,18 @@ ARTIFACT_DAYS = 30
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
 
 
-def synth_command(settings: Mapping[str, Any]) -> str:
-    """``npx cdk synth`` with the app's settings, so the pipeline builds the app it is part of
-    (the same stages, patterns and pattern settings)."""
+def synth_command(settings: Mapping[str, Any], committed: Mapping[str, Any]) -> str:
+    """``npx cdk synth`` with the settings the app was given on the command line, so the
+    pipeline builds the app it is part of (the same stages, patterns and pattern settings).
+
+    A setting whose value is the one ``committed`` (``cdk.json``'s context) holds is left to
+    ``cdk.json``: given with ``-c`` it would win over a later change to ``cdk.json``, and a
+    push could never change it.
+    """
     parts = ["npx", "cdk", "synth", "--quiet"]
     for key, value in sorted(settings.items()):
+        if key in committed and committed[key] == value:
+            continue
         if isinstance(value, (list, tuple)):
             value = ",".join(str(item) for item in value)
         elif isinstance(value, bool):
@@ -121,7 +129,7 @@ class DeliveryStack(cdk.Stack):
             "Synth",
             input=source,
             install_commands=list(SETUP_COMMANDS),
-            commands=[PATH_COMMAND, synth_command(given_settings(scope))],
+            commands=[PATH_COMMAND, synth_command(given_settings(scope), project_context())],
             primary_output_directory="cdk.out",
         )
         self.pipeline = pipelines.CodePipeline(

@@ -253,3 +253,16 @@ def test_the_pipeline_passes_cfn_lint_checkov_and_the_control_tower_pack(deliver
     assert f"{PRODUCTION}/{PATTERN_STACK}" in result.templates
     assert result.errors == []
     assert result.exit_code == 0
+
+
+def test_the_synth_command_leaves_cdk_json_settings_to_cdk_json():
+    from ml_refarch.delivery.stack import synth_command
+
+    given = {"delivery.sandbox": ["111122223333/us-east-1", "111122223333/us-west-2"], "x.on": True}
+    command = synth_command(given, committed={})
+    assert "-c delivery.sandbox=111122223333/us-east-1,111122223333/us-west-2" in command
+    assert "-c x.on=true" in command
+    # The same value in cdk.json: a push that edits cdk.json must be able to change it.
+    assert "delivery.sandbox" not in synth_command(given, committed=given)
+    changed = synth_command(given, committed={"delivery.sandbox": "111122223333/us-east-1"})
+    assert "delivery.sandbox=" in changed
