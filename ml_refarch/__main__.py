@@ -20,16 +20,52 @@ from ml_refarch.config import PROFILES
 
 
 def _list(_: argparse.Namespace) -> int:
+    from ml_refarch import delivery
+
     width_id = max(len(p.id) for p in catalog.PATTERNS)
-    width_stack = max(len(p.stack_name) for p in catalog.PATTERNS)
+    width_stack = max(len(delivery.STACK_NAME), *(len(p.stack_name) for p in catalog.PATTERNS))
     print(f"{'PATTERN':<{width_id}}  {'STACK':<{width_stack}}  NOTES SECTION / SUMMARY")
     for p in catalog.PATTERNS:
         print(f"{p.id:<{width_id}}  {p.stack_name:<{width_stack}}  {p.title} ({p.notes_section})")
         print(f"{'':<{width_id}}  {'':<{width_stack}}  {p.summary}")
+    print()
+    print(
+        f"{'DELIVERY':<{width_id}}  {'STACK':<{width_stack}}  SUMMARY (not a pattern of the notes)"
+    )
+    print(f"{'delivery':<{width_id}}  {delivery.STACK_NAME:<{width_stack}}  {delivery.SUMMARY}")
     from ml_refarch.retired import list_lines
 
     for line in list_lines():
         print(line)
+    return 0
+
+
+def _delivery(args: argparse.Namespace) -> int:
+    from ml_refarch.app import project_context
+    from ml_refarch.config import ConfigError, read_config
+    from ml_refarch.delivery.bootstrap import bootstrap_lines
+
+    overrides = {}
+    for item in args.context:
+        key, equals, value = item.partition("=")
+        if not equals or not key:
+            print(f"error: -c {item}: expected KEY=VALUE", file=sys.stderr)
+            return 2
+        overrides[key] = value
+    try:
+        config = read_config(project_context(**overrides))
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if config.delivery is None:
+        print(
+            "error: no delivery settings: give -c delivery.connection_arn=... -c "
+            "delivery.repository=... -c delivery.sandbox=ACCOUNT/REGION (or keep them in "
+            "cdk.json); see docs/delivery.md",
+            file=sys.stderr,
+        )
+        return 2
+    print("\n".join(bootstrap_lines(config.delivery)))
     return 0
 
 
@@ -42,7 +78,7 @@ def _summary(args: argparse.Namespace) -> int:
     )
 
     try:
-        reports = read_assembly(args.cdk_out)
+        reports = read_assembly(args.cdk_out, nested=True)
     except AssemblyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -254,6 +290,25 @@ def _check_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _delivery_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    commands = actions.add_parser(
+        "bootstrap-commands",
+        help="print the cdk bootstrap command each account of the pipeline needs",
+        description="The cdk bootstrap command (--trust, --cloudformation-execution-policies) "
+        "each account of the delivery pipeline needs, from cdk.json's delivery.* settings "
+        "and any -c given here.",
+    )
+    commands.add_argument(
+        "-c",
+        "--context",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting, as for cdk synth (repeatable)",
+    )
+
+
 def _cost_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", choices=tuple(PROFILES), default="sandbox")
     parser.add_argument("--markdown", action="store_true", help="the table the README carries")
@@ -306,7 +361,11 @@ class Command:
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("list", "print the pattern catalog, then the retired services of the notes", _list),
+    Command(
+        "list",
+        "print the pattern catalog, the delivery entry and the retired services of the notes",
+        _list,
+    ),
     Command(
         "summary",
         "per stack of an assembly: resources, acknowledged controls, cost",
@@ -345,6 +404,12 @@ COMMANDS: tuple[Command, ...] = (
         lazy("ml_refarch.smoke:run"),
         lazy("ml_refarch.smoke:arguments"),
         own_help=True,
+    ),
+    Command(
+        "delivery",
+        "the delivery pipeline: bootstrap-commands (docs/delivery.md)",
+        _delivery,
+        _delivery_arguments,
     ),
     Command(
         "docs",

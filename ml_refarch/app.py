@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from constructs import Construct
 
 from ml_refarch.catalog import PATTERNS
 from ml_refarch.compliance.packs import make_plugins
@@ -16,9 +17,10 @@ from ml_refarch.config import AppConfig, config_from_scope
 
 
 def add_pattern_stacks(
-    app: cdk.App, config: AppConfig, *, only: Collection[str] | None = None
+    app: Construct, config: AppConfig, *, only: Collection[str] | None = None
 ) -> dict[str, cdk.Stack]:
-    """Add each catalog pattern's stack (or those named in ``only``) to ``app``, by name."""
+    """Add each catalog pattern's stack (or those named in ``only``) to ``app`` (the app, or
+    a delivery stage), by name."""
     env = None
     if config.account or config.region:
         env = cdk.Environment(account=config.account, region=config.region)
@@ -48,6 +50,10 @@ def build_app(app: cdk.App | None = None, *, compliance_gate: bool = True) -> cd
     app = app or cdk.App()
     config = config_from_scope(app)
     add_pattern_stacks(app, config)
+    if config.delivery is not None:
+        from ml_refarch.delivery.stack import DeliveryStack
+
+        DeliveryStack(app, config.delivery)
     if compliance_gate:
         register_packs(app)
     return app

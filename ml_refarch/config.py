@@ -12,6 +12,8 @@ Context keys
 - ``sandbox_ttl_hours`` / ``sandbox_ttl_from``: when sandbox stacks delete themselves; see
   :attr:`Profile.expires_at`.
 - ``<pattern-id>.<setting>``: per-pattern settings, each defined in its pattern's unit.
+- ``delivery.<setting>``: the delivery pipeline (:mod:`ml_refarch.delivery.settings`), built
+  only when ``delivery.connection_arn`` is given.
 
 Where each pattern's settings live (the unit convention)
 --------------------------------------------------------
@@ -68,6 +70,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ml_refarch.catalog import Pattern, discover
+from ml_refarch.delivery import settings as delivery_settings
 from ml_refarch.settings import (
     ConfigError,
     Field,
@@ -94,8 +97,10 @@ __all__ = [
     "config_from_scope",
     "configuration_markdown",
     "defaults",
+    "given_settings",
     "read_config",
     "settings_specs",
+    "stage_config",
 ]
 
 # --------------------------------------------------------------------------------------
@@ -264,6 +269,16 @@ def _prefix(pattern: Pattern) -> str:
     return pattern.id + "."
 
 
+#: The prefix of the delivery pipeline's keys.
+DELIVERY_PREFIX = "delivery."
+
+
+@cache
+def delivery_spec() -> SettingsSpec:
+    """The ``delivery.*`` settings, checked against the catalog's pattern ids."""
+    return delivery_settings.spec(tuple(pattern.id for pattern in discover()))
+
+
 @cache
 def all_fields() -> Mapping[str, Field]:
     """Every key ml-refarch reads, with its field: app-wide keys, then each pattern's.
@@ -274,6 +289,7 @@ def all_fields() -> Mapping[str, Field]:
     fields = dict(APP_FIELDS)
     for pattern, spec in settings_specs():
         fields.update({_prefix(pattern) + name: f for name, f in spec.fields.items()})
+    fields.update({DELIVERY_PREFIX + name: f for name, f in delivery_spec().fields.items()})
     for key, found in fields.items():
         unknown = sorted(set(found.profile_defaults) - set(PROFILES))
         if unknown:
@@ -299,12 +315,15 @@ class AppConfig:
 
     Attributes:
         settings: each pattern's settings object, by pattern id; see :meth:`settings_for`.
+        delivery: the delivery pipeline's settings; ``None`` when no connection is given
+            (the app then has no pipeline).
     """
 
     profile: Profile
     account: str | None
     region: str | None
     settings: Mapping[str, Any]
+    delivery: delivery_settings.DeliverySettings | None = None
 
     def settings_for(self, pattern: Pattern | str) -> Any:
         """The settings of a pattern (or pattern id); ``None`` for a unit without settings."""
@@ -397,6 +416,8 @@ def read_config(context: Mapping[str, Any]) -> AppConfig:
         if not own_problems:
             settings[pattern.id] = spec.cls(**values)
             problems += spec.check(settings[pattern.id], prefix)
+    delivery, delivery_problems = _delivery(context)
+    problems += delivery_problems
     if problems:
         raise ConfigError(problems)
     return AppConfig(
@@ -404,7 +425,23 @@ def read_config(context: Mapping[str, Any]) -> AppConfig:
         account=app["account"],
         region=app["region"],
         settings=MappingProxyType(settings),
+        delivery=delivery,
     )
+
+
+def _delivery(
+    context: Mapping[str, Any],
+) -> tuple[delivery_settings.DeliverySettings | None, list[Problem]]:
+    """The pipeline's settings (``None`` without a connection), and the problems."""
+    spec = delivery_spec()
+    values, problems = _parse_all(spec.fields, context, DELIVERY_PREFIX)
+    if problems:
+        return None, problems
+    found = spec.cls(**values)
+    if found.enabled:
+        return found, spec.check(found, DELIVERY_PREFIX)
+    given = {k: context[k] for k in (DELIVERY_PREFIX + n for n in spec.fields) if k in context}
+    return None, delivery_settings.without_connection(given, DELIVERY_PREFIX)
 
 
 def _profile(app: Mapping[str, Any]) -> Profile:
@@ -421,6 +458,20 @@ def _profile(app: Mapping[str, Any]) -> Profile:
 def config_from_scope(scope: Any) -> AppConfig:
     """Read and validate the configuration from a CDK app's context."""
     return read_config(scope.node.get_all_context())
+
+
+def given_settings(scope: Any) -> dict[str, Any]:
+    """The ml-refarch settings a CDK app's context holds (from ``cdk.json`` or ``-c``), by
+    key: what a pipeline's own ``cdk synth`` must be given to build the same app."""
+    fields = all_fields()
+    return {key: value for key, value in scope.node.get_all_context().items() if key in fields}
+
+
+def stage_config(scope: Any, profile: str) -> AppConfig:
+    """The configuration a delivery stage deploys: the app's context under ``profile``,
+    without ``account`` and ``region`` (the stage's environment pins its stacks)."""
+    context = dict(scope.node.get_all_context(), profile=profile)
+    return read_config({k: v for k, v in context.items() if k not in ("account", "region")})
 
 
 # --------------------------------------------------------------------------------------
@@ -547,4 +598,8 @@ def configuration_markdown() -> str:
         parts.append("\n".join(_fields_table(spec.fields, _prefix(pattern))) + "\n")
         if spec.notes:
             parts.append(spec.notes.strip() + "\n")
+    parts.append("## `delivery`\n")
+    parts.append("The delivery pipeline: see [the delivery page](delivery.md).\n")
+    parts.append("\n".join(_fields_table(delivery_spec().fields, DELIVERY_PREFIX)) + "\n")
+    parts.append(delivery_spec().notes.strip() + "\n")
     return "\n".join(parts)

@@ -54,7 +54,8 @@ def acknowledge(
     target = default_child if isinstance(default_child, cdk.CfnResource) else construct
     validations = cdk.Validations.of(target)
     for rule_id in rule_ids:
-        validations.acknowledge(cdk.Acknowledgment(id=rule_id, reason=reason))
+        for found_as in dict.fromkeys((rule_id, in_environment(target, rule_id))):
+            validations.acknowledge(cdk.Acknowledgment(id=found_as, reason=reason))
     guard_rules = [
         control_tower.rule_of(rule_id).name
         for rule_id in rule_ids
@@ -64,6 +65,25 @@ def acknowledge(
         suppress_guard_rules(construct, *guard_rules)
     if checkov:
         skip_checkov(construct, reason, *checkov)
+
+
+#: How cdk-nag writes the pseudo parameters of an environment-agnostic stack in a finding's
+#: detail (``AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:...]``).
+_PSEUDO_PARAMETERS = (("partition", "Partition"), ("region", "Region"), ("account", "AccountId"))
+
+
+def in_environment(construct: IConstruct, rule_id: str) -> str:
+    """``rule_id`` as cdk-nag reports it in ``construct``'s stack when its ARN is built from
+    the stack's environment: in a stack pinned to an account and region (``-c
+    account/region``, a delivery stage) CDK writes the values themselves where an
+    environment-agnostic stack has ``<AWS::Region>`` and the rest. ARNs built from the
+    pseudo parameters themselves keep them, so :func:`acknowledge` acknowledges both."""
+    stack = cdk.Stack.of(construct)
+    for attribute, name in _PSEUDO_PARAMETERS:
+        value = getattr(stack, attribute)
+        if not cdk.Token.is_unresolved(value):
+            rule_id = rule_id.replace(f"<AWS::{name}>", value)
+    return rule_id
 
 
 def skip_checkov(construct: IConstruct, reason: str, *check_ids: str) -> None:

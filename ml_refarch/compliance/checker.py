@@ -36,6 +36,7 @@ from ml_refarch.compliance.templates import (
     Template,
     TemplateError,
     account,
+    artifact_acknowledgments,
     load_template,
 )
 
@@ -124,7 +125,9 @@ def run_packs(stack_name: str, path: Path) -> list[Finding]:
         CheckError: the template cannot be loaded, or a rule threw instead of deciding.
     """
     try:
-        findings, rule_errors = check_template(stack_name, path, load_template(path))
+        findings, rule_errors = check_template(
+            stack_name, path, load_template(path), artifact_acknowledgments(path)
+        )
     except TemplateError as error:
         raise CheckError(f"{path}: {error}") from None
     if rule_errors:
@@ -133,9 +136,15 @@ def run_packs(stack_name: str, path: Path) -> list[Finding]:
 
 
 def check_template(
-    stack_name: str, path: Path, template: dict
+    stack_name: str,
+    path: Path,
+    template: dict,
+    acknowledged: dict[str, dict[str, str]] | None = None,
 ) -> tuple[list[Finding], list[ToolError]]:
     """The packs' findings on one loaded template, and the rules that threw.
+
+    ``acknowledged`` adds acknowledgments (rule id -> reason by logical id) to those the
+    template's own metadata carries: what the cloud assembly recorded for the stack.
 
     Raises:
         TemplateError: CloudFormation include refuses the template.
@@ -145,7 +154,7 @@ def check_template(
     from ml_refarch.compliance.packs import make_packs
 
     stack = cdk.Stack(cdk.App(), "Checked")
-    _include(stack, template)
+    _include(stack, template, acknowledged or {})
     findings, rule_errors = [], []
     for pack_name, pack in make_packs().items():
         try:
@@ -183,8 +192,9 @@ def check_template(
     return findings, rule_errors
 
 
-def _include(stack: Any, template: dict) -> None:
-    """``template`` in ``stack`` through CloudFormation include, its acknowledgments applied."""
+def _include(stack: Any, template: dict, acknowledged: dict[str, dict[str, str]]) -> None:
+    """``template`` in ``stack`` through CloudFormation include, its acknowledgments (and
+    ``acknowledged``'s) applied."""
     import aws_cdk as cdk
     from aws_cdk import cloudformation_include as cfn_inc
 
@@ -197,17 +207,18 @@ def _include(stack: Any, template: dict) -> None:
         except Exception as error:  # jsii raises include errors as several types
             raise TemplateError(f"CloudFormation include failed: {_first_line(error)}") from None
     for logical_id, body in resources(template).items():
-        acknowledgments = ((body.get("Metadata") or {}).get("cdk_nag") or {}).get(
-            "rules_to_suppress", []
-        )
-        if not acknowledgments:
+        written = ((body.get("Metadata") or {}).get("cdk_nag") or {}).get("rules_to_suppress", [])
+        reasons = {
+            a["id"]: a["reason"]
+            for a in written
+            if isinstance(a, dict) and a.get("id") and a.get("reason")
+        }
+        reasons.update(acknowledged.get(logical_id, {}))
+        if not reasons:
             continue
         resource = included.get_resource(logical_id)
-        for acknowledgment in acknowledgments:
-            if acknowledgment.get("id") and acknowledgment.get("reason"):
-                cdk.Validations.of(resource).acknowledge(
-                    cdk.Acknowledgment(id=acknowledgment["id"], reason=acknowledgment["reason"])
-                )
+        for rule_id, reason in reasons.items():
+            cdk.Validations.of(resource).acknowledge(cdk.Acknowledgment(id=rule_id, reason=reason))
 
 
 def _first_line(error: BaseException) -> str:
@@ -439,7 +450,9 @@ def check_assembly(
     result = CheckResult(accounted=account(out_dir), strict=strict)
     for template in result.with_status(CHECKED):
         try:
-            findings, rule_errors = check_template(template.name, template.path, template.body)
+            findings, rule_errors = check_template(
+                template.name, template.path, template.body, template.acknowledgments
+            )
         except TemplateError as error:
             template.status, template.reason = FAILED, str(error)
             continue

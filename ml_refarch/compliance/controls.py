@@ -104,6 +104,7 @@ S3_VERSIONING = family(
     "S3BucketVersioningEnabled", *_FRAMEWORKS, control_tower="s3_bucket_versioning_enabled_check"
 )
 VPC_DEFAULT_SG_CLOSED = family("VPCDefaultSecurityGroupClosed", *_FRAMEWORKS)
+VPC_NO_ROUTE_TO_IGW = family("VPCNoUnrestrictedRouteToIGW", *_FRAMEWORKS)
 
 #: Every family, by its constant's name.
 FAMILIES: dict[str, Control] = {

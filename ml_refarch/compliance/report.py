@@ -11,8 +11,10 @@ from pathlib import Path
 from ml_refarch.cfn import resources
 from ml_refarch.compliance.controls import control_of
 from ml_refarch.compliance.packs import PACKS, pack_of_rule
+from ml_refarch.compliance.templates import stack_metadata
 
 _ACK_TYPE = "aws:cdk:acknowledged-rules"
+_NESTED_ASSEMBLY = "cdk:cloud-assembly"
 _ACK_PREFIX = "Annotation::"
 #: CDK acknowledges findings of its own built-in template validator under this prefix; they
 #: are not rule-pack findings.
@@ -60,31 +62,40 @@ class AssemblyError(Exception):
     """The directory is not a readable cloud assembly."""
 
 
-def read_assembly(out_dir: str | Path) -> list[StackReport]:
-    """Every CloudFormation stack in ``out_dir``, with its template and acknowledgments."""
+def read_assembly(out_dir: str | Path, *, nested: bool = False) -> list[StackReport]:
+    """Every CloudFormation stack in ``out_dir``, with its template and acknowledgments; with
+    ``nested``, those of its nested assemblies too (a CDK ``Stage``'s ``assembly-*``
+    directories, to any depth), named as CDK displays them (``<stage>/<stack id>``)."""
     out = Path(out_dir)
     manifest_path = out / "manifest.json"
     if not manifest_path.is_file():
         raise AssemblyError(f"{out} is not a cloud assembly: no manifest.json (run make synth)")
-    manifest = json.loads(manifest_path.read_text())
+    return _stack_reports(out, nested=nested, top=True)
+
+
+def _stack_reports(out: Path, *, nested: bool, top: bool) -> list[StackReport]:
+    manifest = json.loads((out / "manifest.json").read_text())
     reports = []
     for artifact_id, artifact in sorted(manifest.get("artifacts", {}).items()):
+        properties = artifact.get("properties") or {}
+        if artifact.get("type") == _NESTED_ASSEMBLY and nested:
+            inner = out / properties.get("directoryName", "")
+            if (inner / "manifest.json").is_file():
+                reports += _stack_reports(inner, nested=nested, top=False)
         if artifact.get("type") != "aws:cloudformation:stack":
             continue
-        template_file = artifact["properties"]["templateFile"]
-        template = json.loads((out / template_file).read_text())
-        metadata = artifact.get("metadata", {})
-        metadata_file = out / f"{artifact_id}.metadata.json"
-        if not metadata and metadata_file.is_file():
-            # Recent CDK versions move stack metadata out of manifest.json into its own file.
-            metadata = json.loads(metadata_file.read_text())
-        acks = _acknowledgments(metadata)
-        reports.append(StackReport(artifact_id, template, tuple(acks)))
+        template = json.loads((out / properties["templateFile"]).read_text())
+        metadata = stack_metadata(out, artifact_id, artifact)
+        # "Sandbox-111122223333-us-east-1/MlRefArch-X (Sandbox-...-MlRefArch-X)"
+        name = artifact_id if top else artifact.get("displayName", artifact_id).split(" (")[0]
+        reports.append(StackReport(name, template, tuple(_acknowledgments(metadata))))
     return reports
 
 
 def _acknowledgments(metadata: dict) -> list[Acknowledgment]:
-    """The rule-pack acknowledgments in a stack's construct-path -> entries metadata."""
+    """The rule-pack acknowledgments in a stack's construct-path -> entries metadata; of an
+    id written both with pseudo parameters and with a pinned stack's values
+    (``acknowledge.in_environment``), one finding, so counted once."""
     acks = []
     for construct_path, entries in metadata.items():
         for entry in entries:
@@ -94,7 +105,26 @@ def _acknowledgments(metadata: dict) -> list[Acknowledgment]:
                 rule_id = key.removeprefix(_ACK_PREFIX)
                 if not rule_id.startswith(_CDK_VALIDATOR_PREFIX):
                     acks.append(Acknowledgment(construct_path, rule_id, reason))
-    return acks
+    return [ack for ack in acks if not _has_pinned_twin(ack, acks)]
+
+
+_PSEUDO_PARAMETER = re.compile(r"<AWS::(Partition|Region|AccountId)>")
+
+
+def _has_pinned_twin(ack: Acknowledgment, acks: list[Acknowledgment]) -> bool:
+    """Whether ``ack``'s id has pseudo parameters and another acknowledgment of the same
+    resource, for the same reason, spells them as values."""
+    if not _PSEUDO_PARAMETER.search(ack.rule_id):
+        return False
+    parts = _PSEUDO_PARAMETER.split(ack.rule_id)[::2]  # the text between the parameters
+    twin = re.compile("[^:]+".join(re.escape(part) for part in parts))
+    return any(
+        other is not ack
+        and other.construct_path == ack.construct_path
+        and other.reason == ack.reason
+        and twin.fullmatch(other.rule_id)
+        for other in acks
+    )
 
 
 def summary_lines(reports: list[StackReport]) -> list[str]:

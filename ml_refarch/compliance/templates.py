@@ -16,6 +16,14 @@ templates, or one template file:
 Templates are read by content, JSON or YAML, CloudFormation's short-form tags (``!Ref``,
 ``!GetAtt a.b``, ``!Sub`` ...) included (cfn-lint's YAML reader). Each ends with one status:
 checked, skipped with the reason, or failed to load with the reason.
+
+A stack of a cloud assembly also carries the acknowledgments CDK recorded for it
+(``aws:cdk:acknowledged-rules`` entries in its artifact's metadata, inline in the manifest or
+in its ``additionalMetadataFile``), by construct path, with each construct's logical id
+(:func:`stack_metadata`, :func:`artifact_acknowledgments`). Where a template's own resource
+metadata lacks them (cdk-nag writes ``Metadata.cdk_nag`` only into the stacks of the
+assembly it validates directly, not into those of a nested stage's assembly), ``check``
+honours these.
 """
 
 from __future__ import annotations
@@ -35,6 +43,10 @@ _TEMPLATE_KEYS = ("AWSTemplateFormatVersion", "Resources", "Transform")
 _STACK = "aws:cloudformation:stack"
 _NESTED_ASSEMBLY = "cdk:cloud-assembly"
 _NESTED_STACK_SUFFIX = ".nested.template.json"
+_LOGICAL_ID = "aws:cdk:logicalId"
+_ACKNOWLEDGED = "aws:cdk:acknowledged-rules"
+#: How CDK prefixes an acknowledged rule id in the metadata.
+_ACKNOWLEDGED_PREFIX = "Annotation::"
 
 
 class CheckError(Exception):
@@ -54,6 +66,10 @@ class Template:
     status: str = CHECKED
     reason: str = ""
     body: dict = field(default_factory=dict, repr=False, compare=False)
+    #: Acknowledged rule ids and their reasons by logical id, from the assembly's metadata.
+    acknowledgments: dict[str, dict[str, str]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -123,6 +139,63 @@ def _assembly_templates(out: Path, prefix: str, templates: dict[str, Path], seen
             _assembly_templates(directory, f"{prefix}{directory.name}/", templates, seen)
         else:
             _add(templates, prefix + directory.name, directory / "manifest.json")
+
+
+# ------------------------------------------------------------------------------------------
+# What the assembly says of a stack
+
+
+def stack_metadata(directory: Path, artifact_id: str, artifact: dict) -> dict[str, list]:
+    """A stack artifact's metadata by construct path: inline in the manifest, or (recent
+    CDK versions) in its ``additionalMetadataFile`` (``<artifact>.metadata.json``); empty
+    when neither can be read."""
+    metadata = artifact.get("metadata") or {}
+    if metadata:
+        return metadata
+    name = artifact.get("additionalMetadataFile") or f"{artifact_id}.metadata.json"
+    try:
+        found = json.loads((directory / name).read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def acknowledgments_by_path(metadata: dict[str, list]) -> dict[str, dict[str, str]]:
+    """Acknowledged rule id -> reason, by construct path, from a stack's metadata."""
+    found: dict[str, dict[str, str]] = {}
+    for path, entries in metadata.items():
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict) and entry.get("type") == _ACKNOWLEDGED:
+                for key, reason in (entry.get("data") or {}).items():
+                    rule_id = key.removeprefix(_ACKNOWLEDGED_PREFIX)
+                    found.setdefault(path, {})[rule_id] = str(reason)
+    return found
+
+
+def artifact_acknowledgments(template: Path) -> dict[str, dict[str, str]]:
+    """The acknowledgments CDK recorded for the stack whose template this is, by logical
+    id; empty for a template that is no stack of a cloud assembly."""
+    manifest = template.parent / "manifest.json"
+    try:
+        artifacts = json.loads(manifest.read_text()).get("artifacts") or {}
+    except (OSError, ValueError, AttributeError):
+        return {}
+    for artifact_id, artifact in artifacts.items():
+        properties = (artifact or {}).get("properties") or {}
+        if artifact.get("type") == _STACK and properties.get("templateFile") == template.name:
+            metadata = stack_metadata(template.parent, artifact_id, artifact)
+            logical_ids = {
+                path: entry.get("data")
+                for path, entries in metadata.items()
+                for entry in (entries if isinstance(entries, list) else [])
+                if isinstance(entry, dict) and entry.get("type") == _LOGICAL_ID
+            }
+            return {
+                logical_ids[path]: rules
+                for path, rules in acknowledgments_by_path(metadata).items()
+                if isinstance(logical_ids.get(path), str)
+            }
+    return {}
 
 
 # ------------------------------------------------------------------------------------------
@@ -216,7 +289,8 @@ def account(target: str | Path) -> list[Template]:
             found.append(Template(name, path, SKIPPED, reason, body))
         else:
             checked = "" if has_resources(body) else NOTHING_TO_CHECK
-            found.append(Template(name, path, CHECKED, checked, body))
+            acknowledged = {} if in_plain_directory else artifact_acknowledgments(path)
+            found.append(Template(name, path, CHECKED, checked, body, acknowledged))
     if not found:
         raise CheckError(f"{target}: no CloudFormation templates among its files")
     return found

@@ -36,28 +36,7 @@ def customer_managed_key(
         # The shortest waiting period keeps sandbox teardown quick; production retains.
         pending_window=cdk.Duration.days(7),
     )
-    # Grants let their grantee use the key without the key policy naming it; only AWS
-    # services acting for a resource of the account need them here (a role's
-    # kms:CreateGrant is scoped with kms:GrantIsForAWSResource). AWS Control Tower's
-    # CT.KMS.PR.3 asks for this statement:
-    # https://docs.aws.amazon.com/controltower/latest/controlreference/kms-rules.html
-    # https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource
-    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalisawsservice
-    key.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid="GrantsOnlyForAwsServices",
-            effect=iam.Effect.DENY,
-            principals=[iam.AnyPrincipal()],
-            actions=["kms:CreateGrant"],
-            resources=["*"],
-            conditions={
-                "BoolIfExists": {
-                    "kms:GrantIsForAWSResource": "false",
-                    "aws:PrincipalIsAWSService": "false",
-                }
-            },
-        )
-    )
+    grants_only_for_aws_services(key)
     if allow_cloudwatch_logs:
         stack = cdk.Stack.of(holder)
         key.add_to_resource_policy(
@@ -84,3 +63,31 @@ def customer_managed_key(
             )
         )
     return key
+
+
+def grants_only_for_aws_services(key: kms.IKey) -> None:
+    """Deny ``kms:CreateGrant`` on ``key`` unless an AWS service asks for one of its
+    resources (a key of this project, or one CDK creates, such as a pipeline's
+    artifact key)."""
+    # Grants let their grantee use the key without the key policy naming it; only AWS
+    # services acting for a resource of the account need them here (a role's
+    # kms:CreateGrant is scoped with kms:GrantIsForAWSResource). AWS Control Tower's
+    # CT.KMS.PR.3 asks for this statement:
+    # https://docs.aws.amazon.com/controltower/latest/controlreference/kms-rules.html
+    # https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalisawsservice
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="GrantsOnlyForAwsServices",
+            effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()],
+            actions=["kms:CreateGrant"],
+            resources=["*"],
+            conditions={
+                "BoolIfExists": {
+                    "kms:GrantIsForAWSResource": "false",
+                    "aws:PrincipalIsAWSService": "false",
+                }
+            },
+        )
+    )

@@ -170,8 +170,15 @@ class PatternStack(cdk.Stack):
 
     @property
     def availability_zones(self) -> list[str]:
-        """The zones CDK spreads subnets over: named ones for the local target."""
+        """The zones CDK spreads subnets over: named ones for the local target; in a stage
+        (the delivery pipeline's, pinned to an account and region) the region's first
+        zones as CloudFormation lists them (``Fn::GetAZs``), so the pipeline's synth needs
+        no look-up (and no credentials), as for an environment-agnostic stack."""
         profile = getattr(self, "profile", None)
+        stage = cdk.Stage.of(self)
+        if profile is not None and stage is not None and stage.parent_stage is not None:
+            zones = cdk.Fn.get_azs()
+            return [cdk.Fn.select(index, zones) for index in range(profile.max_azs)]
         if profile is None or profile.target != "local":
             return super().availability_zones
         region = LOCAL_REGION if cdk.Token.is_unresolved(self.region) else self.region
