@@ -20,7 +20,10 @@ Nothing here has an idle cost; each pricer names what bills when work runs:
   EC2 environment whose ``MinvCpus`` is above 0 keeps that many vCPUs of instances running
   idle: an unpriced line says so (which instance types Batch picks is not in the template).
   Job queues and job definitions cost nothing;
-- ``AWS::ECR::Repository``: storage of the images it holds, and data transfer, by use.
+- ``AWS::ECR::Repository``: storage of the images it holds, and data transfer, by use;
+- ``AWS::CodeBuild::Project``: build minutes of its compute type, billed per minute while a
+  build runs; a project with no build running costs nothing ("AWS CodeBuild pricing",
+  https://aws.amazon.com/codebuild/pricing/).
 """
 
 from __future__ import annotations
@@ -239,3 +242,16 @@ def batch_compute(environments: list[Entry], _: TemplateContext) -> Iterator[Pri
 @pricer("AWS::ECR::Repository")
 def repositories(_: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     yield Usage("ecr", "ECR image storage per GB-month and data transfer")
+
+
+@pricer("AWS::CodeBuild::Project")
+def build_projects(projects: list[Entry], _: TemplateContext) -> Iterator[Priced]:
+    kinds = set()
+    for _logical_id, resource in projects:
+        environment = properties_of(resource).get("Environment") or {}
+        if isinstance(environment, dict):
+            kinds.add(str(environment.get("ComputeType", "unknown compute type")))
+    yield Usage(
+        "codebuild",
+        f"CodeBuild build minutes on {', '.join(sorted(kinds))}, billed per minute of a build",
+    )
