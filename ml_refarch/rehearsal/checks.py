@@ -38,10 +38,12 @@ _CUSTOM_RESOURCE = "AWS::CloudFormation::CustomResource"
 
 #: Types the pinned moto's CloudFormation does not model, so the rehearsal skips them (it
 #: finds them itself through :func:`disposition`; a test keeps this list true). moto has no
-#: Redshift Serverless backend at all; cfn-lint's schemas do know both types.
+#: Redshift Serverless backend at all; cfn-lint's schemas do know both types. moto has a
+#: CodeBuild backend, but its CloudFormation does not create projects.
 KNOWN_SKIPPED = (
     "AWS::RedshiftServerless::Namespace",
     "AWS::RedshiftServerless::Workgroup",
+    "AWS::CodeBuild::Project",
 )
 
 #: ``Fn::GetAtt`` attributes that equal the resource's physical id: a security group's

@@ -40,6 +40,7 @@ PIPELINE = "MlRefArch-InferencePipeline"
 REDSHIFT = "MlRefArch-RedshiftMl"
 LAKE = "MlRefArch-SecureDataLake"
 BATCH = "MlRefArch-BatchJobs"
+CUSTOM_CONTAINER = "MlRefArch-CustomTrainingContainer"
 #: Stacks whose idle cost is one endpoint variant of two instances plus the key.
 ONE_VARIANT_ENDPOINTS = (MULTI_AZ, MULTI_MODEL, MONITOR, PIPELINE)
 ALL_STACKS = sorted(
@@ -55,6 +56,7 @@ ALL_STACKS = sorted(
         REDSHIFT,
         LAKE,
         BATCH,
+        CUSTOM_CONTAINER,
         *ONE_VARIANT_ENDPOINTS,
     ]
 )
@@ -489,6 +491,9 @@ def test_every_stack_idles_within_its_band(request, profile):
         # 6 endpoints (ECS x3, ECR x2, Logs) x 1 AZ (sandbox) or 2 AZs + key; Batch
         # capacity scales from 0 vCPUs and bills per use.
         BATCH: (44, 46) if sandbox else (88, 90),
+        # 5 endpoints (ECR x2, Logs, CodeArtifact x2) x 1 AZ (sandbox) or 2 AZs + key; the
+        # build, the training job and the repositories bill per use.
+        CUSTOM_CONTAINER: (37, 38) if sandbox else (73, 75),
         # production adds the web ACL ($5) and 3 rules ($3).
         PUBLIC: one_variant if sandbox else (173, 180),
         **{stack: one_variant for stack in ONE_VARIANT_ENDPOINTS},
