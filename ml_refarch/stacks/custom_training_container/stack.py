@@ -35,6 +35,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 
 from ml_refarch.aws_facts import CODEBUILD_VPC_ACTIONS
+from ml_refarch.compliance import controls
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.digest_name import stack_digest_name
@@ -269,8 +270,7 @@ class CustomTrainingContainerStack(PatternStack):
             project,
             "The source is the build context uploaded as an S3 asset by cdk deploy, not a "
             "GitHub or Bitbucket repository: there is no repository URL or OAuth to use.",
-            "HIPAA.Security-CodeBuildProjectSourceRepoUrl",
-            "PCI.DSS.321-CodeBuildProjectSourceRepoUrl",
+            controls.CODEBUILD_SOURCE_REPO_URL,
         )
         return project
 
