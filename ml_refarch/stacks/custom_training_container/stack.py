@@ -263,7 +263,6 @@ class CustomTrainingContainerStack(PatternStack):
             project,
             "Building a Docker image inside CodeBuild needs the Docker daemon, which runs only "
             "in privileged mode; the build runs the committed Dockerfile in isolated subnets.",
-            "AwsSolutions-CB3",
             "ControlTower-codebuild_project_environment_privileged_check",
         )
         acknowledge(
