@@ -582,11 +582,11 @@ def test_over_threshold_picks_the_endpoint_and_lustre_stacks(request, profile):
     costs = list(request.getfixturevalue(profile).values())
     assert IDLE_WARNING_THRESHOLD_USD == 50.0
     cheap = {KINESIS, WORKFLOW, SERVERLESS, REDSHIFT, LAKE}
-    cheap |= {BATCH} if profile == "sandbox" else set()
+    cheap |= {BATCH, CUSTOM_CONTAINER} if profile == "sandbox" else set()
     expensive = sorted(set(ALL_STACKS) - cheap)
     assert [c.stack_name for c in over_threshold(costs)] == expensive
     # The notebook ($89) drops under $120 in sandbox, where its endpoints sit in one zone.
-    below_120 = {STUDIO, NOTEBOOK} if profile == "sandbox" else {STUDIO, BATCH}
+    below_120 = {STUDIO, NOTEBOOK} if profile == "sandbox" else {STUDIO, BATCH, CUSTOM_CONTAINER}
     assert [c.stack_name for c in over_threshold(costs, 120)] == sorted(set(expensive) - below_120)
     assert [c.stack_name for c in over_threshold(costs, 200)] == [AB]
     assert over_threshold(costs, 1000) == []
