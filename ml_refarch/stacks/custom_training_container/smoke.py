@@ -38,6 +38,17 @@ def image_check(ecr: Any, image_uri: str) -> smoke.Check:
     return smoke.Check("image pushed", bool(found), detail)
 
 
+def input_mode_check(sagemaker: Any, job_name: str | None, expected: str) -> smoke.Check:
+    """The job ran in the input mode the stack was deployed with (``InputMode`` output)."""
+    if not job_name:
+        return smoke.Check("job input mode", False, "the workflow reported no training job")
+    job = sagemaker.describe_training_job(TrainingJobName=job_name)
+    mode = job["AlgorithmSpecification"]["TrainingInputMode"]
+    channels = {c["ChannelName"]: c.get("InputMode", mode) for c in job["InputDataConfig"]}
+    detail = f"{job_name}: {mode}, channels {channels}"
+    return smoke.Check("job input mode", {mode, *channels.values()} == {expected}, detail)
+
+
 def artifact_check(s3: Any, artifact_uri: str | None, output_uri: str) -> smoke.Check:
     """The model artifact the job reported exists, under the stack's output prefix."""
     if not artifact_uri or not artifact_uri.startswith(output_uri):
@@ -66,7 +77,9 @@ def plan(args: argparse.Namespace) -> str:
 
 def run(run: Run) -> list[smoke.Check]:
     outputs, log = run.outputs, run.log
-    sfn, ecr, s3 = (run.client(name) for name in ("stepfunctions", "ecr", "s3"))
+    sfn, ecr, s3, sagemaker = (
+        run.client(name) for name in ("stepfunctions", "ecr", "s3", "sagemaker")
+    )
     deadline = run.deadline()
     execution = sfn.start_execution(stateMachineArn=outputs[Outputs.STATE_MACHINE_ARN])
     log(f"started {execution['executionArn']}")
@@ -79,6 +92,7 @@ def run(run: Run) -> list[smoke.Check]:
     if status != "SUCCEEDED":
         return checks
     trained = json.loads(description["output"]).get("trained") or {}
+    checks.append(input_mode_check(sagemaker, trained.get("job"), outputs[Outputs.INPUT_MODE]))
     checks.append(image_check(ecr, outputs[Outputs.IMAGE_URI]))
     checks.append(artifact_check(s3, trained.get("artifacts"), outputs[Outputs.OUTPUT_URI]))
     return checks
@@ -90,7 +104,8 @@ SMOKE = SmokeTest(
         Outputs.IMAGE_URI,
         Outputs.OUTPUT_URI,
         Outputs.DATA_URI,
+        Outputs.INPUT_MODE,
     ),
-    clients=("stepfunctions", "ecr", "s3"),
+    clients=("stepfunctions", "ecr", "s3", "sagemaker"),
     timeout_seconds=5400.0,
 )

@@ -25,6 +25,7 @@ OUTPUTS = {
     Outputs.IMAGE_URI: f"{REGISTRY}/{REPOSITORY}:{TAG}",
     Outputs.OUTPUT_URI: f"s3://{BUCKET}/output/",
     Outputs.DATA_URI: f"s3://{BUCKET}/data/",
+    Outputs.INPUT_MODE: "Pipe",
 }
 
 
@@ -46,8 +47,17 @@ def push_image(ecr, tag: str = TAG) -> None:
     ecr.put_image(repositoryName=REPOSITORY, imageManifest=json.dumps(manifest), imageTag=tag)
 
 
-def session(aws, *statuses: str, artifact: str = ARTIFACT) -> Session:
-    output = json.dumps({"built": {"build": "b:1"}, "trained": {"artifacts": artifact}})
+def training_job(mode: str = "Pipe", channel_mode: str | None = None) -> dict:
+    channel = {"ChannelName": "train", "InputMode": channel_mode or mode}
+    return {
+        "AlgorithmSpecification": {"TrainingInputMode": mode},
+        "InputDataConfig": [channel, {**channel, "ChannelName": "validation"}],
+    }
+
+
+def session(aws, *statuses: str, artifact: str = ARTIFACT, job: dict | None = None) -> Session:
+    trained = {"job": "train-1", "artifacts": artifact}
+    output = json.dumps({"built": {"build": "b:1"}, "trained": trained})
     return Session(
         cloudformation=fakes.stack(OUTPUTS),
         stepfunctions=Fake(
@@ -62,6 +72,7 @@ def session(aws, *statuses: str, artifact: str = ARTIFACT) -> Session:
         ),
         ecr=aws["ecr"],
         s3=aws["s3"],
+        sagemaker=Fake(describe_training_job=job or training_job()),
     )
 
 
@@ -96,6 +107,19 @@ def test_a_missing_image_or_artifact_fails_its_check(aws, capsys):
     assert [line.split(":")[0] for line in out] == [
         "FAIL image pushed",
         "FAIL model artifact written",
+    ]
+
+
+@pytest.mark.parametrize(("mode", "channel_mode"), [("File", None), ("Pipe", "File")])
+def test_a_job_in_another_input_mode_fails_the_mode_check(aws, capsys, mode, channel_mode):
+    push_image(aws["ecr"])
+    aws["s3"].put_object(Bucket=BUCKET, Key=ARTIFACT.split("/", 3)[3], Body=b"model")
+    fake = session(aws, "SUCCEEDED", job=training_job(mode, channel_mode))
+    assert main([], session=fake, sleep=lambda s: None) == 1
+    (line,) = failed(capsys.readouterr().out)
+    assert line.startswith("FAIL job input mode: train-1")
+    assert fake.clients["sagemaker"].calls == [
+        ("describe_training_job", {"TrainingJobName": "train-1"})
     ]
 
 
