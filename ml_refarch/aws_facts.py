@@ -286,3 +286,19 @@ AWS_MANAGED_POLICIES: dict[str, tuple[dict[str, Any], ...]] = {
         },
     ),
 }
+
+#: What a CodeBuild project's service role needs for builds in a VPC: CodeBuild creates a
+#: network interface per build in one of the project's subnets ("Allow CodeBuild access to
+#: AWS services required to create a VPC network interface",
+#: https://docs.aws.amazon.com/codebuild/latest/userguide/auth-and-access-control-iam-identity-based-access-control.html).
+#: ``ec2:CreateNetworkInterfacePermission`` is on the interface, with ``ec2:Subnet`` and
+#: ``ec2:AuthorizedService`` conditions; the others support no resource-level permissions.
+CODEBUILD_VPC_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeVpcs",
+)

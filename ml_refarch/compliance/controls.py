@@ -79,6 +79,7 @@ APIGW_BACKEND_CERTIFICATE = family("APIGWSSLEnabled", *_FRAMEWORKS)
 APIGW_WAF = family(
     "APIGWAssociatedWithWAF", "AwsSolutions", _NIST, _PCI, short_ids={"AwsSolutions": "APIG3"}
 )
+CODEBUILD_SOURCE_REPO_URL = family("CodeBuildProjectSourceRepoUrl", _HIPAA, _PCI)
 DYNAMODB_BACKUP_PLAN = family("DynamoDBInBackupPlan", _HIPAA, _NIST)
 EC2_RESTRICTED_COMMON_PORTS = family("EC2RestrictedCommonPorts", *_FRAMEWORKS)
 ENDPOINT_CONFIG_KMS = family("SageMakerEndpointConfigurationKMSKeyConfigured", *_FRAMEWORKS)

@@ -12,8 +12,9 @@ The functions build in the caller's scope, so the construct ids (``ExecutionLogs
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -79,6 +80,31 @@ def sync_job_events(scope: Construct, *jobs: str) -> iam.PolicyStatement:
         sid="SyncJobEvents",
         actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
         resources=[f"{rules}/{SYNC_RULES[job]}" for job in jobs],
+    )
+
+
+def training_job_state(
+    scope: Construct, state_id: str, request: Mapping[str, Any]
+) -> sfn.CustomState:
+    """A ``createTrainingJob.sync`` task sending ``request`` (a CreateTrainingJob request
+    without ``TrainingJobName``) with the job named ``train-<$.run.id>``; the job's name and
+    artifacts land under ``$.trained`` (``job``, ``artifacts``)."""
+    return sfn.CustomState(
+        scope,
+        state_id,
+        state_json={
+            "Type": "Task",
+            "Resource": states_resource("sagemaker:createTrainingJob.sync"),
+            "Parameters": {
+                "TrainingJobName.$": "States.Format('train-{}', $.run.id)",
+                **request,
+            },
+            "ResultSelector": {
+                "job.$": "$.TrainingJobName",
+                "artifacts.$": "$.ModelArtifacts.S3ModelArtifacts",
+            },
+            "ResultPath": "$.trained",
+        },
     )
 
 

@@ -71,6 +71,7 @@ USAGE_ORDER = (
     "monitoring",
     "batch",
     "ecr",
+    "codebuild",
     "deployed-endpoint",
     "endpoint-data",
     "serverless",

@@ -40,7 +40,8 @@ _CUSTOM_RESOURCE = "AWS::CloudFormation::CustomResource"
 #: finds them itself through :func:`disposition`; a test keeps this list true). moto has no
 #: Redshift Serverless backend at all; cfn-lint's schemas do know both types. moto's
 #: SageMaker backend models neither the model registry's groups nor its versions in
-#: CloudFormation (moto 5.2.5); cfn-lint's schemas know both.
+#: CloudFormation (moto 5.2.5); cfn-lint's schemas know both. moto has a CodeBuild backend,
+#: but its CloudFormation does not create projects.
 KNOWN_SKIPPED = (
     "AWS::RedshiftServerless::Namespace",
     "AWS::RedshiftServerless::Workgroup",
@@ -51,6 +52,7 @@ KNOWN_SKIPPED = (
     # Feature Store runtime (PutRecord, GetRecord); cfn-lint's schemas know both types.
     "AWS::EMRServerless::Application",
     "AWS::SageMaker::FeatureGroup",
+    "AWS::CodeBuild::Project",
 )
 
 #: ``Fn::GetAtt`` attributes that equal the resource's physical id: a security group's

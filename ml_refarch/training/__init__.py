@@ -4,8 +4,9 @@ Notes sections:
 
 - "Sagemaker": managed spot training saves cost, and checkpoints to S3 let an interrupted spot
   job resume instead of starting again from scratch.
-- "Data input": File mode copies the channel to the instance; Pipe mode streams from S3 only,
-  so channels read from FSx for Lustre (or S3) here in File mode, and Pipe is not offered.
+- "Data input": File mode copies the channel to the instance; FastFile and Pipe stream from
+  S3 only, so FSx for Lustre channels are always File mode and S3 channels take the spec's
+  ``input_mode``.
 - "Security": a KMS key for everything in ``/opt/ml`` and ``/tmp`` (the ML storage volume) and
   for the output; inter-node traffic encryption, which requires a VPC; network isolation.
 - "Automatic model tuning": a Bayesian tuning job over a logarithmic ``learning_rate`` range
@@ -48,6 +49,7 @@ from ml_refarch.training.source import (
 )
 from ml_refarch.training.spec import (
     DEFAULT_METRIC_DEFINITIONS,
+    INPUT_MODES,
     FsxInput,
     S3Input,
     TrainingJobSpec,
@@ -61,6 +63,7 @@ __all__ = [
     "CODE_CHANNEL",
     "DEFAULT_METRIC_DEFINITIONS",
     "ENTRY_POINT",
+    "INPUT_MODES",
     "SOURCE_NAME",
     "TRAINING_CODE_DIR",
     "TRAINING_JOB_NAME_MAX_LENGTH",

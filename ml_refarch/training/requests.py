@@ -115,7 +115,7 @@ def _tuning_config(
     }
 
 
-def _channel(name: str, channel: FsxInput | S3Input) -> dict[str, Any]:
+def _channel(name: str, channel: FsxInput | S3Input, input_mode: str = "File") -> dict[str, Any]:
     if isinstance(channel, FsxInput):
         source: dict[str, Any] = {
             "FileSystemDataSource": {
@@ -138,12 +138,16 @@ def _channel(name: str, channel: FsxInput | S3Input) -> dict[str, Any]:
         "ChannelName": name,
         "DataSource": source,
         "ContentType": CHANNEL_CONTENT_TYPE,
-        "InputMode": "File",
+        # A file system is mounted, never streamed: FSx channels take File mode.
+        "InputMode": "File" if isinstance(channel, FsxInput) else input_mode,
     }
 
 
 def _algorithm(spec: TrainingJobSpec) -> dict[str, Any]:
-    algorithm: dict[str, Any] = {"TrainingImage": spec.image_uri, "TrainingInputMode": "File"}
+    algorithm: dict[str, Any] = {
+        "TrainingImage": spec.image_uri,
+        "TrainingInputMode": spec.input_mode,
+    }
     if spec.metric_definitions:
         algorithm["MetricDefinitions"] = [
             {"Name": name, "Regex": regex} for name, regex in spec.metric_definitions.items()
@@ -152,9 +156,9 @@ def _algorithm(spec: TrainingJobSpec) -> dict[str, Any]:
 
 
 def _channels(spec: TrainingJobSpec) -> list[dict[str, Any]]:
-    channels = [_channel("train", spec.train_input)]
+    channels = [_channel("train", spec.train_input, spec.input_mode)]
     if spec.validation_input is not None:
-        channels.append(_channel("validation", spec.validation_input))
+        channels.append(_channel("validation", spec.validation_input, spec.input_mode))
     if spec.code_input is not None:
         channels.append(_channel(CODE_CHANNEL, spec.code_input))
     return channels

@@ -19,6 +19,14 @@ DEFAULT_METRIC_DEFINITIONS: Mapping[str, str] = MappingProxyType(
 
 _TOKEN_MARKER = "${Token["
 
+#: How SageMaker delivers S3 channels to the container (AlgorithmSpecification
+#: ``TrainingInputMode``, https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_AlgorithmSpecification.html;
+#: "Setting up training jobs to access datasets",
+#: https://docs.aws.amazon.com/sagemaker/latest/dg/model-access-training-data.html): File
+#: copies the data onto the ML storage volume before training starts; FastFile streams S3
+#: objects on first read behind a file system view; Pipe streams them through a named pipe.
+INPUT_MODES = ("File", "FastFile", "Pipe")
+
 
 def is_token(value: Any) -> bool:
     """Whether ``value`` is a string holding a CDK token, resolved only at deploy time."""
@@ -48,7 +56,7 @@ class FsxInput:
 
 @dataclass(frozen=True)
 class S3Input:
-    """A channel copied from an S3 prefix, in File mode."""
+    """A channel read from an S3 prefix, in the job's input mode."""
 
     s3_uri: str
 
@@ -79,6 +87,8 @@ class TrainingJobSpec:
         metric_definitions: metric name -> regex whose first group captures the value
             in the training log.
         tags: tags of the job.
+        input_mode: how S3 channels reach the container (:data:`INPUT_MODES`); FSx for
+            Lustre channels are always mounted in File mode. Default: File.
         code_input: the S3 object of the training code (:func:`source_tarball`). A
             network-isolated container cannot fetch its script itself, so SageMaker
             delivers it as the ``code`` channel and the framework runs it from there.
@@ -108,6 +118,7 @@ class TrainingJobSpec:
     )
     tags: Mapping[str, str] = field(default_factory=dict)
     code_input: S3Input | None = None
+    input_mode: str = "File"
 
     @property
     def in_vpc(self) -> bool:

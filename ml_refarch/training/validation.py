@@ -15,6 +15,7 @@ from typing import Any
 from ml_refarch.aws_facts import INSTANCE_TYPE, MAX_RUNTIME_LIMIT_SECONDS, S3_URI
 from ml_refarch.settings import Problem, ProblemsError
 from ml_refarch.training.spec import (
+    INPUT_MODES,
     FsxInput,
     S3Input,
     TrainingJobSpec,
@@ -52,8 +53,22 @@ def spec_problems(spec: TrainingJobSpec) -> list[Problem]:
             if spec.validation_input is not None
             else []
         ),
+        *_input_mode_problems(spec),
         *_metric_problems(spec.metric_definitions),
         *_mapping_problems(spec),
+    ]
+
+
+def _input_mode_problems(spec: TrainingJobSpec) -> list[Problem]:
+    if spec.input_mode in INPUT_MODES:
+        return []
+    return [
+        Problem(
+            key="input_mode",
+            received=spec.input_mode,
+            allowed=" or ".join(INPUT_MODES),
+            fix="pick one of SageMaker's training input modes",
+        )
     ]
 
 

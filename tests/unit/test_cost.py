@@ -261,6 +261,20 @@ def test_batch_compute_bills_by_use_unless_it_keeps_vcpus_running(prices):
     assert line.unit == "unpriced" and "2 vCPUs kept running" in line.item
 
 
+def test_a_codebuild_project_bills_build_minutes_of_its_compute_type_only(prices):
+    project = (
+        "Build",
+        "AWS::CodeBuild::Project",
+        {"Environment": {"ComputeType": "BUILD_GENERAL1_SMALL"}},
+    )
+    idle = estimate_stack(template(project), prices)
+    assert idle.lines == []
+    assert any(
+        item.startswith("CodeBuild build minutes on BUILD_GENERAL1_SMALL")
+        for item in idle.usage_based
+    )
+
+
 def test_lines_are_biggest_first(prices):
     cost = estimate_stack(
         template(("Key", "AWS::KMS::Key", {}), ("Nat", "AWS::EC2::NatGateway", {})), prices

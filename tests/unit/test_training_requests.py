@@ -6,7 +6,6 @@ command that sends them is tested in tests/stacks/fsx_training/test_train.py.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import re
@@ -297,10 +296,29 @@ def test_valid_spec_passes():
     assert validate(fsx_spec()) is None
 
 
-def test_pipe_mode_is_not_offered():
-    fields = {field.name for field in dataclasses.fields(TrainingJobSpec)}
-    assert not {"input_mode", "training_input_mode"} & fields
-    assert "Pipe" not in json.dumps(training_job_request(fsx_spec(), NAME))
+def test_file_mode_is_the_default_input_mode():
+    request = training_job_request(fsx_spec(), NAME)
+    assert request["AlgorithmSpecification"]["TrainingInputMode"] == "File"
+    assert "Pipe" not in json.dumps(request) and "FastFile" not in json.dumps(request)
+
+
+@pytest.mark.parametrize("mode", ["File", "FastFile", "Pipe"])
+def test_s3_channels_take_the_input_mode_and_fsx_channels_stay_file(mode):
+    spec = fsx_spec(input_mode=mode, validation_input=S3Input(f"s3://{BUCKET}/validation/"))
+    request = training_job_request(spec, NAME)
+    assert request["AlgorithmSpecification"]["TrainingInputMode"] == mode
+    modes = {c["ChannelName"]: c["InputMode"] for c in request["InputDataConfig"]}
+    # A file system is mounted, never streamed.
+    assert modes == {"train": "File", "validation": mode}
+
+
+@pytest.mark.parametrize("mode", ["file", "Stream", "", None])
+def test_an_unknown_input_mode_is_a_problem(mode):
+    with pytest.raises(TrainingSpecError) as raised:
+        validate(fsx_spec(input_mode=mode))
+    (problem,) = raised.value.problems
+    assert problem.key == "input_mode" and problem.received == mode
+    assert "FastFile" in problem.allowed
 
 
 def test_every_problem_is_reported_at_once():

@@ -34,6 +34,9 @@ Nothing here has an idle cost; each pricer names what bills when work runs:
   records; the SageMaker AI pricing page (https://aws.amazon.com/sagemaker/ai/pricing/)
   bills what runs (instances, storage, requests), not the registry, and a version's
   artifact and metrics bill as S3 objects wherever they are.
+- ``AWS::CodeBuild::Project``: build minutes of its compute type, billed per minute while a
+  build runs; a project with no build running costs nothing ("AWS CodeBuild pricing",
+  https://aws.amazon.com/codebuild/pricing/).
 """
 
 from __future__ import annotations
@@ -356,3 +359,16 @@ def batch_compute(environments: list[Entry], _: TemplateContext) -> Iterator[Pri
 @pricer("AWS::ECR::Repository")
 def repositories(_: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     yield Usage("ecr", "ECR image storage per GB-month and data transfer")
+
+
+@pricer("AWS::CodeBuild::Project")
+def build_projects(projects: list[Entry], _: TemplateContext) -> Iterator[Priced]:
+    kinds = set()
+    for _logical_id, resource in projects:
+        environment = properties_of(resource).get("Environment") or {}
+        if isinstance(environment, dict):
+            kinds.add(str(environment.get("ComputeType", "unknown compute type")))
+    yield Usage(
+        "codebuild",
+        f"CodeBuild build minutes on {', '.join(sorted(kinds))}, billed per minute of a build",
+    )

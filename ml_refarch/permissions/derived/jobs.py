@@ -5,10 +5,10 @@ Role Permissions" and "CreateModel API: Execution Role Permissions"
 (https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html): the role reads the
 input channels (``s3:ListBucket``, ``s3:GetObject``), writes the output and checkpoints
 (``s3:PutObject``), writes its logs under ``/aws/sagemaker/`` and metrics, pulls the image
-(ECR), creates the network interfaces of a ``VpcConfig``, and creates a grant on the
-``VolumeKmsKeyId``. An output ``KmsKeyId`` (``OutputDataConfig``, or a processing job's
-``ProcessingOutputConfig``): "the SageMaker execution role must include
-permissions to call kms:Encrypt" (OutputDataConfig,
+(ECR: on the template's repository when the image is in one), creates the network
+interfaces of a ``VpcConfig``, and creates a grant on the ``VolumeKmsKeyId``. An output
+``KmsKeyId`` (``OutputDataConfig``, or a processing job's ``ProcessingOutputConfig``): "the
+SageMaker execution role must include permissions to call kms:Encrypt" (OutputDataConfig,
 https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_OutputDataConfig.html), and an
 upload encrypted with a KMS key needs ``kms:GenerateDataKey``, a download ``kms:Decrypt``
 ("Using server-side encryption with AWS KMS keys",
@@ -134,7 +134,23 @@ def _job_calls(action: str, request: Any, resource: Resource) -> list[Call]:
     return calls
 
 
-def _common_calls(action: str, request: Any) -> list[Call]:
+def _image_calls(request: Any, resource: Resource) -> list[Call]:
+    """The image pull: on the template's ECR repository the image names (by its ``Ref``,
+    the repository name), else on ``*`` (an AWS-owned image, whose repository the role
+    cannot know)."""
+    image = cfn.get(request, "AlgorithmSpecification.TrainingImage") or cfn.get(
+        request, "PrimaryContainer.Image"
+    )
+    repositories = resource.of_type("AWS::ECR::Repository")
+    named = re.findall(r"\$\{([A-Za-z0-9]+)\}", image) if isinstance(image, str) else []
+    repository = next((name for name in named if name in repositories), None)
+    if repository is None:
+        return [Call(action_name, "*") for action_name in IMAGE_ACTIONS]
+    arn = "${" + repository + ".Arn}"
+    return [Call("ecr:GetAuthorizationToken", "*"), *(Call(a, arn) for a in ECR_PULL)]
+
+
+def _common_calls(action: str, request: Any, resource: Resource) -> list[Call]:
     group = f"/aws/sagemaker/{_LOG_GROUPS[action]}"
     stream = (
         f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{group}"
@@ -146,7 +162,7 @@ def _common_calls(action: str, request: Any) -> list[Call]:
         Call("logs:PutLogEvents", stream),
         Call("cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": namespace}),
     ]
-    calls += [Call(action_name, "*") for action_name in IMAGE_ACTIONS]
+    calls += _image_calls(request, resource)
     vpc = cfn.field(request, "VpcConfig") or cfn.get(request, "NetworkConfig.VpcConfig")
     if vpc:
         calls += [Call(action_name, "*") for action_name in SAGEMAKER_VPC_ACTIONS]
@@ -173,7 +189,7 @@ def job_scenarios(
     role = match.group(1) if match else None
     if role is None or role not in resource.of_type("AWS::IAM::Role"):
         return []
-    calls = _common_calls(action, body)
+    calls = _common_calls(action, body, resource)
     if action != "createModel":
         calls += _job_calls(action, body, resource)
     kind = action.removeprefix("create")

@@ -17,6 +17,10 @@ and what the roles of the SageMaker jobs it starts do.
   both resource types for it,
   https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsbatch.html);
   ``batch:DescribeJobs`` has no resource type, ``batch:TerminateJob`` is on the job.
+- AWS CodeBuild (https://docs.aws.amazon.com/step-functions/latest/dg/codebuild-iam.html):
+  ``codebuild:StartBuild`` on the project, with ``.sync`` also ``codebuild:StopBuild``,
+  ``codebuild:BatchGetBuilds`` and the managed rule
+  ``StepFunctionsGetEventsForCodeBuildStartBuildRule``.
 - AWS SDK integrations (``aws-sdk:<service>:<apiAction>``): the IAM action is the API action
   ("Integrating services with the AWS SDK",
   https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html), on
@@ -103,6 +107,11 @@ BATCH_JOB = "arn:${AWS::Partition}:batch:${AWS::Region}:${AWS::AccountId}:job/ru
 BATCH_SYNC_RULE = (
     "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/"
     "StepFunctionsGetEventsForBatchJobsRule"
+)
+SFN_CODEBUILD = "https://docs.aws.amazon.com/step-functions/latest/dg/codebuild-iam.html"
+CODEBUILD_SYNC_RULE = (
+    "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/"
+    "StepFunctionsGetEventsForCodeBuildStartBuildRule"
 )
 SFN_SDK = "https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html"
 SFN_LOGS = "https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html"
@@ -319,6 +328,25 @@ def _batch_calls(action: str, pattern: str | None, request: Mapping) -> list[Cal
     return calls
 
 
+def _codebuild_calls(action: str, pattern: str | None, request: Mapping) -> list[Call]:
+    name = request.get("ProjectName")
+    if action != "startBuild":
+        return []
+    project = (
+        f"arn:${{AWS::Partition}}:codebuild:${{AWS::Region}}:${{AWS::AccountId}}:project/{name}"
+        if isinstance(name, str)
+        else "*"
+    )
+    calls = [Call("codebuild:StartBuild", project)]
+    if pattern == "sync":
+        calls += [Call("codebuild:StopBuild", project), Call("codebuild:BatchGetBuilds", project)]
+        calls += [
+            Call(action, CODEBUILD_SYNC_RULE)
+            for action in ("events:PutTargets", "events:PutRule", "events:DescribeRule")
+        ]
+    return calls
+
+
 def _publish_calls(request: Mapping, resource: Resource) -> list[tuple[str, list[Call]]]:
     topic_text = request.get("TopicArn")
     topic_text = topic_text if isinstance(topic_text, str) else None
@@ -369,6 +397,9 @@ def _task_calls(
         return [(emr_serverless.SFN_EMR_SERVERLESS, calls)]
     if service == "athena" and action == "startQueryExecution":
         return athena.query_calls(resource, match.group("pattern"), request)
+    if service == "codebuild":
+        calls = _codebuild_calls(action, match.group("pattern"), request)
+        return [(SFN_CODEBUILD, calls)] if calls else []
     if service == "sns" and action == "publish":
         return _publish_calls(request, resource)
     if service == "lambda" and action == "invoke":

@@ -36,7 +36,6 @@ import math
 import aws_cdk as cdk
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
@@ -45,6 +44,7 @@ from aws_cdk import aws_stepfunctions as sfn
 
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs import SecureBucket
+from ml_refarch.constructs.image_cache import ecr_public_cache
 from ml_refarch.constructs.isolated_vpc import IsolatedVpc
 from ml_refarch.constructs.service_role import service_role
 from ml_refarch.constructs.workflow import (
@@ -90,8 +90,6 @@ CONTAINER_AGENT_ACTIONS = [
 #: the last clear up on a retry, a bad request does not.
 BATCH_RETRYABLE_ERRORS = ["Batch.ServerException", "Batch.TooManyRequestsException"]
 
-#: ECR Public, the upstream registry of the pull through cache.
-ECR_PUBLIC = "public.ecr.aws"
 #: Images the cache repository keeps (older ones expire).
 IMAGES_KEPT = 5
 #: The job's command: it prints where it ran, so its log shows the attempt and platform.
@@ -164,42 +162,15 @@ class BatchJobsStack(PatternStack):
     def _image_cache(self, image: str) -> str:
         """A pull through cache of ECR Public and the repository the image lands in; returns
         the image's URI in this account's registry."""
-        prefix = f"{self.node.id.lower()}-ecr-public"[:30]
-        repository_path, tag = image.rsplit(":", 1)
-        rule = ecr.CfnPullThroughCacheRule(
+        cached = ecr_public_cache(
             self,
-            "EcrPublicCache",
-            ecr_repository_prefix=prefix,
-            upstream_registry_url=ECR_PUBLIC,
-        )
-        self.image_repository = ecr.Repository(
-            self,
-            "ImageCache",
-            repository_name=f"{prefix}/{repository_path}",
-            encryption=ecr.RepositoryEncryption.KMS,
+            image=image,
             encryption_key=self.key,
-            image_scan_on_push=True,
             removal_policy=self.defaults.removal_policy,
-            empty_on_delete=self.defaults.removal_policy == cdk.RemovalPolicy.DESTROY,
-            lifecycle_rules=[
-                ecr.LifecycleRule(
-                    description="Keep the last images the cache pulled",
-                    max_image_count=IMAGES_KEPT,
-                )
-            ],
+            images_kept=IMAGES_KEPT,
         )
-        self.image_repository.node.add_dependency(rule)
-        acknowledge(
-            self.image_repository,
-            "The pull through cache re-imports the image when ECR Public moves its tag "
-            "(the cache's own tag follows upstream), which immutable tags would refuse.",
-            "ControlTower-ecr_private_tag_immutability_enabled_check",
-            checkov=("CKV_AWS_51",),
-        )
-        return (
-            f"{self.account}.dkr.ecr.{self.region}.{self.url_suffix}/"
-            f"{prefix}/{repository_path}:{tag}"
-        )
+        self.image_repository = cached.repository
+        return cached.uri
 
     # --- roles ----------------------------------------------------------------------------
 

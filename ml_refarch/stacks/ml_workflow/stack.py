@@ -44,6 +44,7 @@ from ml_refarch.constructs.workflow import (
     retried,
     states_resource,
     sync_job_events,
+    training_job_state,
 )
 from ml_refarch.stacks.base import PATTERN_TAG, PatternStack
 from ml_refarch.stacks.ml_workflow.outputs import Outputs
@@ -287,21 +288,7 @@ class MlWorkflowStack(PatternStack):
             "S3Uri.$": f"States.Format('{self.training_spec.checkpoint_s3_uri}{{}}/', $.run.id)",
             "LocalPath": training["CheckpointConfig"]["LocalPath"],
         }
-        return self._task(
-            "Train",
-            states_resource("sagemaker:createTrainingJob.sync"),
-            {
-                "Parameters": {
-                    "TrainingJobName.$": "States.Format('train-{}', $.run.id)",
-                    **training,
-                },
-                "ResultSelector": {
-                    "job.$": "$.TrainingJobName",
-                    "artifacts.$": "$.ModelArtifacts.S3ModelArtifacts",
-                },
-                "ResultPath": "$.trained",
-            },
-        )
+        return retried(training_job_state(self, "Train", training))
 
     def _tune_states(self) -> tuple[sfn.CustomState, sfn.CustomState]:
         """A tuning job, then its best training job's artifacts."""
