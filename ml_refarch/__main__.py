@@ -361,11 +361,7 @@ class Command:
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command(
-        "list",
-        "print the pattern catalog, the delivery entry and the retired services of the notes",
-        _list,
-    ),
+    Command("list", "the pattern catalog, the delivery entry, the retired services", _list),
     Command(
         "summary",
         "per stack of an assembly: resources, acknowledged controls, cost",

@@ -55,5 +55,6 @@ def test_bad_settings_are_reported_not_raised(capsys):
 def test_list_shows_the_delivery_entry_apart_from_the_patterns(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    patterns, delivery = out.split("\n\n")
+    patterns, delivery, retired = out.split("\n\n")
     assert "MlRefArch-Delivery" in delivery and "MlRefArch-Delivery" not in patterns
+    assert "MlRefArch-Delivery" not in retired and retired.startswith("Services in the notes")
