@@ -510,3 +510,82 @@ def test_reading_an_object_and_publishing_metrics_need_the_object_key_and_namesp
     assert [f.split()[1] for f in failures(publish_template(READ_REPORTS, PUT_METRICS))] == [
         "kms:Decrypt"
     ]
+
+
+# --- the state machine's role: Textract reads the document it is given ---------------------
+
+TEXTRACT_STATES = {
+    "StartAnalysis": {
+        "Type": "Task",
+        "Resource": "arn:@{Ref AWS::Partition}:states:::aws-sdk:textract:startDocumentAnalysis",
+        "Parameters": {
+            "DocumentLocation": {"S3Object": {"Bucket": "@{Ref Bucket}", "Name.$": "$.key"}},
+            "FeatureTypes": ["FORMS", "TABLES"],
+        },
+        "End": True,
+    }
+}
+ENCRYPTED_BUCKET = {
+    "Type": "AWS::S3::Bucket",
+    "Properties": {
+        "BucketEncryption": {
+            "ServerSideEncryptionConfiguration": [
+                {
+                    "ServerSideEncryptionByDefault": {
+                        "SSEAlgorithm": "aws:kms",
+                        "KMSMasterKeyID": {"Fn::GetAtt": ["Key", "Arn"]},
+                    }
+                }
+            ]
+        }
+    },
+}
+TEXTRACT_GRANTS = {
+    "start": {"Action": "textract:StartDocumentAnalysis", "Resource": "*"},
+    "read": {
+        "Action": "s3:GetObject",
+        "Resource": {"Fn::Join": ["", [BUCKET_ARN, "/incoming/*"]]},
+    },
+    "key": {"Action": "kms:Decrypt", "Resource": {"Fn::GetAtt": ["Key", "Arn"]}},
+}
+
+
+def textract_template(*left_out: str, **replaced: dict[str, Any]) -> dict[str, Any]:
+    grants = {**TEXTRACT_GRANTS, **replaced}
+    statements = [grant for name, grant in grants.items() if name not in left_out]
+    return {
+        "Resources": {
+            "Key": key(),
+            "Bucket": ENCRYPTED_BUCKET,
+            "WorkflowRole": role("states.amazonaws.com"),
+            "WorkflowPolicy": policy("WorkflowRole", *statements),
+            # Another role's grant elsewhere in the bucket is no representative of the key.
+            "OtherRole": role("lambda.amazonaws.com"),
+            "OtherPolicy": policy(
+                "OtherRole",
+                {"Action": "s3:GetObject", "Resource": {"Fn::Join": ["", [BUCKET_ARN, "/x/*"]]}},
+            ),
+            "Workflow": state_machine(TEXTRACT_STATES),
+        }
+    }
+
+
+def test_a_textract_start_with_its_grants_passes():
+    assert failures(textract_template()) == []
+
+
+def test_textract_reads_the_document_with_the_callers_rights_and_key():
+    assert [f.split(" ")[1] for f in failures(textract_template("start"))] == [
+        "textract:StartDocumentAnalysis"
+    ]
+    assert [f.split(" ")[1] for f in failures(textract_template("read"))] == ["s3:GetObject"]
+    assert [f.split(" ")[1] for f in failures(textract_template("key"))] == ["kms:Decrypt"]
+
+
+def test_a_document_named_at_run_time_stands_for_one_under_the_roles_own_grant():
+    scenarios = derived_scenarios(textract_template())
+    (read,) = [s for s in scenarios if s.name.endswith("reads the object it names")]
+    assert read.calls[0].resource == "arn:aws:s3:::${Bucket}/incoming/run"
+    elsewhere = {**TEXTRACT_GRANTS["read"], "Action": "s3:PutObject"}
+    (failure,) = failures(textract_template(read=elsewhere))
+    assert failure.endswith("/run")

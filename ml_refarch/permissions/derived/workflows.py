@@ -68,8 +68,9 @@ and what the roles of the SageMaker jobs it starts do.
   state machine's data with it, with the state machine's ARN as encryption context ("Data
   at rest encryption in Step Functions",
   https://docs.aws.amazon.com/step-functions/latest/dg/encryption-at-rest.html).
-- Inference Recommender jobs (:mod:`.recommender`: the job's calls and the role it passes)
-  and S3 object actions (:mod:`.sdk_objects`) through the SDK integration.
+- Inference Recommender jobs (:mod:`.recommender`: the job's calls and the role it passes),
+  S3 object actions and the documents Textract's asynchronous starts read with the
+  caller's permissions (:mod:`.sdk_objects`) through the SDK integration.
 
 Names known only at run time (``"Name.$": ...``) are evaluated with a representative value
 (see :mod:`.definitions` for how it is chosen). The roles of the jobs and models the state
@@ -386,6 +387,10 @@ def _task_calls(
             return [(SFN_SDK, recommender.task_calls(action, request, names))]
         if service == "s3" and action in sdk_objects.OBJECT_ACTIONS:
             return [(sdk_objects.S3_ACTIONS, sdk_objects.object_calls(resource, action, request))]
+        if service == "textract" and action in sdk_objects.TEXTRACT_STARTS:
+            document = sdk_objects.document_calls(resource, request)
+            found = [(SFN_SDK, _sdk_calls(service, action, request, names))]
+            return found + ([(sdk_objects.TEXTRACT_IAM, document)] if document else [])
         return [(SFN_SDK, _sdk_calls(service, action, request, names))]
     if service == "sagemaker" and action in {*_JOBS, *_RESOURCES}:
         return _sagemaker_calls(action, match.group("pattern"), request, names, volume_keys)
@@ -441,6 +446,8 @@ def _what(calls: list[Call]) -> str:
     """What a task's further calls do, for the scenario's name."""
     if all(call.action.startswith("kms:") for call in calls):
         return "uses a key for it"
+    if all(call.action in ("s3:GetObject", "kms:Decrypt") for call in calls):
+        return "reads the object it names"
     return "writes where it sends its output"
 
 
