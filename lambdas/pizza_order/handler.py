@@ -1,4 +1,4 @@
-"""Dialog and fulfillment code hook of the Lex V2 pizza bot (pattern ``lex-chatbot``).
+"""Dialog and fulfillment code hook of a Lex V2 pizza-ordering bot.
 
 Lex V2 calls this function with the event described in "AWS Lambda input event format for
 Lex V2" (https://docs.aws.amazon.com/lexv2/latest/dg/lambda-input-format.html) and reads the

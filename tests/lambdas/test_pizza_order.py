@@ -99,6 +99,9 @@ def event(
 def assert_valid_response(answer: dict[str, Any]) -> None:
     state = answer["sessionState"]
     assert state["dialogAction"]["type"] in DIALOG_ACTIONS
+    # The response format page: messages are required for ElicitIntent and ConfirmIntent.
+    if state["dialogAction"]["type"] in ("ElicitIntent", "ConfirmIntent"):
+        assert answer.get("messages")
     if state["dialogAction"]["type"] == "ElicitSlot":
         assert state["dialogAction"]["slotToElicit"] in state["intent"]["slots"]
     if "state" in state["intent"]:

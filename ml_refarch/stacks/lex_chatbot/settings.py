@@ -4,8 +4,7 @@
   86,400 seconds ("CreateBot", idleSessionTTLInSeconds,
   https://docs.aws.amazon.com/lexv2/latest/APIReference/API_CreateBot.html).
 - ``child_directed``: whether the bot is directed at children under 13 and subject to
-  COPPA (``DataPrivacy.ChildDirected``, same page); Lex then stores no utterances to
-  improve its models.
+  COPPA (``DataPrivacy.ChildDirected``, same page); every bot must say.
 - ``audio_logs``: conversation audio to the stack's KMS bucket (text logs always go to an
   encrypted log group; "Logging conversations with conversation logs",
   https://docs.aws.amazon.com/lexv2/latest/dg/conversation-logs.html). A text bot has no

