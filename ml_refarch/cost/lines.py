@@ -79,6 +79,7 @@ USAGE_ORDER = (
     "interface-endpoint",
     "nat",
     "api-gateway",
+    "lex",
     "waf",
     "sns",
     "codeartifact",

@@ -53,6 +53,12 @@ KNOWN_SKIPPED = (
     "AWS::EMRServerless::Application",
     "AWS::SageMaker::FeatureGroup",
     "AWS::CodeBuild::Project",
+    # moto has a Lex V2 model-building backend (CreateBot, CreateBotAlias, resource
+    # policies) but no CloudFormation model of the AWS::Lex::* types, no bot versions and
+    # no Lex V2 runtime (RecognizeText); cfn-lint's schemas know all three types.
+    "AWS::Lex::Bot",
+    "AWS::Lex::BotVersion",
+    "AWS::Lex::BotAlias",
 )
 
 #: ``Fn::GetAtt`` attributes that equal the resource's physical id: a security group's

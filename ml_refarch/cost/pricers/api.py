@@ -3,7 +3,10 @@
 - ``AWS::WAFv2::WebACL``: per web ACL-month plus per rule-month (a managed rule group counts
   as one rule); requests inspected are usage-based;
 - ``AWS::ApiGateway::RestApi``: requests and data transfer out, by use;
-- ``AWS::SNS::Topic``: publishes and deliveries, by use.
+- ``AWS::SNS::Topic``: publishes and deliveries, by use;
+- ``AWS::Lex::Bot`` (with its versions and aliases): Lex V2 bills per text and per speech
+  request, and streaming conversations per 15-second interval; a bot nobody talks to costs
+  nothing ("Amazon Lex pricing", https://aws.amazon.com/lex/pricing/).
 """
 
 from __future__ import annotations
@@ -55,3 +58,8 @@ def rest_apis(_: list[Entry], context: TemplateContext) -> Iterator[Priced]:
 @pricer("AWS::SNS::Topic")
 def topics(_: list[Entry], context: TemplateContext) -> Iterator[Priced]:
     yield Usage("sns", "SNS publishes and deliveries")
+
+
+@pricer("AWS::Lex::Bot", "AWS::Lex::BotVersion", "AWS::Lex::BotAlias")
+def lex_bots(_: list[Entry], __: TemplateContext) -> Iterator[Priced]:
+    yield Usage("lex", "Lex V2 text and speech requests (streaming per 15-second interval)")
