@@ -32,7 +32,6 @@ a bounded loop of Wait states costs a few state transitions per document.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -52,6 +51,7 @@ from ml_refarch.compliance import controls
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.model_endpoint import AlertTopic
+from ml_refarch.constructs.python_function import Unbounded, traced_function
 from ml_refarch.constructs.service_role import service_role
 from ml_refarch.constructs.workflow import (
     audited_workflow,
@@ -64,7 +64,6 @@ from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.document_ai.outputs import Outputs
 from ml_refarch.stacks.document_ai.settings import DocumentAiSettings
 
-LAMBDA_DIR = Path(__file__).resolve().parents[3] / "lambdas"
 PARSER = "textract_results"
 
 #: Uploads to analyse, and where each document's results go.
@@ -236,12 +235,12 @@ class DocumentAiStack(PatternStack):
     # --- the parser -----------------------------------------------------------------------
 
     def _parser(self, settings: DocumentAiSettings) -> lambda_.Function:
-        log_group = self.log_group("ParserLogs", self.key)
-        role, policy = service_role(
+        return traced_function(
             self,
             "Parser",
-            service="lambda.amazonaws.com",
-            description="Textract results parser: read results, write JSON/CSV, queue reviews",
+            role_description=(
+                "Textract results parser: read results, write JSON/CSV, queue reviews"
+            ),
             statements=[
                 iam.PolicyStatement(
                     sid="ReadAnalysis",
@@ -268,72 +267,40 @@ class DocumentAiStack(PatternStack):
                     actions=["sqs:SendMessage"],
                     resources=[self.review_queue.queue_arn],
                 ),
-                iam.PolicyStatement(
-                    sid="Logs",
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[log_group.log_group_arn],
-                ),
-                iam.PolicyStatement(
-                    sid="Tracing",
-                    actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                    resources=["*"],
-                ),
             ],
-        )
-        acknowledge(
-            policy,
-            "Each document's results go under results/<document key>/, a key the uploader "
-            "picks; Textract's GetDocumentAnalysis and X-Ray's trace actions have no "
-            "resource-level permissions (Textract's jobs have no ARNs).",
-            self._wildcard(self.bucket, f"/{RESULTS_PREFIX}*"),
-            "AwsSolutions-IAM5[Resource::*]",
-        )
-        function = lambda_.Function(
-            self,
-            "Parser",
-            description="Textract analysis to key-value pairs and tables (JSON, CSV); reviews",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="handler.handler",
-            code=lambda_.Code.from_asset(
-                str(LAMBDA_DIR / PARSER), exclude=["__pycache__", "*.pyc"]
+            wildcards_because=(
+                "Each document's results go under results/<document key>/, a key the uploader "
+                "picks; Textract's GetDocumentAnalysis and X-Ray's trace actions have no "
+                "resource-level permissions (Textract's jobs have no ARNs)."
             ),
-            role=role.without_policy_updates(),
+            wildcards=[self._wildcard(self.bucket, f"/{RESULTS_PREFIX}*")],
+            handler_dir=PARSER,
+            description="Textract analysis to key-value pairs and tables (JSON, CSV); reviews",
+            log_group=self.log_group("ParserLogs", self.key),
+            key=self.key,
             memory_size=settings.parser_memory_mib,
             timeout=cdk.Duration.seconds(settings.parser_timeout_seconds),
-            tracing=lambda_.Tracing.ACTIVE,
-            logging_format=lambda_.LoggingFormat.JSON,
-            log_group=log_group,
             environment={
                 "RESULTS_PREFIX": RESULTS_PREFIX,
                 "CONFIDENCE_THRESHOLD": f"{settings.confidence_threshold:g}",
                 "REVIEW_TABLE": self.review_table.table_name,
                 "REVIEW_QUEUE_URL": self.review_queue.queue_url,
             },
-            environment_encryption=self.key,
+            unbounded=Unbounded(
+                no_vpc_because=(
+                    "The parser calls Textract, S3, DynamoDB and SQS and nothing in a network of "
+                    "the account; a VPC would add interfaces and endpoints without isolating more."
+                ),
+                no_concurrency_because=(
+                    "Reserving concurrency fails in new accounts whose whole quota is 10; one "
+                    "workflow run per upload invokes it once."
+                ),
+                no_dlq_because=(
+                    "The state machine invokes the parser synchronously, retries it and publishes "
+                    "any failure to the alert topic; an asynchronous DLQ would never be used."
+                ),
+            ),
         )
-        function.node.add_dependency(policy)
-        acknowledge(
-            function,
-            "The parser calls Textract, S3, DynamoDB and SQS and nothing in a network of "
-            "the account; a VPC would add interfaces and endpoints without isolating more.",
-            controls.LAMBDA_INSIDE_VPC,
-            checkov=("CKV_AWS_117",),
-        )
-        acknowledge(
-            function,
-            "Reserving concurrency fails in new accounts whose whole quota is 10; one "
-            "workflow run per upload invokes it once.",
-            controls.LAMBDA_CONCURRENCY,
-            checkov=("CKV_AWS_115",),
-        )
-        acknowledge(
-            function,
-            "The state machine invokes the parser synchronously, retries it and publishes "
-            "any failure to the alert topic; an asynchronous DLQ would never be used.",
-            controls.LAMBDA_DLQ,
-            checkov=("CKV_AWS_116",),
-        )
-        return function
 
     # --- the state machine ----------------------------------------------------------------
 

@@ -28,7 +28,6 @@ pricing", https://aws.amazon.com/glue/pricing/). Lambda's limits (15 minutes, 10
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -45,6 +44,7 @@ from ml_refarch.aws_facts import SCHEDULER_SERVICE_PRINCIPAL
 from ml_refarch.compliance import controls
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs import SecureBucket
+from ml_refarch.constructs.python_function import Unbounded, traced_function
 from ml_refarch.constructs.service_role import service_role
 from ml_refarch.constructs.workflow import (
     audited_workflow,
@@ -57,7 +57,6 @@ from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.etl_export.outputs import Outputs
 from ml_refarch.stacks.etl_export.settings import EtlExportSettings
 
-LAMBDA_DIR = Path(__file__).resolve().parents[3] / "lambdas"
 CONVERTER = "dynamodb_export_to_csv"
 
 #: Where DynamoDB writes exports (it adds ``AWSDynamoDB/<export id>/``), where the CSV goes
@@ -170,12 +169,10 @@ class EtlExportStack(PatternStack):
         return table
 
     def _converter(self, settings: EtlExportSettings) -> lambda_.Function:
-        log_group = self.log_group("ConverterLogs", self.key)
-        role, policy = service_role(
+        return traced_function(
             self,
             "Converter",
-            service="lambda.amazonaws.com",
-            description="Export converter: read exports, write CSV and reports, its logs",
+            role_description="Export converter: read exports, write CSV and reports, its logs",
             statements=[
                 iam.PolicyStatement(
                     sid="ReadExports",
@@ -195,74 +192,43 @@ class EtlExportStack(PatternStack):
                     actions=["kms:Decrypt", "kms:GenerateDataKey"],
                     resources=[self.key.key_arn],
                 ),
-                iam.PolicyStatement(
-                    sid="Logs",
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[log_group.log_group_arn],
-                ),
-                iam.PolicyStatement(
-                    sid="Tracing",
-                    actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                    resources=["*"],
-                ),
             ],
-        )
-        acknowledge(
-            policy,
-            "Each export writes its files under exports/AWSDynamoDB/<export id>/ and each "
-            "conversion under training/<export id>/ and reports/<export id>/, ids DynamoDB "
-            "picks per run; X-Ray's trace actions have no resource-level permissions.",
-            *(
+            wildcards_because=(
+                "Each export writes its files under exports/AWSDynamoDB/<export id>/ and each "
+                "conversion under training/<export id>/ and reports/<export id>/, ids DynamoDB "
+                "picks per run; X-Ray's trace actions have no resource-level permissions."
+            ),
+            wildcards=[
                 self._wildcard(self.bucket, f"/{prefix}*")
                 for prefix in (f"{EXPORT_PREFIX}/", TRAINING_PREFIX, REPORTS_PREFIX)
-            ),
-            "AwsSolutions-IAM5[Resource::*]",
-        )
-        function = lambda_.Function(
-            self,
-            "Converter",
+            ],
+            handler_dir=CONVERTER,
             description="DynamoDB JSON export to one CSV with a header, for SageMaker training",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="handler.handler",
-            code=lambda_.Code.from_asset(
-                str(LAMBDA_DIR / CONVERTER), exclude=["__pycache__", "*.pyc"]
-            ),
-            role=role.without_policy_updates(),
+            log_group=self.log_group("ConverterLogs", self.key),
+            key=self.key,
             memory_size=settings.converter_memory_mib,
             timeout=cdk.Duration.seconds(settings.converter_timeout_seconds),
-            tracing=lambda_.Tracing.ACTIVE,
-            logging_format=lambda_.LoggingFormat.JSON,
-            log_group=log_group,
             environment={
                 "OUTPUT_PREFIX": TRAINING_PREFIX,
                 "REPORT_PREFIX": REPORTS_PREFIX,
                 "KEY_ATTRIBUTES": settings.partition_key,
             },
-            environment_encryption=self.key,
+            unbounded=Unbounded(
+                no_vpc_because=(
+                    "The converter reads and writes one S3 bucket and calls nothing else; a VPC "
+                    "would add network interfaces and endpoints without isolating more."
+                ),
+                no_concurrency_because=(
+                    "Reserving concurrency fails in new accounts whose whole quota is 10; the "
+                    "workflow runs one conversion per export, which bounds it already."
+                ),
+                no_dlq_because=(
+                    "The state machine invokes the converter synchronously, retries it and "
+                    "publishes any failure to the alert topic; an asynchronous DLQ would never "
+                    "be used."
+                ),
+            ),
         )
-        function.node.add_dependency(policy)
-        acknowledge(
-            function,
-            "The converter reads and writes one S3 bucket and calls nothing else; a VPC "
-            "would add network interfaces and endpoints without isolating more.",
-            controls.LAMBDA_INSIDE_VPC,
-            checkov=("CKV_AWS_117",),
-        )
-        acknowledge(
-            function,
-            "Reserving concurrency fails in new accounts whose whole quota is 10; the "
-            "workflow runs one conversion per export, which bounds it already.",
-            controls.LAMBDA_CONCURRENCY,
-            checkov=("CKV_AWS_115",),
-        )
-        acknowledge(
-            function,
-            "The state machine invokes the converter synchronously, retries it and publishes "
-            "any failure to the alert topic; an asynchronous DLQ would never be used.",
-            controls.LAMBDA_DLQ,
-            checkov=("CKV_AWS_116",),
-        )
-        return function
 
     # --- the state machine ----------------------------------------------------------------
 
