@@ -132,6 +132,61 @@ def caught(state: sfn.CustomState, notify: sfn.IChainable) -> sfn.CustomState:
     return state
 
 
+def retried_task(
+    scope: Construct,
+    state_id: str,
+    resource: str,
+    state: Mapping[str, Any],
+    errors: Sequence[str],
+    *,
+    max_attempts: int = 4,
+) -> sfn.CustomState:
+    """The Task state ``state_id`` calling ``resource`` (``state`` holds its other fields),
+    retrying ``errors`` from 5 seconds on (:func:`retried`)."""
+    task = sfn.CustomState(
+        scope, state_id, state_json={"Type": "Task", "Resource": resource, **state}
+    )
+    return retried(task, errors=list(errors), interval_seconds=5, max_attempts=max_attempts)
+
+
+@dataclass(frozen=True)
+class Polling:
+    """A bounded status loop: wait ``interval_seconds`` (the Wait state ``wait_id``), run
+    ``describe``, count the poll, then ``choice``; after ``max_polls`` polls, ``give_up``."""
+
+    wait_id: str
+    interval_seconds: int
+    max_polls: int
+
+
+def bounded_polling(
+    scope: Construct,
+    polling: Polling,
+    *,
+    describe: sfn.IChainable,
+    choice: sfn.Choice,
+    give_up: sfn.IChainable,
+) -> sfn.Chain:
+    """``StartPolling`` (the count at 0), then the loop of ``polling``: ``choice`` keeps its
+    own branches (done, failed) and gains the poll limit and, otherwise, another wait."""
+    wait = sfn.Wait(
+        scope,
+        polling.wait_id,
+        time=sfn.WaitTime.duration(cdk.Duration.seconds(polling.interval_seconds)),
+    )
+    count = sfn.Pass(
+        scope,
+        "CountPoll",
+        parameters={"count.$": "States.MathAdd($.polls.count, 1)"},
+        result_path="$.polls",
+    )
+    choice.when(
+        sfn.Condition.number_greater_than_equals("$.polls.count", polling.max_polls), give_up
+    ).otherwise(wait)
+    first = sfn.Pass(scope, "StartPolling", parameters={"count": 0}, result_path="$.polls")
+    return first.next(wait).next(describe).next(count).next(choice)
+
+
 @dataclass(frozen=True)
 class AuditedWorkflow:
     """A state machine with its role, policy and execution log group.

@@ -32,8 +32,6 @@ a bounded loop of Wait states costs a few state transitions per document.
 
 from __future__ import annotations
 
-from typing import Any
-
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
@@ -54,10 +52,12 @@ from ml_refarch.constructs.model_endpoint import AlertTopic
 from ml_refarch.constructs.python_function import Unbounded, traced_function
 from ml_refarch.constructs.service_role import service_role
 from ml_refarch.constructs.workflow import (
+    Polling,
     audited_workflow,
+    bounded_polling,
     caught,
     notify_failure,
-    retried,
+    retried_task,
     states_resource,
 )
 from ml_refarch.stacks.base import PatternStack
@@ -304,14 +304,6 @@ class DocumentAiStack(PatternStack):
 
     # --- the state machine ----------------------------------------------------------------
 
-    def _task(
-        self, state_id: str, resource: str, state: dict[str, Any], errors: list[str]
-    ) -> sfn.CustomState:
-        task = sfn.CustomState(
-            self, state_id, state_json={"Type": "Task", "Resource": resource, **state}
-        )
-        return retried(task, errors=errors, interval_seconds=5, max_attempts=4)
-
     def _definition(self, settings: DocumentAiSettings) -> sfn.IChainable:
         """Start the analysis, poll until done (at most ``max_polls`` times), parse."""
         notify = notify_failure(
@@ -321,7 +313,8 @@ class DocumentAiStack(PatternStack):
             error="DocumentAnalysisFailed",
         )
         start = caught(
-            self._task(
+            retried_task(
+                self,
                 "StartAnalysis",
                 states_resource("aws-sdk:textract:startDocumentAnalysis"),
                 {
@@ -342,7 +335,8 @@ class DocumentAiStack(PatternStack):
             notify,
         )
         status = caught(
-            self._task(
+            retried_task(
+                self,
                 "GetAnalysisStatus",
                 states_resource("aws-sdk:textract:getDocumentAnalysis"),
                 {
@@ -356,7 +350,8 @@ class DocumentAiStack(PatternStack):
             notify,
         )
         parse = caught(
-            self._task(
+            retried_task(
+                self,
                 "ParseResults",
                 states_resource("lambda:invoke"),
                 {
@@ -380,17 +375,6 @@ class DocumentAiStack(PatternStack):
             ),
             notify,
         )
-        wait = sfn.Wait(
-            self,
-            "WaitForAnalysis",
-            time=sfn.WaitTime.duration(cdk.Duration.seconds(settings.poll_interval_seconds)),
-        )
-        count = sfn.Pass(
-            self,
-            "CountPoll",
-            parameters={"count.$": "States.MathAdd($.polls.count, 1)"},
-            result_path="$.polls",
-        )
         job_status = "$.status.jobStatus"
         finished = (
             sfn.Choice(self, "AnalysisFinished")
@@ -402,14 +386,11 @@ class DocumentAiStack(PatternStack):
                 parse.next(sfn.Succeed(self, "Done")),
             )
             .when(sfn.Condition.string_equals(job_status, "FAILED"), notify)
-            .when(
-                sfn.Condition.number_greater_than_equals("$.polls.count", settings.max_polls),
-                notify,
-            )
-            .otherwise(wait)
         )
-        first_poll = sfn.Pass(self, "StartPolling", parameters={"count": 0}, result_path="$.polls")
-        return start.next(first_poll).next(wait).next(status).next(count).next(finished)
+        polling = Polling("WaitForAnalysis", settings.poll_interval_seconds, settings.max_polls)
+        return start.next(
+            bounded_polling(self, polling, describe=status, choice=finished, give_up=notify)
+        )
 
     def _workflow_statements(self) -> list[iam.PolicyStatement]:
         """What the states call, and the reads Textract makes with the workflow's rights."""

@@ -28,7 +28,6 @@ pricing", https://aws.amazon.com/glue/pricing/). Lambda's limits (15 minutes, 10
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
@@ -47,10 +46,12 @@ from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.python_function import Unbounded, traced_function
 from ml_refarch.constructs.service_role import service_role
 from ml_refarch.constructs.workflow import (
+    Polling,
     audited_workflow,
+    bounded_polling,
     caught,
     notify_failure,
-    retried,
+    retried_task,
     states_resource,
 )
 from ml_refarch.stacks.base import PatternStack
@@ -232,14 +233,6 @@ class EtlExportStack(PatternStack):
 
     # --- the state machine ----------------------------------------------------------------
 
-    def _task(
-        self, state_id: str, resource: str, state: dict[str, Any], errors: list[str]
-    ) -> sfn.CustomState:
-        task = sfn.CustomState(
-            self, state_id, state_json={"Type": "Task", "Resource": resource, **state}
-        )
-        return retried(task, errors=errors, interval_seconds=5, max_attempts=3)
-
     def _definition(self, settings: EtlExportSettings) -> sfn.IChainable:
         """Export, poll until done (at most ``max_polls`` times), convert, report."""
         notify = notify_failure(
@@ -250,26 +243,17 @@ class EtlExportStack(PatternStack):
         )
         start = caught(self._start_export(), notify)
         describe = caught(
-            self._task(
+            retried_task(
+                self,
                 "DescribeExport",
                 states_resource("aws-sdk:dynamodb:describeExport"),
                 {"Parameters": {"ExportArn.$": "$.export.arn"}, "ResultPath": "$.described"},
                 DYNAMODB_RETRYABLE,
+                max_attempts=3,
             ),
             notify,
         )
         convert = caught(self._convert(), notify)
-        wait = sfn.Wait(
-            self,
-            "WaitForExport",
-            time=sfn.WaitTime.duration(cdk.Duration.seconds(settings.poll_interval_seconds)),
-        )
-        count = sfn.Pass(
-            self,
-            "CountPoll",
-            parameters={"count.$": "States.MathAdd($.polls.count, 1)"},
-            result_path="$.polls",
-        )
         status = "$.described.ExportDescription.ExportStatus"
         done = sfn.Succeed(self, "Done")
         report = sfn.CustomState(
@@ -294,25 +278,19 @@ class EtlExportStack(PatternStack):
             )
             .otherwise(done)
         )
-        poll = (
-            wait.next(describe)
-            .next(count)
-            .next(
-                sfn.Choice(self, "ExportFinished")
-                .when(sfn.Condition.string_equals(status, "COMPLETED"), convert.next(after_convert))
-                .when(sfn.Condition.string_equals(status, "FAILED"), notify)
-                .when(
-                    sfn.Condition.number_greater_than_equals("$.polls.count", settings.max_polls),
-                    notify,
-                )
-                .otherwise(wait)
-            )
+        finished = (
+            sfn.Choice(self, "ExportFinished")
+            .when(sfn.Condition.string_equals(status, "COMPLETED"), convert.next(after_convert))
+            .when(sfn.Condition.string_equals(status, "FAILED"), notify)
         )
-        first_poll = sfn.Pass(self, "StartPolling", parameters={"count": 0}, result_path="$.polls")
-        return start.next(first_poll).next(poll)
+        polling = Polling("WaitForExport", settings.poll_interval_seconds, settings.max_polls)
+        return start.next(
+            bounded_polling(self, polling, describe=describe, choice=finished, give_up=notify)
+        )
 
     def _start_export(self) -> sfn.CustomState:
-        return self._task(
+        return retried_task(
+            self,
             "StartExport",
             states_resource("aws-sdk:dynamodb:exportTableToPointInTime"),
             {
@@ -329,10 +307,12 @@ class EtlExportStack(PatternStack):
                 "ResultPath": "$.export",
             },
             DYNAMODB_RETRYABLE,
+            max_attempts=3,
         )
 
     def _convert(self) -> sfn.CustomState:
-        return self._task(
+        return retried_task(
+            self,
             "ConvertToCsv",
             states_resource("lambda:invoke"),
             {
@@ -354,6 +334,7 @@ class EtlExportStack(PatternStack):
                 "ResultPath": "$.conversion",
             },
             LAMBDA_RETRYABLE,
+            max_attempts=3,
         )
 
     def _workflow_statements(self) -> list[iam.PolicyStatement]:
