@@ -33,8 +33,6 @@ a bounded loop of Wait states costs a few state transitions per document.
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -48,6 +46,7 @@ from constructs import Construct
 from ml_refarch.compliance import controls
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs import SecureBucket
+from ml_refarch.constructs.dead_letters import alarmed_dead_letters
 from ml_refarch.constructs.model_endpoint import AlertTopic
 from ml_refarch.constructs.python_function import Unbounded, traced_function
 from ml_refarch.constructs.service_role import service_role
@@ -181,44 +180,20 @@ class DocumentAiStack(PatternStack):
         return table
 
     def _review_queue(self) -> sqs.Queue:
-        dead_letters = sqs.Queue(
+        dead_letters = alarmed_dead_letters(
             self,
             "ReviewDeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
+            key=self.key,
+            topic=self.topic,
+            no_redrive_because=(
+                "This queue is the dead-letter queue of the review queue and of the upload "
+                "rule's target; a queue behind it would only move the same messages."
+            ),
+            no_redrive_rules=["Serverless-SQSRedrivePolicy", "ControlTower-sqs_dlq_check"],
+            alarm_id="DeadLettersAlarm",
+            alarm_description="A review message or an upload event was not handled",
             removal_policy=self.defaults.removal_policy,
         )
-        acknowledge(
-            dead_letters,
-            "This queue is the dead-letter queue of the review queue and of the upload "
-            "rule's target; a queue behind it would only move the same messages.",
-            "Serverless-SQSRedrivePolicy",
-            "ControlTower-sqs_dlq_check",
-        )
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="EventBridgeDeadLetters",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
-            )
-        )
-        alarm = cloudwatch.Alarm(
-            self,
-            "DeadLettersAlarm",
-            alarm_description="A review message or an upload event was not handled",
-            metric=dead_letters.metric_approximate_number_of_messages_visible(
-                period=cdk.Duration.minutes(5), statistic="Maximum"
-            ),
-            threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
         self.dead_letters = dead_letters
         return sqs.Queue(
             self,
