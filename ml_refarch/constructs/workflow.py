@@ -149,6 +149,38 @@ def retried_task(
     return retried(task, errors=list(errors), interval_seconds=5, max_attempts=max_attempts)
 
 
+def starter_role(
+    scope: Construct,
+    name: str,
+    *,
+    description: str,
+    sid: str,
+    state_machine: sfn.IStateMachine,
+    same_account: bool = True,
+) -> iam.Role:
+    """The role ``<name>Role`` with which EventBridge rules start ``state_machine`` (only
+    rules of the stack's account when ``same_account``)."""
+    role, _ = service_role(
+        scope,
+        name,
+        service="events.amazonaws.com",
+        description=description,
+        statements=[
+            iam.PolicyStatement(
+                sid=sid,
+                actions=["states:StartExecution"],
+                resources=[state_machine.state_machine_arn],
+            )
+        ],
+        conditions=(
+            {"StringEquals": {"aws:SourceAccount": cdk.Stack.of(scope).account}}
+            if same_account
+            else None
+        ),
+    )
+    return role
+
+
 @dataclass(frozen=True)
 class Polling:
     """A bounded status loop: wait ``interval_seconds`` (the Wait state ``wait_id``), run

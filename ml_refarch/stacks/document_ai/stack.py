@@ -49,7 +49,6 @@ from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.dead_letters import alarmed_dead_letters
 from ml_refarch.constructs.model_endpoint import AlertTopic
 from ml_refarch.constructs.python_function import Unbounded, traced_function
-from ml_refarch.constructs.service_role import service_role
 from ml_refarch.constructs.workflow import (
     Polling,
     audited_workflow,
@@ -57,6 +56,7 @@ from ml_refarch.constructs.workflow import (
     caught,
     notify_failure,
     retried_task,
+    starter_role,
     states_resource,
 )
 from ml_refarch.stacks.base import PatternStack
@@ -400,19 +400,12 @@ class DocumentAiStack(PatternStack):
     # --- the upload rule ------------------------------------------------------------------
 
     def _upload_rule(self) -> events.Rule:
-        starter, _ = service_role(
+        starter = starter_role(
             self,
             "UploadStarter",
-            service="events.amazonaws.com",
             description="The upload rule starts the document analysis workflow",
-            statements=[
-                iam.PolicyStatement(
-                    sid="StartAnalysis",
-                    actions=["states:StartExecution"],
-                    resources=[self.state_machine.state_machine_arn],
-                )
-            ],
-            conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+            sid="StartAnalysis",
+            state_machine=self.state_machine,
         )
         return events.Rule(
             self,

@@ -55,13 +55,13 @@ from ml_refarch.constructs.hosting import (
 )
 from ml_refarch.constructs.images import framework_image_uri
 from ml_refarch.constructs.model_endpoint import HostingFoundation, ModelEndpoint, ServedModel
-from ml_refarch.constructs.service_role import service_role
 from ml_refarch.constructs.workflow import (
     AuditedWorkflow,
     audited_workflow,
     caught,
     notify_failure,
     retried,
+    starter_role,
     states_resource,
     sync_job_events,
 )
@@ -507,20 +507,14 @@ class InferencePipelineStack(PatternStack):
         return rules
 
     def _starter_role(self) -> iam.Role:
-        starter, _ = service_role(
+        return starter_role(
             self,
             "Starter",
-            service="events.amazonaws.com",
             description="EventBridge rules that start the inference pipeline batch transform",
-            statements=[
-                iam.PolicyStatement(
-                    sid="StartRun",
-                    actions=["states:StartExecution"],
-                    resources=[self.state_machine.state_machine_arn],
-                )
-            ],
+            sid="StartRun",
+            state_machine=self.state_machine,
+            same_account=False,
         )
-        return starter
 
     def _dead_letter_queue(self) -> sqs.Queue:
         """Events EventBridge could not deliver (after its retries) wait here, and an alarm

@@ -55,7 +55,6 @@ from ml_refarch.constructs.execution_role import SageMakerExecutionRole
 from ml_refarch.constructs.hosting import ModelArtifact, xgboost_image_uri
 from ml_refarch.constructs.isolated_vpc import IsolatedVpc
 from ml_refarch.constructs.model_endpoint import AlertTopic
-from ml_refarch.constructs.service_role import service_role
 from ml_refarch.constructs.workflow import (
     RETRYABLE_ERRORS,
     Polling,
@@ -64,6 +63,7 @@ from ml_refarch.constructs.workflow import (
     caught,
     notify_failure,
     retried_task,
+    starter_role,
     states_resource,
 )
 from ml_refarch.model_artifacts import XGBOOST_VERSION
@@ -445,19 +445,12 @@ class ModelRegistryStack(PatternStack):
     # --- the approval rule ----------------------------------------------------------------
 
     def _approval_rule(self) -> events.Rule:
-        starter, _ = service_role(
+        starter = starter_role(
             self,
             "ApprovalStarter",
-            service="events.amazonaws.com",
             description="The approval rule starts the Inference Recommender workflow",
-            statements=[
-                iam.PolicyStatement(
-                    sid="StartRecommender",
-                    actions=["states:StartExecution"],
-                    resources=[self.state_machine.state_machine_arn],
-                )
-            ],
-            conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+            sid="StartRecommender",
+            state_machine=self.state_machine,
         )
         rule = events.Rule(
             self,
