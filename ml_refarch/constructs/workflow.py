@@ -71,6 +71,22 @@ SYNC_RULES = {
 }
 
 
+def sync_training_job(sagemaker_arn_prefix: str) -> iam.PolicyStatement:
+    """What a state machine running a training job with ``.sync`` calls on the job (tags
+    included); ``sagemaker_arn_prefix`` is ``arn:<partition>:sagemaker:<region>:<account>``."""
+    return iam.PolicyStatement(
+        sid="Train",
+        actions=[
+            "sagemaker:CreateTrainingJob",
+            "sagemaker:DescribeTrainingJob",
+            "sagemaker:StopTrainingJob",
+            "sagemaker:AddTags",
+            "sagemaker:ListTags",
+        ],
+        resources=[f"{sagemaker_arn_prefix}:training-job/*"],
+    )
+
+
 def sync_job_events(scope: Construct, *jobs: str) -> iam.PolicyStatement:
     """What a state machine running ``jobs`` (keys of :data:`SYNC_RULES`) with ``.sync``
     needs on the managed rules that report their ends."""
