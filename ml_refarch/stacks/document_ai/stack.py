@@ -41,7 +41,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
-from constructs import Construct
 
 from ml_refarch.compliance import controls
 from ml_refarch.compliance.acknowledge import acknowledge
@@ -49,6 +48,7 @@ from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.dead_letters import alarmed_dead_letters
 from ml_refarch.constructs.model_endpoint import AlertTopic
 from ml_refarch.constructs.python_function import Unbounded, traced_function
+from ml_refarch.constructs.service_role import wildcard_finding
 from ml_refarch.constructs.workflow import (
     Polling,
     audited_workflow,
@@ -137,8 +137,8 @@ class DocumentAiStack(PatternStack):
                 "its ARN with a qualifier."
             ),
             wildcard_findings=[
-                self._wildcard(self.bucket, f"/{INCOMING_PREFIX}*"),
-                self._wildcard(self.parser, ":*"),
+                wildcard_finding(self.bucket, f"/{INCOMING_PREFIX}*"),
+                wildcard_finding(self.parser, ":*"),
             ],
             alert_topic=self.topic,
             encryption_key=self.key,
@@ -248,7 +248,7 @@ class DocumentAiStack(PatternStack):
                 "picks; Textract's GetDocumentAnalysis and X-Ray's trace actions have no "
                 "resource-level permissions (Textract's jobs have no ARNs)."
             ),
-            wildcards=[self._wildcard(self.bucket, f"/{RESULTS_PREFIX}*")],
+            wildcards=[wildcard_finding(self.bucket, f"/{RESULTS_PREFIX}*")],
             handler_dir=PARSER,
             description="Textract analysis to key-value pairs and tables (JSON, CSV); reviews",
             log_group=self.log_group("ParserLogs", self.key),
@@ -391,11 +391,6 @@ class DocumentAiStack(PatternStack):
                 resources=[self.parser.function_arn, f"{self.parser.function_arn}:*"],
             ),
         ]
-
-    def _wildcard(self, construct: Construct, suffix: str) -> str:
-        """The IAM5 finding of ``<construct's ARN><suffix>``."""
-        logical_id = self.get_logical_id(construct.node.default_child)
-        return f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>{suffix}]"
 
     # --- the upload rule ------------------------------------------------------------------
 

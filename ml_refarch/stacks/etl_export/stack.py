@@ -37,14 +37,13 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
-from constructs import Construct
 
 from ml_refarch.aws_facts import SCHEDULER_SERVICE_PRINCIPAL
 from ml_refarch.compliance import controls
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.python_function import Unbounded, traced_function
-from ml_refarch.constructs.service_role import service_role
+from ml_refarch.constructs.service_role import service_role, wildcard_finding
 from ml_refarch.constructs.workflow import (
     Polling,
     audited_workflow,
@@ -200,7 +199,7 @@ class EtlExportStack(PatternStack):
                 "picks per run; X-Ray's trace actions have no resource-level permissions."
             ),
             wildcards=[
-                self._wildcard(self.bucket, f"/{prefix}*")
+                wildcard_finding(self.bucket, f"/{prefix}*")
                 for prefix in (f"{EXPORT_PREFIX}/", TRAINING_PREFIX, REPORTS_PREFIX)
             ],
             handler_dir=CONVERTER,
@@ -371,16 +370,11 @@ class EtlExportStack(PatternStack):
             ),
         ]
 
-    def _wildcard(self, construct: Construct, suffix: str) -> str:
-        """The IAM5 finding of ``<construct's ARN><suffix>``."""
-        logical_id = self.get_logical_id(construct.node.default_child)
-        return f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>{suffix}]"
-
     def _wildcard_findings(self) -> list[str]:
         return [
-            self._wildcard(self.table, "/export/*"),
-            self._wildcard(self.bucket, f"/{EXPORT_PREFIX}/*"),
-            self._wildcard(self.converter, ":*"),
+            wildcard_finding(self.table, "/export/*"),
+            wildcard_finding(self.bucket, f"/{EXPORT_PREFIX}/*"),
+            wildcard_finding(self.converter, ":*"),
         ]
 
     # --- the schedule ---------------------------------------------------------------------
