@@ -324,32 +324,7 @@ class DocumentAiStack(PatternStack):
             ),
             notify,
         )
-        parse = caught(
-            retried_task(
-                self,
-                "ParseResults",
-                states_resource("lambda:invoke"),
-                {
-                    "Parameters": {
-                        "FunctionName": self.parser.function_arn,
-                        "Payload": {
-                            "jobId.$": "$.analysis.jobId",
-                            "bucket.$": "$.bucket",
-                            "documentKey.$": "$.documentKey",
-                        },
-                    },
-                    "ResultSelector": {
-                        "resultsUri.$": "$.Payload.resultsUri",
-                        "keyValues.$": "$.Payload.keyValues",
-                        "tables.$": "$.Payload.tables",
-                        "lowConfidenceFields.$": "$.Payload.lowConfidenceFields",
-                    },
-                    "ResultPath": "$.results",
-                },
-                LAMBDA_RETRYABLE,
-            ),
-            notify,
-        )
+        parse = caught(self._parse(), notify)
         job_status = "$.status.jobStatus"
         finished = (
             sfn.Choice(self, "AnalysisFinished")
@@ -365,6 +340,32 @@ class DocumentAiStack(PatternStack):
         polling = Polling("WaitForAnalysis", settings.poll_interval_seconds, settings.max_polls)
         return start.next(
             bounded_polling(self, polling, describe=status, choice=finished, give_up=notify)
+        )
+
+    def _parse(self) -> sfn.CustomState:
+        """Invoke the parser on the finished analysis."""
+        return retried_task(
+            self,
+            "ParseResults",
+            states_resource("lambda:invoke"),
+            {
+                "Parameters": {
+                    "FunctionName": self.parser.function_arn,
+                    "Payload": {
+                        "jobId.$": "$.analysis.jobId",
+                        "bucket.$": "$.bucket",
+                        "documentKey.$": "$.documentKey",
+                    },
+                },
+                "ResultSelector": {
+                    "resultsUri.$": "$.Payload.resultsUri",
+                    "keyValues.$": "$.Payload.keyValues",
+                    "tables.$": "$.Payload.tables",
+                    "lowConfidenceFields.$": "$.Payload.lowConfidenceFields",
+                },
+                "ResultPath": "$.results",
+            },
+            LAMBDA_RETRYABLE,
         )
 
     def _workflow_statements(self) -> list[iam.PolicyStatement]:
