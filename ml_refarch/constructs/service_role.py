@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 
 def service_role(
@@ -40,3 +41,10 @@ def service_role(
         statements=list(statements),
     )
     return role, policy
+
+
+def wildcard_finding(construct: IConstruct, suffix: str) -> str:
+    """The cdk-nag IAM5 finding id of a policy resource ``<construct's ARN><suffix>``
+    (``AwsSolutions-IAM5[Resource::<Bucket1234.Arn>/results/*]``), for its acknowledgment."""
+    logical_id = cdk.Stack.of(construct).get_logical_id(construct.node.default_child)
+    return f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>{suffix}]"

@@ -71,6 +71,22 @@ SYNC_RULES = {
 }
 
 
+def sync_training_job(sagemaker_arn_prefix: str) -> iam.PolicyStatement:
+    """What a state machine running a training job with ``.sync`` calls on the job (tags
+    included); ``sagemaker_arn_prefix`` is ``arn:<partition>:sagemaker:<region>:<account>``."""
+    return iam.PolicyStatement(
+        sid="Train",
+        actions=[
+            "sagemaker:CreateTrainingJob",
+            "sagemaker:DescribeTrainingJob",
+            "sagemaker:StopTrainingJob",
+            "sagemaker:AddTags",
+            "sagemaker:ListTags",
+        ],
+        resources=[f"{sagemaker_arn_prefix}:training-job/*"],
+    )
+
+
 def sync_job_events(scope: Construct, *jobs: str) -> iam.PolicyStatement:
     """What a state machine running ``jobs`` (keys of :data:`SYNC_RULES`) with ``.sync``
     needs on the managed rules that report their ends."""
@@ -130,6 +146,93 @@ def caught(state: sfn.CustomState, notify: sfn.IChainable) -> sfn.CustomState:
     ``$.error`` beside the run's input."""
     state.add_catch(notify, errors=["States.ALL"], result_path="$.error")
     return state
+
+
+def retried_task(
+    scope: Construct,
+    state_id: str,
+    resource: str,
+    state: Mapping[str, Any],
+    errors: Sequence[str],
+    *,
+    max_attempts: int = 4,
+) -> sfn.CustomState:
+    """The Task state ``state_id`` calling ``resource`` (``state`` holds its other fields),
+    retrying ``errors`` from 5 seconds on (:func:`retried`)."""
+    task = sfn.CustomState(
+        scope, state_id, state_json={"Type": "Task", "Resource": resource, **state}
+    )
+    return retried(task, errors=list(errors), interval_seconds=5, max_attempts=max_attempts)
+
+
+def starter_role(
+    scope: Construct,
+    name: str,
+    *,
+    description: str,
+    sid: str,
+    state_machine: sfn.IStateMachine,
+    same_account: bool = True,
+) -> iam.Role:
+    """The role ``<name>Role`` with which EventBridge rules start ``state_machine`` (only
+    rules of the stack's account when ``same_account``)."""
+    role, _ = service_role(
+        scope,
+        name,
+        service="events.amazonaws.com",
+        description=description,
+        statements=[
+            iam.PolicyStatement(
+                sid=sid,
+                actions=["states:StartExecution"],
+                resources=[state_machine.state_machine_arn],
+            )
+        ],
+        conditions=(
+            {"StringEquals": {"aws:SourceAccount": cdk.Stack.of(scope).account}}
+            if same_account
+            else None
+        ),
+    )
+    return role
+
+
+@dataclass(frozen=True)
+class Polling:
+    """A bounded status loop: wait ``interval_seconds`` (the Wait state ``wait_id``), run
+    ``describe``, count the poll, then ``choice``; after ``max_polls`` polls, ``give_up``."""
+
+    wait_id: str
+    interval_seconds: int
+    max_polls: int
+
+
+def bounded_polling(
+    scope: Construct,
+    polling: Polling,
+    *,
+    describe: sfn.IChainable,
+    choice: sfn.Choice,
+    give_up: sfn.IChainable,
+) -> sfn.Chain:
+    """``StartPolling`` (the count at 0), then the loop of ``polling``: ``choice`` keeps its
+    own branches (done, failed) and gains the poll limit and, otherwise, another wait."""
+    wait = sfn.Wait(
+        scope,
+        polling.wait_id,
+        time=sfn.WaitTime.duration(cdk.Duration.seconds(polling.interval_seconds)),
+    )
+    count = sfn.Pass(
+        scope,
+        "CountPoll",
+        parameters={"count.$": "States.MathAdd($.polls.count, 1)"},
+        result_path="$.polls",
+    )
+    choice.when(
+        sfn.Condition.number_greater_than_equals("$.polls.count", polling.max_polls), give_up
+    ).otherwise(wait)
+    first = sfn.Pass(scope, "StartPolling", parameters={"count": 0}, result_path="$.polls")
+    return first.next(wait).next(describe).next(count).next(choice)
 
 
 @dataclass(frozen=True)

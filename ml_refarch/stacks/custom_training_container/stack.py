@@ -51,6 +51,7 @@ from ml_refarch.constructs.workflow import (
     retried,
     states_resource,
     sync_job_events,
+    sync_training_job,
     training_job_state,
 )
 from ml_refarch.stacks.base import PATTERN_TAG, PatternStack
@@ -443,17 +444,7 @@ class CustomTrainingContainerStack(PatternStack):
                 actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
                 resources=[f"{rules}/{CODEBUILD_SYNC_RULE}"],
             ),
-            iam.PolicyStatement(
-                sid="Train",
-                actions=[
-                    "sagemaker:CreateTrainingJob",
-                    "sagemaker:DescribeTrainingJob",
-                    "sagemaker:StopTrainingJob",
-                    "sagemaker:AddTags",
-                    "sagemaker:ListTags",
-                ],
-                resources=[f"{arn}:training-job/*"],
-            ),
+            sync_training_job(arn),
             iam.PolicyStatement(
                 sid="PassTrainingRole",
                 actions=["iam:PassRole"],

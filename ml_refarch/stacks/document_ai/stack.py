@@ -32,12 +32,7 @@ a bounded loop of Wait states costs a few state transitions per document.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import aws_cdk as cdk
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -46,25 +41,28 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
-from constructs import Construct
 
 from ml_refarch.compliance import controls
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs import SecureBucket
+from ml_refarch.constructs.dead_letters import alarmed_dead_letters
 from ml_refarch.constructs.model_endpoint import AlertTopic
-from ml_refarch.constructs.service_role import service_role
+from ml_refarch.constructs.python_function import Unbounded, traced_function
+from ml_refarch.constructs.service_role import wildcard_finding
 from ml_refarch.constructs.workflow import (
+    Polling,
     audited_workflow,
+    bounded_polling,
     caught,
     notify_failure,
-    retried,
+    retried_task,
+    starter_role,
     states_resource,
 )
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.document_ai.outputs import Outputs
 from ml_refarch.stacks.document_ai.settings import DocumentAiSettings
 
-LAMBDA_DIR = Path(__file__).resolve().parents[3] / "lambdas"
 PARSER = "textract_results"
 
 #: Uploads to analyse, and where each document's results go.
@@ -139,8 +137,8 @@ class DocumentAiStack(PatternStack):
                 "its ARN with a qualifier."
             ),
             wildcard_findings=[
-                self._wildcard(self.bucket, f"/{INCOMING_PREFIX}*"),
-                self._wildcard(self.parser, ":*"),
+                wildcard_finding(self.bucket, f"/{INCOMING_PREFIX}*"),
+                wildcard_finding(self.parser, ":*"),
             ],
             alert_topic=self.topic,
             encryption_key=self.key,
@@ -182,44 +180,20 @@ class DocumentAiStack(PatternStack):
         return table
 
     def _review_queue(self) -> sqs.Queue:
-        dead_letters = sqs.Queue(
+        dead_letters = alarmed_dead_letters(
             self,
             "ReviewDeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
+            key=self.key,
+            topic=self.topic,
+            no_redrive_because=(
+                "This queue is the dead-letter queue of the review queue and of the upload "
+                "rule's target; a queue behind it would only move the same messages."
+            ),
+            no_redrive_rules=["Serverless-SQSRedrivePolicy", "ControlTower-sqs_dlq_check"],
+            alarm_id="DeadLettersAlarm",
+            alarm_description="A review message or an upload event was not handled",
             removal_policy=self.defaults.removal_policy,
         )
-        acknowledge(
-            dead_letters,
-            "This queue is the dead-letter queue of the review queue and of the upload "
-            "rule's target; a queue behind it would only move the same messages.",
-            "Serverless-SQSRedrivePolicy",
-            "ControlTower-sqs_dlq_check",
-        )
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="EventBridgeDeadLetters",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
-            )
-        )
-        alarm = cloudwatch.Alarm(
-            self,
-            "DeadLettersAlarm",
-            alarm_description="A review message or an upload event was not handled",
-            metric=dead_letters.metric_approximate_number_of_messages_visible(
-                period=cdk.Duration.minutes(5), statistic="Maximum"
-            ),
-            threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.topic))
         self.dead_letters = dead_letters
         return sqs.Queue(
             self,
@@ -236,12 +210,12 @@ class DocumentAiStack(PatternStack):
     # --- the parser -----------------------------------------------------------------------
 
     def _parser(self, settings: DocumentAiSettings) -> lambda_.Function:
-        log_group = self.log_group("ParserLogs", self.key)
-        role, policy = service_role(
+        return traced_function(
             self,
             "Parser",
-            service="lambda.amazonaws.com",
-            description="Textract results parser: read results, write JSON/CSV, queue reviews",
+            role_description=(
+                "Textract results parser: read results, write JSON/CSV, queue reviews"
+            ),
             statements=[
                 iam.PolicyStatement(
                     sid="ReadAnalysis",
@@ -268,82 +242,42 @@ class DocumentAiStack(PatternStack):
                     actions=["sqs:SendMessage"],
                     resources=[self.review_queue.queue_arn],
                 ),
-                iam.PolicyStatement(
-                    sid="Logs",
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[log_group.log_group_arn],
-                ),
-                iam.PolicyStatement(
-                    sid="Tracing",
-                    actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                    resources=["*"],
-                ),
             ],
-        )
-        acknowledge(
-            policy,
-            "Each document's results go under results/<document key>/, a key the uploader "
-            "picks; Textract's GetDocumentAnalysis and X-Ray's trace actions have no "
-            "resource-level permissions (Textract's jobs have no ARNs).",
-            self._wildcard(self.bucket, f"/{RESULTS_PREFIX}*"),
-            "AwsSolutions-IAM5[Resource::*]",
-        )
-        function = lambda_.Function(
-            self,
-            "Parser",
-            description="Textract analysis to key-value pairs and tables (JSON, CSV); reviews",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="handler.handler",
-            code=lambda_.Code.from_asset(
-                str(LAMBDA_DIR / PARSER), exclude=["__pycache__", "*.pyc"]
+            wildcards_because=(
+                "Each document's results go under results/<document key>/, a key the uploader "
+                "picks; Textract's GetDocumentAnalysis and X-Ray's trace actions have no "
+                "resource-level permissions (Textract's jobs have no ARNs)."
             ),
-            role=role.without_policy_updates(),
+            wildcards=[wildcard_finding(self.bucket, f"/{RESULTS_PREFIX}*")],
+            handler_dir=PARSER,
+            description="Textract analysis to key-value pairs and tables (JSON, CSV); reviews",
+            log_group=self.log_group("ParserLogs", self.key),
+            key=self.key,
             memory_size=settings.parser_memory_mib,
             timeout=cdk.Duration.seconds(settings.parser_timeout_seconds),
-            tracing=lambda_.Tracing.ACTIVE,
-            logging_format=lambda_.LoggingFormat.JSON,
-            log_group=log_group,
             environment={
                 "RESULTS_PREFIX": RESULTS_PREFIX,
                 "CONFIDENCE_THRESHOLD": f"{settings.confidence_threshold:g}",
                 "REVIEW_TABLE": self.review_table.table_name,
                 "REVIEW_QUEUE_URL": self.review_queue.queue_url,
             },
-            environment_encryption=self.key,
+            unbounded=Unbounded(
+                no_vpc_because=(
+                    "The parser calls Textract, S3, DynamoDB and SQS and nothing in a network of "
+                    "the account; a VPC would add interfaces and endpoints without isolating more."
+                ),
+                no_concurrency_because=(
+                    "Reserving concurrency fails in new accounts whose whole quota is 10; one "
+                    "workflow run per upload invokes it once."
+                ),
+                no_dlq_because=(
+                    "The state machine invokes the parser synchronously, retries it and publishes "
+                    "any failure to the alert topic; an asynchronous DLQ would never be used."
+                ),
+            ),
         )
-        function.node.add_dependency(policy)
-        acknowledge(
-            function,
-            "The parser calls Textract, S3, DynamoDB and SQS and nothing in a network of "
-            "the account; a VPC would add interfaces and endpoints without isolating more.",
-            controls.LAMBDA_INSIDE_VPC,
-            checkov=("CKV_AWS_117",),
-        )
-        acknowledge(
-            function,
-            "Reserving concurrency fails in new accounts whose whole quota is 10; one "
-            "workflow run per upload invokes it once.",
-            controls.LAMBDA_CONCURRENCY,
-            checkov=("CKV_AWS_115",),
-        )
-        acknowledge(
-            function,
-            "The state machine invokes the parser synchronously, retries it and publishes "
-            "any failure to the alert topic; an asynchronous DLQ would never be used.",
-            controls.LAMBDA_DLQ,
-            checkov=("CKV_AWS_116",),
-        )
-        return function
 
     # --- the state machine ----------------------------------------------------------------
-
-    def _task(
-        self, state_id: str, resource: str, state: dict[str, Any], errors: list[str]
-    ) -> sfn.CustomState:
-        task = sfn.CustomState(
-            self, state_id, state_json={"Type": "Task", "Resource": resource, **state}
-        )
-        return retried(task, errors=errors, interval_seconds=5, max_attempts=4)
 
     def _definition(self, settings: DocumentAiSettings) -> sfn.IChainable:
         """Start the analysis, poll until done (at most ``max_polls`` times), parse."""
@@ -354,7 +288,8 @@ class DocumentAiStack(PatternStack):
             error="DocumentAnalysisFailed",
         )
         start = caught(
-            self._task(
+            retried_task(
+                self,
                 "StartAnalysis",
                 states_resource("aws-sdk:textract:startDocumentAnalysis"),
                 {
@@ -375,7 +310,8 @@ class DocumentAiStack(PatternStack):
             notify,
         )
         status = caught(
-            self._task(
+            retried_task(
+                self,
                 "GetAnalysisStatus",
                 states_resource("aws-sdk:textract:getDocumentAnalysis"),
                 {
@@ -388,42 +324,7 @@ class DocumentAiStack(PatternStack):
             ),
             notify,
         )
-        parse = caught(
-            self._task(
-                "ParseResults",
-                states_resource("lambda:invoke"),
-                {
-                    "Parameters": {
-                        "FunctionName": self.parser.function_arn,
-                        "Payload": {
-                            "jobId.$": "$.analysis.jobId",
-                            "bucket.$": "$.bucket",
-                            "documentKey.$": "$.documentKey",
-                        },
-                    },
-                    "ResultSelector": {
-                        "resultsUri.$": "$.Payload.resultsUri",
-                        "keyValues.$": "$.Payload.keyValues",
-                        "tables.$": "$.Payload.tables",
-                        "lowConfidenceFields.$": "$.Payload.lowConfidenceFields",
-                    },
-                    "ResultPath": "$.results",
-                },
-                LAMBDA_RETRYABLE,
-            ),
-            notify,
-        )
-        wait = sfn.Wait(
-            self,
-            "WaitForAnalysis",
-            time=sfn.WaitTime.duration(cdk.Duration.seconds(settings.poll_interval_seconds)),
-        )
-        count = sfn.Pass(
-            self,
-            "CountPoll",
-            parameters={"count.$": "States.MathAdd($.polls.count, 1)"},
-            result_path="$.polls",
-        )
+        parse = caught(self._parse(), notify)
         job_status = "$.status.jobStatus"
         finished = (
             sfn.Choice(self, "AnalysisFinished")
@@ -435,14 +336,37 @@ class DocumentAiStack(PatternStack):
                 parse.next(sfn.Succeed(self, "Done")),
             )
             .when(sfn.Condition.string_equals(job_status, "FAILED"), notify)
-            .when(
-                sfn.Condition.number_greater_than_equals("$.polls.count", settings.max_polls),
-                notify,
-            )
-            .otherwise(wait)
         )
-        first_poll = sfn.Pass(self, "StartPolling", parameters={"count": 0}, result_path="$.polls")
-        return start.next(first_poll).next(wait).next(status).next(count).next(finished)
+        polling = Polling("WaitForAnalysis", settings.poll_interval_seconds, settings.max_polls)
+        return start.next(
+            bounded_polling(self, polling, describe=status, choice=finished, give_up=notify)
+        )
+
+    def _parse(self) -> sfn.CustomState:
+        """Invoke the parser on the finished analysis."""
+        return retried_task(
+            self,
+            "ParseResults",
+            states_resource("lambda:invoke"),
+            {
+                "Parameters": {
+                    "FunctionName": self.parser.function_arn,
+                    "Payload": {
+                        "jobId.$": "$.analysis.jobId",
+                        "bucket.$": "$.bucket",
+                        "documentKey.$": "$.documentKey",
+                    },
+                },
+                "ResultSelector": {
+                    "resultsUri.$": "$.Payload.resultsUri",
+                    "keyValues.$": "$.Payload.keyValues",
+                    "tables.$": "$.Payload.tables",
+                    "lowConfidenceFields.$": "$.Payload.lowConfidenceFields",
+                },
+                "ResultPath": "$.results",
+            },
+            LAMBDA_RETRYABLE,
+        )
 
     def _workflow_statements(self) -> list[iam.PolicyStatement]:
         """What the states call, and the reads Textract makes with the workflow's rights."""
@@ -469,27 +393,15 @@ class DocumentAiStack(PatternStack):
             ),
         ]
 
-    def _wildcard(self, construct: Construct, suffix: str) -> str:
-        """The IAM5 finding of ``<construct's ARN><suffix>``."""
-        logical_id = self.get_logical_id(construct.node.default_child)
-        return f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>{suffix}]"
-
     # --- the upload rule ------------------------------------------------------------------
 
     def _upload_rule(self) -> events.Rule:
-        starter, _ = service_role(
+        starter = starter_role(
             self,
             "UploadStarter",
-            service="events.amazonaws.com",
             description="The upload rule starts the document analysis workflow",
-            statements=[
-                iam.PolicyStatement(
-                    sid="StartAnalysis",
-                    actions=["states:StartExecution"],
-                    resources=[self.state_machine.state_machine_arn],
-                )
-            ],
-            conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+            sid="StartAnalysis",
+            state_machine=self.state_machine,
         )
         return events.Rule(
             self,

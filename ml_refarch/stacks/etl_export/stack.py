@@ -28,8 +28,6 @@ pricing", https://aws.amazon.com/glue/pricing/). Lambda's limits (15 minutes, 10
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
@@ -39,25 +37,26 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
-from constructs import Construct
 
 from ml_refarch.aws_facts import SCHEDULER_SERVICE_PRINCIPAL
 from ml_refarch.compliance import controls
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs import SecureBucket
-from ml_refarch.constructs.service_role import service_role
+from ml_refarch.constructs.python_function import Unbounded, traced_function
+from ml_refarch.constructs.service_role import service_role, wildcard_finding
 from ml_refarch.constructs.workflow import (
+    Polling,
     audited_workflow,
+    bounded_polling,
     caught,
     notify_failure,
-    retried,
+    retried_task,
     states_resource,
 )
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.etl_export.outputs import Outputs
 from ml_refarch.stacks.etl_export.settings import EtlExportSettings
 
-LAMBDA_DIR = Path(__file__).resolve().parents[3] / "lambdas"
 CONVERTER = "dynamodb_export_to_csv"
 
 #: Where DynamoDB writes exports (it adds ``AWSDynamoDB/<export id>/``), where the CSV goes
@@ -170,12 +169,10 @@ class EtlExportStack(PatternStack):
         return table
 
     def _converter(self, settings: EtlExportSettings) -> lambda_.Function:
-        log_group = self.log_group("ConverterLogs", self.key)
-        role, policy = service_role(
+        return traced_function(
             self,
             "Converter",
-            service="lambda.amazonaws.com",
-            description="Export converter: read exports, write CSV and reports, its logs",
+            role_description="Export converter: read exports, write CSV and reports, its logs",
             statements=[
                 iam.PolicyStatement(
                     sid="ReadExports",
@@ -195,84 +192,45 @@ class EtlExportStack(PatternStack):
                     actions=["kms:Decrypt", "kms:GenerateDataKey"],
                     resources=[self.key.key_arn],
                 ),
-                iam.PolicyStatement(
-                    sid="Logs",
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[log_group.log_group_arn],
-                ),
-                iam.PolicyStatement(
-                    sid="Tracing",
-                    actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                    resources=["*"],
-                ),
             ],
-        )
-        acknowledge(
-            policy,
-            "Each export writes its files under exports/AWSDynamoDB/<export id>/ and each "
-            "conversion under training/<export id>/ and reports/<export id>/, ids DynamoDB "
-            "picks per run; X-Ray's trace actions have no resource-level permissions.",
-            *(
-                self._wildcard(self.bucket, f"/{prefix}*")
+            wildcards_because=(
+                "Each export writes its files under exports/AWSDynamoDB/<export id>/ and each "
+                "conversion under training/<export id>/ and reports/<export id>/, ids DynamoDB "
+                "picks per run; X-Ray's trace actions have no resource-level permissions."
+            ),
+            wildcards=[
+                wildcard_finding(self.bucket, f"/{prefix}*")
                 for prefix in (f"{EXPORT_PREFIX}/", TRAINING_PREFIX, REPORTS_PREFIX)
-            ),
-            "AwsSolutions-IAM5[Resource::*]",
-        )
-        function = lambda_.Function(
-            self,
-            "Converter",
+            ],
+            handler_dir=CONVERTER,
             description="DynamoDB JSON export to one CSV with a header, for SageMaker training",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="handler.handler",
-            code=lambda_.Code.from_asset(
-                str(LAMBDA_DIR / CONVERTER), exclude=["__pycache__", "*.pyc"]
-            ),
-            role=role.without_policy_updates(),
+            log_group=self.log_group("ConverterLogs", self.key),
+            key=self.key,
             memory_size=settings.converter_memory_mib,
             timeout=cdk.Duration.seconds(settings.converter_timeout_seconds),
-            tracing=lambda_.Tracing.ACTIVE,
-            logging_format=lambda_.LoggingFormat.JSON,
-            log_group=log_group,
             environment={
                 "OUTPUT_PREFIX": TRAINING_PREFIX,
                 "REPORT_PREFIX": REPORTS_PREFIX,
                 "KEY_ATTRIBUTES": settings.partition_key,
             },
-            environment_encryption=self.key,
+            unbounded=Unbounded(
+                no_vpc_because=(
+                    "The converter reads and writes one S3 bucket and calls nothing else; a VPC "
+                    "would add network interfaces and endpoints without isolating more."
+                ),
+                no_concurrency_because=(
+                    "Reserving concurrency fails in new accounts whose whole quota is 10; the "
+                    "workflow runs one conversion per export, which bounds it already."
+                ),
+                no_dlq_because=(
+                    "The state machine invokes the converter synchronously, retries it and "
+                    "publishes any failure to the alert topic; an asynchronous DLQ would never "
+                    "be used."
+                ),
+            ),
         )
-        function.node.add_dependency(policy)
-        acknowledge(
-            function,
-            "The converter reads and writes one S3 bucket and calls nothing else; a VPC "
-            "would add network interfaces and endpoints without isolating more.",
-            controls.LAMBDA_INSIDE_VPC,
-            checkov=("CKV_AWS_117",),
-        )
-        acknowledge(
-            function,
-            "Reserving concurrency fails in new accounts whose whole quota is 10; the "
-            "workflow runs one conversion per export, which bounds it already.",
-            controls.LAMBDA_CONCURRENCY,
-            checkov=("CKV_AWS_115",),
-        )
-        acknowledge(
-            function,
-            "The state machine invokes the converter synchronously, retries it and publishes "
-            "any failure to the alert topic; an asynchronous DLQ would never be used.",
-            controls.LAMBDA_DLQ,
-            checkov=("CKV_AWS_116",),
-        )
-        return function
 
     # --- the state machine ----------------------------------------------------------------
-
-    def _task(
-        self, state_id: str, resource: str, state: dict[str, Any], errors: list[str]
-    ) -> sfn.CustomState:
-        task = sfn.CustomState(
-            self, state_id, state_json={"Type": "Task", "Resource": resource, **state}
-        )
-        return retried(task, errors=errors, interval_seconds=5, max_attempts=3)
 
     def _definition(self, settings: EtlExportSettings) -> sfn.IChainable:
         """Export, poll until done (at most ``max_polls`` times), convert, report."""
@@ -284,26 +242,17 @@ class EtlExportStack(PatternStack):
         )
         start = caught(self._start_export(), notify)
         describe = caught(
-            self._task(
+            retried_task(
+                self,
                 "DescribeExport",
                 states_resource("aws-sdk:dynamodb:describeExport"),
                 {"Parameters": {"ExportArn.$": "$.export.arn"}, "ResultPath": "$.described"},
                 DYNAMODB_RETRYABLE,
+                max_attempts=3,
             ),
             notify,
         )
         convert = caught(self._convert(), notify)
-        wait = sfn.Wait(
-            self,
-            "WaitForExport",
-            time=sfn.WaitTime.duration(cdk.Duration.seconds(settings.poll_interval_seconds)),
-        )
-        count = sfn.Pass(
-            self,
-            "CountPoll",
-            parameters={"count.$": "States.MathAdd($.polls.count, 1)"},
-            result_path="$.polls",
-        )
         status = "$.described.ExportDescription.ExportStatus"
         done = sfn.Succeed(self, "Done")
         report = sfn.CustomState(
@@ -328,25 +277,19 @@ class EtlExportStack(PatternStack):
             )
             .otherwise(done)
         )
-        poll = (
-            wait.next(describe)
-            .next(count)
-            .next(
-                sfn.Choice(self, "ExportFinished")
-                .when(sfn.Condition.string_equals(status, "COMPLETED"), convert.next(after_convert))
-                .when(sfn.Condition.string_equals(status, "FAILED"), notify)
-                .when(
-                    sfn.Condition.number_greater_than_equals("$.polls.count", settings.max_polls),
-                    notify,
-                )
-                .otherwise(wait)
-            )
+        finished = (
+            sfn.Choice(self, "ExportFinished")
+            .when(sfn.Condition.string_equals(status, "COMPLETED"), convert.next(after_convert))
+            .when(sfn.Condition.string_equals(status, "FAILED"), notify)
         )
-        first_poll = sfn.Pass(self, "StartPolling", parameters={"count": 0}, result_path="$.polls")
-        return start.next(first_poll).next(poll)
+        polling = Polling("WaitForExport", settings.poll_interval_seconds, settings.max_polls)
+        return start.next(
+            bounded_polling(self, polling, describe=describe, choice=finished, give_up=notify)
+        )
 
     def _start_export(self) -> sfn.CustomState:
-        return self._task(
+        return retried_task(
+            self,
             "StartExport",
             states_resource("aws-sdk:dynamodb:exportTableToPointInTime"),
             {
@@ -363,10 +306,12 @@ class EtlExportStack(PatternStack):
                 "ResultPath": "$.export",
             },
             DYNAMODB_RETRYABLE,
+            max_attempts=3,
         )
 
     def _convert(self) -> sfn.CustomState:
-        return self._task(
+        return retried_task(
+            self,
             "ConvertToCsv",
             states_resource("lambda:invoke"),
             {
@@ -388,6 +333,7 @@ class EtlExportStack(PatternStack):
                 "ResultPath": "$.conversion",
             },
             LAMBDA_RETRYABLE,
+            max_attempts=3,
         )
 
     def _workflow_statements(self) -> list[iam.PolicyStatement]:
@@ -424,16 +370,11 @@ class EtlExportStack(PatternStack):
             ),
         ]
 
-    def _wildcard(self, construct: Construct, suffix: str) -> str:
-        """The IAM5 finding of ``<construct's ARN><suffix>``."""
-        logical_id = self.get_logical_id(construct.node.default_child)
-        return f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>{suffix}]"
-
     def _wildcard_findings(self) -> list[str]:
         return [
-            self._wildcard(self.table, "/export/*"),
-            self._wildcard(self.bucket, f"/{EXPORT_PREFIX}/*"),
-            self._wildcard(self.converter, ":*"),
+            wildcard_finding(self.table, "/export/*"),
+            wildcard_finding(self.bucket, f"/{EXPORT_PREFIX}/*"),
+            wildcard_finding(self.converter, ":*"),
         ]
 
     # --- the schedule ---------------------------------------------------------------------

@@ -49,6 +49,7 @@ from ml_refarch.constructs.workflow import (
     retried,
     states_resource,
     sync_job_events,
+    sync_training_job,
 )
 from ml_refarch.stacks.base import PATTERN_TAG
 from ml_refarch.stacks.feature_store_spark.job.prepare_features import FEATURES, LABEL
@@ -385,17 +386,7 @@ def _train_statements(stack: FeatureStoreSparkStack) -> list[iam.PolicyStatement
             actions=["kms:Decrypt", "kms:GenerateDataKey"],
             resources=[stack.key.key_arn],
         ),
-        iam.PolicyStatement(
-            sid="Train",
-            actions=[
-                "sagemaker:CreateTrainingJob",
-                "sagemaker:DescribeTrainingJob",
-                "sagemaker:StopTrainingJob",
-                "sagemaker:AddTags",
-                "sagemaker:ListTags",
-            ],
-            resources=[f"{stack.arn_prefix('sagemaker')}:training-job/*"],
-        ),
+        sync_training_job(stack.arn_prefix("sagemaker")),
         sync_job_events(stack, "training"),
         iam.PolicyStatement(
             sid="PassTrainingRole",

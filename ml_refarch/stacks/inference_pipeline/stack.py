@@ -36,8 +36,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
-from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -49,6 +47,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from ml_refarch.aws_facts import PIPELINE_MAX_CONTAINERS, PIPELINE_MIN_CONTAINERS
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs import SecureBucket
+from ml_refarch.constructs.dead_letters import alarmed_dead_letters
 from ml_refarch.constructs.hosting import (
     Container,
     ModelArtifact,
@@ -56,13 +55,13 @@ from ml_refarch.constructs.hosting import (
 )
 from ml_refarch.constructs.images import framework_image_uri
 from ml_refarch.constructs.model_endpoint import HostingFoundation, ModelEndpoint, ServedModel
-from ml_refarch.constructs.service_role import service_role
 from ml_refarch.constructs.workflow import (
     AuditedWorkflow,
     audited_workflow,
     caught,
     notify_failure,
     retried,
+    starter_role,
     states_resource,
     sync_job_events,
 )
@@ -508,62 +507,33 @@ class InferencePipelineStack(PatternStack):
         return rules
 
     def _starter_role(self) -> iam.Role:
-        starter, _ = service_role(
+        return starter_role(
             self,
             "Starter",
-            service="events.amazonaws.com",
             description="EventBridge rules that start the inference pipeline batch transform",
-            statements=[
-                iam.PolicyStatement(
-                    sid="StartRun",
-                    actions=["states:StartExecution"],
-                    resources=[self.state_machine.state_machine_arn],
-                )
-            ],
+            sid="StartRun",
+            state_machine=self.state_machine,
+            same_account=False,
         )
-        return starter
 
     def _dead_letter_queue(self) -> sqs.Queue:
         """Events EventBridge could not deliver (after its retries) wait here, and an alarm
         says so."""
-        key = self.foundation.key
-        dead_letters = sqs.Queue(
+        return alarmed_dead_letters(
             self,
             "UndeliveredStarts",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
-        acknowledge(
-            dead_letters,
-            "This queue is itself the dead-letter queue of the two EventBridge targets that "
-            "start the batch transform (their DeadLetterConfig), which the rule packs do not "
-            "recognise; a queue behind a dead-letter queue would only move the same messages.",
-            "AwsSolutions-SQS3",
-            "Serverless-SQSRedrivePolicy",
-            "ControlTower-sqs_dlq_check",
-        )
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="EventBridgeDeadLetters",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
-            )
-        )
-        undelivered = cloudwatch.Alarm(
-            self,
-            "UndeliveredStartsAlarm",
-            alarm_description="EventBridge could not start the batch transform workflow",
-            metric=dead_letters.metric_approximate_number_of_messages_visible(
-                period=cdk.Duration.minutes(5), statistic="Maximum"
+            key=self.foundation.key,
+            topic=self.foundation.topic,
+            no_redrive_because=(
+                "This queue is itself the dead-letter queue of the two EventBridge targets that "
+                "start the batch transform (their DeadLetterConfig), which the rule packs do not "
+                "recognise; a queue behind a dead-letter queue would only move the same messages."
             ),
-            threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            no_redrive_rules=[
+                "AwsSolutions-SQS3",
+                "Serverless-SQSRedrivePolicy",
+                "ControlTower-sqs_dlq_check",
+            ],
+            alarm_id="UndeliveredStartsAlarm",
+            alarm_description="EventBridge could not start the batch transform workflow",
         )
-        undelivered.add_alarm_action(cloudwatch_actions.SnsAction(self.foundation.topic))
-        return dead_letters

@@ -16,7 +16,6 @@ CSV must become JSON first. Resources:
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_glue as glue
@@ -27,16 +26,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
-from ml_refarch.compliance import controls
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs import SecureBucket
 from ml_refarch.constructs.glue_catalog import glue_database, parquet_table
+from ml_refarch.constructs.python_function import Unbounded, python_function
 from ml_refarch.constructs.service_role import service_role
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.kinesis_parquet.outputs import Outputs
 from ml_refarch.stacks.kinesis_parquet.settings import KinesisParquetSettings
-
-LAMBDA_DIR = Path(__file__).resolve().parents[3] / "lambdas"
 
 DATA_PREFIX = "data/"
 ERROR_PREFIX = "errors/"
@@ -207,51 +204,39 @@ class KinesisParquetStack(PatternStack):
             "permissions, so tracing the transform needs Resource '*'.",
             "AwsSolutions-IAM5[Resource::*]",
         )
-        function = lambda_.Function(
+        return python_function(
             self,
             "CsvToJson",
+            handler_dir="csv_to_json",
             description="Firehose transform: one CSV row per record into one JSON object",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="handler.handler",
-            code=lambda_.Code.from_asset(
-                str(LAMBDA_DIR / "csv_to_json"), exclude=["__pycache__", "*.pyc"]
-            ),
-            role=role.without_policy_updates(),
+            role=role,
+            policy=policy,
+            log_group=log_group,
+            key=key,
             memory_size=256,
             timeout=cdk.Duration.minutes(1),
-            tracing=lambda_.Tracing.ACTIVE,
-            logging_format=lambda_.LoggingFormat.JSON,
-            log_group=log_group,
             environment={
                 "COLUMNS_JSON": json.dumps(
                     [{"name": c.name, "type": c.type} for c in self.settings.columns]
                 )
             },
-            environment_encryption=key,
+            unbounded=Unbounded(
+                no_vpc_because=(
+                    "The transform only reshapes the bytes Firehose hands it and calls no other "
+                    "service, so a VPC would add network interfaces without isolating anything."
+                ),
+                no_concurrency_because=(
+                    "Reserving concurrency fails in new accounts whose whole quota is 10; "
+                    "Firehose calls the transform at most once per shard at a time, which bounds "
+                    "it already."
+                ),
+                no_dlq_because=(
+                    "Firehose invokes the transform synchronously and retries failed batches "
+                    "itself, sending what still fails to the error prefix; a DLQ would never be "
+                    "used."
+                ),
+            ),
         )
-        function.node.add_dependency(policy)
-        acknowledge(
-            function,
-            "The transform only reshapes the bytes Firehose hands it and calls no other "
-            "service, so a VPC would add network interfaces without isolating anything.",
-            controls.LAMBDA_INSIDE_VPC,
-            checkov=("CKV_AWS_117",),
-        )
-        acknowledge(
-            function,
-            "Reserving concurrency fails in new accounts whose whole quota is 10; Firehose "
-            "calls the transform at most once per shard at a time, which bounds it already.",
-            controls.LAMBDA_CONCURRENCY,
-            checkov=("CKV_AWS_115",),
-        )
-        acknowledge(
-            function,
-            "Firehose invokes the transform synchronously and retries failed batches itself, "
-            "sending what still fails to the error prefix; a DLQ would never be used.",
-            controls.LAMBDA_DLQ,
-            checkov=("CKV_AWS_116",),
-        )
-        return function
 
     def _delivery_stream(
         self, key, database_name: str, delivery_logs: logs.LogGroup

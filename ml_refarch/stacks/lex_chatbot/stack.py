@@ -27,17 +27,15 @@ built from CloudFormation's AWS::Lex::* types. Resources:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lex as lex
 from aws_cdk import aws_s3 as s3
 
-from ml_refarch.compliance import controls
 from ml_refarch.compliance.acknowledge import acknowledge
 from ml_refarch.constructs import SecureBucket
+from ml_refarch.constructs.python_function import Unbounded, traced_function
 from ml_refarch.constructs.service_role import service_role
 from ml_refarch.stacks.base import PatternStack
 from ml_refarch.stacks.lex_chatbot import bot
@@ -45,7 +43,6 @@ from ml_refarch.stacks.lex_chatbot.menu import menu_json
 from ml_refarch.stacks.lex_chatbot.outputs import Outputs
 from ml_refarch.stacks.lex_chatbot.settings import LexChatbotSettings
 
-LAMBDA_DIR = Path(__file__).resolve().parents[3] / "lambdas"
 CODE_HOOK = "pizza_order"
 LEX_SERVICE_PRINCIPAL = "lexv2.amazonaws.com"
 ALIAS_NAME = "live"
@@ -123,73 +120,38 @@ class LexChatbotStack(PatternStack):
         ).bucket
 
     def _code_hook(self, settings: LexChatbotSettings) -> lambda_.Function:
-        log_group = self.log_group("CodeHookLogs", self.key)
-        role, policy = service_role(
+        return traced_function(
             self,
             "CodeHook",
-            service="lambda.amazonaws.com",
-            description="Pizza bot code hook: its logs and traces only",
-            statements=[
-                iam.PolicyStatement(
-                    sid="Logs",
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[log_group.log_group_arn],
-                ),
-                iam.PolicyStatement(
-                    sid="Tracing",
-                    actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                    resources=["*"],
-                ),
-            ],
-        )
-        acknowledge(
-            policy,
-            "X-Ray's trace actions have no resource-level permissions; the code hook "
-            "calls no other AWS service.",
-            "AwsSolutions-IAM5[Resource::*]",
-        )
-        function = lambda_.Function(
-            self,
-            "CodeHook",
-            description="Lex V2 dialog and fulfillment code hook: validates pizza orders",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="handler.handler",
-            code=lambda_.Code.from_asset(
-                str(LAMBDA_DIR / CODE_HOOK), exclude=["__pycache__", "*.pyc"]
+            role_description="Pizza bot code hook: its logs and traces only",
+            statements=[],
+            wildcards_because=(
+                "X-Ray's trace actions have no resource-level permissions; the code hook "
+                "calls no other AWS service."
             ),
-            role=role.without_policy_updates(),
+            handler_dir=CODE_HOOK,
+            description="Lex V2 dialog and fulfillment code hook: validates pizza orders",
+            log_group=self.log_group("CodeHookLogs", self.key),
+            key=self.key,
             memory_size=256,
             # Validating three slots takes milliseconds; a short limit ends a stuck call.
             timeout=cdk.Duration.seconds(10),
-            tracing=lambda_.Tracing.ACTIVE,
-            logging_format=lambda_.LoggingFormat.JSON,
-            log_group=log_group,
             environment={"MENU": menu_json(settings.max_toppings)},
-            environment_encryption=self.key,
+            unbounded=Unbounded(
+                no_vpc_because=(
+                    "The code hook only validates the slots Lex sends and answers; it calls no "
+                    "AWS service, so a VPC would isolate nothing."
+                ),
+                no_concurrency_because=(
+                    "Reserving concurrency fails in new accounts whose whole quota is 10; Lex "
+                    "throttles the conversations that reach it."
+                ),
+                no_dlq_because=(
+                    "Lex invokes the code hook synchronously and tells the customer when it "
+                    "fails; an asynchronous DLQ would never be used."
+                ),
+            ),
         )
-        function.node.add_dependency(policy)
-        acknowledge(
-            function,
-            "The code hook only validates the slots Lex sends and answers; it calls no "
-            "AWS service, so a VPC would isolate nothing.",
-            controls.LAMBDA_INSIDE_VPC,
-            checkov=("CKV_AWS_117",),
-        )
-        acknowledge(
-            function,
-            "Reserving concurrency fails in new accounts whose whole quota is 10; Lex "
-            "throttles the conversations that reach it.",
-            controls.LAMBDA_CONCURRENCY,
-            checkov=("CKV_AWS_115",),
-        )
-        acknowledge(
-            function,
-            "Lex invokes the code hook synchronously and tells the customer when it fails; "
-            "an asynchronous DLQ would never be used.",
-            controls.LAMBDA_DLQ,
-            checkov=("CKV_AWS_116",),
-        )
-        return function
 
     # --- the bot's role and alias ---------------------------------------------------------
 

@@ -53,6 +53,7 @@ from ml_refarch.constructs.workflow import (
     caught,
     notify_failure,
     retried,
+    starter_role,
     states_resource,
 )
 from ml_refarch.stacks.model_monitor.outputs import Outputs
@@ -400,19 +401,12 @@ class ProcessingJobEngine:
     def _job_finished_rule(self, state_machine: sfn.StateMachine) -> events.Rule:
         """Starts the publisher when one of the stack's monitoring jobs ends."""
         scope = self
-        rule_role, _ = service_role(
+        rule_role = starter_role(
             scope,
             "MonitorJobFinished",
-            service="events.amazonaws.com",
             description="The job-finished rule: start the publisher",
-            statements=[
-                iam.PolicyStatement(
-                    sid="StartPublisher",
-                    actions=["states:StartExecution"],
-                    resources=[state_machine.state_machine_arn],
-                )
-            ],
-            conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(self.bucket).account}},
+            sid="StartPublisher",
+            state_machine=state_machine,
         )
         rule = events.Rule(
             scope,

@@ -40,8 +40,6 @@ Why not CloudFormation for the job: Inference Recommender jobs have no CloudForm
 
 from __future__ import annotations
 
-from typing import Any
-
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -57,13 +55,15 @@ from ml_refarch.constructs.execution_role import SageMakerExecutionRole
 from ml_refarch.constructs.hosting import ModelArtifact, xgboost_image_uri
 from ml_refarch.constructs.isolated_vpc import IsolatedVpc
 from ml_refarch.constructs.model_endpoint import AlertTopic
-from ml_refarch.constructs.service_role import service_role
 from ml_refarch.constructs.workflow import (
     RETRYABLE_ERRORS,
+    Polling,
     audited_workflow,
+    bounded_polling,
     caught,
     notify_failure,
-    retried,
+    retried_task,
+    starter_role,
     states_resource,
 )
 from ml_refarch.model_artifacts import XGBOOST_VERSION
@@ -215,16 +215,6 @@ class ModelRegistryStack(PatternStack):
 
     # --- the workflow ---------------------------------------------------------------------
 
-    def _task(
-        self, state_id: str, action: str, state: dict[str, Any], errors: list[str]
-    ) -> sfn.CustomState:
-        task = sfn.CustomState(
-            self,
-            state_id,
-            state_json={"Type": "Task", "Resource": states_resource(action), **state},
-        )
-        return retried(task, errors=errors, interval_seconds=5, max_attempts=4)
-
     def _job_place(self) -> JobPlace:
         return JobPlace(
             role_arn=self.recommender_role.role_arn,
@@ -237,9 +227,10 @@ class ModelRegistryStack(PatternStack):
         )
 
     def _start_job(self, settings: ModelRegistrySettings, job_type: str) -> sfn.CustomState:
-        return self._task(
+        return retried_task(
+            self,
             f"Start{job_type}Job",
-            "aws-sdk:sagemaker:createInferenceRecommendationsJob",
+            states_resource("aws-sdk:sagemaker:createInferenceRecommendationsJob"),
             {
                 "Parameters": job_request(settings, job_type, self._job_place()),
                 "ResultSelector": {"arn.$": "$.JobArn"},
@@ -304,9 +295,10 @@ class ModelRegistryStack(PatternStack):
 
     def _stage_payload(self) -> sfn.CustomState:
         """Copy the committed sample payload to a ``.tar.gz`` key under the stack's key."""
-        return self._task(
+        return retried_task(
+            self,
             "StagePayload",
-            "aws-sdk:s3:copyObject",
+            states_resource("aws-sdk:s3:copyObject"),
             {
                 "Parameters": {
                     "Bucket": self.results.bucket_name,
@@ -324,18 +316,20 @@ class ModelRegistryStack(PatternStack):
         """At most ``max_polls`` describes; then save the result, or stop the job and alert."""
         job_name = {"JobName.$": "$.job.name"}
         describe = caught(
-            self._task(
+            retried_task(
+                self,
                 "DescribeJob",
-                "aws-sdk:sagemaker:describeInferenceRecommendationsJob",
+                states_resource("aws-sdk:sagemaker:describeInferenceRecommendationsJob"),
                 {"Parameters": job_name, "ResultPath": "$.described"},
                 RECOMMENDER_RETRYABLE,
             ),
             notify,
         )
         stop = caught(
-            self._task(
+            retried_task(
+                self,
                 "StopJob",
-                "aws-sdk:sagemaker:stopInferenceRecommendationsJob",
+                states_resource("aws-sdk:sagemaker:stopInferenceRecommendationsJob"),
                 {"Parameters": job_name, "ResultPath": None},
                 RECOMMENDER_RETRYABLE,
             ),
@@ -344,17 +338,6 @@ class ModelRegistryStack(PatternStack):
         stop.next(notify)
         save, name_the_result = self._save_results()
         caught(save, notify)
-        wait = sfn.Wait(
-            self,
-            "WaitForJob",
-            time=sfn.WaitTime.duration(cdk.Duration.seconds(settings.poll_interval_seconds)),
-        )
-        count = sfn.Pass(
-            self,
-            "CountPoll",
-            parameters={"count.$": "States.MathAdd($.polls.count, 1)"},
-            result_path="$.polls",
-        )
         status = "$.described.Status"
         ended = (
             sfn.Choice(self, "JobEnded")
@@ -365,14 +348,10 @@ class ModelRegistryStack(PatternStack):
                 ),
                 notify,
             )
-            .when(
-                sfn.Condition.number_greater_than_equals("$.polls.count", settings.max_polls), stop
-            )
-            .otherwise(wait)
         )
         name_the_result.next(save).next(sfn.Succeed(self, "Done", output_path="$.results"))
-        first = sfn.Pass(self, "StartPolling", parameters={"count": 0}, result_path="$.polls")
-        return first.next(wait).next(describe).next(count).next(ended)
+        polling = Polling("WaitForJob", settings.poll_interval_seconds, settings.max_polls)
+        return bounded_polling(self, polling, describe=describe, choice=ended, give_up=stop)
 
     def _save_results(self) -> tuple[sfn.CustomState, sfn.Pass]:
         """The job's description, recommendations included, as JSON under the stack's key."""
@@ -386,9 +365,10 @@ class ModelRegistryStack(PatternStack):
             },
             result_path="$.results",
         )
-        save = self._task(
+        save = retried_task(
+            self,
             "SaveResults",
-            "aws-sdk:s3:putObject",
+            states_resource("aws-sdk:s3:putObject"),
             {
                 "Parameters": {
                     "Bucket": self.results.bucket_name,
@@ -465,19 +445,12 @@ class ModelRegistryStack(PatternStack):
     # --- the approval rule ----------------------------------------------------------------
 
     def _approval_rule(self) -> events.Rule:
-        starter, _ = service_role(
+        starter = starter_role(
             self,
             "ApprovalStarter",
-            service="events.amazonaws.com",
             description="The approval rule starts the Inference Recommender workflow",
-            statements=[
-                iam.PolicyStatement(
-                    sid="StartRecommender",
-                    actions=["states:StartExecution"],
-                    resources=[self.state_machine.state_machine_arn],
-                )
-            ],
-            conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+            sid="StartRecommender",
+            state_machine=self.state_machine,
         )
         rule = events.Rule(
             self,
