@@ -1,4 +1,4 @@
-"""secure-data-lake: the properties the notes and the brief call for, on the templates."""
+"""secure-data-lake: the properties the notes and the issue call for, on the templates."""
 
 from __future__ import annotations
 
