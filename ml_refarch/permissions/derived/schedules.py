@@ -70,7 +70,6 @@ _TARGET_ARN = {
     "AWS::SNS::Topic": "${%s}",
 }
 
-CONTEXT_ATTRIBUTES = "https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-context-attributes.html"
 #: The example value of each context attribute on its page.
 CONTEXT_EXAMPLES = {
     "<aws.scheduler.schedule-arn>": "arn:aws:scheduler:us-east-1:111122223333:schedule/default/s",

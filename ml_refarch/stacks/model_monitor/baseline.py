@@ -182,26 +182,9 @@ def baseline_rows(features: Any, score: Any) -> list[str]:
     return [f"{float(s):.6f},{line}" for s, line in zip(scores, printed, strict=True)]
 
 
-def baseline_csv(model_name: str = model_artifacts.DEFAULT_MODEL) -> str:
-    """The baseline dataset: the model's training rows, scored by the model."""
-    import numpy as np
-    import xgboost
-
-    features, _labels = model_artifacts.dataset()
-    holdout = round(model_artifacts.DATASET_ROWS * model_artifacts.HOLDOUT_FRACTION)
-    training = features[: model_artifacts.DATASET_ROWS - holdout]
-    booster = load_booster(model_name)
-    rows = baseline_rows(
-        training, lambda parsed: booster.predict(xgboost.DMatrix(np.array(parsed))).tolist()
-    )
-    return "".join(f"{row}\n" for row in rows)
-
-
-def job_baseline_csv(model_name: str = model_artifacts.DEFAULT_MODEL) -> str:
-    """The processing-job engine's baseline: the model's training rows with their labels and
-    scores, ``label,score,feature_1..feature_8`` with a header (the layout
-    :func:`ml_refarch.stacks.model_monitor.job.capture.read_baseline` reads). The stack ships
-    the committed copy (``sample_data/churn-v1-baseline.csv``) as an asset."""
+def _scored_training_rows(model_name: str) -> tuple[list[str], Any]:
+    """The model's training rows (the holdout left out), each ``score,feature_1..`` as
+    :func:`baseline_rows` prints them, and their labels."""
     import numpy as np
     import xgboost
 
@@ -212,8 +195,25 @@ def job_baseline_csv(model_name: str = model_artifacts.DEFAULT_MODEL) -> str:
     rows = baseline_rows(
         features[:kept], lambda parsed: booster.predict(xgboost.DMatrix(np.array(parsed))).tolist()
     )
-    header = ",".join(["label", "score", *(f"feature_{i + 1}" for i in range(features.shape[1]))])
-    lines = [f"{int(label)},{row}" for label, row in zip(labels[:kept], rows, strict=True)]
+    return rows, labels[:kept]
+
+
+def baseline_csv(model_name: str = model_artifacts.DEFAULT_MODEL) -> str:
+    """The baseline dataset: the model's training rows, scored by the model."""
+    rows, _labels = _scored_training_rows(model_name)
+    return "".join(f"{row}\n" for row in rows)
+
+
+def job_baseline_csv(model_name: str = model_artifacts.DEFAULT_MODEL) -> str:
+    """The processing-job engine's baseline: the model's training rows with their labels and
+    scores, ``label,score,feature_1..feature_8`` with a header (the layout
+    :func:`ml_refarch.stacks.model_monitor.job.capture.read_baseline` reads). The stack ships
+    the committed copy (``sample_data/churn-v1-baseline.csv``) as an asset; a test holds the
+    copy to this function."""
+    rows, labels = _scored_training_rows(model_name)
+    width = len(rows[0].split(",")) - 1
+    header = ",".join(["label", "score", *(f"feature_{i + 1}" for i in range(width))])
+    lines = [f"{int(label)},{row}" for label, row in zip(labels, rows, strict=True)]
     return "\n".join([header, *lines]) + "\n"
 
 

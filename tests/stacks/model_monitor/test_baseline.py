@@ -161,6 +161,26 @@ def test_baseline_csv_has_no_header_and_nine_numeric_columns():
         assert 0.0 <= values[0] <= 1.0
 
 
+def test_the_committed_job_baseline_is_what_the_model_scores_today():
+    # Compared as numbers to 1e-6, never as text: the last printed digit of a score may
+    # differ between CPUs (the model artifacts' own rule).
+    from ml_refarch.stacks.model_monitor.processing_engine import BASELINE_FILE
+
+    committed = BASELINE_FILE.read_text().splitlines()
+    fresh = baseline.job_baseline_csv().splitlines()
+    assert (
+        committed[0]
+        == fresh[0]
+        == "label,score,"
+        + ",".join(f"feature_{i + 1}" for i in range(model_artifacts.DATASET_FEATURES))
+    )
+    assert len(committed) == len(fresh) == 1601
+    for old, new in zip(committed[1:], fresh[1:], strict=True):
+        assert [float(v) for v in old.split(",")] == pytest.approx(
+            [float(v) for v in new.split(",")], abs=1e-6
+        )
+
+
 # --- the real run's S3 calls -------------------------------------------------------------------
 
 
